@@ -1,0 +1,64 @@
+# demoseed — the README's two commands are `make snapshot` and `make test`.
+# The first target that needs the virtualenv creates it and installs the
+# pinned dependencies (requirements.lock), so nothing is installed by hand.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMOSEED := $(VENV)/bin/demoseed
+STAMP := $(VENV)/.installed
+
+SCENARIO ?= ai-success
+SEED ?= 42
+PROJECT ?=
+SNAPSHOT ?=
+DB_URL ?=
+ARGS ?=
+
+.PHONY: help venv snapshot load verify describe test lint format bench clean
+
+help:
+	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
+	@echo "make snapshot PROJECT=antiwork                     a team from a real project's PRs"
+	@echo "make load DB_URL=postgresql://user@host:5432/app  load a snapshot (default: data/app.duckdb)"
+	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
+	@echo "make test | make lint | make bench"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || { echo "error: python3.11 not found; install Python 3.11" >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+snapshot: $(STAMP)
+	$(DEMOSEED) snapshot $(if $(PROJECT),--project $(PROJECT),--scenario $(SCENARIO)) --seed $(SEED) $(ARGS)
+
+load: $(STAMP)
+	$(DEMOSEED) load $(if $(SNAPSHOT),$(SNAPSHOT),--latest) $(if $(DB_URL),--db-url '$(DB_URL)') $(ARGS)
+
+verify: $(STAMP)
+	$(DEMOSEED) verify $(if $(SNAPSHOT),$(SNAPSHOT),--all)
+
+describe: $(STAMP)
+	$(DEMOSEED) describe $(if $(SNAPSHOT),$(SNAPSHOT),--latest)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pipeline stages tests bench
+	$(VENV)/bin/ruff format --check pipeline stages tests bench
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format pipeline stages tests bench
+	$(VENV)/bin/ruff check --fix pipeline stages tests bench
+
+bench: $(STAMP)
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b $(ARGS); done
+
+clean:
+	rm -rf $(VENV) data/work

@@ -1,0 +1,102 @@
+"""The ``demoseed`` command line: one subcommand per stage plus snapshot/load/verify/...
+
+Each subcommand lives in ``pipeline/commands/<name>.py`` and exposes a click
+command named ``command`` (or a list ``commands``). Commands whose module is
+not there yet are simply absent from ``--help``: stages that do not exist are
+missing, not faked.
+
+Errors a user can cause raise :class:`pipeline.errors.UserError`; :func:`main`
+prints them on one line (no traceback) and exits 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import UserError
+
+# The order --help lists them in: the stages in pipeline order, then the rest.
+COMMAND_MODULES = (
+    "fetch",
+    "normalize",
+    "generate",
+    "aggregate",
+    "snapshot",
+    "load",
+    "verify",
+    "pack",
+    "describe",
+    "scenarios",
+    "projects",
+)
+
+
+class _OrderedGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_OrderedGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="demoseed")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Reproducible demo data for an engineering-metrics app.
+
+    \b
+    Typical use:
+      demoseed snapshot --scenario review-bottleneck --seed 42
+      demoseed load data/snapshots/review-bottleneck-seed42 --db-url postgresql://user@host/app
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        modname = f"pipeline.commands.{name}"
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:
+                continue
+            raise
+        for cmd in getattr(mod, "commands", None) or [mod.command]:
+            cli.add_command(cmd)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    try:
+        cli.main(args=argv, prog_name="demoseed", standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Deterministic, atomic, schema-checked Parquet I/O.
+
+* :func:`conform` checks a table against its :class:`TableSpec` (names, order,
+  types, nullability, varchar lengths) and fixes only representation
+  differences (large_string vs string, int widths that fit, timestamp units);
+  anything else is a :class:`SchemaError` naming the table and column.
+* :func:`write_table` sorts rows by the spec's order, writes with pinned
+  settings and no volatile metadata to a temporary file, fsyncs and renames:
+  a crash never leaves a half-written file. Same rows => same bytes.
+* :func:`read_table` reads and checks a file; an unreadable file is an
+  :class:`IntegrityError` saying what to do.
+* :func:`content_hash` hashes the canonical rows (values, not file bytes), so
+  it survives a Parquet library upgrade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.errors import IntegrityError, SchemaError
+from pipeline.schemas import TableSpec
+
+# Pinned writer settings: changing any of these changes snapshot bytes, so it
+# is a snapshot format change (bump manifest.FORMAT_VERSION).
+WRITE_OPTIONS = dict(
+    compression="zstd",
+    compression_level=3,
+    use_dictionary=True,
+    write_statistics=True,
+    data_page_size=1 << 20,
+    version="2.6",
+    data_page_version="1.0",
+    use_deprecated_int96_timestamps=False,
+    coerce_timestamps="us",
+    allow_truncated_timestamps=False,
+    store_schema=True,
+    write_page_index=False,
+    write_page_checksum=False,
+)
+ROW_GROUP_SIZE = 1 << 20
+
+
+def _is_str(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _compatible(src: pa.DataType, dst: pa.DataType) -> bool:
+    """Whether src may be cast to dst as a mere representation change."""
+    if pa.types.is_dictionary(src):
+        return _compatible(src.value_type, dst)
+    if pa.types.is_null(src):
+        return True
+    if _is_str(dst):
+        return _is_str(src)
+    if pa.types.is_integer(dst):
+        return pa.types.is_integer(src)
+    if pa.types.is_timestamp(dst):
+        return pa.types.is_timestamp(src) and (src.tz or "") in {dst.tz or "", "UTC" if dst.tz else ""}
+    if pa.types.is_decimal(dst):
+        return pa.types.is_decimal(src) and src.scale == dst.scale
+    if pa.types.is_date(dst):
+        return pa.types.is_date(src)
+    if pa.types.is_floating(dst):
+        return pa.types.is_floating(src) or pa.types.is_integer(src)
+    if pa.types.is_boolean(dst):
+        return pa.types.is_boolean(src)
+    if pa.types.is_list(dst) or pa.types.is_large_list(dst):
+        return (pa.types.is_list(src) or pa.types.is_large_list(src) or pa.types.is_list_view(src)) and (
+            _compatible(src.value_type, dst.value_type)
+        )
+    if pa.types.is_struct(dst):
+        if not pa.types.is_struct(src):
+            return False
+        names = {src.field(i).name: src.field(i).type for i in range(src.num_fields)}
+        return all(
+            dst.field(i).name not in names or _compatible(names[dst.field(i).name], dst.field(i).type)
+            for i in range(dst.num_fields)
+        )
+    return src == dst
+
+
+def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Return ``table`` in exactly the spec's schema, or raise SchemaError."""
+    got = table.schema.names
+    missing = [c for c in spec.column_names if c not in got]
+    extra = [c for c in got if c not in spec.column_names]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected column(s) {', '.join(extra)}")
+        raise SchemaError(f"table {spec.name}: {'; '.join(parts)}")
+    cols = []
+    for f in spec.schema:
+        col = table.column(f.name)
+        if col.type != f.type:
+            if not _compatible(col.type, f.type):
+                raise SchemaError(f"table {spec.name} column {f.name}: expected {f.type}, got {col.type}")
+            try:
+                col = col.cast(f.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise SchemaError(f"table {spec.name} column {f.name}: cannot store as {f.type}: {exc}") from None
+        if not f.nullable and col.null_count:
+            raise SchemaError(f"table {spec.name} column {f.name}: {col.null_count} null value(s) in a NOT NULL column")
+        cols.append(col)
+    out = pa.Table.from_arrays(cols, schema=spec.schema)
+    for name, limit in spec.max_lengths().items():
+        col = out.column(name)
+        if len(col) and col.null_count < len(col):
+            longest = pc.max(pc.utf8_length(col)).as_py()
+            if longest is not None and longest > limit:
+                raise SchemaError(f"table {spec.name} column {name}: a value of {longest} characters exceeds varchar({limit})")
+    return out
+
+
+def sort_rows(table: pa.Table, spec: TableSpec) -> pa.Table:
+    if not spec.order_by or table.num_rows < 2:
+        return table
+    idx = pc.sort_indices(table, sort_keys=[(c, "ascending", "at_end") for c in spec.order_by])
+    return table.take(idx)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` via a temporary file + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def write_table(table: pa.Table, spec: TableSpec, path: Path | str, *, sort: bool = True) -> pa.Table:
+    """Check, sort and atomically write ``table``; return the table as written."""
+    path = Path(path)
+    out = conform(table, spec)
+    if sort:
+        out = sort_rows(out, spec)
+    out = out.combine_chunks() if out.num_rows else out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(out, tmp, row_group_size=ROW_GROUP_SIZE, **WRITE_OPTIONS)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+    return out
+
+
+def read_table(path: Path | str, spec: TableSpec) -> pa.Table:
+    """Read a Parquet file and check it against its spec."""
+    path = Path(path)
+    if not path.is_file():
+        raise IntegrityError(f"table {spec.name}: file {path} is missing")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise IntegrityError(
+            f"table {spec.name}: {path} is not a readable Parquet file ({exc}); re-create it or fetch a fresh copy"
+        ) from None
+    return conform(table, spec)
+
+
+def write_tables(tables: dict[str, pa.Table], specs: dict[str, TableSpec], directory: Path) -> dict[str, pa.Table]:
+    """Write several tables as ``<directory>/<name>.parquet``."""
+    return {name: write_table(t, specs[name], Path(directory) / f"{name}.parquet") for name, t in tables.items()}
+
+
+# ---------------------------------------------------------------------------
+# Content hash of canonical rows
+# ---------------------------------------------------------------------------
+
+
+def _np_bytes(arr: pa.Array, dtype: str) -> bytes:
+    return np.ascontiguousarray(arr.to_numpy(zero_copy_only=False).astype(dtype, copy=False)).tobytes()
+
+
+def _column_bytes(arr: pa.Array) -> list[bytes]:
+    t = arr.type
+    valid = np.packbits(arr.is_valid().to_numpy(zero_copy_only=False)).tobytes()
+    if _is_str(t):
+        a = pc.fill_null(arr.cast(pa.large_string()), "")
+        offsets = np.frombuffer(a.buffers()[1], dtype="<i8")[a.offset : a.offset + len(a) + 1]
+        data = a.buffers()[2]
+        start, end = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
+        body = data.to_pybytes()[start:end] if data is not None else b""
+        return [valid, (offsets - offsets[0]).astype("<i8").tobytes() if len(offsets) else b"", body]
+    if pa.types.is_boolean(t):
+        return [valid, _np_bytes(pc.fill_null(arr, False), "u1")]
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_integer(t):
+        return [valid, _np_bytes(pc.fill_null(arr.cast(pa.int64()), 0), "<i8")]
+    if pa.types.is_floating(t):
+        return [valid, _np_bytes(pc.fill_null(arr.cast(pa.float64()), 0.0), "<f8")]
+    if pa.types.is_decimal(t):
+        a = pc.fill_null(arr, pa.scalar(Decimal(0), type=t))
+        a = pa.concat_arrays([a])  # fresh buffers, offset 0
+        return [valid, a.buffers()[1].to_pybytes()[: 16 * len(a)]]
+    rows = [json.dumps(v, sort_keys=True, default=str, separators=(",", ":")) for v in arr.to_pylist()]
+    return [valid, "\n".join(rows).encode("utf-8")]
+
+
+def content_hash(table: pa.Table) -> str:
+    """sha256 of the canonical rows: column names, types and values in row order."""
+    h = hashlib.sha256()
+    h.update(f"rows={table.num_rows}\n".encode())
+    for f in table.schema:
+        h.update(f"col={f.name}:{f.type}\n".encode())
+        col = table.column(f.name)
+        arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        for part in _column_bytes(arr):
+            h.update(len(part).to_bytes(8, "little"))
+            h.update(part)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,720 @@
+"""The schema of every table at every stage boundary, declared once.
+
+Each table is a :class:`TableSpec`: a pyarrow schema plus the row order it is
+written in and its natural keys. Columns are declared in a compact form::
+
+    name  type[?]  [max_length]
+
+where ``type`` is one of ``i64 i32 f64 str bool ts date json dec(p,s)`` or a
+nested type built in Python, and a trailing ``?`` marks a nullable column.
+
+Type mapping for the app tables (see ``pipeline/sql/app-schema.sql``):
+bigint -> int64, integer -> int32, varchar/text -> string, boolean -> bool,
+timestamptz -> timestamp[us, UTC], date -> date32, numeric(p,s) ->
+decimal128(p,s), jsonb -> string holding JSON text (field metadata
+``logical=json``). ``varchar(n)`` lengths are kept as field metadata
+``max_length`` and checked on every write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+_SIMPLE: dict[str, pa.DataType] = {
+    "i64": pa.int64(),
+    "i32": pa.int32(),
+    "f64": pa.float64(),
+    "str": pa.string(),
+    "bool": pa.bool_(),
+    "ts": TS,
+    "date": pa.date32(),
+    "json": pa.string(),
+}
+_DEC = re.compile(r"dec\((\d+),(\d+)\)")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table's contract: schema, write order, natural keys and stage."""
+
+    name: str
+    schema: pa.Schema
+    order_by: tuple[str, ...]
+    stage: str
+    natural_keys: tuple[tuple[str, ...], ...] = ()
+    doc: str = ""
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(self.schema.names))
+        for col in self.order_by:
+            if col not in self.column_names:
+                raise ValueError(f"{self.name}: order_by column {col!r} not in schema")
+
+    def json_columns(self) -> list[str]:
+        return [f.name for f in self.schema if _meta(f, "logical") == "json"]
+
+    def max_lengths(self) -> dict[str, int]:
+        return {f.name: int(_meta(f, "max_length")) for f in self.schema if _meta(f, "max_length")}
+
+
+def _meta(f: pa.Field, key: str) -> str | None:
+    if not f.metadata:
+        return None
+    v = f.metadata.get(key.encode())
+    return v.decode() if v is not None else None
+
+
+def _field(line: str, nested: dict[str, pa.DataType]) -> pa.Field:
+    parts = line.split()
+    name, typ = parts[0], parts[1]
+    nullable = typ.endswith("?")
+    typ = typ.rstrip("?")
+    meta: dict[str, str] = {}
+    if typ in _SIMPLE:
+        dtype = _SIMPLE[typ]
+        if typ == "json":
+            meta["logical"] = "json"
+    elif m := _DEC.fullmatch(typ):
+        dtype = pa.decimal128(int(m.group(1)), int(m.group(2)))
+    elif typ in nested:
+        dtype = nested[typ]
+    else:
+        raise ValueError(f"unknown column type {typ!r} in {line!r}")
+    if len(parts) > 2:
+        meta["max_length"] = parts[2]
+    return pa.field(name, dtype, nullable=nullable, metadata=meta or None)
+
+
+def _spec(
+    name: str,
+    columns: str,
+    *,
+    stage: str,
+    order_by: tuple[str, ...] = ("id",),
+    natural_keys: tuple[tuple[str, ...], ...] = (),
+    nested: dict[str, pa.DataType] | None = None,
+    doc: str = "",
+) -> TableSpec:
+    lines = [ln.split("#")[0].strip() for ln in columns.strip().splitlines()]
+    fields = [_field(ln, nested or {}) for ln in lines if ln]
+    return TableSpec(name, pa.schema(fields), order_by, stage, natural_keys, doc)
+
+
+# Every app table starts with these three columns.
+_BASE = """
+id i64
+created_at ts
+updated_at ts
+team_id i64
+"""
+
+# ---------------------------------------------------------------------------
+# App tables (exactly as pipeline/sql/app-schema.sql, column order included)
+# ---------------------------------------------------------------------------
+APP = "app"
+
+TEAMS_TEAM = _spec(
+    "teams_team",
+    """
+    id i64
+    created_at ts
+    updated_at ts
+    subscription_id i64?
+    customer_id i64?
+    billing_details_last_changed ts
+    last_synced_with_stripe ts?
+    name str 100
+    slug str 50
+    onboarding_complete bool
+    onboarding_pipeline_status str 50
+    onboarding_pipeline_error str?
+    onboarding_pipeline_started_at ts?
+    onboarding_pipeline_completed_at ts?
+    background_sync_progress i32
+    background_llm_progress i32
+    copilot_status str 30
+    copilot_last_sync_at ts?
+    copilot_consecutive_failures i32
+    copilot_price_tier str 20
+    """,
+    stage=APP,
+    natural_keys=(("slug",),),
+)
+
+METRICS_TEAMMEMBER = _spec(
+    "metrics_teammember",
+    _BASE
+    + """
+    email str 254
+    display_name str 255
+    github_username str 100
+    github_id str 50
+    jira_account_id str 100
+    slack_user_id str 50
+    copilot_last_activity_at ts?
+    copilot_last_editor str? 100
+    role str 20
+    is_active bool
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "github_id"), ("team_id", "email")),
+)
+
+METRICS_AIUSAGEDAILY = _spec(
+    "metrics_aiusagedaily",
+    _BASE
+    + """
+    member_id i64
+    date date
+    source str 20
+    active_hours dec(5,2)?
+    suggestions_shown i32
+    suggestions_accepted i32
+    acceptance_rate dec(5,2)?
+    synced_at ts
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "member_id", "date", "source"),),
+)
+
+METRICS_WEEKLYMETRICS = _spec(
+    "metrics_weeklymetrics",
+    _BASE
+    + """
+    member_id i64
+    week_start date
+    prs_merged i32
+    avg_cycle_time_hours dec(10,2)?
+    avg_review_time_hours dec(10,2)?
+    commits_count i32
+    lines_added i32
+    lines_removed i32
+    revert_count i32
+    hotfix_count i32
+    story_points_completed dec(10,1)
+    issues_resolved i32
+    ai_assisted_prs i32
+    avg_quality_rating dec(3,2)?
+    surveys_completed i32
+    guess_accuracy dec(5,2)?
+    """,
+    stage="aggregate",
+    natural_keys=(("team_id", "member_id", "week_start"),),
+)
+
+METRICS_PULLREQUEST = _spec(
+    "metrics_pullrequest",
+    _BASE
+    + """
+    github_pr_id i64
+    github_repo str 255
+    title str
+    body str
+    author_id i64?
+    state str 20
+    pr_created_at ts?
+    merged_at ts?
+    first_review_at ts?
+    cycle_time_hours dec(10,2)?
+    review_time_hours dec(10,2)?
+    review_rounds i32?
+    avg_fix_response_hours dec(10,2)?
+    commits_after_first_review i32?
+    total_comments i32?
+    additions i32
+    deletions i32
+    is_revert bool
+    is_hotfix bool
+    is_draft bool
+    labels json
+    milestone_title str 255
+    assignees json
+    linked_issues json
+    is_ai_assisted bool?
+    ai_tools_detected json
+    ai_detection_version str 10
+    llm_summary json?
+    llm_summary_version str 10
+    has_ai_commits bool
+    has_ai_review bool
+    has_ai_files bool
+    ai_confidence_score dec(4,3)?
+    ai_signals json
+    jira_key str 50
+    synced_at ts
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "github_pr_id", "github_repo"),),
+)
+
+METRICS_DEPLOYMENT = _spec(
+    "metrics_deployment",
+    _BASE
+    + """
+    github_deployment_id i64
+    github_repo str 255
+    environment str 100
+    status str 20
+    creator_id i64?
+    deployed_at ts
+    pull_request_id i64?
+    sha str 40
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "github_deployment_id"),),
+)
+
+METRICS_PRREVIEW = _spec(
+    "metrics_prreview",
+    _BASE
+    + """
+    github_review_id i64?
+    pull_request_id i64
+    reviewer_id i64?
+    state str 20
+    body str
+    submitted_at ts?
+    is_ai_review bool
+    ai_reviewer_type str 50
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "github_review_id"),),
+)
+
+METRICS_PRCHECKRUN = _spec(
+    "metrics_prcheckrun",
+    _BASE
+    + """
+    github_check_run_id i64
+    pull_request_id i64
+    name str 255
+    status str 20
+    conclusion str? 20
+    started_at ts?
+    completed_at ts?
+    duration_seconds i32?
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "github_check_run_id"),),
+)
+
+METRICS_PRFILE = _spec(
+    "metrics_prfile",
+    _BASE
+    + """
+    pull_request_id i64
+    filename str 500
+    status str 20
+    additions i32
+    deletions i32
+    changes i32
+    file_category str 50
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "pull_request_id", "filename"),),
+)
+
+METRICS_COMMIT = _spec(
+    "metrics_commit",
+    _BASE
+    + """
+    github_sha str 40
+    github_repo str 255
+    author_id i64?
+    message str
+    committed_at ts?
+    additions i32
+    deletions i32
+    pull_request_id i64?
+    is_ai_assisted bool
+    ai_co_authors json
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "github_sha"),),
+)
+
+METRICS_JIRAISSUE = _spec(
+    "metrics_jiraissue",
+    _BASE
+    + """
+    jira_key str 50
+    jira_id str 50
+    summary str
+    issue_type str 50
+    status str 50
+    description str
+    labels json
+    priority str 50
+    parent_issue_key str 50
+    assignee_id i64?
+    story_points dec(5,1)?
+    sprint_id str 50
+    sprint_name str 255
+    issue_created_at ts?
+    resolved_at ts?
+    cycle_time_hours dec(10,2)?
+    synced_at ts
+    """,
+    stage=APP,
+    natural_keys=(("team_id", "jira_id"),),
+)
+
+METRICS_PRSURVEY = _spec(
+    "metrics_prsurvey",
+    _BASE
+    + """
+    pull_request_id i64
+    author_id i64?
+    token str? 64
+    token_expires_at ts?
+    github_comment_id i64?
+    author_ai_assisted bool?
+    author_responded_at ts?
+    author_response_source str? 10
+    ai_modification_effort str? 20
+    """,
+    stage=APP,
+    natural_keys=(("pull_request_id",), ("token",)),
+)
+
+METRICS_PRSURVEYREVIEW = _spec(
+    "metrics_prsurveyreview",
+    _BASE
+    + """
+    survey_id i64
+    reviewer_id i64?
+    quality_rating i32?
+    ai_guess bool?
+    guess_correct bool?
+    responded_at ts?
+    response_source str? 10
+    feedback_clarity i32?
+    review_burden i32?
+    """,
+    stage=APP,
+    natural_keys=(("survey_id", "reviewer_id"),),
+)
+
+# In the order the app's DDL declares them.
+APP_TABLES: tuple[TableSpec, ...] = (
+    TEAMS_TEAM,
+    METRICS_TEAMMEMBER,
+    METRICS_AIUSAGEDAILY,
+    METRICS_WEEKLYMETRICS,
+    METRICS_PULLREQUEST,
+    METRICS_DEPLOYMENT,
+    METRICS_PRREVIEW,
+    METRICS_PRCHECKRUN,
+    METRICS_PRFILE,
+    METRICS_COMMIT,
+    METRICS_JIRAISSUE,
+    METRICS_PRSURVEY,
+    METRICS_PRSURVEYREVIEW,
+)
+
+# Parents before children: the order to insert in (delete in reverse).
+APP_LOAD_ORDER: tuple[str, ...] = (
+    "teams_team",
+    "metrics_teammember",
+    "metrics_pullrequest",
+    "metrics_prreview",
+    "metrics_commit",
+    "metrics_prfile",
+    "metrics_prcheckrun",
+    "metrics_prsurvey",
+    "metrics_prsurveyreview",
+    "metrics_aiusagedaily",
+    "metrics_deployment",
+    "metrics_jiraissue",
+    "metrics_weeklymetrics",
+)
+
+# What the generate stage produces (all app tables but the weekly metrics).
+GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != "metrics_weeklymetrics")
+
+# ---------------------------------------------------------------------------
+# demoseed's own snapshot tables (kept in the snapshot, not loaded by default)
+# ---------------------------------------------------------------------------
+DEMOSEED_PROVENANCE = _spec(
+    "demoseed_provenance",
+    """
+    team_id i64
+    pull_request_id i64
+    source str
+    real_repo str?
+    real_number i64?
+    real_fields json
+    simulated_fields json
+    """,
+    stage="generate",
+    order_by=("team_id", "pull_request_id"),
+    natural_keys=(("pull_request_id",),),
+    doc="Per PR: 'synthetic', 'real_blend' (real metadata blended into a synthetic PR) or "
+    "'real_project' (observed PR); which real PR it came from; which fields are real / simulated.",
+)
+
+DEMOSEED_TEAM_WEEKLY = _spec(
+    "demoseed_team_weekly",
+    """
+    team_id i64
+    week_start date
+    active_members i32
+    prs_opened i32
+    prs_merged i32
+    prs_closed i32
+    merge_rate f64?
+    open_prs_at_week_end i32
+    cycle_time_median_hours f64?
+    cycle_time_p90_hours f64?
+    time_to_first_review_median_hours f64?
+    review_time_median_hours f64?
+    pr_size_median f64?
+    ai_assisted_share f64?
+    avg_quality_rating f64?
+    guess_accuracy f64?
+    revert_rate f64?
+    hotfix_rate f64?
+    reviews i32
+    reviewers i32
+    reviews_per_reviewer f64?
+    top_reviewer_share f64?
+    active_ai_users i32
+    """,
+    stage="aggregate",
+    order_by=("team_id", "week_start"),
+    natural_keys=(("team_id", "week_start"),),
+    doc="Team-level weekly summary (demoseed's own; not an app table).",
+)
+
+SNAPSHOT_EXTRA_TABLES: tuple[TableSpec, ...] = (DEMOSEED_PROVENANCE, DEMOSEED_TEAM_WEEKLY)
+
+# ---------------------------------------------------------------------------
+# Raw GitHub PR nodes (fetch output: nested, GitHub's own field names and
+# ISO-8601 strings, as GraphQL returns them; REST answers are mapped into it)
+# ---------------------------------------------------------------------------
+_USER = pa.struct([pa.field("login", pa.string()), pa.field("databaseId", pa.int64())])
+_RAW_NESTED: dict[str, pa.DataType] = {
+    "user": _USER,
+    "labels": pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("color", pa.string())])),
+    "milestone": pa.struct(
+        [pa.field("title", pa.string()), pa.field("number", pa.int64()), pa.field("dueOn", pa.string())]
+    ),
+    "assignees": pa.list_(_USER),
+    "issues": pa.list_(pa.struct([pa.field("number", pa.int64()), pa.field("title", pa.string())])),
+    "reviews": pa.list_(
+        pa.struct(
+            [
+                pa.field("databaseId", pa.int64()),
+                pa.field("author", _USER),
+                pa.field("state", pa.string()),
+                pa.field("submittedAt", pa.string()),
+                pa.field("body", pa.string()),
+            ]
+        )
+    ),
+    "commits": pa.list_(
+        pa.struct(
+            [
+                pa.field("oid", pa.string()),
+                pa.field("message", pa.string()),
+                pa.field("authoredDate", pa.string()),
+                pa.field("committedDate", pa.string()),
+                pa.field("additions", pa.int64()),
+                pa.field("deletions", pa.int64()),
+                pa.field("author", _USER),  # commit.author.user (null when not a GitHub user)
+            ]
+        )
+    ),
+    "files": pa.list_(
+        pa.struct(
+            [
+                pa.field("path", pa.string()),
+                pa.field("additions", pa.int64()),
+                pa.field("deletions", pa.int64()),
+                pa.field("changeType", pa.string()),
+            ]
+        )
+    ),
+}
+
+GH_RAW_PULL_REQUESTS = _spec(
+    "gh_raw_pull_requests",
+    """
+    repo str
+    number i64
+    id str
+    title str?
+    body str?
+    state str
+    isDraft bool?
+    createdAt str
+    updatedAt str
+    mergedAt str?
+    closedAt str?
+    additions i64?
+    deletions i64?
+    changedFiles i64?
+    author user?
+    mergedBy user?
+    headRefName str?
+    baseRefName str?
+    labels labels?
+    milestone milestone?
+    assignees assignees?
+    closingIssuesReferences issues?
+    reviews reviews?
+    reviewsTotalCount i64?
+    commits commits?
+    commitsTotalCount i64?
+    files files?
+    filesTotalCount i64?
+    commentsTotalCount i64?
+    """,
+    stage="fetch",
+    order_by=("repo", "number"),
+    natural_keys=(("repo", "number"),),
+    nested=_RAW_NESTED,
+    doc="One row per PR node; nested lists complete (paged to totalCount).",
+)
+
+# ---------------------------------------------------------------------------
+# Normalized GitHub tables (normalize output: flat, typed, UTC)
+# ---------------------------------------------------------------------------
+_STRLIST = pa.list_(pa.string())
+_I64LIST = pa.list_(pa.int64())
+_NORM_NESTED = {"strlist": _STRLIST, "i64list": _I64LIST}
+
+GH_PULL_REQUESTS = _spec(
+    "gh_pull_requests",
+    """
+    repo str
+    number i64
+    node_id str
+    title str
+    body str
+    state str
+    is_draft bool
+    created_at ts
+    updated_at ts
+    merged_at ts?
+    closed_at ts?
+    additions i64
+    deletions i64
+    changed_files i64
+    author_login str?
+    author_id i64?
+    author_is_bot bool
+    merged_by_login str?
+    head_ref str
+    base_ref str
+    labels strlist
+    milestone_title str
+    assignees strlist
+    linked_issues i64list
+    review_count i64
+    commit_count i64
+    comment_count i64
+    """,
+    stage="normalize",
+    order_by=("repo", "number"),
+    natural_keys=(("repo", "number"),),
+    nested=_NORM_NESTED,
+)
+
+GH_REVIEWS = _spec(
+    "gh_reviews",
+    """
+    repo str
+    number i64
+    review_id i64?
+    reviewer_login str?
+    reviewer_id i64?
+    reviewer_is_bot bool
+    state str
+    submitted_at ts?
+    body str
+    """,
+    stage="normalize",
+    order_by=("repo", "number", "submitted_at", "review_id"),
+    nested=_NORM_NESTED,
+)
+
+GH_COMMITS = _spec(
+    "gh_commits",
+    """
+    repo str
+    number i64
+    sha str
+    message str
+    author_login str?
+    author_id i64?
+    author_is_bot bool
+    authored_at ts?
+    committed_at ts?
+    additions i64
+    deletions i64
+    co_authors strlist
+    """,
+    stage="normalize",
+    order_by=("repo", "number", "committed_at", "sha"),
+    natural_keys=(("repo", "number", "sha"),),
+    nested=_NORM_NESTED,
+)
+
+GH_FILES = _spec(
+    "gh_files",
+    """
+    repo str
+    number i64
+    path str
+    status str
+    additions i64
+    deletions i64
+    """,
+    stage="normalize",
+    order_by=("repo", "number", "path"),
+    natural_keys=(("repo", "number", "path"),),
+)
+
+GH_USERS = _spec(
+    "gh_users",
+    """
+    login str
+    github_id i64?
+    is_bot bool
+    first_seen_at ts?
+    prs_authored i64
+    reviews_given i64
+    """,
+    stage="normalize",
+    order_by=("login",),
+    natural_keys=(("login",),),
+)
+
+NORMALIZED_TABLES: tuple[TableSpec, ...] = (GH_PULL_REQUESTS, GH_REVIEWS, GH_COMMITS, GH_FILES, GH_USERS)
+
+ALL_TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (*APP_TABLES, *SNAPSHOT_EXTRA_TABLES, GH_RAW_PULL_REQUESTS, *NORMALIZED_TABLES)
+}
+
+# The tables a snapshot holds, in the order the manifest lists them.
+SNAPSHOT_TABLES: tuple[str, ...] = (*APP_LOAD_ORDER, *(t.name for t in SNAPSHOT_EXTRA_TABLES))
+
+
+def spec(name: str) -> TableSpec:
+    """The spec of a table by name (KeyError names the table)."""
+    try:
+        return ALL_TABLES[name]
+    except KeyError:
+        raise KeyError(f"no schema declared for table {name!r}") from None
+
+
+def empty(name: str) -> pa.Table:
+    """An empty table with the declared schema."""
+    return spec(name).schema.empty_table()
