@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="demoseed", standalone_mode=False)
     except UserError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # One line, whatever the message holds (exceptions quoted inside may span lines).
+        click.echo("error: " + " ".join(str(exc).split()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

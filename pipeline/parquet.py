@@ -119,7 +119,9 @@ def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
         if len(col) and col.null_count < len(col):
             longest = pc.max(pc.utf8_length(col)).as_py()
             if longest is not None and longest > limit:
-                raise SchemaError(f"table {spec.name} column {name}: a value of {longest} characters exceeds varchar({limit})")
+                raise SchemaError(
+                    f"table {spec.name} column {name}: a value of {longest} characters exceeds varchar({limit})"
+                )
     return out
 
 
@@ -221,6 +223,8 @@ def _column_bytes(arr: pa.Array) -> list[bytes]:
         return [valid, (offsets - offsets[0]).astype("<i8").tobytes() if len(offsets) else b"", body]
     if pa.types.is_boolean(t):
         return [valid, _np_bytes(pc.fill_null(arr, False), "u1")]
+    if pa.types.is_date32(t):
+        arr = arr.cast(pa.int32())
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_integer(t):
         return [valid, _np_bytes(pc.fill_null(arr.cast(pa.int64()), 0), "<i8")]
     if pa.types.is_floating(t):

@@ -34,7 +34,7 @@ def _pg_unavailable() -> str | None:
     try:
         with psycopg.connect(PG_BASE, connect_timeout=3) as conn:
             conn.execute("select 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+    except Exception as exc:
         return f"PostgreSQL not reachable at {PG_BASE}: {str(exc).strip().splitlines()[0]}"
     return None
 

@@ -1,0 +1,37 @@
+"""`demoseed verify`: re-hash a snapshot and check schemas and row counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeline import paths
+from pipeline.errors import IntegrityError, UserError
+from pipeline.manifest import verify_snapshot
+
+
+@click.command("verify")
+@click.argument("snapshots", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--all", "all_", is_flag=True, help="Verify every snapshot under data/snapshots.")
+@click.option("--quick", is_flag=True, help="Check file hashes and row counts only, not the row contents.")
+def command(snapshots: tuple[Path, ...], all_: bool, quick: bool) -> None:
+    """Verify snapshot directories: exit 0 when intact, 2 naming each table that differs."""
+    targets = list(snapshots)
+    if all_:
+        root = paths.snapshots_dir()
+        targets += sorted(p.parent for p in root.glob("*/manifest.json")) if root.is_dir() else []
+    if not targets:
+        raise UserError("nothing to verify: give a snapshot directory or --all (and make one with 'make snapshot')")
+    failed = []
+    for target in targets:
+        try:
+            manifest = verify_snapshot(target, content=not quick)
+        except IntegrityError as exc:
+            click.echo(f"FAIL {exc}", err=True)
+            failed.append(target)
+            continue
+        rows = sum(t["rows"] for t in manifest["tables"].values())
+        click.echo(f"ok   {target} (id {manifest['snapshot_id']}, {len(manifest['tables'])} tables, {rows} rows)")
+    if failed:
+        raise IntegrityError(f"{len(failed)} of {len(targets)} snapshot(s) failed verification")

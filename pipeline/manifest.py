@@ -1,0 +1,212 @@
+"""Snapshots: a directory of Parquet tables plus ``manifest.json``.
+
+The manifest records the snapshot format version, the tool version, the
+scenario and every parameter, the input hashes, and per table its row count,
+the sha256 of the file bytes and a content hash of the canonical rows. The
+snapshot id is derived from the content (parameters, inputs and content
+hashes), never from a clock.
+
+:func:`write_snapshot` writes into a temporary sibling directory and renames
+it into place, so a crash never leaves a half snapshot; :func:`verify_snapshot`
+re-hashes everything and names each table that differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline import __version__
+from pipeline.errors import IntegrityError, UserError
+from pipeline.parquet import atomic_write_bytes, content_hash, file_sha256, read_table, write_table
+from pipeline.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+REQUIRED_TABLES = APP_LOAD_ORDER
+
+
+def canonical_json(obj: Any) -> str:
+    """The one JSON text for an object: sorted keys, fixed separators, newline at the end."""
+    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def snapshot_id(manifest: dict[str, Any]) -> str:
+    """The id derived from a manifest's content: params, inputs and table content hashes."""
+    basis = {
+        "format_version": manifest["format_version"],
+        "params": manifest.get("params", {}),
+        "inputs": manifest.get("inputs", {}),
+        "tables": {name: t["content_sha256"] for name, t in sorted(manifest["tables"].items())},
+    }
+    digest = hashlib.sha256(json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return digest[:16]
+
+
+def _replace_dir(tmp: Path, directory: Path) -> None:
+    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if directory.exists():
+        os.replace(directory, old)
+    try:
+        os.replace(tmp, directory)
+    except OSError:
+        if old.exists():
+            os.replace(old, directory)
+        raise
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def write_snapshot(
+    directory: Path | str,
+    tables: dict[str, pa.Table],
+    *,
+    name: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Write ``tables`` and a manifest to ``directory`` atomically; return the manifest."""
+    directory = Path(directory)
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise IntegrityError(f"snapshot {name}: missing table(s) {', '.join(missing)}")
+    unknown = [t for t in tables if t not in SNAPSHOT_TABLES]
+    if unknown:
+        raise IntegrityError(f"snapshot {name}: table(s) {', '.join(unknown)} do not belong in a snapshot")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        entries: dict[str, Any] = {}
+        for table_name in (t for t in SNAPSHOT_TABLES if t in tables):
+            file = f"{table_name}.parquet"
+            written = write_table(tables[table_name], spec(table_name), tmp / file)
+            entries[table_name] = {
+                "file": file,
+                "rows": written.num_rows,
+                "sha256": file_sha256(tmp / file),
+                "content_sha256": content_hash(written),
+            }
+        manifest: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "tool": {"name": "demoseed", "version": __version__},
+            "name": name,
+            "params": params,
+            "inputs": inputs or {},
+            "notes": list(notes),
+            "tables": entries,
+        }
+        manifest["snapshot_id"] = snapshot_id(manifest)
+        atomic_write_bytes(tmp / MANIFEST_NAME, canonical_json(manifest).encode())
+        _replace_dir(tmp, directory)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return manifest
+
+
+def read_manifest(directory: Path | str) -> dict[str, Any]:
+    """The manifest of a snapshot directory (IntegrityError when missing or unreadable)."""
+    path = Path(directory) / MANIFEST_NAME
+    if not Path(directory).is_dir():
+        raise UserError(
+            f"{directory} is not a snapshot directory; run 'demoseed snapshot' first or give the right path"
+        )
+    if not path.is_file():
+        raise IntegrityError(f"{directory}: no {MANIFEST_NAME}; this is not a complete snapshot")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntegrityError(
+            f"{path}: manifest is not valid JSON ({exc}); fetch a fresh copy of the snapshot"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
+        raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IntegrityError(
+            f"{path}: snapshot format {version!r} is not supported by this demoseed (format {FORMAT_VERSION}); "
+            "rebuild the snapshot with this version"
+        )
+    return manifest
+
+
+def verify_snapshot(directory: Path | str, *, content: bool = True) -> dict[str, Any]:
+    """Re-hash every file, check schemas, row counts and the snapshot id.
+
+    Returns the manifest; raises IntegrityError naming each table that differs.
+    ``content=False`` skips reading the rows (bytes, row counts from the
+    Parquet footer and schemas are still checked).
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    problems: list[str] = []
+    tables: dict[str, Any] = manifest["tables"]
+    for required in REQUIRED_TABLES:
+        if required not in tables:
+            problems.append(f"{required}: missing from the manifest")
+    for table_name, entry in sorted(tables.items()):
+        problem = _verify_table(directory, table_name, entry, content=content)
+        if problem:
+            problems.append(f"{table_name}: {problem}")
+    listed = {e.get("file") for e in tables.values() if isinstance(e, dict)} | {MANIFEST_NAME}
+    for extra in sorted(p.name for p in directory.iterdir() if p.name not in listed):
+        problems.append(f"{extra}: not listed in the manifest")
+    if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
+        problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
+    if problems:
+        raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
+    return manifest
+
+
+def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool) -> str | None:
+    if table_name not in SNAPSHOT_TABLES:
+        return "not a snapshot table"
+    if not isinstance(entry, dict) or not {"file", "rows", "sha256", "content_sha256"} <= entry.keys():
+        return "manifest entry is incomplete"
+    if entry["file"] != f"{table_name}.parquet":
+        return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
+    path = directory / entry["file"]
+    if not path.is_file() or path.is_symlink():
+        return "file is missing"
+    if file_sha256(path) != entry["sha256"]:
+        return "sha256 of the file differs from the manifest (the file was changed or swapped)"
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        return f"not a readable Parquet file ({exc})"
+    if rows != entry["rows"]:
+        return f"{rows} rows, the manifest says {entry['rows']}"
+    if content:
+        try:
+            table = read_table(path, spec(table_name))
+        except UserError as exc:
+            return str(exc)
+        if content_hash(table) != entry["content_sha256"]:
+            return "content hash differs from the manifest"
+    return None
+
+
+def read_snapshot_tables(
+    directory: Path | str, names: list[str] | tuple[str, ...] | None = None
+) -> dict[str, pa.Table]:
+    """Read a snapshot's tables (all listed in the manifest, or ``names``)."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    wanted = list(names) if names is not None else [t for t in SNAPSHOT_TABLES if t in manifest["tables"]]
+    out = {}
+    for table_name in wanted:
+        if table_name not in manifest["tables"]:
+            raise IntegrityError(f"snapshot {directory} has no table {table_name}")
+        out[table_name] = read_table(directory / manifest["tables"][table_name]["file"], spec(table_name))
+    return out

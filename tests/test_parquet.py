@@ -1,0 +1,117 @@
+"""Deterministic, atomic, schema-checked Parquet I/O (pipeline/parquet.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import parquet
+from pipeline.errors import IntegrityError, SchemaError
+from pipeline.schemas import METRICS_PRFILE, METRICS_TEAMMEMBER, TEAMS_TEAM
+from tests.tablefactory import make_table
+
+
+def test_same_rows_in_any_order_give_identical_bytes(tmp_path):
+    table = make_table(METRICS_PRFILE, 50)
+    shuffled = table.take(pa.array([(i * 17) % 50 for i in range(50)]))
+    parquet.write_table(table, METRICS_PRFILE, tmp_path / "a.parquet")
+    parquet.write_table(shuffled, METRICS_PRFILE, tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    back = parquet.read_table(tmp_path / "b.parquet", METRICS_PRFILE)
+    assert back.column("id").to_pylist() == list(range(1, 51))
+    assert back.equals(parquet.sort_rows(table, METRICS_PRFILE))
+
+
+def test_representation_differences_are_conformed(tmp_path):
+    table = make_table(TEAMS_TEAM, 3)
+    loose = table.set_column(table.schema.get_field_index("name"), "name", table.column("name").cast(pa.large_string()))
+    loose = loose.set_column(loose.schema.get_field_index("id"), "id", loose.column("id").cast(pa.int32()))
+    out = parquet.write_table(loose, TEAMS_TEAM, tmp_path / "t.parquet")
+    assert out.schema == TEAMS_TEAM.schema
+    assert pq.read_schema(tmp_path / "t.parquet").field("name").type == pa.string()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda t: t.drop_columns(["slug"]), "table teams_team: missing column(s) slug"),
+        (lambda t: t.append_column("extra", pa.array([1, 2, 3])), "unexpected column(s) extra"),
+        (
+            lambda t: t.set_column(t.schema.get_field_index("slug"), "slug", pa.array([1, 2, 3])),
+            "table teams_team column slug: expected string, got int64",
+        ),
+        (
+            lambda t: t.set_column(t.schema.get_field_index("name"), "name", pa.array(["a", None, "c"])),
+            "table teams_team column name: 1 null value(s) in a NOT NULL column",
+        ),
+        (
+            lambda t: t.set_column(t.schema.get_field_index("slug"), "slug", pa.array(["a", "b" * 51, "c"])),
+            "table teams_team column slug: a value of 51 characters exceeds varchar(50)",
+        ),
+        (
+            lambda t: t.set_column(
+                t.schema.get_field_index("created_at"),
+                "created_at",
+                pa.array([dt.datetime(2025, 1, 1)] * 3, pa.timestamp("us")),
+            ),
+            "table teams_team column created_at: expected timestamp[us, tz=UTC], got timestamp[us]",
+        ),
+    ],
+)
+def test_schema_mismatch_is_a_clear_error_and_writes_nothing(tmp_path, mutate, message):
+    bad = mutate(make_table(TEAMS_TEAM, 3))
+    with pytest.raises(SchemaError) as exc:
+        parquet.write_table(bad, TEAMS_TEAM, tmp_path / "t.parquet")
+    assert message in str(exc.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_mid_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    target = tmp_path / "m.parquet"
+    parquet.write_table(make_table(METRICS_TEAMMEMBER, 4), METRICS_TEAMMEMBER, target)
+    before = target.read_bytes()
+
+    def crash(table, where, **kw):
+        with open(where, "wb") as fh:
+            fh.write(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(parquet.pq, "write_table", crash)
+    with pytest.raises(OSError, match="disk full"):
+        parquet.write_table(make_table(METRICS_TEAMMEMBER, 9, salt=1), METRICS_TEAMMEMBER, target)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.parquet"]
+
+
+def test_unreadable_file_is_an_integrity_error(tmp_path):
+    path = tmp_path / "teams_team.parquet"
+    path.write_bytes(b"PAR1 this is not parquet PAR1")
+    with pytest.raises(IntegrityError, match=r"teams_team: .* is not a readable Parquet file"):
+        parquet.read_table(path, TEAMS_TEAM)
+
+
+def test_content_hash_depends_on_values_not_on_encoding(tmp_path):
+    table = make_table(METRICS_PRFILE, 40)
+    h = parquet.content_hash(table)
+    # Same rows, different chunking and a different Parquet encoding: same content hash.
+    chunked = pa.concat_tables([table.slice(0, 13), table.slice(13)])
+    pq.write_table(chunked, tmp_path / "snappy.parquet", compression="snappy", use_dictionary=False, row_group_size=7)
+    assert parquet.content_hash(pq.read_table(tmp_path / "snappy.parquet")) == h
+    assert parquet.content_hash(chunked) == h
+    # One changed value, one null more, or one row fewer: a different hash.
+    adds = table.column("additions").to_pylist()
+    changed = table.set_column(
+        table.schema.get_field_index("additions"), "additions", pa.array([adds[0] + 1, *adds[1:]], pa.int32())
+    )
+    assert parquet.content_hash(changed) != h
+    assert parquet.content_hash(table.slice(1)) != h
+    fname = table.column("filename").to_pylist()
+    moved = table.set_column(
+        table.schema.get_field_index("filename"),
+        "filename",
+        pa.array([fname[0] + fname[1][0], fname[1][1:], *fname[2:]]),
+    )
+    assert parquet.content_hash(moved) != h  # boundary between strings moved, same bytes overall
