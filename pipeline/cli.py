@@ -86,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "demoseed"
+        click.echo("error: " + " ".join(exc.format_message().split()) + f" (see '{where} --help')", err=True)
+        return 2
     except click.ClickException as exc:
-        exc.show()
+        click.echo("error: " + " ".join(exc.format_message().split()), err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

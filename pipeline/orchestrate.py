@@ -199,9 +199,6 @@ class Orchestrator:
     # -- the whole run ----------------------------------------------------------
 
     def run(self, req: SnapshotRequest) -> SnapshotOutcome:
-        generate = _optional("stages.generate")
-        if generate is None:
-            raise UserError("the generate stage is not available in this build; cannot make a snapshot")
         preset = None
         scenario = None
         inputs: dict[str, Any] = {}
@@ -209,6 +206,10 @@ class Orchestrator:
             from pipeline.projects import get_preset
 
             preset = get_preset(req.project)
+        generate = _optional("stages.generate")
+        if generate is None:
+            raise UserError("the generate stage is not available in this build; cannot make a snapshot")
+        if preset is not None:
             project_mod = _optional("stages.generate.project")
             if project_mod is None:
                 raise UserError("real-project mode is not available in this build")

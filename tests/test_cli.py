@@ -1,0 +1,68 @@
+"""The `demoseed` command line: commands listed, user errors on one line with exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+
+DEMOSEED = Path(sys.executable).with_name("demoseed")
+
+
+def run(args, **kw):
+    return subprocess.run([str(DEMOSEED), *args], capture_output=True, text=True, **kw)
+
+
+def test_help_lists_the_commands():
+    out = run(["--help"])
+    assert out.returncode == 0
+    listed = [line.split()[0] for line in out.stdout.split("Commands:")[1].strip().splitlines()]
+    for name in ("snapshot", "verify", "pack", "unpack", "projects"):
+        assert name in listed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["snapshot", "--anchor", "2026-01-06"],
+            "2026-01-06 is a Tuesday; the anchor must be a Monday (e.g. 2026-01-05)",
+        ),
+        (["snapshot", "--anchor", "tomorrow"], "'tomorrow' is not a date"),
+        (["snapshot", "--seed", "abc"], "'abc' is not a valid integer"),
+        (["snapshot", "--real-share", "0.9"], "0.9 is not in the range 0.2<=x<=0.3"),
+        (
+            ["snapshot", "--scenario", "ai-success", "--project", "antiwork"],
+            "give either --scenario or --project, not both",
+        ),
+        (["snapshot", "--members", "3"], "legacy mode needs --teams, --members and --prs; missing --teams, --prs"),
+        (["verify"], "nothing to verify"),
+        (["verify", "/nonexistent/snap"], "is not a snapshot directory"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(args, message, data_root):
+    out = run(args)
+    assert out.returncode == 2, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_projects_lists_the_presets(capsys):
+    assert main(["projects", "--industry", "ai_llm"]) == 0
+    out = capsys.readouterr().out
+    assert "anthropic" in out and "langchain" in out
+    assert "gumroad" not in out
+
+
+def test_unknown_project_suggests_close_names(capsys, data_root):
+    assert main(["snapshot", "--project", "antiwrk"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown project 'antiwrk'. Did you mean antiwork?" in err
