@@ -45,7 +45,7 @@ def _value(field: pa.Field, i: int, salt: int):
         limit = int(field.metadata[b"max_length"]) if field.metadata and b"max_length" in field.metadata else 40
         return f"{field.name[:8]}-{k}-é"[:limit]
     if pa.types.is_list(t):
-        return [_value(pa.field("v", t.value_type), i + j, salt) for j in range(k % 3)]
+        return [_value(pa.field("v", t.value_type, nullable=False), i + j, salt) for j in range(k % 3)]
     if pa.types.is_struct(t):
         return {t.field(j).name: _value(t.field(j), i, salt) for j in range(t.num_fields)}
     raise TypeError(f"no test value for {t}")
