@@ -475,8 +475,10 @@ DEMOSEED_TEAM_WEEKLY = _spec(
     time_to_first_review_median_hours f64?
     review_time_median_hours f64?
     pr_size_median f64?
+    surveys_completed i32
     ai_assisted_share f64?
     avg_quality_rating f64?
+    guesses i32
     guess_accuracy f64?
     revert_rate f64?
     hotfix_rate f64?
@@ -489,7 +491,9 @@ DEMOSEED_TEAM_WEEKLY = _spec(
     stage="aggregate",
     order_by=("team_id", "week_start"),
     natural_keys=(("team_id", "week_start"),),
-    doc="Team-level weekly summary (demoseed's own; not an app table).",
+    doc="Team-level weekly summary (demoseed's own; not an app table); fractions are 0..1 floats, times hours. "
+    "surveys_completed / guesses are the denominators of ai_assisted_share / guess_accuracy (to pool weeks). "
+    "Definitions: stages/aggregate/team.py.",
 )
 
 SNAPSHOT_EXTRA_TABLES: tuple[TableSpec, ...] = (DEMOSEED_PROVENANCE, DEMOSEED_TEAM_WEEKLY)

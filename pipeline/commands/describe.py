@@ -1,0 +1,165 @@
+"""`demoseed describe`: a snapshot's story, week by week, without opening Parquet.
+
+Reads ``demoseed_team_weekly.parquet`` (computed from the app tables when a
+directory has none) and, when present, ``manifest.json`` (scenario, seed) and
+``teams_team.parquet`` (team names); prints one rich table per team with the
+scenario's headline columns highlighted and a one-line summary of the story.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import polars as pl
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.commands._common import resolve_snapshot
+from pipeline.errors import UserError
+from pipeline.manifest import MANIFEST_NAME, read_manifest
+from pipeline.parquet import read_table
+from pipeline.schemas import DEMOSEED_TEAM_WEEKLY, spec
+
+HIGHLIGHT = "bold yellow"
+
+
+def _pct(v: Any) -> str:
+    return "" if v is None else f"{v * 100:.0f}%"
+
+
+def _num(digits: int) -> Callable[[Any], str]:
+    return lambda v: "" if v is None else f"{v:.{digits}f}"
+
+
+def _int(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+# column -> (header, formatter, shown without --wide)
+COLUMNS: dict[str, tuple[str, Callable[[Any], str], bool]] = {
+    "active_members": ("members", _int, False),
+    "prs_opened": ("opened", _int, True),
+    "prs_merged": ("merged", _int, True),
+    "prs_closed": ("closed", _int, False),
+    "merge_rate": ("merge", _pct, False),
+    "open_prs_at_week_end": ("open@end", _int, True),
+    "cycle_time_median_hours": ("cycle h", _num(1), True),
+    "cycle_time_p90_hours": ("cycle p90", _num(1), False),
+    "time_to_first_review_median_hours": ("1st review h", _num(1), False),
+    "review_time_median_hours": ("review h", _num(1), True),
+    "pr_size_median": ("size", _num(0), False),
+    "surveys_completed": ("surveys", _int, False),
+    "ai_assisted_share": ("AI", _pct, True),
+    "avg_quality_rating": ("quality", _num(2), True),
+    "guesses": ("guesses", _int, False),
+    "guess_accuracy": ("guess acc", _pct, True),
+    "revert_rate": ("revert", _pct, True),
+    "hotfix_rate": ("hotfix", _pct, False),
+    "reviews": ("reviews", _int, True),
+    "reviewers": ("reviewers", _int, False),
+    "reviews_per_reviewer": ("rev/reviewer", _num(1), False),
+    "top_reviewer_share": ("top reviewer", _pct, True),
+    "active_ai_users": ("AI users", _int, True),
+}
+
+
+def scenario_of(manifest: dict[str, Any] | None) -> str | None:
+    """The scenario name a snapshot was generated from (None for real projects or when unknown)."""
+    if not manifest:
+        return None
+    params = manifest.get("params") or {}
+    if params.get("mode") == "project":
+        return None
+    gen = params.get("generate") or {}
+    for candidate in (gen.get("scenario"), (params.get("request") or {}).get("scenario")):
+        if isinstance(candidate, dict):
+            candidate = candidate.get("name")
+        if isinstance(candidate, str) and candidate:
+            return Path(candidate).stem if candidate.endswith(".toml") else candidate
+    name = manifest.get("name")
+    if isinstance(name, str) and (m := re.fullmatch(r"(.+)-seed\d+", name)):
+        return m.group(1)
+    return None
+
+
+def _team_weekly(directory: Path) -> tuple[pa.Table, str | None]:
+    path = directory / f"{DEMOSEED_TEAM_WEEKLY.name}.parquet"
+    if path.is_file():
+        return read_table(path, DEMOSEED_TEAM_WEEKLY), None
+    if not (directory / "metrics_pullrequest.parquet").is_file():
+        raise UserError(
+            f"{directory} has neither demoseed_team_weekly.parquet nor the app tables; "
+            "give a snapshot directory (make snapshot) or a generate output"
+        )
+    from pipeline.commands.aggregate import read_input_tables
+    from stages.aggregate import aggregate
+
+    tables, week_starts, _ = read_input_tables(directory)
+    return aggregate(tables, week_starts=week_starts)["demoseed_team_weekly"], "computed from the app tables"
+
+
+def _team_names(directory: Path) -> dict[int, str]:
+    path = directory / "teams_team.parquet"
+    if not path.is_file():
+        return {}
+    teams = read_table(path, spec("teams_team")).select(["id", "name", "slug"]).to_pylist()
+    return {t["id"]: f"{t['name']} ({t['slug']})" if t["name"] else t["slug"] for t in teams}
+
+
+def _render(weeks: pl.DataFrame, title: str, highlighted: tuple[str, ...], wide: bool) -> Table:
+    shown = [c for c, (_, _, default) in COLUMNS.items() if wide or default or c in highlighted]
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("week", no_wrap=True)
+    for c in shown:
+        header = COLUMNS[c][0]
+        hl = c in highlighted
+        table.add_column(f"★ {header}" if hl else header, justify="right", style=HIGHLIGHT if hl else None)
+    for row in weeks.sort("week_start").iter_rows(named=True):
+        table.add_row(row["week_start"].isoformat(), *(COLUMNS[c][1](row[c]) for c in shown))
+    return table
+
+
+@click.command("describe")
+@click.argument("snapshot", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--latest", is_flag=True, help="Describe the most recently written snapshot in data/snapshots.")
+@click.option("--scenario", "scenario_opt", help="Tell the story of this scenario (default: from manifest.json).")
+@click.option("--wide", is_flag=True, help="Show every column of the team-level weekly table.")
+def command(snapshot: Path | None, latest: bool, scenario_opt: str | None, wide: bool) -> None:
+    """Print a snapshot's team-level weeks, its headline metric highlighted.
+
+    \b
+    SNAPSHOT is a snapshot directory (default with --latest or no argument:
+    the newest in data/snapshots); a generate output directory works too.
+    """
+    from stages.aggregate.story import headline
+
+    directory = resolve_snapshot(snapshot, latest or snapshot is None)
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such directory; give a snapshot directory or use --latest")
+    manifest = read_manifest(directory) if (directory / MANIFEST_NAME).is_file() else None
+    scenario = scenario_opt or scenario_of(manifest)
+    team_weekly, note = _team_weekly(directory)
+    names = _team_names(directory)
+    df = pl.from_arrow(team_weekly)
+    assert isinstance(df, pl.DataFrame)
+    console = Console(width=None if Console().is_terminal else (260 if wide else 160))
+    label = scenario or ("real project" if manifest and (manifest.get("params") or {}).get("mode") == "project" else "")
+    seed = ((manifest or {}).get("params") or {}).get("request", {}).get("seed")
+    console.print(
+        f"[bold]{directory}[/bold]" + (f" — {label}" if label else "") + (f", seed {seed}" if seed is not None else "")
+    )
+    if note:
+        console.print(f"[dim]({note})[/dim]")
+    if df.height == 0:
+        console.print("no team weeks in this snapshot")
+        return
+    for team_id in sorted(df.get_column("team_id").unique().to_list()):
+        weeks = df.filter(pl.col("team_id") == team_id)
+        story = headline(scenario, weeks)
+        console.print(_render(weeks, names.get(team_id, f"team {team_id}"), story.columns, wide))
+        console.print(f"[{HIGHLIGHT}]{story.summary}[/{HIGHLIGHT}]\n")

@@ -1,0 +1,164 @@
+"""metrics_weeklymetrics: one row per active member per week, as the app computes it.
+
+For member m and week w (Monday 00:00 to Sunday 24:00 UTC):
+
+* merged PRs = m's PRs (``author_id``) with ``state = 'merged'`` and ``merged_at``
+  in w. From them: ``prs_merged``; ``avg_cycle_time_hours`` /
+  ``avg_review_time_hours`` = mean of the PR columns over the PRs where the
+  column is not NULL (NULL when there is none); ``lines_added`` /
+  ``lines_removed`` = sums of ``additions`` / ``deletions``; ``revert_count`` /
+  ``hotfix_count`` = PRs with ``is_revert`` / ``is_hotfix``.
+* surveys of those PRs: ``surveys_completed`` = surveys whose author answered
+  (``author_ai_assisted IS NOT NULL``; ``author_responded_at`` alone is not an
+  answer), ``ai_assisted_prs`` = surveys answered yes (so never more than
+  ``surveys_completed``).
+* reviewer answers on those surveys: ``avg_quality_rating`` = mean of non-NULL
+  ``quality_rating``; ``guess_accuracy`` = guesses with ``guess_correct`` true /
+  guesses (``ai_guess IS NOT NULL``) x 100. NULL when nothing to average.
+* ``commits_count`` = m's commits with ``committed_at`` in w.
+* ``story_points_completed`` / ``issues_resolved`` = sum of ``story_points``
+  (NULL counts 0) / number of m's Jira issues (``assignee_id``) with
+  ``resolved_at`` in w.
+
+Decimals are computed in integer units and rounded half away from zero to the
+column's scale. Rows are ordered by (team_id, member_id, week_start) and get
+ids 1..N in that order; created_at = updated_at = the week's last second,
+clamped to the data's last event.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from pipeline.schemas import METRICS_WEEKLYMETRICS
+
+from .frames import Weeks, decimal_array, div_half_up
+
+KEY = ["member_id", "week_start"]
+
+
+def _merged_prs(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Merged PRs with an author, keyed by (author, merge week)."""
+    return (
+        frames["metrics_pullrequest"]
+        .filter((pl.col("state") == "merged") & pl.col("merged_at").is_not_null() & pl.col("author_id").is_not_null())
+        .select(
+            pl.col("id").alias("pull_request_id"),
+            pl.col("author_id").alias("member_id"),
+            pl.col("merged_at_week").alias("week_start"),
+            "cycle_time_c",
+            "review_time_c",
+            "additions",
+            "deletions",
+            "is_revert",
+            "is_hotfix",
+        )
+    )
+
+
+def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
+    """The metrics_weeklymetrics rows (schema-exact pyarrow table)."""
+    members = (
+        frames["metrics_teammember"]
+        .filter(pl.col("is_active").fill_null(False))
+        .select(pl.col("id").alias("member_id"), "team_id")
+    )
+    grid = members.join(weeks.frame(), how="cross").sort(["team_id", "member_id", "week_start"])
+    stamps = pl.DataFrame({"week_start": weeks.starts, "stamp": weeks.stamps()}).with_columns(
+        pl.col("week_start").cast(pl.Date), pl.col("stamp").cast(pl.Datetime("us", "UTC"))
+    )
+
+    prs = _merged_prs(frames)
+    pr_agg = prs.group_by(KEY).agg(
+        pl.len().alias("prs_merged"),
+        pl.col("cycle_time_c").sum().alias("cycle_sum"),
+        pl.col("cycle_time_c").count().alias("cycle_n"),
+        pl.col("review_time_c").sum().alias("review_sum"),
+        pl.col("review_time_c").count().alias("review_n"),
+        pl.col("additions").cast(pl.Int64).sum().alias("lines_added"),
+        pl.col("deletions").cast(pl.Int64).sum().alias("lines_removed"),
+        pl.col("is_revert").cast(pl.Int64).sum().alias("revert_count"),
+        pl.col("is_hotfix").cast(pl.Int64).sum().alias("hotfix_count"),
+    )
+
+    surveys = frames["metrics_prsurvey"].join(prs.select("pull_request_id", *KEY), on="pull_request_id", how="inner")
+    survey_agg = surveys.group_by(KEY).agg(
+        pl.col("author_ai_assisted").is_not_null().sum().alias("surveys_completed"),
+        (pl.col("author_ai_assisted") == True).sum().alias("ai_assisted_prs"),  # noqa: E712 - null-safe count
+    )
+    answers = frames["metrics_prsurveyreview"].join(
+        surveys.select(pl.col("id").alias("survey_id"), *KEY), on="survey_id", how="inner"
+    )
+    guessed = pl.col("ai_guess").is_not_null()
+    answer_agg = answers.group_by(KEY).agg(
+        pl.col("quality_rating").cast(pl.Int64).sum().alias("quality_sum"),
+        pl.col("quality_rating").count().alias("quality_n"),
+        guessed.sum().alias("guesses"),
+        (guessed & pl.col("guess_correct").fill_null(False)).sum().alias("guesses_correct"),
+    )
+
+    commit_agg = (
+        frames["metrics_commit"]
+        .filter(pl.col("author_id").is_not_null() & pl.col("committed_at").is_not_null())
+        .group_by(pl.col("author_id").alias("member_id"), pl.col("committed_at_week").alias("week_start"))
+        .agg(pl.len().alias("commits_count"))
+    )
+    jira_agg = (
+        frames["metrics_jiraissue"]
+        .filter(pl.col("assignee_id").is_not_null() & pl.col("resolved_at").is_not_null())
+        .group_by(pl.col("assignee_id").alias("member_id"), pl.col("resolved_at_week").alias("week_start"))
+        .agg(pl.col("story_points_t").sum().alias("story_points_t"), pl.len().alias("issues_resolved"))
+    )
+
+    df = grid
+    for part in (pr_agg, survey_agg, answer_agg, commit_agg, jira_agg):
+        df = df.join(part, on=KEY, how="left")
+    counts = [
+        "prs_merged",
+        "commits_count",
+        "lines_added",
+        "lines_removed",
+        "revert_count",
+        "hotfix_count",
+        "issues_resolved",
+        "ai_assisted_prs",
+        "surveys_completed",
+    ]
+    sums = ["cycle_sum", "cycle_n", "review_sum", "review_n", "quality_sum", "quality_n", "guesses", "guesses_correct"]
+    df = (
+        df.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in [*counts, *sums, "story_points_t"]])
+        .with_columns(
+            div_half_up(pl.col("cycle_sum"), pl.col("cycle_n")).alias("cycle_c"),
+            div_half_up(pl.col("review_sum"), pl.col("review_n")).alias("review_c"),
+            div_half_up(pl.col("quality_sum") * 100, pl.col("quality_n")).alias("quality_c"),
+            div_half_up(pl.col("guesses_correct") * 10000, pl.col("guesses")).alias("accuracy_c"),
+        )
+        .join(stamps, on="week_start", how="left")
+        .sort(["team_id", "member_id", "week_start"])
+        .with_row_index("id", offset=1)
+    )
+    decimals = {
+        "avg_cycle_time_hours": ("cycle_c", pa.decimal128(10, 2)),
+        "avg_review_time_hours": ("review_c", pa.decimal128(10, 2)),
+        "story_points_completed": ("story_points_t", pa.decimal128(10, 1)),
+        "avg_quality_rating": ("quality_c", pa.decimal128(3, 2)),
+        "guess_accuracy": ("accuracy_c", pa.decimal128(5, 2)),
+    }
+    plain = df.select(
+        pl.col("id").cast(pl.Int64),
+        pl.col("stamp").alias("created_at"),
+        pl.col("stamp").alias("updated_at"),
+        "team_id",
+        "member_id",
+        "week_start",
+        *counts,
+    ).to_arrow()
+    cols = []
+    for f in METRICS_WEEKLYMETRICS.schema:
+        if f.name in decimals:
+            src, typ = decimals[f.name]
+            cols.append(decimal_array(df.get_column(src), typ))
+        else:
+            cols.append(plain.column(f.name).cast(f.type))
+    return pa.Table.from_arrays(cols, schema=METRICS_WEEKLYMETRICS.schema)
