@@ -1,0 +1,238 @@
+"""Vectorized keyed draws: stratified quotas, systematic sampling, hex ids, time helpers.
+
+Everything here works on whole numpy columns. Rows carry a stable integer key
+(a PR's packed key or id) and a group code (e.g. team x week); every draw is a
+function of (key, stream parts) only, so adding rows to *other* groups never
+changes a row's value.
+
+* :func:`stratified_uniform` gives each row of a group a quantile
+  ``(rank + phase) / n`` (rank = a keyed random permutation of the group), so a
+  categorical or continuous draw made from it realizes the target
+  distribution within one row per group, even for a 5-person team.
+* :func:`systematic` flags rows with per-row probabilities so that each
+  group's count is ``floor`` or ``ceil`` of the sum of its probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.rng import keyed_u64, keyed_uniform
+
+US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 24 * US_PER_HOUR
+TS_TYPE = pa.timestamp("us", tz="UTC")
+
+
+def group_sort(groups: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Indices sorting rows by (group, order); one radix-friendly key when groups fit in 31 bits.
+
+    ``order`` is a keyed random uint64 (or any int64); ties keep input order (stable), and
+    a team's rows keep their relative input order whatever the other teams are.
+    """
+    groups = np.asarray(groups, np.int64)
+    if len(groups) and groups.min() >= 0 and groups.max() < (1 << 31):
+        o = np.asarray(order)
+        if not np.issubdtype(o.dtype, np.integer):
+            return np.lexsort((order, groups))
+        if o.dtype == np.uint64:
+            low = o >> np.uint64(33)
+        else:
+            o = o.astype(np.int64)
+            lo_, hi_ = o.min(), o.max()
+            if hi_ - lo_ >= (1 << 31):
+                return np.lexsort((order, groups))
+            low = (o - lo_).astype(np.uint64)
+        key = (groups.astype(np.uint64) << np.uint64(31)) | low
+        return np.argsort(key, kind="stable")
+    return np.lexsort((order, groups))
+
+
+def rank_within(groups: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each row within its group when sorted by ``order``; and its group's size."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    idx = group_sort(groups, order)
+    g = groups[idx]
+    new = np.empty(n, bool)
+    new[0] = True
+    new[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(new)
+    run = np.repeat(starts, np.diff(np.append(starts, n)))
+    sizes_sorted = np.repeat(np.diff(np.append(starts, n)), np.diff(np.append(starts, n)))
+    rank = np.empty(n, np.int64)
+    size = np.empty(n, np.int64)
+    rank[idx] = np.arange(n) - run
+    size[idx] = sizes_sorted
+    return rank, size
+
+
+def stratified_uniform(groups: np.ndarray, keys: np.ndarray, *parts: object) -> np.ndarray:
+    """One value in [0, 1) per row, evenly spread within each group (one row per 1/n slice)."""
+    order = keyed_u64(keys, *parts, "order")
+    rank, size = rank_within(groups, order)
+    phase = keyed_uniform(groups, *parts, "phase")
+    return (rank + phase) / np.maximum(size, 1)
+
+
+def systematic(
+    p: np.ndarray,
+    groups: np.ndarray,
+    keys: np.ndarray,
+    *parts: object,
+    phase: float | None = None,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
+    """Flag rows with probability ~p; each group's count is floor/ceil of its sum of p.
+
+    With a keyed phase (default) the count is floor or ceil at random (exact in
+    expectation); ``phase=0.5`` rounds each group's count to the nearest integer.
+    """
+    n = len(p)
+    if n == 0:
+        return np.zeros(0, bool)
+    p = np.clip(np.asarray(p, np.float64), 0.0, 1.0)
+    idx = group_sort(groups, keyed_u64(keys, *parts, "order") if order is None else order)
+    g = np.asarray(groups, np.int64)[idx]
+    ps = p[idx]
+    cs = np.cumsum(ps)
+    new = np.empty(n, bool)
+    new[0] = True
+    new[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(new)
+    lens = np.diff(np.append(starts, n))
+    base = np.repeat(np.concatenate([[0.0], cs[starts[1:] - 1]]), lens)
+    if phase is None:
+        ph = np.repeat(keyed_uniform(g[starts], *parts, "phase"), lens)
+    else:
+        ph = np.full(n, float(phase))
+    hi = cs - base + ph
+    flag_sorted = np.floor(hi) - np.floor(hi - ps) > 0
+    out = np.empty(n, bool)
+    out[idx] = flag_sorted
+    return out
+
+
+def categorical(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Category index per row from quantiles ``u`` and per-row (n, k) or shared (k,) probabilities."""
+    probs = np.asarray(probs, np.float64)
+    cum = np.cumsum(probs, axis=-1)
+    cum = cum / cum[..., -1:]
+    if cum.ndim == 1:
+        return np.searchsorted(cum[:-1], u, side="right")
+    return (u[:, None] >= cum[:, :-1]).sum(axis=1)
+
+
+def int_between(keys: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int, *parts: object) -> np.ndarray:
+    """A keyed integer in [lo, hi] per key."""
+    lo = np.asarray(lo, np.int64)
+    span = np.asarray(hi, np.int64) - lo + 1
+    return lo + np.minimum((keyed_uniform(keys, *parts) * span).astype(np.int64), span - 1)
+
+
+def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
+    """Multiplicative noise with mean 1 from quantiles ``u`` (lognormal inverse CDF).
+
+    Computed by linear interpolation in a table built with Python's ``math``
+    (correctly rounded libm), because numpy's SIMD exp/log may differ in the
+    last bit between CPUs, and a snapshot must be byte-identical on any machine.
+    """
+    grid, table = _lognormal_table(float(sigma))
+    return np.interp(np.clip(u, grid[0], grid[-1]), grid, table)
+
+
+@cache
+def _lognormal_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    n = 1 << 14
+    grid = [(i + 0.5) / n for i in range(n)]
+    table = [math.exp(sigma * _norm_ppf(p) - sigma * sigma / 2.0) for p in grid]
+    return np.array(grid), np.array(table)
+
+
+def _norm_ppf(p: float) -> float:
+    """Acklam's inverse normal CDF (relative error < 1.2e-9), scalar and deterministic."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
+         -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
+         -1.328068155288572e01)  # fmt: skip
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
+         4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    if 0.02425 <= p <= 1 - 0.02425:
+        q = p - 0.5
+        r = q * q
+        num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+        return num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    sign = 1.0 if p < 0.5 else -1.0
+    q = math.sqrt(-2 * math.log(p if p < 0.5 else 1 - p))
+    num = ((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]
+    return sign * num / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+
+
+_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint8).reshape(256, 2)
+
+
+def hex_strings(keys: np.ndarray, nchars: int, *parts: object) -> pa.Array:
+    """A keyed lowercase hex string of ``nchars`` characters per key (e.g. 40 for a SHA)."""
+    n = len(keys)
+    words = -(-nchars // 16)
+    cols = [keyed_u64(keys, *parts, "hex", i).astype("<u8") for i in range(words)]
+    raw = np.stack(cols, axis=1).view(np.uint8).reshape(n, words * 8)
+    chars = _HEX[raw].reshape(n, words * 16)[:, :nchars]
+    buf = np.ascontiguousarray(chars).tobytes()
+    offsets = np.arange(0, (n + 1) * nchars, nchars, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
+
+
+def ts_array(us: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Microseconds since the epoch (UTC) -> timestamp[us, UTC] array (null where not valid)."""
+    mask = None if valid is None else ~np.asarray(valid, bool)
+    return pa.array(np.asarray(us, np.int64), type=pa.int64(), mask=mask).cast(TS_TYPE)
+
+
+def hours_decimal(us: np.ndarray, valid: np.ndarray | None = None, scale: int = 2, precision: int = 10) -> pa.Array:
+    """A duration in microseconds -> hours as decimal(precision, scale) (null where not valid)."""
+    return decimal_array(np.asarray(us, np.float64) / US_PER_HOUR, valid, scale, precision)
+
+
+def decimal_array(x: np.ndarray, valid: np.ndarray | None = None, scale: int = 2, precision: int = 10) -> pa.Array:
+    """Floats rounded half-even to ``scale`` digits -> decimal128(precision, scale)."""
+    units = np.round(np.nan_to_num(np.asarray(x, np.float64)) * 10**scale).astype(np.int64)
+    mask = None if valid is None else ~np.asarray(valid, bool)
+    return _units_to_decimal(units, mask, scale, precision)
+
+
+def _units_to_decimal(units: np.ndarray, mask: np.ndarray | None, scale: int, precision: int) -> pa.Array:
+    n = len(units)
+    lo = units.astype("<i8")
+    hi = np.where(lo < 0, -1, 0).astype("<i8")
+    buf = np.empty(2 * n, "<i8")
+    buf[0::2] = lo
+    buf[1::2] = hi
+    validity = None
+    null_count = 0
+    if mask is not None and mask.any():
+        validity = pa.py_buffer(np.packbits(~mask, bitorder="little").tobytes())
+        null_count = int(mask.sum())
+    return pa.Array.from_buffers(
+        pa.decimal128(precision, scale), n, [validity, pa.py_buffer(buf.tobytes())], null_count=null_count
+    )
+
+
+def pick(values, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """String column ``values[idx]`` (idx may be a bool array: False -> values[0]); null where mask."""
+    arr = pa.array(list(values), type=pa.string())
+    out = arr.take(pa.array(np.asarray(idx).astype(np.int32)))
+    if mask is not None and np.asarray(mask).any():
+        out = pa.compute.if_else(pa.array(~np.asarray(mask, bool)), out, pa.scalar(None, pa.string()))
+    return out
+
+
+def int_str(x: np.ndarray) -> pa.Array:
+    """Integers as decimal strings (Arrow cast, no Python objects)."""
+    return pa.array(np.asarray(x, np.int64)).cast(pa.string())

@@ -1,0 +1,209 @@
+"""The PR skeleton: who opens how many PRs when, their states, times, sizes and flags.
+
+All teams at once, as numpy columns. A PR's stable key packs (team, member,
+week, ordinal); every draw is keyed by it or by its (team x week) group, so a
+team's rows do not depend on how many teams there are. Rates that tell the
+story (PR states, reverts, hotfixes) are quota-drawn per team x week;
+durations use stratified quantiles so weekly means track the curves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.rng import keyed_u64, keyed_uniform
+from stages.generate.draws import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    categorical,
+    int_between,
+    lognormal_factor,
+    rank_within,
+    stratified_uniform,
+    systematic,
+)
+from stages.generate.scenario import Scenario
+from stages.generate.simulate import window_us
+from stages.generate.team import Roster
+
+STATES = np.array(["merged", "closed", "open"], dtype=object)
+_DAY_WEIGHTS = np.array([0.22, 0.22, 0.22, 0.2, 0.12, 0.01, 0.01])
+SURVEY_MARGIN = 2 * US_PER_HOUR  # merged PRs keep room for a survey answer before the window ends
+
+
+@dataclass
+class PRFrame:
+    """Per-PR columns in id order (id = offset + position)."""
+
+    key: np.ndarray
+    team: np.ndarray  # 0-based team index
+    member: np.ndarray  # local member index
+    week: np.ndarray  # creation week index
+    id: np.ndarray
+    author_id: np.ndarray
+    created: np.ndarray  # epoch us
+    state: np.ndarray  # 0 merged, 1 closed, 2 open
+    first_review: np.ndarray  # epoch us (valid for non-open)
+    closed: np.ndarray  # merged_at for merged, close time for closed, -1 for open
+    additions: np.ndarray
+    deletions: np.ndarray
+    is_revert: np.ndarray
+    is_hotfix: np.ndarray
+    is_draft: np.ndarray
+    ai_probability: np.ndarray
+    guess_accuracy: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.key)
+
+    def take(self, idx: np.ndarray) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name)[idx])
+
+
+def _counts(scenario: Scenario, roster: Roster, n_teams: int, weeks: int, k: tuple, fixed: int | None) -> np.ndarray:
+    """PRs per (team, member, week) cell, shape (teams * members * weeks,)."""
+    m = roster.size
+    cells = np.arange(n_teams * m * weeks, dtype=np.int64)
+    t, rem = np.divmod(cells, m * weeks)
+    mem, w = np.divmod(rem, weeks)
+    cell_key = (t * 65_536 + mem) * 1024 + w
+    vol = roster.volume[mem]
+    if fixed is None:
+        lo, hi = scenario.prs_per_member_week
+        base = int_between(cell_key, lo, hi, *k, "volume")
+        x = base * vol
+        return (np.floor(x) + (keyed_uniform(cell_key, *k, "volume-round") < x - np.floor(x))).astype(np.int64)
+    expected = fixed * vol / (vol[: m * weeks].sum())
+    floor = np.floor(expected)
+    extra = systematic(expected - floor, t, cell_key, *k, "volume-fixed")
+    return (floor + extra).astype(np.int64)
+
+
+def skeleton(
+    scenario: Scenario,
+    roster: Roster,
+    *,
+    n_teams: int,
+    week_starts: list[dt.date],
+    k: tuple,
+    fixed_prs: int | None,
+) -> PRFrame:
+    weeks = len(week_starts)
+    m = roster.size
+    start, end = window_us(week_starts)
+    counts = _counts(scenario, roster, n_teams, weeks, k, fixed_prs)
+    cell = np.repeat(np.arange(len(counts)), counts)
+    ordinal = np.arange(len(cell)) - np.repeat(np.cumsum(counts) - counts, counts)
+    t, rem = np.divmod(cell, m * weeks)
+    mem, w = np.divmod(rem, weeks)
+    key = ((t * 65_536 + mem) * 1024 + w) * 4096 + ordinal
+    group = t * 1024 + w  # team x creation week
+
+    day = categorical(keyed_uniform(key, *k, "day"), _DAY_WEIGHTS)
+    hour = 7.5 + keyed_uniform(key, *k, "hour") * 11.0
+    created = start + w * 7 * US_PER_DAY + day * US_PER_DAY + (hour * US_PER_HOUR).astype(np.int64)
+
+    # states: quota per team x week from the scenario's curves
+    probs = np.stack([scenario.curve(c, weeks) for c in ("pr_merged", "pr_closed", "pr_open")], axis=1)
+    state = categorical(stratified_uniform(group, key, *k, "state"), probs[w])
+
+    # durations: stratified lognormal around the week's curve value
+    rt_curve = scenario.curve("review_time_hours", weeks)[w]
+    ct_curve = scenario.curve("cycle_time_hours", weeks)[w]
+    rt = rt_curve * lognormal_factor(stratified_uniform(group, key, *k, "review-time"), 0.5)
+    ct = ct_curve * lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
+    rt = np.maximum(rt, 0.25)
+    ct = np.maximum(ct, rt * 1.15 + 0.5)
+    ct = np.where(state == 1, ct * (0.5 + keyed_uniform(key, *k, "close-factor")), ct)
+    ct = np.maximum(ct, rt * 1.15 + 0.5)
+    first_review = created + (rt * US_PER_HOUR).astype(np.int64)
+    closed = created + (ct * US_PER_HOUR).astype(np.int64)
+    # PRs that would merge/close after the window are still open at its end
+    late = closed >= end - SURVEY_MARGIN
+    state = np.where(late, 2, state)
+    closed = np.where(state == 2, -1, closed)
+    first_review = np.where(state == 2, -1, first_review)
+
+    # ids: per team in creation order; team t's block follows team t-1's
+    order = np.lexsort((key, created, t))
+    frame = PRFrame(
+        key=key,
+        team=t,
+        member=mem,
+        week=w,
+        id=np.zeros(len(key), np.int64),
+        author_id=t * m + mem + 1,
+        created=created,
+        state=state,
+        first_review=first_review,
+        closed=closed,
+        additions=np.zeros(len(key), np.int64),
+        deletions=np.zeros(len(key), np.int64),
+        is_revert=np.zeros(len(key), bool),
+        is_hotfix=np.zeros(len(key), bool),
+        is_draft=np.zeros(len(key), bool),
+        ai_probability=np.zeros(len(key)),
+        guess_accuracy=np.zeros(len(key)),
+    )
+    frame.take(order)
+    frame.id = np.arange(1, frame.n + 1, dtype=np.int64)
+    _flags_and_sizes(frame, scenario, roster, week_starts, k)
+    return frame
+
+
+def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_starts: list[dt.date], k: tuple) -> None:
+    weeks = len(week_starts)
+    key, w, t = frame.key, frame.week, frame.team
+    merged = frame.state == 0
+    start, _ = window_us(week_starts)
+    merge_week = np.where(merged, np.clip((frame.closed - start) // (7 * US_PER_DAY), 0, weeks - 1), w)
+    # reverts and hotfixes spread evenly over a team's merged PRs in merge-week order (a running quota)
+    seq = (merge_week.astype(np.uint64) << np.uint64(40)) | (keyed_u64(key, *k, "flag-order") >> np.uint64(24))
+    revert_p = np.where(merged, scenario.curve("revert_rate", weeks)[merge_week], 0.0)
+    frame.is_revert = systematic(revert_p, t, key, *k, "revert", order=seq)
+    hot = scenario.curve("hotfix_rate", weeks)[merge_week]
+    hot_p = np.where(merged & ~frame.is_revert, hot / np.maximum(1 - revert_p, 0.05), 0.0)
+    frame.is_hotfix = systematic(hot_p, t, key, *k, "hotfix", order=seq)
+    frame.is_draft = (frame.state == 2) & (keyed_uniform(key, *k, "draft") < 0.25)
+
+    size_u = keyed_uniform(key, *k, "size")
+    adds = np.round(90 * lognormal_factor(size_u, 1.0) * 1.6487212707001282).astype(np.int64) + 1  # x e^0.5
+    dels = np.round(adds * 0.35 * lognormal_factor(keyed_uniform(key, *k, "dels"), 0.7)).astype(np.int64)
+    hot_adds = np.minimum(adds, 40)
+    adds = np.where(frame.is_hotfix, hot_adds, adds)
+    adds, dels = np.where(frame.is_revert, np.minimum(dels, 30), adds), np.where(frame.is_revert, adds, dels)
+    frame.additions = np.minimum(adds, 20_000)
+    frame.deletions = np.minimum(dels, 20_000)
+
+    off = roster.ai_offset
+    mean_off = off.mean()
+    ai_curve = scenario.curve("ai_share", weeks)
+    frame.ai_probability = np.clip(ai_curve[w] + off[frame.member] - mean_off, 0.02, 0.98)
+    member_key = frame.author_id
+    u = keyed_uniform(member_key, *k, "guess-target")
+    lo, hi = roster.guess_lo[frame.member], roster.guess_hi[frame.member]
+    frame.guess_accuracy = lo + (0.4 + 0.2 * u) * (hi - lo)
+
+
+def repo_and_number(frame: PRFrame, company: np.ndarray, k: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(company index, service index, PR number) per PR: 2-4 services per team, numbers per repo in order."""
+    from stages.generate.words import words
+
+    n_services = len(words("services"))
+    steps = np.array([s for s in range(1, n_services) if np.gcd(s, n_services) == 1])
+    teams = np.arange(frame.team.max(initial=-1) + 1)
+    n_repos = int_between(teams, 2, 4, *k, "repos")
+    base = int_between(teams, 0, n_services - 1, *k, "repo-base")
+    step = steps[int_between(teams, 0, len(steps) - 1, *k, "repo-step")]
+    slot = np.minimum(
+        categorical(keyed_uniform(frame.key, *k, "repo"), np.array([0.5, 0.3, 0.2, 0.1])), n_repos[frame.team] - 1
+    )
+    service = (base[frame.team] + slot * step[frame.team]) % n_services
+    rank, _ = rank_within(frame.team * 64 + slot, frame.id)
+    first_no = int_between(frame.team * 64 + slot, 40, 2400, *k, "first-number")
+    return company[frame.team], service, first_no + rank

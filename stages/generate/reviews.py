@@ -1,0 +1,190 @@
+"""Reviews (metrics_prreview): who reviews which PR, by archetype quota.
+
+Per team x creation week, every non-open PR gets ``reviewers_per_pr`` slots;
+the week's slots are apportioned to members by their review share (or
+weight). Members are then served in order of demand, largest first; each
+takes its quota from the PRs it may review (not its own, not twice) with the
+most open slots. That is what makes "one reviewer does 60 % of all reviews"
+come out at 60 %, where per-member weights alone land far lower. When a share
+cannot be met because of the no-self-review rule, the week's slot count is
+trimmed first so the shares still hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.parquet import conform
+from pipeline.rng import keyed_u64, keyed_uniform
+from pipeline.schemas import spec
+from stages.generate.draws import categorical, int_between, pick, rank_within, stratified_uniform, ts_array
+from stages.generate.prs import PRFrame
+from stages.generate.scenario import Scenario
+from stages.generate.team import Roster
+
+REVIEW_STATES = np.array(["approved", "changes_requested", "commented"], dtype=object)
+BODIES_ALL = BODIES = np.array(
+    [
+        "",
+        "LGTM",
+        "Looks good to me.",
+        "Please add a test for the edge case.",
+        "A few nits, see inline comments.",
+        "Can we split this into two PRs?",
+        "Nice cleanup!",
+        "",
+    ],
+    dtype=object,
+)
+
+
+def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(PR row index, reviewer local member index) per review slot, all teams at once."""
+    m = roster.size
+    rows = np.flatnonzero(frame.state != 2)
+    if len(rows) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = scenario.reviewers_per_pr
+    hi = min(hi, m - 1)
+    lo = min(lo, hi)
+    key = frame.key[rows]
+    author = frame.member[rows]
+    group = frame.team[rows] * 1024 + frame.week[rows]
+    slots = int_between(key, lo, hi, *k, "n-reviewers")
+    uniq, ginv = np.unique(group, return_inverse=True)
+    n_groups = len(uniq)
+
+    share = roster.review_share
+    if share is None:
+        w = roster.review_weight if roster.review_weight.sum() > 0 else np.ones(m)
+        share = w / w.sum()
+    # eligible PRs per group and member (not authored by them)
+    authored = np.zeros((n_groups, m), np.int64)
+    np.add.at(authored, (ginv, author), 1)
+    n_prs = np.bincount(ginv, minlength=n_groups)
+    eligible = n_prs[:, None] - authored
+    total = np.bincount(ginv, weights=slots, minlength=n_groups).astype(np.int64)
+    with np.errstate(divide="ignore"):
+        cap = np.where(share[None, :] > 0, np.floor(eligible / share[None, :] + 1e-9), np.inf).min(axis=1)
+    cap = np.maximum(cap, n_prs).astype(np.int64)  # never below one reviewer per PR
+    excess = np.maximum(total - cap, 0)
+    if excess.any():
+        # trim extra slots (PRs with more than `lo` reviewers first), keyed order
+        for _ in range(hi):
+            can = slots > max(lo, 1)
+            r, _ = rank_within(np.where(can, ginv, -1), keyed_u64(key, *k, "trim"))
+            cut = can & (r < excess[ginv])
+            slots = slots - cut
+            excess = excess - np.bincount(ginv[cut], minlength=n_groups)
+            if not excess.any():
+                break
+        total = np.bincount(ginv, weights=slots, minlength=n_groups).astype(np.int64)
+
+    # quotas per group and member (largest remainder)
+    exact = total[:, None] * share[None, :]
+    quota = np.floor(exact + 1e-9).astype(np.int64)
+    left = total - quota.sum(axis=1)
+    rema = (
+        exact
+        - quota
+        + keyed_uniform(uniq.repeat(m) * 1024 + np.tile(np.arange(m), n_groups), *k, "tie").reshape(n_groups, m) * 1e-6
+    )
+    order = np.argsort(-rema, axis=1, kind="stable")
+    bonus = np.zeros_like(quota)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(m)[None, :].repeat(n_groups, 0), axis=1)
+    bonus[ranks < left[:, None]] = 1
+    quota = np.minimum(quota + bonus, eligible)
+
+    remaining = slots.copy()
+    demand_order = np.argsort(-(quota + share[None, :] * 1e-6), axis=1, kind="stable")
+    out_pr, out_member = [], []
+    rand = keyed_u64(key, *k, "pick") >> np.uint64(1)
+    for r in range(m):
+        member = demand_order[ginv, r]
+        elig = (author != member) & (remaining > 0)
+        q = quota[ginv, member]
+        # rank eligible PRs by open slots (most first), then keyed random
+        sort = np.lexsort((rand, -remaining, ~elig, ginv))
+        g_sorted = ginv[sort]
+        starts = np.searchsorted(g_sorted, np.arange(n_groups))
+        rank = np.empty(len(sort), np.int64)
+        rank[sort] = np.arange(len(sort)) - starts[g_sorted]
+        chosen = elig & (rank < q)
+        out_pr.append(np.flatnonzero(chosen))
+        out_member.append(member[chosen])
+        remaining = remaining - chosen
+    pr_idx = np.concatenate(out_pr)
+    who = np.concatenate(out_member)
+    # a PR left without any reviewer gets one (not its author)
+    has = np.zeros(len(rows), bool)
+    has[pr_idx] = True
+    lonely = np.flatnonzero(~has)
+    if len(lonely):
+        pick = int_between(key[lonely], 0, m - 2, *k, "fallback")
+        pick = pick + (pick >= author[lonely])
+        pr_idx = np.concatenate([pr_idx, lonely])
+        who = np.concatenate([who, pick])
+    return rows[pr_idx], who
+
+
+def build_reviews(
+    frame: PRFrame,
+    pr_row: np.ndarray,
+    reviewer_local: np.ndarray,
+    scenario: Scenario,
+    roster: Roster,
+    week_starts: list[dt.date],
+    k: tuple,
+) -> tuple[pa.Table, np.ndarray]:
+    """The review rows; also returns, per PR, whether any review requested changes."""
+    weeks = len(week_starts)
+    order = np.lexsort((reviewer_local, pr_row))
+    pr_row, reviewer_local = pr_row[order], reviewer_local[order]
+    pr_id = frame.id[pr_row]
+    pair_key = pr_id * 1024 + reviewer_local
+    j, _ = rank_within(pr_row, keyed_u64(pair_key, *k, "review-order"))
+    rid = pr_id * 10 + j
+    by_id = np.argsort(rid, kind="stable")
+    pr_row, reviewer_local, pr_id, pair_key, j, rid = (
+        a[by_id] for a in (pr_row, reviewer_local, pr_id, pair_key, j, rid)
+    )
+    first = frame.first_review[pr_row]
+    close = frame.closed[pr_row]
+    frac = 0.05 + 0.85 * keyed_uniform(pair_key, *k, "review-at")
+    at = np.where(j == 0, first, first + ((close - first) * frac).astype(np.int64))
+    at = np.minimum(at, close - 1_000_000)
+    at = np.maximum(at, frame.created[pr_row] + 1_000_000)
+    w = frame.week[pr_row]
+    group = frame.team[pr_row] * 1024 + w
+    probs = np.stack(
+        [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
+    )
+    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
+    body_idx = np.where(state == 1, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body"))
+    reviewer_id = frame.team[pr_row] * roster.size + reviewer_local + 1
+    table = conform(
+        pa.table(
+            {
+                "id": rid,
+                "created_at": (_ts0 := ts_array(at)),
+                "updated_at": _ts0,
+                "team_id": frame.team[pr_row] + 1,
+                "github_review_id": 1_000_000_000 + rid,
+                "pull_request_id": pr_id,
+                "reviewer_id": reviewer_id,
+                "state": pick(REVIEW_STATES, state),
+                "body": pick(BODIES_ALL, body_idx),
+                "submitted_at": _ts0,
+                "is_ai_review": np.zeros(len(rid), bool),
+                "ai_reviewer_type": pa.array([""] * len(rid), type=pa.string()),
+            }
+        ),
+        spec("metrics_prreview"),
+    )
+    changes = np.zeros(frame.n, bool)
+    changes[pr_row[state == 1]] = True
+    return table, changes

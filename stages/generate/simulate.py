@@ -1,0 +1,258 @@
+"""Simulators of what GitHub cannot give, over app-shaped tables.
+
+Used by scenario generation and by real-project mode (``project.py``): the
+inputs are app tables whose ids are already assigned (``metrics_pullrequest``,
+``metrics_prreview``, ``metrics_teammember``) plus plain parameters; the
+outputs are app tables conforming to ``pipeline.schemas``. Stable signatures:
+
+* ``choose_surveyed(prs, *, seed, key, response_rate, week_starts) -> np.ndarray[bool]``
+  which merged PRs get an (answered) author survey: a quota per team x merge week.
+* ``assign_ai_assisted(prs, *, seed, key, ai_probability, week_starts, surveyed=None,
+  target_share=None) -> np.ndarray[bool]`` the AI-assisted truth per PR, drawn with
+  quotas per team x week (x surveyed), so a weekly share tracks its target.
+* ``simulate_surveys(prs, reviews, *, seed, key, surveyed, week_starts, quality=2.6,
+  guess_accuracy=0.5, ai_assisted=None) -> (metrics_prsurvey, metrics_prsurveyreview)``
+  survey id = PR id; 1-3 of the PR's reviewers answer; quality and guess
+  correctness are quota-drawn (quality per team x merge week, guesses per author).
+* ``simulate_check_runs(prs, *, seed, key, week_starts, ci_pass_rate=0.88) -> metrics_prcheckrun``
+* ``simulate_deployments(prs, *, seed, key, week_starts, production_share=0.35,
+  staging_share=0.5) -> metrics_deployment``
+* ``assign_jira_keys(prs, *, seed, key, prefix, share=0.8) -> pa.Array`` (PR jira_key, '' when none)
+* ``simulate_jira_issues(prs, *, seed, key, week_starts) -> metrics_jiraissue`` (one per PR with a jira_key)
+* ``simulate_ai_usage(members, prs, *, seed, key, week_starts) -> metrics_aiusagedaily``
+  (members with an AI-assisted PR in a week use an AI tool on 3-5 weekdays of it)
+
+Conventions: ``key`` is a tuple of stable parts naming the run (e.g.
+``("ai-success", "team", 0)`` or ``("project", "antiwork")``); every draw is keyed
+by (seed, *key, stream, row id), so it never depends on row order or other
+teams. ``week_starts`` are the Mondays of the window; nothing produced is at or
+after the last Monday + 7 days (the window end). ``quality``/``ci_pass_rate``
+may be a float or one value per week; ``ai_probability``/``guess_accuracy`` a
+float or one value per PR row. Child ids derive from the PR id (survey id =
+PR id, survey review / check run / deployment id = PR id * 10 + j, Jira issue
+id = PR id), AI usage id = member id * 10000 + day in the window, so blending
+or adding rows elsewhere never shifts them.
+
+The check-run, deployment, Jira and AI-usage simulators live in
+``simulate_ops.py`` (shared helpers in ``simbase.py``) and are re-exported
+here, so ``stages.generate.simulate.<name>`` is the one import path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.rng import keyed_u64, keyed_uniform
+from stages.generate.draws import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    categorical,
+    hex_strings,
+    int_between,
+    pick,
+    rank_within,
+    stratified_uniform,
+    systematic,
+    ts_array,
+)
+from stages.generate.simbase import (  # noqa: F401 - shared helpers, re-exported
+    CHECK_NAMES,
+    EFFORTS,
+    SOURCES,
+    US_PER_MIN,
+    _build,
+    _clamp_after,
+    _event_week,
+    _group,
+    _i64,
+    _merged_mask,
+    _per_row,
+    _per_week,
+    _strings,
+    _ts,
+    week_index,
+    window_us,
+)
+from stages.generate.simulate_ops import (  # noqa: F401 - part of this module's interface
+    assign_jira_keys,
+    simulate_ai_usage,
+    simulate_check_runs,
+    simulate_deployments,
+    simulate_jira_issues,
+)
+
+# ---------------------------------------------------------------------------
+# AI truth and survey selection
+# ---------------------------------------------------------------------------
+
+
+def choose_surveyed(
+    prs: pa.Table, *, seed: int, key: tuple, response_rate: float, week_starts: Sequence[dt.date]
+) -> np.ndarray:
+    """Which PRs get an answered author survey: ~response_rate of merged PRs per team x merge week."""
+    merged = _merged_mask(prs)
+    ids = _i64(prs, "id")
+    groups = _group(_i64(prs, "team_id"), _event_week(prs, week_starts))
+    p = np.where(merged, float(response_rate), 0.0)
+    return systematic(p, groups, ids, seed, *key, "surveyed") & merged
+
+
+def assign_ai_assisted(
+    prs: pa.Table,
+    *,
+    seed: int,
+    key: tuple,
+    ai_probability: float | np.ndarray,
+    week_starts: Sequence[dt.date],
+    surveyed: np.ndarray | None = None,
+    target_share: np.ndarray | None = None,
+) -> np.ndarray:
+    """AI-assisted truth per PR, quota-drawn per team x event week x surveyed.
+
+    ``ai_probability`` weights PRs (e.g. by author archetype); with
+    ``target_share`` (one value per week) each group's mean is rescaled to the
+    week's target so the realized weekly share tracks the curve.
+    """
+    n = prs.num_rows
+    p = np.clip(_per_row(ai_probability, n), 0.0, 1.0)
+    week = _event_week(prs, week_starts)
+    surv = np.zeros(n, bool) if surveyed is None else np.asarray(surveyed, bool)
+    groups = _group(_i64(prs, "team_id"), week, surv.astype(np.int64))
+    if target_share is not None and n:
+        target = np.asarray(target_share, np.float64)[week]
+        uniq, inv = np.unique(groups, return_inverse=True)
+        mean = np.bincount(inv, weights=p, minlength=len(uniq)) / np.bincount(inv, minlength=len(uniq))
+        scale = np.where(mean[inv] > 0, target / np.maximum(mean[inv], 1e-9), 0.0)
+        p = np.where(mean[inv] > 0, p * scale, target)
+        # clipping above 1 loses mass: hand it back to the others once
+        over = np.maximum(p - 1.0, 0.0)
+        p = np.minimum(p, 1.0)
+        lost = np.bincount(inv, weights=over, minlength=len(uniq))
+        room = np.bincount(inv, weights=1.0 - p, minlength=len(uniq))
+        p = p + (1.0 - p) * np.where(room[inv] > 0, lost[inv] / np.maximum(room[inv], 1e-9), 0.0)
+    phase = None if target_share is None else 0.5
+    return systematic(p, groups, _i64(prs, "id"), seed, *key, "ai-assisted", phase=phase)
+
+
+# ---------------------------------------------------------------------------
+# Surveys
+# ---------------------------------------------------------------------------
+
+
+def simulate_surveys(
+    prs: pa.Table,
+    reviews: pa.Table,
+    *,
+    seed: int,
+    key: tuple,
+    surveyed: np.ndarray,
+    week_starts: Sequence[dt.date],
+    quality: float | np.ndarray = 2.6,
+    guess_accuracy: float | np.ndarray = 0.5,
+    ai_assisted: np.ndarray | None = None,
+) -> tuple[pa.Table, pa.Table]:
+    """Author surveys on the ``surveyed`` merged PRs and their reviewers' answers."""
+    _, end = window_us(week_starts)
+    surveyed = np.asarray(surveyed, bool) & _merged_mask(prs)
+    if ai_assisted is None:
+        ai_all = pc.fill_null(prs.column("is_ai_assisted"), False).to_numpy(zero_copy_only=False)
+    else:
+        ai_all = np.asarray(ai_assisted, bool)
+    acc_all = _per_row(guess_accuracy, prs.num_rows)
+    rows = np.flatnonzero(surveyed)
+    sp = prs.take(pa.array(rows))
+    ids = _i64(sp, "id")
+    team = _i64(sp, "team_id")
+    author = _i64(sp, "author_id", -1)
+    merged_us, _ = _ts(sp, "merged_at")
+    ai = ai_all[rows]
+    n = len(rows)
+    k = (seed, *key)
+
+    created = _clamp_after(merged_us, int_between(ids, 1, 10, *k, "survey-delay") * US_PER_MIN, end)
+    responded = _clamp_after(created, (keyed_uniform(ids, *k, "author-delay") * 23.5 + 0.2) * US_PER_HOUR, end)
+    expires = np.minimum(created + 7 * US_PER_DAY, end - 1_000_000)
+    src = categorical(keyed_uniform(ids, *k, "author-source"), np.array([0.5, 0.35, 0.15]))
+    effort_idx = categorical(keyed_uniform(ids, *k, "effort"), np.array([0.2, 0.4, 0.3, 0.1]))
+    surveys = _build(
+        "metrics_prsurvey",
+        {
+            "id": ids,
+            "created_at": ts_array(created),
+            "updated_at": (_ts1 := ts_array(responded)),
+            "team_id": team,
+            "pull_request_id": ids,
+            "author_id": pa.array(author, mask=author < 0),
+            "token": hex_strings(ids, 32, *k, "token"),
+            "token_expires_at": ts_array(expires),
+            "github_comment_id": 2_000_000_000 + ids,
+            "author_ai_assisted": pa.array(ai, type=pa.bool_()),
+            "author_responded_at": _ts1,
+            "author_response_source": _strings(SOURCES, src),
+            "ai_modification_effort": pick(("na", *EFFORTS), np.where(ai, 1 + effort_idx, 0)),
+        },
+    )
+
+    # reviewers of each surveyed PR (distinct, first review first)
+    rv_pr = _i64(reviews, "pull_request_id")
+    rv_who = _i64(reviews, "reviewer_id", -1)
+    rv_at, _ = _ts(reviews, "submitted_at")
+    pos = np.full(int(prs.column("id").to_numpy().max(initial=0)) + 1 if prs.num_rows else 1, -1, np.int64)
+    pos[ids] = np.arange(n)
+    keep = (rv_who >= 0) & (rv_pr < len(pos))
+    keep[keep] = pos[rv_pr[keep]] >= 0
+    r_pr, r_who, r_at = rv_pr[keep], rv_who[keep], rv_at[keep]
+    order = np.lexsort((r_who, r_at, r_pr))
+    r_pr, r_who = r_pr[order], r_who[order]
+    pair = r_pr * 1_000_003 + r_who
+    first = np.ones(len(pair), bool)
+    if len(pair):
+        _, uidx = np.unique(pair, return_index=True)
+        first[:] = False
+        first[uidx] = True
+    r_pr, r_who = r_pr[first], r_who[first]
+    rank, size = rank_within(r_pr, keyed_u64(r_pr * 64 + r_who % 64, *k, "reviewer-order"))
+    answers = int_between(r_pr, 1, np.minimum(size, 3), *k, "answers")
+    take = rank < answers
+    r_pr, r_who, rank = r_pr[take], r_who[take], rank[take]
+    by_id = np.argsort(r_pr * 10 + rank, kind="stable")
+    r_pr, r_who, rank = r_pr[by_id], r_who[by_id], rank[by_id]
+    srow = pos[r_pr]
+    rid = r_pr * 10 + rank
+    week = week_index(merged_us[srow], week_starts)
+    q = _per_week(quality, len(week_starts))[week]
+    d = q - 2.0
+    p1 = np.where(d >= 0, 0.15 * (1 - d), -d + 0.15 * (1 + d))
+    p3 = np.where(d >= 0, d + 0.15 * (1 - d), 0.15 * (1 + d))
+    probs = np.clip(np.stack([p1, 1 - p1 - p3, p3], axis=1), 0, 1)
+    u = stratified_uniform(_group(team[srow], week), rid, *k, "quality")
+    rating = categorical(u, probs) + 1
+    acc = acc_all[rows][srow]
+    correct = systematic(acc, author[srow] + 1, rid, *k, "guess")
+    guess = np.where(correct, ai[srow], ~ai[srow])
+    resp = _clamp_after(created[srow], (keyed_uniform(rid, *k, "review-delay") * 47.0 + 0.1) * US_PER_HOUR, end)
+    rsrc = categorical(keyed_uniform(rid, *k, "review-source"), np.array([0.5, 0.35, 0.15]))
+    survey_reviews = _build(
+        "metrics_prsurveyreview",
+        {
+            "id": rid,
+            "created_at": (_ts3 := ts_array(resp)),
+            "updated_at": _ts3,
+            "team_id": team[srow],
+            "survey_id": r_pr,
+            "reviewer_id": r_who,
+            "quality_rating": rating.astype(np.int32),
+            "ai_guess": pa.array(guess, type=pa.bool_()),
+            "guess_correct": pa.array(correct, type=pa.bool_()),
+            "responded_at": _ts3,
+            "response_source": _strings(SOURCES, rsrc),
+            "feedback_clarity": int_between(rid, 2, 5, *k, "clarity").astype(np.int32),
+            "review_burden": int_between(rid, 1, 4, *k, "burden").astype(np.int32),
+        },
+    )
+    return surveys, survey_reviews

@@ -1,0 +1,218 @@
+"""The validation pass run on every generate: coherence rules over the app tables.
+
+A violation is a bug in the generator, not a user error: :class:`GenerationError`
+names the table, the rule and an example row. Checks are vectorized (numpy
+joins on sorted ids), so they run at the 1M-PR scale too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.parquet import conform
+from pipeline.schemas import spec
+
+CHOICES = {
+    ("metrics_pullrequest", "state"): {"open", "merged", "closed"},
+    ("metrics_prreview", "state"): {"approved", "changes_requested", "commented"},
+    ("metrics_teammember", "role"): {"developer", "lead", "admin"},
+    ("metrics_prsurvey", "author_response_source"): {"github", "slack", "web", "auto"},
+    ("metrics_prsurveyreview", "response_source"): {"github", "slack", "web", "auto"},
+    ("metrics_prsurvey", "ai_modification_effort"): {"none", "minor", "moderate", "major", "na"},
+    ("metrics_aiusagedaily", "source"): {"copilot", "cursor"},
+    ("metrics_deployment", "environment"): {"production", "staging"},
+    ("metrics_prfile", "status"): {"added", "modified", "removed", "renamed"},
+}
+
+
+class GenerationError(RuntimeError):
+    """Generated tables break a coherence rule (a bug: please report it)."""
+
+
+class _V:
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        self.t = tables
+
+    def fail(self, table: str, rule: str, bad: np.ndarray) -> None:
+        bad = np.asarray(bad, bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            row = self.t[table].slice(i, 1).to_pylist()[0]
+            short = {k: v for k, v in row.items() if not isinstance(v, str) or len(v) < 80}
+            raise GenerationError(
+                f"generated table {table} breaks rule '{rule}': {int(bad.sum())} row(s), e.g. {short}"
+            )
+
+    def col(self, table: str, name: str, fill: int = -1) -> np.ndarray:
+        c = self.t[table].column(name)
+        if pa.types.is_timestamp(c.type) or pa.types.is_boolean(c.type):
+            c = c.cast(pa.int64())
+        return pc.fill_null(c, fill).to_numpy(zero_copy_only=False)
+
+    def lookup(self, ids: np.ndarray, values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """values[ids == key] per key (ids sorted unique); (found, value)."""
+        if len(ids) == 0:
+            return np.zeros(len(keys), bool), np.zeros(len(keys), values.dtype)
+        pos = np.clip(np.searchsorted(ids, keys), 0, len(ids) - 1)
+        found = ids[pos] == keys
+        return found, values[pos]
+
+
+def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, int, bool]:
+    """(int64 codes, number of distinct codes bound, all values distinct) for one key column."""
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        enc = pc.dictionary_encode(col).combine_chunks()
+        n_dict = len(enc.dictionary)
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), n_dict, n_dict == len(col)
+    if pa.types.is_date32(col.type):
+        col = col.cast(pa.int32())
+    if pa.types.is_timestamp(col.type) or pa.types.is_boolean(col.type):
+        col = col.cast(pa.int64())
+    arr = pc.fill_null(col, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    lo = int(arr.min()) if len(arr) else 0
+    hi = int(arr.max()) if len(arr) else 0
+    return arr - lo, hi - lo + 1, False
+
+
+def _unique(v: _V, table: str, cols: tuple[str, ...], where: np.ndarray | None = None) -> None:
+    """Natural-key uniqueness via compact integer codes (no hash aggregation over strings)."""
+    t = v.t[table]
+    if where is not None and not where.all():
+        t = t.filter(pa.array(where))
+    if t.num_rows < 2:
+        return
+    key = np.zeros(t.num_rows, np.int64)
+    span = 1
+    for c in cols:
+        codes, n, distinct = _codes(t.column(c))
+        if distinct:
+            return  # one column alone is unique, so the whole key is
+        if span * n >= 2**62:  # too wide for one integer: hash aggregation
+            counts = t.group_by(list(cols)).aggregate([([], "count_all")])
+            dup = counts.filter(pc.greater(counts.column("count_all"), 1))
+            if dup.num_rows:
+                raise GenerationError(
+                    f"generated table {table} breaks rule 'unique ({', '.join(cols)})': e.g. {dup.slice(0, 1).to_pylist()[0]}"
+                )
+            return
+        key = key * n + codes
+        span *= n
+    order = np.argsort(key, kind="stable")
+    dup = np.flatnonzero(key[order[1:]] == key[order[:-1]])
+    if len(dup):
+        row = t.slice(int(order[dup[0] + 1]), 1).to_pylist()[0]
+        raise GenerationError(
+            f"generated table {table} breaks rule 'unique ({', '.join(cols)})': {len(dup)} duplicate(s), e.g. {row}"
+        )
+
+
+def validate(tables: dict[str, pa.Table], *, window_end: dt.date) -> None:
+    """Raise GenerationError on the first broken rule."""
+    v = _V(tables)
+    end_us = int(dt.datetime.combine(window_end, dt.time(), dt.UTC).timestamp()) * 1_000_000
+    for name, table in tables.items():
+        conform(table, spec(name))
+        for f in table.schema:
+            if pa.types.is_timestamp(f.type):
+                v.fail(name, f"{f.name} before the window end {window_end}", v.col(name, f.name) >= end_us)
+            if (name, f.name) in CHOICES:
+                ok = pc.is_in(table.column(f.name), pa.array(sorted(CHOICES[(name, f.name)]))).to_numpy(
+                    zero_copy_only=False
+                )
+                valid = pc.is_valid(table.column(f.name)).to_numpy(zero_copy_only=False)
+                v.fail(name, f"{f.name} in {sorted(CHOICES[(name, f.name)])}", valid & ~ok)
+        for c in spec(name).json_columns():
+            first = pc.utf8_slice_codeunits(pc.fill_null(table.column(c), "{}"), 0, 1)
+            v.fail(name, f"{c} is JSON text", ~pc.is_in(first, pa.array(["[", "{"])).to_numpy(zero_copy_only=False))
+        if "id" in table.column_names:
+            ids = v.col(name, "id")
+            v.fail(name, "ids ascending and unique", np.r_[False, np.diff(ids) <= 0] if len(ids) else ids > 0)
+        for nk in spec(name).natural_keys:
+            _unique(v, name, nk, pc.is_valid(table.column(nk[-1])).to_numpy(zero_copy_only=False))
+
+    team_ids = v.col("teams_team", "id")
+    m_ids, m_team = v.col("metrics_teammember", "id"), v.col("metrics_teammember", "team_id")
+    pr = "metrics_pullrequest"
+    pr_ids, pr_team, pr_author = v.col(pr, "id"), v.col(pr, "team_id"), v.col(pr, "author_id")
+    pr_created, pr_merged, pr_first = v.col(pr, "pr_created_at"), v.col(pr, "merged_at"), v.col(pr, "first_review_at")
+    pr_is_merged = pc.equal(tables[pr].column("state"), "merged").to_numpy(zero_copy_only=False)
+
+    def member_ok(table: str, col: str, team: np.ndarray) -> None:
+        who = v.col(table, col)
+        found, t = v.lookup(m_ids, m_team, who)
+        v.fail(table, f"{col} is a member of the same team", (who >= 0) & ~(found & (t == team)))
+
+    for name, table in tables.items():
+        if "team_id" in table.column_names:
+            v.fail(name, "team_id exists", ~np.isin(v.col(name, "team_id"), team_ids))
+    member_ok(pr, "author_id", pr_team)
+    v.fail(pr, "merged state <=> merged_at", pr_is_merged != (pr_merged >= 0))
+    v.fail(pr, "merged_at after first review", (pr_merged >= 0) & ~((pr_first >= 0) & (pr_merged > pr_first)))
+    v.fail(pr, "first review after creation", (pr_first >= 0) & (pr_first <= pr_created))
+
+    def pr_child(table: str, col: str = "pull_request_id") -> tuple[np.ndarray, ...]:
+        p = v.col(table, col)
+        found, row = v.lookup(pr_ids, np.arange(len(pr_ids)), p)
+        v.fail(
+            table, f"{col} is a PR of the same team", (p >= 0) & ~(found & (pr_team[row] == v.col(table, "team_id")))
+        )
+        return p, row
+
+    rv = "metrics_prreview"
+    _, row = pr_child(rv)
+    member_ok(rv, "reviewer_id", v.col(rv, "team_id"))
+    at = v.col(rv, "submitted_at")
+    v.fail(rv, "review after PR creation", at <= pr_created[row])
+    v.fail(rv, "review before merge", (pr_merged[row] >= 0) & (at >= pr_merged[row]))
+    v.fail(rv, "reviewer is not the PR author", v.col(rv, "reviewer_id") == pr_author[row])
+    _unique(v, rv, ("pull_request_id", "reviewer_id"))
+
+    cm = "metrics_commit"
+    _, row = pr_child(cm)
+    member_ok(cm, "author_id", v.col(cm, "team_id"))
+    at = v.col(cm, "committed_at")
+    v.fail(cm, "commit after PR creation", at < pr_created[row])
+    v.fail(cm, "commit before merge", (pr_merged[row] >= 0) & (at > pr_merged[row]))
+    for name in ("metrics_prfile", "metrics_prcheckrun"):
+        pr_child(name)
+
+    sv = "metrics_prsurvey"
+    _, row = pr_child(sv)
+    member_ok(sv, "author_id", v.col(sv, "team_id"))
+    v.fail(sv, "survey only on merged PRs", ~pr_is_merged[row])
+    resp = v.col(sv, "author_responded_at")
+    v.fail(sv, "author answer after merge", (resp >= 0) & (resp <= pr_merged[row]))
+    v.fail(sv, "survey created after merge", v.col(sv, "created_at") <= pr_merged[row])
+    sr = "metrics_prsurveyreview"
+    s_ids = v.col(sv, "id")
+    sid = v.col(sr, "survey_id")
+    found, srow = v.lookup(s_ids, np.arange(len(s_ids)), sid)
+    v.fail(sr, "survey exists", ~found)
+    member_ok(sr, "reviewer_id", v.col(sr, "team_id"))
+    s_pr = v.col(sv, "pull_request_id")[srow]
+    _, prow = v.lookup(pr_ids, np.arange(len(pr_ids)), s_pr)
+    v.fail(sr, "answer after merge", v.col(sr, "responded_at") <= pr_merged[prow])
+    rev_pairs = v.col(rv, "pull_request_id") * 4_000_000_000 + v.col(rv, "reviewer_id")
+    v.fail(sr, "survey reviewer reviewed the PR", ~np.isin(s_pr * 4_000_000_000 + v.col(sr, "reviewer_id"), rev_pairs))
+    q = v.col(sr, "quality_rating")
+    v.fail(sr, "quality_rating in 1..3", (q != -1) & ((q < 1) | (q > 3)))
+    guess, correct = v.col(sr, "ai_guess"), v.col(sr, "guess_correct")
+    truth = v.col(sv, "author_ai_assisted")[srow]
+    v.fail(sr, "guess_correct == (ai_guess == author answer)", (guess != -1) & (correct != (guess == truth)))
+
+    member_ok("metrics_aiusagedaily", "member_id", v.col("metrics_aiusagedaily", "team_id"))
+    dp = "metrics_deployment"
+    _, row = pr_child(dp)
+    v.fail(dp, "deployed after merge", v.col(dp, "deployed_at") <= pr_merged[row])
+    ji = "metrics_jiraissue"
+    member_ok(ji, "assignee_id", v.col(ji, "team_id"))
+    pr_keys = pc.filter(tables[pr].column("jira_key"), pc.greater(pc.utf8_length(tables[pr].column("jira_key")), 0))
+    missing = pc.invert(pc.is_in(pr_keys, tables[ji].column("jira_key"))).to_numpy(zero_copy_only=False)
+    if missing.any():
+        raise GenerationError(
+            f"generated table {pr} breaks rule 'jira_key has an issue': e.g. {pr_keys[int(np.flatnonzero(missing)[0])]}"
+        )
