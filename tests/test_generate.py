@@ -234,6 +234,18 @@ def test_legacy_mode() -> None:
     assert again.tables["metrics_prreview"].equals(t["metrics_prreview"])
 
 
+@pytest.mark.parametrize("seed", [1, 5, 9, 2024])
+def test_legacy_mode_is_baseline_like_even_for_small_teams(seed: int) -> None:
+    """~15 % AI share (baseline's curve) even when a team-week has only one or two surveys."""
+    t = generate(GenerateConfig(scenario=None, teams=3, members=4, prs=20, seed=seed)).tables
+    surveys = pl.from_arrow(t["metrics_prsurvey"]).filter(pl.col("author_ai_assisted").is_not_null())
+    share = surveys["author_ai_assisted"].sum() / surveys.height
+    assert 0.09 <= share <= 0.21, share
+    prs = pl.from_arrow(t["metrics_pullrequest"])
+    surveyed = prs.join(surveys.select(pl.col("pull_request_id").alias("id"), "author_ai_assisted"), on="id")
+    assert (surveyed["is_ai_assisted"] == surveyed["author_ai_assisted"]).all()
+
+
 def test_members_and_prs_override_a_scenario() -> None:
     r = generate(GenerateConfig(scenario="ai-success", members=8, prs=120, weeks=6))
     assert r.tables["metrics_teammember"].num_rows == 8

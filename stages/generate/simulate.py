@@ -135,8 +135,18 @@ def assign_ai_assisted(
         lost = np.bincount(inv, weights=over, minlength=len(uniq))
         room = np.bincount(inv, weights=1.0 - p, minlength=len(uniq))
         p = p + (1.0 - p) * np.where(room[inv] > 0, lost[inv] / np.maximum(room[inv], 1e-9), 0.0)
-    phase = None if target_share is None else 0.5
-    return systematic(p, groups, _i64(prs, "id"), seed, *key, "ai-assisted", phase=phase)
+    ids = _i64(prs, "id")
+    if target_share is None:
+        return systematic(p, groups, ids, seed, *key, "ai-assisted")
+    # Round cumulatively across the weeks of a team x surveyed stratum (weeks in
+    # order, keyed order inside a week): each week's count is floor or ceil of
+    # its expected count and the total is exact. Rounding every week on its own
+    # would turn a small team's 0.3 expected AI PRs into 0 every single week.
+    strata = _i64(prs, "team_id") * 2 + surv.astype(np.int64)
+    order = week.astype(np.int64) * (1 << 20) + (keyed_u64(ids, seed, *key, "ai-order") >> np.uint64(44)).astype(
+        np.int64
+    )
+    return systematic(p, strata, ids, seed, *key, "ai-assisted", phase=0.5, order=order)
 
 
 # ---------------------------------------------------------------------------
