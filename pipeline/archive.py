@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from pipeline.errors import IntegrityError, UserError
 from pipeline.manifest import MANIFEST_NAME, verify_snapshot
+from pipeline.parquet import atomic_target
 
 MAX_MEMBER_BYTES = 8 << 30  # 8 GiB per file
 MAX_MEMBERS = 1000
@@ -34,9 +35,7 @@ def pack(snapshot_dir: Path | str, output: Path | str) -> Path:
     output = Path(output)
     name = snapshot_dir.resolve().name
     files = sorted(p for p in snapshot_dir.iterdir() if p.is_file())
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_target(output) as tmp:
         with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
             with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 tar.addfile(_info(f"{name}", tarfile.DIRTYPE, 0))
@@ -44,10 +43,6 @@ def pack(snapshot_dir: Path | str, output: Path | str) -> Path:
                     info = _info(f"{name}/{path.name}", tarfile.REGTYPE, path.stat().st_size)
                     with open(path, "rb") as fh:
                         tar.addfile(info, fh)
-        os.replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return output
 
 

@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -145,21 +147,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` via a temporary file + rename."""
+@contextlib.contextmanager
+def atomic_target(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds, fsync it and
+    rename it into place. On any error the temporary file is removed and ``path``
+    is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        yield tmp
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write bytes to ``path`` via a temporary file + rename."""
+    with atomic_target(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_table(table: pa.Table, spec: TableSpec, path: Path | str, *, sort: bool = True) -> pa.Table:
@@ -169,17 +179,8 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path | str, *, sort: boo
     if sort:
         out = sort_rows(out, spec)
     out = out.combine_chunks() if out.num_rows else out
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_target(path) as tmp:
         pq.write_table(out, tmp, row_group_size=ROW_GROUP_SIZE, **WRITE_OPTIONS)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
     return out
 
 
