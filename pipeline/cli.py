@@ -76,7 +76,7 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     try:
-        cli.main(args=argv, prog_name="demoseed", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="demoseed", standalone_mode=False)
     except UserError as exc:
         # One line, whatever the message holds (exceptions quoted inside may span lines).
         click.echo("error: " + " ".join(str(exc).split()), err=True)
@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    return 0
+    # With standalone_mode=False, ctx.exit(n) inside a command comes back as the return value.
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

@@ -66,3 +66,20 @@ def test_unknown_project_suggests_close_names(capsys, data_root):
     assert main(["snapshot", "--project", "antiwrk"]) == 2
     err = capsys.readouterr().err
     assert "unknown project 'antiwrk'. Did you mean antiwork?" in err
+
+
+def test_exit_codes_set_by_a_command_reach_the_shell():
+    import click
+
+    from pipeline.cli import cli
+
+    @click.command("exit-three")
+    @click.pass_context
+    def exit_three(ctx):
+        ctx.exit(3)
+
+    cli.add_command(exit_three)
+    try:
+        assert main(["exit-three"]) == 3
+    finally:
+        cli.commands.pop("exit-three")

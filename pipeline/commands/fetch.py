@@ -1,0 +1,169 @@
+"""`demoseed fetch`: real PR metadata from GitHub into the raw cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline import paths
+from pipeline.errors import UserError
+
+
+class FetchIncomplete(UserError):
+    """Some repos failed (exit 1) or the run paused at --max-wait (exit 3)."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _when(value: str | None, flag: str) -> str | None:
+    if value is None:
+        return None
+    from stages.fetch import to_iso
+
+    try:
+        return to_iso(value)
+    except ValueError:
+        raise UserError(f"{flag} {value!r} is not a date; use YYYY-MM-DD or an ISO-8601 time") from None
+
+
+def _summary_lines(summary) -> list[str]:
+    lines = [
+        f"{'repo':<32} {'status':<10} {'mode':<11} {'pages':>5} {'PRs':>6} {'cached':>6} {'requests':>8} {'points':>6} {'retries':>7} {'waits':>5}"
+    ]
+    for repo, s in summary.repos.items():
+        lines.append(
+            f"{repo:<32} {s.status:<10} {s.mode:<11} {s.pages:>5} {s.prs_fetched:>6} {s.prs_cached:>6} "
+            f"{s.requests:>8} {s.points:>6} {s.retries:>7} {s.waits:>5}"
+        )
+    budget = "" if summary.budget_remaining is None else f"; API budget left {summary.budget_remaining}"
+    lines.append(
+        f"{len(summary.repos)} repo(s) via {summary.transport}: {summary.requests} requests, {summary.points} points, "
+        f"{summary.retries} retries, {summary.waits} waits{budget}"
+    )
+    return lines
+
+
+@click.command("fetch")
+@click.option("--repo", "repos", multiple=True, metavar="OWNER/NAME", help="A repository to fetch (repeatable).")
+@click.option("--project", default=None, help="Fetch the repos of a real-project preset (see 'demoseed projects').")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 50), default=8, show_default=True, help="Requests in flight at once."
+)
+@click.option(
+    "--since",
+    default=None,
+    help="Only PRs updated on/after this date (widening it backfills) [--project: its days_back].",
+)
+@click.option("--until", default=None, help="Only PRs updated before this date.")
+@click.option(
+    "--max-prs", type=click.IntRange(1), default=None, help="Newest PRs per repo in a full scan [--project: its cap]."
+)
+@click.option("--refresh", is_flag=True, help="Drop the cache of the repos named and fetch them again.")
+@click.option("--no-cache", is_flag=True, help="Keep nothing on disk (a dry run of the fetch).")
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0),
+    default=600,
+    show_default=True,
+    help="Seconds of rate-limit waiting after which the run stops cleanly and says when to resume.",
+)
+@click.option(
+    "--api-url", default=None, help="GitHub API base URL [env GITHUB_API_URL, default https://api.github.com]."
+)
+@click.option(
+    "--raw-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The raw cache [default: $DEMOSEED_DATA/raw/github].",
+)
+def command(
+    repos: tuple[str, ...],
+    project: str | None,
+    concurrency: int,
+    since: str | None,
+    until: str | None,
+    max_prs: int | None,
+    refresh: bool,
+    no_cache: bool,
+    max_wait: float,
+    api_url: str | None,
+    raw_dir: Path | None,
+) -> None:
+    """Fetch pull requests (with reviews, commits, files) into data/raw/github/.
+
+    \b
+    Uses GraphQL with a token (GITHUB_TOKEN, or `gh auth token`), REST
+    without one (60 requests/hour). Incremental: a repo with nothing new
+    costs one request. A killed run resumes where it stopped.
+    \b
+      demoseed fetch --repo pallets/flask --since 2025-07-01
+      demoseed fetch --project antiwork
+    """
+    from stages.fetch import fetch_repos, resolve_token
+    from stages.fetch.auth import MaskingFilter
+
+    chosen = list(repos)
+    preset = None
+    if project:
+        from pipeline.projects import get_preset
+
+        preset = get_preset(project)
+        chosen += [r for r in preset.repos if r not in chosen]
+    if not chosen:
+        raise UserError("nothing to fetch; give --repo owner/name (repeatable) or --project NAME")
+    for r in chosen:
+        if r.count("/") != 1 or not all(r.split("/")):
+            raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
+    since_iso, until_iso = _when(since, "--since"), _when(until, "--until")
+    if preset is not None and since_iso is None:
+        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=preset.days_back)
+        since_iso = f"{start.isoformat()}T00:00:00Z"
+    if preset is not None and max_prs is None:
+        max_prs = preset.max_prs_per_repo
+    if since_iso and until_iso and since_iso >= until_iso:
+        raise UserError(f"--since {since} is not before --until {until}")
+    token = resolve_token()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter(token))
+    if token is None:
+        click.echo("no GITHUB_TOKEN (and no `gh auth token`): using REST, 60 requests/hour", err=True)
+    summary = fetch_repos(
+        chosen,
+        raw_dir=raw_dir or paths.raw_github_dir(),
+        token=token,
+        api_url=(api_url or paths.github_api_url()).rstrip("/"),
+        concurrency=concurrency,
+        since=since_iso,
+        until=until_iso,
+        refresh=refresh,
+        no_cache=no_cache,
+        max_wait=max_wait,
+        progress=sys.stderr.isatty(),
+        max_prs=max_prs,
+    )
+    for line in _summary_lines(summary):
+        click.echo(line)
+    for repo, s in summary.repos.items():
+        for w in s.warnings:
+            click.echo(f"warning: {repo}: {w}", err=True)
+        if s.error and s.status == "failed":
+            click.echo(f"error: {repo}: {s.error}", err=True)
+    if summary.paused:
+        from stages.fetch.clock import iso
+
+        when = iso(summary.resume_at) if summary.resume_at else "the rate limit resets"
+        raise FetchIncomplete(
+            f"paused by GitHub's rate limit ({', '.join(summary.paused)}); everything fetched so far is saved: "
+            f"run the same command after {when} to resume",
+            exit_code=3,
+        )
+    if summary.failed:
+        raise FetchIncomplete(
+            f"{len(summary.failed)} repo(s) failed: {', '.join(summary.failed)} (see above)", exit_code=1
+        )

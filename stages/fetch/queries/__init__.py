@@ -1,0 +1,1 @@
+"""The GraphQL queries the fetcher sends, one operation per file (package data)."""

@@ -1,0 +1,321 @@
+"""The fetch run: every repo in parallel, incremental, resumable.
+
+Per repository (:func:`_fetch_repo`):
+
+* **Plan.** A scan left unfinished by a killed or paused run resumes at its
+  saved cursor. Otherwise a *full* scan runs when nothing complete is cached,
+  the queries or transport changed, or ``since`` moved earlier than the cached
+  window (a backfill). Else the scan is *incremental*: one cheap probe (the
+  newest PR's ``updatedAt``; a REST 304 is free) and, if nothing was updated
+  after the watermark, the repo is done in that one request.
+* **Scan.** Pages ordered by ``UPDATED_AT DESC`` until a page reaches the stop
+  point (the watermark, or ``since``), ``max_prs`` or the end. Every page is
+  checkpointed (rows + state, atomically) before the next is asked.
+* **Catch-up.** A PR edited while a multi-page scan runs jumps to the top,
+  behind the cursor. After such a scan one probe asks whether anything was
+  updated since the scan started (minus a margin); if so a short catch-up
+  scan down to that point follows.
+* **Watermark.** The server time of the last request that saw everything,
+  minus ``margin`` (and never after ``until``). Never "newest updatedAt seen",
+  which loses PRs edited mid-scan. Rows are deduped by (repo, number).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from stages.fetch import rest
+from stages.fetch.auth import mask
+from stages.fetch.cache import MemoryCache, RepoCache
+from stages.fetch.clock import Clock, SystemClock, iso
+from stages.fetch.errors import FetchError, Paused, RepoError, TransientError
+from stages.fetch.graphql import GraphQLSource, query_version
+from stages.fetch.progress import Progress
+from stages.fetch.rest import RestSource
+from stages.fetch.source import PageSizer, Source
+from stages.fetch.summary import FetchSummary, RepoStats
+from stages.fetch.transport import RetryPolicy, Transport
+
+log = logging.getLogger(__name__)
+
+REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+MAX_CATCHUPS = 3
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a run behaves (the CLI's flags, and a few knobs for tests and benches)."""
+
+    concurrency: int = 8
+    since: str | None = None  # ISO-8601, inclusive, on updatedAt
+    until: str | None = None  # ISO-8601, exclusive, on updatedAt
+    refresh: bool = False
+    no_cache: bool = False
+    max_wait: float = 600.0
+    progress: bool = False
+    margin: float = 300.0  # seconds the watermark stays behind the scan's start
+    page_size: int = 25
+    max_prs: int | None = None  # newest PRs per repo in a full scan
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def _in_window(updated: str, opts: Options) -> bool:
+    return (opts.since is None or updated >= opts.since) and (opts.until is None or updated < opts.until)
+
+
+class _RepoRun:
+    """One repository's scan (see module doc)."""
+
+    def __init__(
+        self,
+        repo: str,
+        source: Source,
+        cache: RepoCache,
+        opts: Options,
+        stats: RepoStats,
+        clock: Clock,
+        progress: Progress,
+        version: str,
+    ) -> None:
+        self.repo, self.source, self.cache, self.opts = repo, source, cache, opts
+        self.stats, self.clock, self.progress, self.version = stats, clock, progress, version
+        self.state = cache.load_state()
+
+    def _scan_matches(self, scan: dict) -> bool:
+        return (
+            scan.get("query_version") == self.version
+            and scan.get("since") == self.opts.since
+            and scan.get("until") == self.opts.until
+        )
+
+    def _new_scan(self, kind: str, stop_at: str | None, started: float | None, first_started: float | None) -> dict:
+        return {
+            "kind": kind,
+            "stop_at": stop_at,
+            "since": self.opts.since,
+            "until": self.opts.until,
+            "query_version": self.version,
+            "cursor": None,
+            "started": started,
+            "first_started": first_started,
+            "full": kind == "full",
+            "pages": 0,
+            "prs": 0,
+            "done": False,
+            "catchups": 0,
+            "null_nodes": 0,
+        }
+
+    def _needs_full(self) -> bool:
+        s = self.state
+        if not s["complete"] or s["watermark"] is None:
+            return True
+        # new queries may ask for fields the cached rows lack; a switch between GraphQL and REST
+        # (a token came or went) does not: it continues from the watermark
+        if s["transport"] == self.source.name and s["query_version"] != self.version:
+            return True
+        cached_since, since = s["window_since"], self.opts.since
+        return cached_since is not None and (since is None or since < cached_since)
+
+    def _stop_at(self, watermark: str | None) -> str | None:
+        points = [p for p in (watermark, self.opts.since) if p]
+        return max(points) if points else None
+
+    def _watermark(self, server_time: float | None) -> str:
+        t = (server_time if server_time is not None else self.clock.now()) - self.opts.margin
+        mark = iso(t)
+        return min(mark, self.opts.until) if self.opts.until else mark
+
+    async def run(self) -> None:
+        if self.opts.refresh:
+            self.cache.drop()
+            self.state = self.cache.load_state()
+        scan = self.state.get("scan")
+        if scan and self._scan_matches(scan) and self.state["transport"] == self.source.name:
+            self.stats.mode = "resumed"
+        else:
+            scan = await self._plan()
+            if scan is None:
+                return
+        while True:
+            if not scan["done"]:
+                await self._pass(scan)
+            if scan["pages"] <= 1:
+                final = scan["started"]
+                break
+            probe = await self.source.probe(self.repo, self.stats)
+            if probe.etag:
+                self.state["etag"] = probe.etag
+            threshold = iso((scan["started"] or self.clock.now()) - self.opts.margin)
+            if probe.newest_updated and probe.newest_updated >= threshold and scan["catchups"] < MAX_CATCHUPS:
+                nxt = self._new_scan("catchup", self._stop_at(threshold), probe.server_time, scan["first_started"])
+                nxt["full"], nxt["catchups"] = scan["full"], scan["catchups"] + 1
+                nxt["null_nodes"] = scan["null_nodes"]
+                scan = nxt
+                self.state["scan"] = scan
+                await asyncio.to_thread(self.cache.save_state, self.state)
+                continue
+            final = probe.server_time
+            break
+        await self._finish(scan, final)
+
+    async def _plan(self) -> dict | None:
+        s = self.state
+        if s["transport"] not in (None, self.source.name):
+            log.info("%s: cached by %s, now fetching by %s", self.repo, s["transport"], self.source.name)
+        if self._needs_full():
+            self.stats.mode = "backfill" if s["complete"] and s["query_version"] == self.version else "full"
+            scan = self._new_scan("full", self.opts.since, None, None)
+        else:
+            self.stats.mode = "incremental"
+            stop_at = self._stop_at(s["watermark"])
+            probe = await self.source.probe(self.repo, self.stats, etag=s.get("etag"))
+            if probe.etag:
+                s["etag"] = probe.etag
+            if probe.not_modified or probe.newest_updated is None or (stop_at and probe.newest_updated < stop_at):
+                new = self._watermark(probe.server_time)
+                s["watermark"] = max(new, s["watermark"]) if s["watermark"] else new
+                s["last_check"] = iso(probe.server_time or self.clock.now())
+                s["counts"]["prs"] = await asyncio.to_thread(self.cache.compact, s)
+                self.stats.status = "unchanged"
+                self.stats.prs_cached = s["counts"]["prs"]
+                return None
+            scan = self._new_scan("incremental", stop_at, probe.server_time, probe.server_time)
+        s["transport"] = self.source.name
+        s["scan"] = scan
+        await asyncio.to_thread(self.cache.save_state, s)
+        return scan
+
+    async def _pass(self, scan: dict) -> None:
+        sizer = PageSizer(self.opts.page_size)
+        while True:
+            page = await self.source.page(self.repo, scan["cursor"], self.stats, sizer, skip_older=scan["stop_at"])
+            if scan["started"] is None:
+                scan["started"] = page.server_time if page.server_time is not None else self.clock.now()
+                scan["first_started"] = scan["first_started"] or scan["started"]
+            rows = [r for r in page.rows if _in_window(r["updatedAt"], self.opts)]
+            reached = bool(scan["stop_at"] and page.oldest and page.oldest < scan["stop_at"])
+            if scan["full"] and scan["kind"] == "full" and self.opts.max_prs is not None:
+                room = max(0, self.opts.max_prs - scan["prs"])
+                if len(rows) >= room:
+                    rows, reached = rows[:room], True
+            for w in page.warnings:
+                if w not in self.stats.warnings:
+                    self.stats.warnings.append(w)
+            scan["null_nodes"] += page.null_nodes
+            scan["cursor"] = page.end_cursor
+            scan["pages"] += 1
+            scan["prs"] += len(rows)
+            scan["done"] = reached or not page.has_next or not page.end_cursor
+            self.state["scan"] = scan
+            # checkpoint off the event loop (fsyncs), but before the next page is asked
+            await asyncio.to_thread(self.cache.commit_page, rows, self.state)
+            self.stats.pages += 1
+            self.stats.prs_fetched += len(rows)
+            self.progress.page(self.repo, self.stats)
+            if scan["done"]:
+                return
+
+    async def _finish(self, scan: dict, final: float | None) -> None:
+        s = self.state
+        s["scan"] = None
+        s["last_check"] = iso(final if final is not None else self.clock.now())
+        if scan["null_nodes"]:
+            s["incomplete"] = True  # keep the old watermark: the next run looks again
+            self.stats.warnings.append("some PRs came back null from GitHub; run fetch again to fill them in")
+        else:
+            s["incomplete"] = False
+            s["transport"] = self.source.name
+            s["watermark"] = self._watermark(final)
+            if scan["full"]:
+                s["complete"] = True
+                s["window_since"] = self.opts.since
+                s["last_full_scan"] = iso(scan["first_started"] or self.clock.now())
+            s["query_version"] = self.version
+        self.stats.prs_cached = await asyncio.to_thread(self.cache.compact, s)
+        self.stats.status = "ok"
+
+
+async def fetch_async(
+    repos: list[str],
+    *,
+    raw_dir: Path,
+    token: str | None,
+    api_url: str,
+    options: Options | None = None,
+    clock: Clock | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> FetchSummary:
+    """The async core of :func:`stages.fetch.fetch_repos`."""
+    opts = options or Options()
+    clock = clock or SystemClock()
+    repos = list(dict.fromkeys(repos))
+    transport = Transport(
+        api_url=api_url,
+        token=token,
+        clock=clock,
+        concurrency=opts.concurrency,
+        max_wait=opts.max_wait,
+        timeout=opts.timeout,
+        retry=opts.retry,
+        http_transport=http_transport,
+    )
+    # REST without a token has 60 requests an hour and a PR costs ~5: small pages keep checkpoints reachable
+    source: Source = GraphQLSource(transport) if token else RestSource(transport, per_page=min(10, opts.page_size))
+    version = query_version() if token else rest.QUERY_VERSION
+    stats = {r: RepoStats(r, transport=source.name) for r in repos}
+    caches: dict[str, RepoCache] = {}
+    progress = Progress(repos, transport.budget, enabled=opts.progress)
+
+    async def one(repo: str) -> None:
+        st = stats[repo]
+        try:
+            if not REPO_RE.match(repo):
+                raise RepoError(f"{repo!r} is not owner/name")
+            cache = (MemoryCache if opts.no_cache else RepoCache)(raw_dir, repo)
+            caches[repo] = cache
+            await _RepoRun(repo, source, cache, opts, st, clock, progress, version).run()
+        except Paused as exc:
+            st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
+        except RepoError as exc:
+            st.status, st.error = "failed", mask(exc.message, token)
+            cache = caches.get(repo)
+            if cache is not None and not opts.no_cache:
+                cache.drop_if_empty()
+        except TransientError as exc:
+            st.status = "failed"
+            st.error = mask(f"gave up after {opts.retry.attempts} attempts: {exc.message}", token)
+        except FetchError as exc:  # pragma: no cover - every subclass is handled above
+            st.status, st.error = "failed", mask(exc.message, token)
+        finally:
+            progress.done(repo, st)
+        if st.error:
+            log.debug("%s: %s", repo, st.error)
+
+    try:
+        with progress:
+            await asyncio.gather(*(one(r) for r in repos))
+    finally:
+        await transport.aclose()
+    summary = FetchSummary(
+        repos=stats,
+        transport=source.name,
+        budget_remaining=transport.budget.remaining,
+        budget_limit=transport.budget.limit,
+    )
+    if opts.no_cache:
+        import pyarrow as pa
+
+        from stages.fetch.cache import SPEC, dedupe_newest
+
+        parts = [c.table() for c in caches.values()]
+        parts = [p for p in parts if p.num_rows]
+        summary.raw = dedupe_newest(pa.concat_tables(parts)) if parts else SPEC.schema.empty_table()
+    return summary

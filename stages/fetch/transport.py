@@ -1,0 +1,289 @@
+"""One HTTP client per run: concurrency, retries, rate-limit waits.
+
+:class:`Transport` wraps a single ``httpx.AsyncClient`` (HTTP/1.1 keep-alive)
+behind a semaphore (``--concurrency``). :meth:`Transport.send` is the only way
+a request leaves the process; it
+
+1. waits while the shared :class:`~stages.fetch.ratelimit.Budget` says a
+   request of this cost would exceed what is left (or a secondary limit holds
+   everyone back);
+2. sends, classifies the HTTP answer (:func:`classify_http`), then lets the
+   caller's ``check`` classify the body (GraphQL errors on a 200);
+3. on :class:`RateLimited` waits as GitHub's rules say and sends again; on
+   :class:`TransientError` retries with tenacity (random exponential backoff,
+   capped, a few attempts); :class:`RepoError` goes straight up.
+
+A wait that would take the run's total waiting past ``max_wait`` raises
+:class:`Paused` here and in every other repo's next request: the run stops
+cleanly, each repo's checkpoint intact. The token is only ever in the
+``Authorization`` header; every message is masked.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from pipeline import __version__
+from stages.fetch.auth import mask
+from stages.fetch.clock import Clock, iso
+from stages.fetch.errors import Paused, RateLimited, RepoError, TransientError
+from stages.fetch.ratelimit import Budget, RateHeaders, limit_wait, parse_headers
+from stages.fetch.summary import RepoStats
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# httpcore runs `import sniffio` on every request; when sniffio is not installed, that failed
+# import scans sys.path each time (~0.4 ms, a third of the client's CPU per page). Record the
+# absence once so the lookup is a dict hit (a no-op when sniffio is installed).
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+API_VERSION = "2022-11-28"
+SECONDARY_MARKERS = ("secondary rate limit", "abuse detection")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient failures are retried."""
+
+    attempts: int = 6
+    backoff: float = 1.0  # multiplier of the random exponential wait
+    cap: float = 30.0  # no single retry wait is longer
+    max_rate_limit_waits: int = 20  # consecutive rate-limited answers before giving up on a request
+
+
+def _message(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200].strip()
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("errors") or body)[:300]
+    return str(body)[:300]
+
+
+def _is_html(resp: httpx.Response) -> bool:
+    ctype = resp.headers.get("content-type", "")
+    return "html" in ctype or resp.text[:200].lstrip().lower().startswith(("<!doctype html", "<html"))
+
+
+def classify_http(resp: httpx.Response, rh: RateHeaders) -> None:
+    """Raise the fetch error an HTTP answer means; return for answers the caller reads."""
+    status = resp.status_code
+    rid = resp.headers.get("x-github-request-id")
+    if status == 304:
+        return
+    if 200 <= status < 300:
+        if _is_html(resp):
+            raise TransientError(f"HTML page instead of JSON (HTTP {status})", request_id=rid)
+        return
+    if status >= 500:
+        kind = "HTML error page" if _is_html(resp) else _message(resp)
+        raise TransientError(f"HTTP {status}: {kind}", shrink=status in (502, 504), request_id=rid)
+    msg = _message(resp) if not _is_html(resp) else f"HTTP {status}"
+    if status in (403, 429):
+        if any(m in msg.lower() for m in SECONDARY_MARKERS):
+            raise RateLimited(f"secondary rate limit: {msg}", kind="secondary", headers=rh, request_id=rid)
+        if rh.remaining == 0 or rh.retry_after is not None:
+            raise RateLimited(f"rate limit exhausted: {msg}", kind="primary", headers=rh, request_id=rid)
+        raise RepoError(f"forbidden (HTTP {status}): {msg}", request_id=rid)
+    if status == 401:
+        raise RepoError(f"GitHub refused the token (HTTP 401: {msg}); check GITHUB_TOKEN", request_id=rid)
+    if status == 404:
+        raise RepoError(f"not found (HTTP 404: {msg}); check the owner/name and the token's access", request_id=rid)
+    raise RepoError(f"HTTP {status}: {msg}", request_id=rid)
+
+
+class Transport:
+    """The run's HTTP client, budget and waiting rules (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        token: str | None,
+        clock: Clock,
+        concurrency: int = 8,
+        max_wait: float = 600.0,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.clock = clock
+        self.max_wait = max_wait
+        self.retry = retry or RetryPolicy()
+        self.budget = Budget()
+        self.waited = 0.0
+        self.stopped: Paused | None = None
+        self.concurrency = max(1, concurrency)
+        self._sem: Any = None
+        headers = {
+            "User-Agent": f"demoseed/{__version__}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        self.client = httpx.AsyncClient(
+            headers=headers, timeout=timeout, limits=limits, transport=http_transport, follow_redirects=True
+        )
+
+    @property
+    def graphql_url(self) -> str:
+        if self.api_url.endswith("/api/v3"):  # GitHub Enterprise Server
+            return self.api_url[: -len("/v3")] + "/graphql"
+        return self.api_url + "/graphql"
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _semaphore(self) -> Any:
+        if self._sem is None:
+            import asyncio
+
+            self._sem = asyncio.Semaphore(self.concurrency)
+        return self._sem
+
+    # -- waiting -------------------------------------------------------------
+
+    def _stop(self, wait: float, reason: str) -> Paused:
+        resume_at = self.clock.now() + wait
+        if self.stopped is None or resume_at > self.stopped.resume_at:
+            self.stopped = Paused(
+                f"{reason}: waiting {wait:.0f}s would pass --max-wait {self.max_wait:.0f}s; "
+                f"stopped cleanly, run again after {iso(resume_at)} to resume",
+                resume_at=resume_at,
+            )
+        return self.stopped
+
+    async def _hold(self, wait: float, stats: RepoStats, reason: str) -> None:
+        """Pause every request for ``wait`` seconds (counted once per run), or stop the run."""
+        now = self.clock.now()
+        grew = max(0.0, now + wait - max(self.budget.pause_until, now))
+        if self.waited + grew > self.max_wait:
+            raise self._stop(wait, reason)
+        self.waited += self.budget.pause(now + wait, now)
+        stats.waits += 1
+        log.info("%s: %s; waiting %.0fs", stats.repo, reason, wait)
+
+    async def _ready(self, cost: int, stats: RepoStats) -> None:
+        while True:
+            if self.stopped is not None:
+                raise Paused(str(self.stopped), resume_at=self.stopped.resume_at)
+            now = self.clock.now()
+            wait = self.budget.wait_before(cost, now)
+            if wait <= 0:
+                return
+            if now + wait > self.budget.pause_until + 1e-9:  # the budget, not a pause, holds us back
+                await self._hold(wait, stats, f"API budget low ({self.budget.remaining} points left)")
+            stats.wait_seconds += wait
+            await self.clock.sleep(wait)
+
+    # -- sending -------------------------------------------------------------
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        stats: RepoStats,
+        check: Callable[[httpx.Response, RateHeaders], T],
+        json: Callable[[], dict] | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        cost: int = 1,
+        on_transient: Callable[[TransientError], None] | None = None,
+    ) -> T:
+        """Send one logical request (retried/waited as needed) and return ``check``'s value."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            stats.retries += 1
+            if isinstance(exc, TransientError):
+                rid = f" (request id {exc.request_id})" if exc.request_id else ""
+                log.warning("%s: %s%s; retrying", stats.repo, mask(exc.message, self.token), rid)
+                if on_transient is not None:
+                    on_transient(exc)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_random_exponential(multiplier=self.retry.backoff, max=self.retry.cap),
+            sleep=self.clock.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(method, url, stats, check, json, params, headers, cost)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        stats: RepoStats,
+        check: Callable[[httpx.Response, RateHeaders], T],
+        json: Callable[[], dict] | None,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        cost: int,
+    ) -> T:
+        limited = 0
+        while True:
+            resp = await self._request(method, url, stats, json, params, headers, cost)
+            rh = parse_headers(resp.headers)
+            now = self.clock.now()
+            if resp.status_code != 304:
+                self.budget.observe(now=now, remaining=rh.remaining, limit=rh.limit, reset=rh.reset, server_now=rh.date)
+            try:
+                classify_http(resp, rh)
+                return check(resp, rh)
+            except RateLimited as exc:
+                limited += 1
+                if limited > self.retry.max_rate_limit_waits:
+                    raise RepoError(f"still rate limited after {limited - 1} waits: {exc.message}") from None
+                wait = limit_wait(exc.headers, now=now, attempt=limited - 1)  # type: ignore[arg-type]
+                await self._hold(wait, stats, exc.message)
+            except (RepoError, TransientError) as exc:
+                exc.message = mask(exc.message, self.token)
+                if exc.request_id and isinstance(exc, RepoError):
+                    log.warning("%s: %s (request id %s)", stats.repo, exc.message, exc.request_id)
+                raise
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        stats: RepoStats,
+        body: Callable[[], dict] | None,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        cost: int,
+    ) -> httpx.Response:
+        async with self._semaphore():
+            # the budget is checked and reserved only by requests about to go out
+            await self._ready(cost, stats)
+            self.budget.reserved += cost
+            stats.requests += 1
+            try:
+                payload = body() if body else None
+                return await self.client.request(method, url, json=payload, params=params, headers=headers)
+            except httpx.TimeoutException as exc:
+                raise TransientError(f"timed out ({type(exc).__name__})", shrink=True) from None
+            except httpx.TransportError as exc:
+                raise TransientError(mask(f"connection error: {type(exc).__name__}: {exc}", self.token)) from None
+            finally:
+                self.budget.reserved -= cost
