@@ -89,6 +89,16 @@ def test_incremental_picks_up_edits_and_new_prs(fake, raw):
     assert sum(1 for r in rows if r["repo"] == "acme/gadgets") == 36
 
 
+def test_half_an_emoji_in_a_title_is_stored_not_fatal(fake, raw):
+    # GitHub's JSON can carry a lone UTF-16 surrogate ("\\ud83d", half an emoji); it cannot be
+    # stored as UTF-8, so the cache keeps a replacement character instead of failing the repo.
+    fake.dataset.edit("octo/tiny", 2, fake.clock.now(), title="Fix \ud83d in the title")
+    summary = run_fetch(fake, ["octo/tiny"], raw)
+    assert summary.ok, summary.as_dict()
+    row = next(r for r in cached(raw) if r["number"] == 2)
+    assert row["title"] == "Fix \ufffd in the title"
+
+
 def test_pr_edited_mid_scan_is_not_lost(fake, raw):
     # While page 2 is asked, PR 3 (on page 3, not yet seen) is edited: it jumps to the top, behind the cursor.
     fake.inject("edit", op="PullRequestsPage", repo="acme/widgets", skip=1, params={"number": 3})

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -72,8 +73,28 @@ def new_state(repo: str) -> dict:
     }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: object) -> object:
+    """Replace lone UTF-16 surrogates (GitHub's JSON can hold half an emoji, e.g.
+    "\\ud83d") with U+FFFD: they cannot be stored as UTF-8."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def rows_to_table(rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=SPEC.schema) if rows else SPEC.schema.empty_table()
+    if not rows:
+        return SPEC.schema.empty_table()
+    try:
+        return pa.Table.from_pylist(rows, schema=SPEC.schema)
+    except UnicodeEncodeError:  # rare: only then pay for a walk over every value
+        return pa.Table.from_pylist([_scrub(r) for r in rows], schema=SPEC.schema)
 
 
 def dedupe_newest(table: pa.Table) -> pa.Table:
