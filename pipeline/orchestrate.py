@@ -143,10 +143,15 @@ class Orchestrator:
         except UserError as exc:
             self.say("fetch", f"failed ({exc}); falling back to the raw cache", note=True)
             return
-        if getattr(summary, "ok", True):
-            self.say("fetch", f"{len(repos)} repo(s) up to date in {paths.raw_github_dir()}")
-        else:
-            self.say("fetch", "incomplete (see the summary above); using what is cached", note=True)
+        for repo, st in sorted(getattr(summary, "repos", {}).items()):
+            detail = f"{st.prs_fetched} PRs fetched, {st.prs_cached} cached, {st.requests} requests"
+            if st.error:
+                detail = st.error
+            elif st.status == "paused" and st.resume_at:
+                detail += f"; paused by rate limits, run again after {st.as_dict()['resume_at']}"
+            self.say("fetch", f"{repo}: {st.status} ({detail})", note=st.status not in {"ok", "unchanged"})
+        if not summary.ok:
+            self.say("fetch", "incomplete: using what is cached", note=True)
 
     def run_normalize(self, req: SnapshotRequest, repos: tuple[str, ...]) -> tuple[dict[str, pa.Table] | None, dict]:
         """Normalized gh_* tables for the source repos, or None when there is no real data."""

@@ -105,3 +105,30 @@ def test_manifest_is_canonical_json(data_root):
     assert main(["snapshot", "--scenario", "detective-game", "--no-github"]) == 0
     text = (data_root / "snapshots" / "detective-game-seed42" / "manifest.json").read_text()
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_with_a_token_the_snapshot_fetches_normalizes_and_blends(data_root, monkeypatch, capsys):
+    from tests.fake_github import FakeGitHub
+    from tests.fake_github.testing import TOKEN
+
+    with FakeGitHub({"acme/widgets": 80}) as gh:
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        args = ["snapshot", "--scenario", "baseline", "--seed", "8", "--repo", "acme/widgets"]
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "acme/widgets: ok (80 PRs fetched, 80 cached" in out
+        snap = data_root / "snapshots" / "baseline-seed8"
+        manifest = verify_snapshot(snap)
+        assert manifest["inputs"]["real"]["real_data"] == "github-cache"
+        assert manifest["params"]["source_repos"] == ["acme/widgets"]
+        assert 0.2 <= manifest["params"]["generate"]["real_share_realized"] <= 0.3
+        prov = read_snapshot_tables(snap, ["demoseed_provenance"])["demoseed_provenance"].to_pylist()
+        assert {r["real_repo"] for r in prov if r["real_repo"]} == {"acme/widgets"}
+        assert TOKEN not in (snap / "manifest.json").read_text()
+        # Nothing changed on GitHub: one cheap request, and the snapshot is left as it is.
+        n = len(gh.log)
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "acme/widgets: unchanged" in out and "is up to date" in out
+        assert len(gh.log) - n == 1
