@@ -38,7 +38,7 @@ snapshot: $(STAMP)
 	$(DEMOSEED) snapshot $(if $(PROJECT),--project $(PROJECT),--scenario $(SCENARIO)) --seed $(SEED) $(ARGS)
 
 load: $(STAMP)
-	$(DEMOSEED) load $(if $(SNAPSHOT),$(SNAPSHOT),--latest) $(if $(DB_URL),--db-url '$(DB_URL)') $(ARGS)
+	@$(DEMOSEED) load $(if $(SNAPSHOT),$(SNAPSHOT),--latest) $(if $(DB_URL),--db-url '$(DB_URL)') $(ARGS)
 
 verify: $(STAMP)
 	$(DEMOSEED) verify $(if $(SNAPSHOT),$(SNAPSHOT),--all)

@@ -1,0 +1,89 @@
+"""`demoseed load`: load a snapshot into the app database (PostgreSQL, SQLite or embedded DuckDB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from pipeline.commands._common import resolve_snapshot
+
+
+@click.command("load")
+@click.argument("snapshot", required=False, type=click.Path(path_type=Path))
+@click.option("--latest", is_flag=True, help="Load the most recently written snapshot under data/snapshots.")
+@click.option(
+    "--db-url",
+    envvar="DB_URL",
+    metavar="URL",
+    help="postgresql://user:pass@host:5432/db[?schema=s], sqlite:///path.db or duckdb:///path.duckdb "
+    "(also $DB_URL; default: the embedded data/app.duckdb).",
+)
+@click.option("--schema", metavar="NAME", help="PostgreSQL/DuckDB schema for the app tables (default public/main).")
+@click.option("--clear", is_flag=True, help="Delete the snapshot's teams (by slug) and all their rows first.")
+@click.option(
+    "--rebase-dates/--no-rebase-dates",
+    default=True,
+    show_default=True,
+    help="Shift all dates by whole weeks so the snapshot's last week is the current week.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day to rebase dates to (default: the real current date).",
+)
+def command(
+    snapshot: Path | None,
+    latest: bool,
+    db_url: str | None,
+    schema: str | None,
+    clear: bool,
+    rebase_dates: bool,
+    today: dt.datetime | None,
+) -> None:
+    """Load SNAPSHOT (a snapshot directory, or --latest) into the app database, in one transaction.
+
+    \b
+    Examples:
+      demoseed load --latest
+      demoseed load data/snapshots/ai-success-seed42 --db-url postgresql://app@localhost:5432/app --clear
+      DB_URL=sqlite:///demo.db demoseed load --latest --no-rebase-dates
+    """
+    from stages.load import load_snapshot
+    from stages.load.report import ReadBackMismatch
+
+    directory = resolve_snapshot(snapshot, latest)
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=140)
+    with err.status("loading", spinner="dots") if err.is_terminal else _Null() as status:
+
+        def progress(msg: str) -> None:
+            if status is not None:
+                status.update(msg)
+
+        report = load_snapshot(
+            directory,
+            db_url or None,
+            schema=schema,
+            clear=clear,
+            rebase_dates=rebase_dates,
+            today=today.date() if today else None,
+            progress=progress,
+        )
+    out.print(report.rich_table())
+    for line in report.summary_lines():
+        click.echo(line)
+    if not report.ok:
+        raise ReadBackMismatch("; ".join(report.problems))
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

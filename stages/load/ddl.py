@@ -1,0 +1,190 @@
+"""The app tables' DDL per target dialect, derived from the vendored app DDL.
+
+``pipeline/sql/app-schema.sql`` is the app's own PostgreSQL DDL (tables,
+constraints, indexes). PostgreSQL gets it verbatim (schema-qualified); SQLite
+and DuckDB get a translation of the same statements:
+
+- SQLite: ``id integer PRIMARY KEY AUTOINCREMENT`` (the rowid, so an insert
+  without id works), ``datetime``/``decimal``/``bool``/``text`` affinities,
+  foreign keys inline (SQLite cannot ALTER TABLE ADD CONSTRAINT) and still
+  ``DEFERRABLE INITIALLY DEFERRED``; every index, partial ones included.
+- DuckDB: a sequence per table as the id default, the same types (``JSON`` for
+  jsonb), PRIMARY KEY / UNIQUE / CHECK constraints and the plain indexes.
+  No foreign keys and no partial indexes: DuckDB cannot delete a parent row
+  whose children were deleted in the same transaction (so a transactional
+  ``--clear`` would be impossible) and has no partial indexes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pipeline
+from pipeline.schemas import APP_LOAD_ORDER
+
+APP_SCHEMA_SQL = Path(pipeline.__file__).resolve().parent / "sql" / "app-schema.sql"
+
+_CREATE = re.compile(r'^CREATE TABLE "(\w+)" \((.*)\)$', re.S)
+_FK = re.compile(
+    r'^ALTER TABLE "(\w+)" ADD CONSTRAINT "(\w+)" FOREIGN KEY \("(\w+)"\) REFERENCES "(\w+)" \("(\w+)"\)'
+    r"( DEFERRABLE INITIALLY DEFERRED)?$"
+)
+_INDEX = re.compile(r'^CREATE (UNIQUE )?INDEX "(\w+)" ON "(\w+)" (USING \w+ )?\((.*?)\)(?: WHERE (.*))?$')
+_QUALIFY = re.compile(r'\b(CREATE TABLE|ALTER TABLE|REFERENCES|ON) "(\w+)"')
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    table: str
+    name: str
+    column: str
+    ref_table: str
+    ref_column: str
+    statement: str
+
+
+@dataclass(frozen=True)
+class Index:
+    table: str
+    name: str
+    unique: bool
+    method: str | None  # e.g. "gin"; None = btree
+    columns: str  # the text between the parentheses
+    where: str | None
+    statement: str
+
+
+@dataclass(frozen=True)
+class AppDDL:
+    creates: dict[str, str]  # table -> CREATE TABLE statement
+    bodies: dict[str, str]  # table -> the text between CREATE TABLE's parentheses
+    foreign_keys: tuple[ForeignKey, ...]
+    indexes: tuple[Index, ...]
+
+    def references(self, table: str) -> dict[str, str]:
+        """FK column -> referenced table, for one table."""
+        return {fk.column: fk.ref_table for fk in self.foreign_keys if fk.table == table}
+
+
+def _statements(text: str) -> list[str]:
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@cache
+def app_ddl(path: Path = APP_SCHEMA_SQL) -> AppDDL:
+    """The parsed vendored app DDL."""
+    creates: dict[str, str] = {}
+    bodies: dict[str, str] = {}
+    fks: list[ForeignKey] = []
+    indexes: list[Index] = []
+    for stmt in _statements(path.read_text(encoding="utf-8")):
+        if m := _CREATE.match(stmt):
+            creates[m.group(1)] = stmt
+            bodies[m.group(1)] = m.group(2)
+        elif m := _FK.match(stmt):
+            fks.append(ForeignKey(m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), stmt))
+        elif m := _INDEX.match(stmt):
+            method = m.group(4).split()[1] if m.group(4) else None
+            indexes.append(Index(m.group(3), m.group(2), bool(m.group(1)), method, m.group(5), m.group(6), stmt))
+        else:
+            raise ValueError(f"{path}: statement not understood: {stmt[:80]}")
+    missing = [t for t in APP_LOAD_ORDER if t not in creates]
+    if missing:
+        raise ValueError(f"{path}: no CREATE TABLE for {', '.join(missing)}")
+    return AppDDL(creates, bodies, tuple(fks), tuple(indexes))
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualify(stmt: str, schema: str) -> str:
+    return _QUALIFY.sub(lambda m: f"{m.group(1)} {quote(schema)}.{quote(m.group(2))}", stmt)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def postgres_tables(tables: list[str], schema: str) -> list[str]:
+    """CREATE TABLE statements (with their PRIMARY KEY / UNIQUE / CHECK constraints)."""
+    ddl = app_ddl()
+    return [_qualify(ddl.creates[t], schema) for t in tables]
+
+
+def postgres_post(tables: list[str], schema: str) -> list[str]:
+    """Indexes and foreign keys of ``tables``: run after their rows are in (faster than row-by-row upkeep)."""
+    ddl = app_ddl()
+    wanted = set(tables)
+    out = [_qualify(ix.statement, schema) for ix in ddl.indexes if ix.table in wanted]
+    out += [_qualify(fk.statement, schema) for fk in ddl.foreign_keys if fk.table in wanted]
+    return out
+
+
+# --------------------------------------------------------------------------- SQLite / DuckDB
+
+_ID_PG = '"id" bigint NOT NULL PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY'
+
+
+def _translate_body(body: str, dialect: str, table: str, schema: str | None) -> str:
+    if dialect == "sqlite":
+        body = body.replace(_ID_PG, '"id" integer NOT NULL PRIMARY KEY AUTOINCREMENT')
+        body = body.replace(" timestamp with time zone ", " datetime ")
+        body = body.replace(" jsonb ", " text ")
+        body = re.sub(r" numeric\(\d+, \d+\) ", " decimal ", body)
+        body = body.replace(" boolean ", " bool ")
+    else:
+        seq = quote(f"{table}_id_seq")
+        seq = f"{quote(schema)}.{seq}" if schema else seq
+        body = body.replace(_ID_PG, f"\"id\" BIGINT NOT NULL PRIMARY KEY DEFAULT nextval('{seq}')")
+        body = body.replace(" jsonb ", " JSON ")
+    return body
+
+
+def _index_columns(ix: Index) -> str:
+    return re.sub(r"\s+\w+_pattern_ops", "", ix.columns)
+
+
+def file_tables(tables: list[str], dialect: str, schema: str | None = None) -> list[str]:
+    """CREATE [SEQUENCE +] TABLE statements for SQLite (``dialect='sqlite'``) or DuckDB."""
+    ddl = app_ddl()
+    out: list[str] = []
+    prefix = f"{quote(schema)}." if schema else ""
+    for t in (t for t in APP_LOAD_ORDER if t in tables):
+        body = _translate_body(ddl.bodies[t], dialect, t, schema)
+        if dialect == "sqlite":
+            fks = [fk for fk in ddl.foreign_keys if fk.table == t]
+            body += "".join(
+                f", CONSTRAINT {quote(fk.name)} FOREIGN KEY ({quote(fk.column)}) REFERENCES {quote(fk.ref_table)} "
+                f"({quote(fk.ref_column)}) DEFERRABLE INITIALLY DEFERRED"
+                for fk in fks
+            )
+        else:
+            out.append(f"CREATE SEQUENCE {prefix}{quote(t + '_id_seq')}")
+        out.append(f"CREATE TABLE {prefix}{quote(t)} ({body})")
+    return out
+
+
+def file_indexes(tables: list[str], dialect: str, schema: str | None = None) -> list[str]:
+    """The app's indexes that the dialect can express (see the module docstring)."""
+    ddl = app_ddl()
+    prefix = f"{quote(schema)}." if schema else ""
+    seen: set[tuple[str, str, str | None]] = set()
+    out: list[str] = []
+    for ix in ddl.indexes:
+        if ix.table not in tables or ix.method is not None:
+            continue  # gin indexes on jsonb exist only in PostgreSQL
+        if ix.where and dialect != "sqlite":
+            continue
+        cols = _index_columns(ix)
+        key = (ix.table, cols, ix.where)
+        if key in seen:
+            continue  # the *_like twin of an index, once the operator class is gone
+        seen.add(key)
+        unique = "UNIQUE " if ix.unique else ""
+        where = f" WHERE {ix.where}" if ix.where else ""
+        out.append(f"CREATE {unique}INDEX {quote(ix.name)} ON {prefix}{quote(ix.table)} ({cols}){where}")
+    return out
