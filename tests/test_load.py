@@ -20,7 +20,7 @@ from stages.load import ddl as ddl_mod
 from stages.load import load_snapshot, mask_url, parse_db_url
 from stages.load.extensions import connect, extension_path
 from stages.load.schema_check import Column, check_table, sqlite_type
-from tests.test_load_helpers import LAST_WEEK, build_tables, table, write_test_snapshot
+from tests.loaddata import LAST_WEEK, build_tables, table, write_test_snapshot
 
 TODAY = dt.date(2026, 3, 4)  # a Wednesday; its Monday is 9 weeks after LAST_WEEK
 SHIFT = dt.timedelta(weeks=9)

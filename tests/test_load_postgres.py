@@ -17,7 +17,7 @@ from pipeline.schemas import APP_LOAD_ORDER, spec
 from stages.load import load_snapshot
 from stages.load.ddl import APP_SCHEMA_SQL
 from tests.test_load import SHIFT, TODAY, bad_snapshot, shifted
-from tests.test_load_helpers import build_tables, table, write_test_snapshot
+from tests.loaddata import build_tables, table, write_test_snapshot
 
 pytestmark = pytest.mark.postgres
 
