@@ -16,8 +16,8 @@ from pipeline.errors import IntegrityError, UserError
 from pipeline.schemas import APP_LOAD_ORDER, spec
 from stages.load import load_snapshot
 from stages.load.ddl import APP_SCHEMA_SQL
-from tests.test_load import SHIFT, TODAY, bad_snapshot, shifted
 from tests.loaddata import build_tables, table, write_test_snapshot
+from tests.test_load import SHIFT, TODAY, bad_snapshot, shifted
 
 pytestmark = pytest.mark.postgres
 
