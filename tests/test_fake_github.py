@@ -162,6 +162,38 @@ def test_secondary_limit_points_per_minute():
         assert page(c, 25).json()["data"]["rateLimit"]["cost"] == 2
 
 
+def test_memoized_answers_are_still_charged_and_fresh():
+    """--memoize skips execution only: budget, limits, rateLimit, headers behave as without it."""
+    with (
+        FakeGitHub({"acme/widgets": 30}, memoize=True, graphql_limit=5, secondary_points_per_minute=4) as fake,
+        httpx.Client(base_url=fake.url, headers=AUTH) as c,
+        FakeGitHub({"acme/widgets": 30}, graphql_limit=5, secondary_points_per_minute=4) as plain,
+        httpx.Client(base_url=plain.url, headers=AUTH) as p,
+    ):
+        first, again = page(c, 25), page(c, 25)
+        assert len(fake._memo) == 1
+        want = page(p, 25).json()["data"]
+        got1, got2 = first.json()["data"], again.json()["data"]
+        for got in (got1, got2):
+            assert got["repository"] == want["repository"]  # same nodes and cursors
+            assert list(got) == list(want) and list(got["rateLimit"]) == list(want["rateLimit"])
+        assert got1["rateLimit"] == want["rateLimit"] and got1["rateLimit"]["remaining"] == 3
+        assert got2["rateLimit"] == {**want["rateLimit"], "remaining": 1, "used": 4}
+        assert (first.headers["x-ratelimit-remaining"], again.headers["x-ratelimit-remaining"]) == ("3", "1")
+        assert first.headers["x-github-request-id"] != again.headers["x-github-request-id"]
+        assert [r.cost for r in fake.log] == [2, 2]
+        fake.clock.advance(60)  # a new minute: only the hourly budget (1 point left) holds it back now
+        limited = page(c, 25)
+        assert limited.json()["errors"][0]["type"] == "RATE_LIMITED" and limited.headers["x-ratelimit-remaining"] == "1"
+        fake.clock.advance(3600)
+        for _ in range(2):  # 4 points this minute: the next is a secondary limit
+            page(c, 25)
+        variables = {"owner": "acme", "name": "widgets", "first": 25}
+        r = gql(c, query("pull_requests.graphql"), variables, "PullRequestsPage")
+        assert r.status_code == 403 and "secondary rate limit" in r.json()["message"]
+        assert len(fake._memo) == 1  # refusals are not kept
+
+
 def test_faults(fake, client):
     fake.inject("502_html", op="NewestUpdate")
     r = gql(client, query("probe.graphql"), {"owner": "acme", "name": "widgets"}, "NewestUpdate")

@@ -23,10 +23,14 @@ Per repository (:func:`_fetch_repo`):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -46,6 +50,12 @@ log = logging.getLogger(__name__)
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 MAX_CATCHUPS = 3
+# Cache writes (checkpoints, state, compaction) run off the event loop on this many threads,
+# shared by all repos of a run. A checkpoint is mostly GIL-bound (rows -> Arrow, JSON) plus a few
+# fsyncs; more threads only fight the event loop for the GIL: with 6 (asyncio's default pool on
+# 2 cores) the bench's wall time was ~0.1 s worse than with 1 (bench/bench_fetch.py).
+IO_THREADS = 1
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,10 +93,16 @@ class _RepoRun:
         clock: Clock,
         progress: Progress,
         version: str,
+        io: Executor | None = None,
     ) -> None:
         self.repo, self.source, self.cache, self.opts = repo, source, cache, opts
         self.stats, self.clock, self.progress, self.version = stats, clock, progress, version
+        self.io = io
         self.state = cache.load_state()
+
+    async def _io(self, func: Callable[..., T], *args: Any) -> T:
+        """Run a cache write on the run's I/O thread (None: asyncio's default pool)."""
+        return await asyncio.get_running_loop().run_in_executor(self.io, functools.partial(func, *args))
 
     def _scan_matches(self, scan: dict) -> bool:
         return (
@@ -160,7 +176,7 @@ class _RepoRun:
                 nxt["null_nodes"] = scan["null_nodes"]
                 scan = nxt
                 self.state["scan"] = scan
-                await asyncio.to_thread(self.cache.save_state, self.state)
+                await self._io(self.cache.save_state, self.state)
                 continue
             final = probe.server_time
             break
@@ -183,14 +199,14 @@ class _RepoRun:
                 new = self._watermark(probe.server_time)
                 s["watermark"] = max(new, s["watermark"]) if s["watermark"] else new
                 s["last_check"] = iso(probe.server_time or self.clock.now())
-                s["counts"]["prs"] = await asyncio.to_thread(self.cache.compact, s)
+                s["counts"]["prs"] = await self._io(self.cache.compact, s)
                 self.stats.status = "unchanged"
                 self.stats.prs_cached = s["counts"]["prs"]
                 return None
             scan = self._new_scan("incremental", stop_at, probe.server_time, probe.server_time)
         s["transport"] = self.source.name
         s["scan"] = scan
-        await asyncio.to_thread(self.cache.save_state, s)
+        await self._io(self.cache.save_state, s)
         return scan
 
     async def _pass(self, scan: dict) -> None:
@@ -216,7 +232,7 @@ class _RepoRun:
             scan["done"] = reached or not page.has_next or not page.end_cursor
             self.state["scan"] = scan
             # checkpoint off the event loop (fsyncs), but before the next page is asked
-            await asyncio.to_thread(self.cache.commit_page, rows, self.state)
+            await self._io(self.cache.commit_page, rows, self.state)
             self.stats.pages += 1
             self.stats.prs_fetched += len(rows)
             self.progress.page(self.repo, self.stats)
@@ -239,7 +255,7 @@ class _RepoRun:
                 s["window_since"] = self.opts.since
                 s["last_full_scan"] = iso(scan["first_started"] or self.clock.now())
             s["query_version"] = self.version
-        self.stats.prs_cached = await asyncio.to_thread(self.cache.compact, s)
+        self.stats.prs_cached = await self._io(self.cache.compact, s)
         self.stats.status = "ok"
 
 
@@ -281,7 +297,7 @@ async def fetch_async(
                 raise RepoError(f"{repo!r} is not owner/name")
             cache = (MemoryCache if opts.no_cache else RepoCache)(raw_dir, repo)
             caches[repo] = cache
-            await _RepoRun(repo, source, cache, opts, st, clock, progress, version).run()
+            await _RepoRun(repo, source, cache, opts, st, clock, progress, version, io).run()
         except Paused as exc:
             st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
         except RepoError as exc:
@@ -299,10 +315,12 @@ async def fetch_async(
         if st.error:
             log.debug("%s: %s", repo, st.error)
 
+    io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="fetch-io")
     try:
         with progress:
             await asyncio.gather(*(one(r) for r in repos))
     finally:
+        io.shutdown(wait=True)  # a cancelled run still finishes the checkpoint being written
         await transport.aclose()
     summary = FetchSummary(
         repos=stats,

@@ -35,6 +35,7 @@ from pipeline import __version__
 from stages.fetch.auth import mask
 from stages.fetch.clock import Clock, iso
 from stages.fetch.errors import Paused, RateLimited, RepoError, TransientError
+from stages.fetch.http import PooledTransport, env_proxies
 from stages.fetch.ratelimit import Budget, RateHeaders, limit_wait, parse_headers
 from stages.fetch.summary import RepoStats
 
@@ -136,6 +137,8 @@ class Transport:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        if http_transport is None and not env_proxies():  # a proxy: httpx's transport (stages/fetch/http.py)
+            http_transport = PooledTransport(limits=limits, tls=self.api_url.lower().startswith("https:"))
         self.client = httpx.AsyncClient(
             headers=headers, timeout=timeout, limits=limits, transport=http_transport, follow_redirects=True
         )

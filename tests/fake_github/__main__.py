@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", action="append", default=None, help="accepted token (repeatable) [test-token]")
     p.add_argument("--graphql-limit", type=int, default=5000)
     p.add_argument("--rest-anon-limit", type=int, default=60)
+    p.add_argument(
+        "--secondary-points-per-minute", type=int, default=2000, help="GraphQL points a user may spend in a minute"
+    )
     p.add_argument("--fake-clock", action="store_true", help="frozen clock at 2026-01-05T12:00Z instead of wall time")
     p.add_argument(
         "--workers",
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--memoize",
         action="store_true",
-        help="answer repeated GraphQL requests from memory (client benchmarks; rateLimit goes stale)",
+        help="answer repeated GraphQL requests from memory, still charged (client benchmarks)",
     )
     p.add_argument("--short-lists", action="store_true", help="no nested list longer than a first page")
     p.add_argument("--fault", action="append", default=[], metavar="KIND[:TIMES]", help="inject a fault at start")
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens={t: i + 1 for i, t in enumerate(args.token or ["test-token"])},
         graphql_limit=args.graphql_limit,
         rest_anon_limit=args.rest_anon_limit,
+        secondary_points_per_minute=args.secondary_points_per_minute,
         long_lists=not args.short_lists,
         memoize=args.memoize,
     )

@@ -104,10 +104,10 @@ class FakeGitHub:
         self.secondary_points_per_minute = secondary_points_per_minute
         self.max_concurrent = max_concurrent
         self.rate_limit_style = rate_limit_style
-        # memoize: answer a repeated GraphQL request (same body, user, data) from memory, skipping
-        # graphql-core's execution; for benchmarks of the client only (rateLimit objects go stale)
+        # memoize: answer a repeated GraphQL request (same body, user, data) from the kept JSON,
+        # skipping graphql-core's execution but still charged like any request (graphql_api.Memo)
         self.memoize = memoize
-        self._memo: dict[tuple, Answer] = {}
+        self._memo: dict[tuple, Any] = {}
         self.faults: list[Fault] = []
         self.log: list[Record] = []
         self.hooks: list[Callable[[Record], None]] = []
