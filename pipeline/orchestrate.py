@@ -299,6 +299,7 @@ class Orchestrator:
         inputs["request_key"] = request_key
         manifest = write_snapshot(out_dir, tables, name=name, params=params, inputs=inputs, notes=self.notes)
         self.say("snapshot", f"{out_dir} (id {manifest['snapshot_id']}, {len(manifest['tables'])} tables)")
+        self.say("next", f"demoseed describe {out_dir}   |   demoseed load {out_dir} [--db-url URL]")
         return SnapshotOutcome(out_dir, manifest, notes=self.notes)
 
     def run_aggregate(self, tables: dict[str, pa.Table], info: dict[str, Any]) -> dict[str, pa.Table]:
