@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ import pyarrow.parquet as pq
 
 from pipeline import __version__
 from pipeline.errors import IntegrityError, UserError
-from pipeline.parquet import atomic_write_bytes, content_hash, file_sha256, read_table, write_table
+from pipeline.parquet import atomic_directory, atomic_write_bytes, content_hash, file_sha256, read_table, write_table
 from pipeline.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
 
 FORMAT_VERSION = 1
@@ -50,20 +48,6 @@ def snapshot_id(manifest: dict[str, Any]) -> str:
     return digest[:16]
 
 
-def _replace_dir(tmp: Path, directory: Path) -> None:
-    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-    if directory.exists():
-        os.replace(directory, old)
-    try:
-        os.replace(tmp, directory)
-    except OSError:
-        if old.exists():
-            os.replace(old, directory)
-        raise
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def write_snapshot(
     directory: Path | str,
     tables: dict[str, pa.Table],
@@ -81,12 +65,7 @@ def write_snapshot(
     unknown = [t for t in tables if t not in SNAPSHOT_TABLES]
     if unknown:
         raise IntegrityError(f"snapshot {name}: table(s) {', '.join(unknown)} do not belong in a snapshot")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with atomic_directory(directory) as tmp:
         entries: dict[str, Any] = {}
         for table_name in (t for t in SNAPSHOT_TABLES if t in tables):
             file = f"{table_name}.parquet"
@@ -108,10 +87,6 @@ def write_snapshot(
         }
         manifest["snapshot_id"] = snapshot_id(manifest)
         atomic_write_bytes(tmp / MANIFEST_NAME, canonical_json(manifest).encode())
-        _replace_dir(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return manifest
 
 

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -164,6 +165,36 @@ def atomic_target(path: Path | str) -> Iterator[Path]:
         if tmp.exists():
             tmp.unlink()
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_directory(directory: Path | str) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``directory``; when the block
+    succeeds it replaces ``directory`` whole (the old one is removed). On any
+    error the temporary directory is removed and ``directory`` is untouched, so
+    readers never see a mix of old and new files."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if directory.exists():
+            os.replace(directory, old)
+        try:
+            os.replace(tmp, directory)
+        except OSError:
+            if old.exists():
+                os.replace(old, directory)
+            raise
+        _fsync_dir(directory.parent)
+    finally:
+        for leftover in (tmp, old):
+            if leftover.exists():
+                shutil.rmtree(leftover)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import pyarrow as pa
 
 from pipeline import __version__
 from pipeline.errors import UserError
-from pipeline.parquet import atomic_write_bytes, content_hash, read_table, write_table
+from pipeline.parquet import atomic_directory, atomic_write_bytes, content_hash, read_table, write_table
 from pipeline.schemas import spec
 
 log = logging.getLogger(__name__)
@@ -55,19 +53,10 @@ def cached_stage(
         except (UserError, KeyError, ValueError, OSError) as exc:
             log.warning("stage cache %s/%s unreadable (%s); recomputing", stage, key, exc)
     tables, meta = compute()
-    tmp = directory.with_name(f".{key}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
+    with atomic_directory(directory) as tmp:
         written = {name: write_table(t, spec(name), tmp / f"{name}.parquet") for name, t in tables.items()}
         atomic_write_bytes(
             tmp / "meta.json",
             json.dumps({"tables": sorted(written), "meta": meta}, sort_keys=True, indent=2, default=str).encode(),
         )
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return written, meta, False

@@ -115,3 +115,22 @@ def test_content_hash_depends_on_values_not_on_encoding(tmp_path):
         pa.array([fname[0] + fname[1][0], fname[1][1:], *fname[2:]]),
     )
     assert parquet.content_hash(moved) != h  # boundary between strings moved, same bytes overall
+
+
+def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "out"
+    with parquet.atomic_directory(target) as tmp:
+        parquet.write_table(make_table(TEAMS_TEAM, 2), TEAMS_TEAM, tmp / "a.parquet")
+        (tmp / "b.json").write_text("old")
+    assert sorted(p.name for p in target.iterdir()) == ["a.parquet", "b.json"]
+    # A failure halfway through a rewrite: the old directory stays exactly as it was.
+    with pytest.raises(RuntimeError, match="crash"), parquet.atomic_directory(target) as tmp:
+        (tmp / "b.json").write_text("new")
+        raise RuntimeError("crash")
+    assert (target / "b.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # A successful rewrite drops files the new content does not have.
+    with parquet.atomic_directory(target) as tmp:
+        (tmp / "c.json").write_text("c")
+    assert sorted(p.name for p in target.iterdir()) == ["c.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

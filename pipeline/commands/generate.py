@@ -17,7 +17,7 @@ import click
 from pipeline import paths
 from pipeline.commands._common import MONDAY
 from pipeline.errors import UserError
-from pipeline.parquet import atomic_write_bytes, read_table, write_table
+from pipeline.parquet import atomic_directory, atomic_write_bytes, read_table, write_table
 from pipeline.schemas import NORMALIZED_TABLES, spec
 
 log = logging.getLogger(__name__)
@@ -117,10 +117,11 @@ def command(
         info["real_share_reason"] = "--no-github"
     out = output or paths.work_dir() / "generate" / f"{info['scenario']}-seed{seed}"
     n_prs = result.tables["metrics_pullrequest"].num_rows
-    for name in list(result.tables):
-        # generate() returns rows in each spec's order (validated); write and release one by one
-        write_table(result.tables.pop(name), spec(name), out / f"{name}.parquet", sort=False)
-    atomic_write_bytes(out / "info.json", (json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
+    with atomic_directory(out) as tmp:
+        for name in list(result.tables):
+            # generate() returns rows in each spec's order (validated); write and release one by one
+            write_table(result.tables.pop(name), spec(name), tmp / f"{name}.parquet", sort=False)
+        atomic_write_bytes(tmp / "info.json", (json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
     click.echo(
         f"{info['scenario']} seed {seed}: {n_prs} PRs, {len(info['team_slugs'])} team(s), "
         f"{info['weeks']} weeks ending {info['window_end']} ({elapsed:.1f}s) -> {out}"

@@ -9,7 +9,7 @@ import click
 
 from pipeline import paths
 from pipeline.errors import UserError
-from pipeline.parquet import atomic_write_bytes, write_table
+from pipeline.parquet import atomic_directory, atomic_write_bytes, write_table
 from pipeline.schemas import NORMALIZED_TABLES
 
 
@@ -60,10 +60,11 @@ def command(repos: tuple[str, ...], project: str | None, raw_dir: Path | None, o
         what = ", ".join(selected) if selected else "any repo"
         raise UserError(f"nothing cached for {what} in {raw_dir}; run 'demoseed fetch' first")
     result = normalize(raw)
-    for t in NORMALIZED_TABLES:
-        write_table(result.tables[t.name], t, output / f"{t.name}.parquet")
     report = json.dumps(result.report, indent=2, sort_keys=True, default=str) + "\n"
-    atomic_write_bytes(output / "normalize-report.json", report.encode())
+    with atomic_directory(output) as tmp:
+        for t in NORMALIZED_TABLES:
+            write_table(result.tables[t.name], t, tmp / f"{t.name}.parquet")
+        atomic_write_bytes(tmp / "normalize-report.json", report.encode())
 
     rep = result.report
     click.echo(f"normalized {rep['input_rows']} raw PR nodes from {len(rep['repos'])} repo(s) into {output}")
