@@ -4,6 +4,10 @@ Then, in another shell::
 
     GITHUB_API_URL=http://127.0.0.1:8765 GITHUB_TOKEN=test-token demoseed fetch --repo acme/widgets
 
+Real PR metadata instead of generated PRs (repo names from the records)::
+
+    python -m tests.fake_github --port 8765 --jsonl ../shared/fixtures/*.jsonl
+
 Without ``--fake-clock`` the fake uses the wall clock (its PRs end an hour
 before it starts). Faults can be injected at start (``--fault 502_json:3``:
 kind and how many times) to watch the fetcher cope.
@@ -34,7 +38,24 @@ def _repos(specs: list[str]) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.fake_github", description="A fake GitHub API on 127.0.0.1.")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
-    p.add_argument("--repos", nargs="+", default=["acme/widgets:60", "acme/gadgets:40"], help="owner/name[:PR count]")
+    p.add_argument(
+        "--repos",
+        nargs="+",
+        default=None,
+        help="owner/name[:PR count] of generated PRs [acme/widgets:60 acme/gadgets:40 unless --jsonl is given]",
+    )
+    p.add_argument(
+        "--jsonl",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="serve real PR metadata from JSONL files (repo from each record's 'repo'; see tests/fake_github/jsonl.py)",
+    )
+    p.add_argument(
+        "--synthetic-reviews",
+        action="store_true",
+        help="with --jsonl: add deterministic reviews, marked as synthetic in their body (default: none, honest)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     p.add_argument("--token", action="append", default=None, help="accepted token (repeatable) [test-token]")
@@ -59,18 +80,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fault", action="append", default=[], metavar="KIND[:TIMES]", help="inject a fault at start")
     args = p.parse_args(argv)
     clock = FakeClock() if args.fake_clock else RealClock()
-    fake = FakeGitHub(
-        _repos(args.repos),
-        seed=args.seed,
-        clock=clock,
-        latency=args.latency_ms / 1000.0,
-        tokens={t: i + 1 for i, t in enumerate(args.token or ["test-token"])},
-        graphql_limit=args.graphql_limit,
-        rest_anon_limit=args.rest_anon_limit,
-        secondary_points_per_minute=args.secondary_points_per_minute,
-        long_lists=not args.short_lists,
-        memoize=args.memoize,
-    )
+    specs = args.repos if args.repos is not None else ([] if args.jsonl else ["acme/widgets:60", "acme/gadgets:40"])
+    try:
+        fake = FakeGitHub(
+            _repos(specs),
+            seed=args.seed,
+            clock=clock,
+            latency=args.latency_ms / 1000.0,
+            tokens={t: i + 1 for i, t in enumerate(args.token or ["test-token"])},
+            graphql_limit=args.graphql_limit,
+            rest_anon_limit=args.rest_anon_limit,
+            secondary_points_per_minute=args.secondary_points_per_minute,
+            long_lists=not args.short_lists,
+            memoize=args.memoize,
+            jsonl=args.jsonl,
+            synthetic_reviews=args.synthetic_reviews,
+        )
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"--jsonl: {e}") from e
     for spec in args.fault:
         kind, _, times = spec.partition(":")
         fake.inject(kind, times=int(times or 1))

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -90,14 +91,20 @@ class FakeGitHub:
         rate_limit_style: str = "RATE_LIMITED",
         long_lists: bool = True,
         memoize: bool = False,
+        jsonl: Sequence[str | Path] = (),
+        synthetic_reviews: bool = False,
     ) -> None:
         self.clock = clock or FakeClock()
         self.dataset = Dataset(
-            repos if repos is not None else {"acme/widgets": 60},
+            repos if repos is not None else ({} if jsonl else {"acme/widgets": 60}),
             seed=seed,
             start=self.clock.now(),
             long_lists=long_lists,
         )
+        if jsonl:  # real PR metadata (tests.fake_github.jsonl), next to any generated repos
+            from tests.fake_github.jsonl import load_jsonl
+
+            load_jsonl(self.dataset, jsonl, synthetic_reviews=synthetic_reviews)
         self.latency = latency
         self.tokens = tokens if tokens is not None else {"test-token": 1}
         self.limits = {"graphql": graphql_limit, "core": rest_limit, "anon": rest_anon_limit}
