@@ -116,7 +116,7 @@ class Orchestrator:
             return tuple(preset.repos)
         return tuple(getattr(scenario, "source_repos", None) or DEFAULT_SOURCE_REPOS)
 
-    def run_fetch(self, req: SnapshotRequest, repos: tuple[str, ...]) -> None:
+    def run_fetch(self, req: SnapshotRequest, repos: tuple[str, ...], max_prs: int | None = None) -> None:
         if req.no_github:
             self.say("fetch", "skipped (--no-github)")
             return
@@ -139,6 +139,7 @@ class Orchestrator:
                 api_url=paths.github_api_url(),
                 concurrency=req.concurrency,
                 progress=False,
+                max_prs=max_prs,
             )
         except UserError as exc:
             self.say("fetch", f"failed ({exc}); falling back to the raw cache", note=True)
@@ -181,8 +182,12 @@ class Orchestrator:
         if not meta.get("raw_rows"):
             self.say("normalize", f"no cached GitHub data for {', '.join(repos)}", note=True)
             return None, {**inputs, "real_data": "none", "reason": "nothing cached for the source repos"}
-        n = tables["gh_pull_requests"].num_rows
-        self.say("normalize", f"{n} real PRs from {', '.join(repos)}{' (cached)' if hit else ''}")
+        prs = tables["gh_pull_requests"]
+        found = sorted(set(prs.column("repo").to_pylist()))
+        missing = [r for r in repos if r not in found]
+        also = f"; nothing cached for {', '.join(missing)}" if missing else ""
+        self.say("normalize", f"{prs.num_rows} real PRs from {', '.join(found)}{' (cached)' if hit else ''}{also}")
+        n = prs.num_rows
         return tables, {**inputs, "real_data": "github-cache", "real_prs": n}
 
     def _read_real_data(self, directory: Path) -> tuple[dict[str, pa.Table], dict]:
@@ -233,7 +238,7 @@ class Orchestrator:
         out_dir = req.output or paths.snapshots_dir() / name
 
         repos = self.source_repos(req, scenario, preset)
-        self.run_fetch(req, repos)
+        self.run_fetch(req, repos, max_prs=preset.max_prs_per_repo if preset is not None else None)
         normalized, real_inputs = self.run_normalize(req, repos)
         inputs["real"] = real_inputs
         if normalized:

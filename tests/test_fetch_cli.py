@@ -35,6 +35,22 @@ def test_fetch_project_preset(fake, data_root, capsys):
     assert load_raw(data_root / "raw" / "github").num_rows == 8
 
 
+def test_fetch_project_takes_the_newest_prs_whatever_today_is(fake, data_root, monkeypatch):
+    # The fake's PRs are from January 2026, more than days_back (180) before the real today:
+    # a preset is not windowed by the wall clock (that would fetch nothing from a quiet project);
+    # it takes the newest max_prs_per_repo PRs, and days_back applies when the team is built.
+    import dataclasses
+
+    import pipeline.projects as projects
+
+    small = dataclasses.replace(projects.get_preset("fastapi"), max_prs_per_repo=5)
+    monkeypatch.setattr(projects, "get_preset", lambda key: small)
+    assert main(["fetch", "--project", "fastapi"]) == 0
+    raw = load_raw(data_root / "raw" / "github")
+    newest = sorted(truth(fake, ["tiangolo/fastapi"]), key=lambda r: r["updatedAt"], reverse=True)[:5]
+    assert sorted(raw.column("number").to_pylist()) == sorted(r["number"] for r in newest)
+
+
 def test_failed_repo_exit_1_with_message(fake, data_root, capsys):
     assert main(["fetch", "--repo", "acme/widgets", "--repo", "acme/nope"]) == 1
     err = capsys.readouterr().err

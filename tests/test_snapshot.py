@@ -132,3 +132,26 @@ def test_with_a_token_the_snapshot_fetches_normalizes_and_blends(data_root, monk
         out = capsys.readouterr().out
         assert "acme/widgets: unchanged" in out and "is up to date" in out
         assert len(gh.log) - n == 1
+
+
+def test_project_snapshot_fetches_only_the_presets_newest_prs(data_root, monkeypatch, capsys):
+    import dataclasses
+
+    import pipeline.projects as projects
+    from stages.fetch import load_raw
+    from tests.fake_github import FakeGitHub
+    from tests.fake_github.testing import TOKEN, truth
+
+    small = dataclasses.replace(projects.get_preset("fastapi"), max_prs_per_repo=6)
+    monkeypatch.setattr(projects, "get_preset", lambda key: small)
+    with FakeGitHub({"tiangolo/fastapi": 15}) as gh:
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        assert main(["snapshot", "--project", "fastapi"]) == 0
+        newest = sorted(truth(gh, ["tiangolo/fastapi"]), key=lambda r: r["updatedAt"], reverse=True)[:6]
+    raw = load_raw(data_root / "raw" / "github")
+    assert sorted(raw.column("number").to_pylist()) == sorted(r["number"] for r in newest)
+    manifest = verify_snapshot(data_root / "snapshots" / "fastapi-seed42")
+    assert manifest["params"]["mode"] == "project"
+    prs = read_snapshot_tables(data_root / "snapshots" / "fastapi-seed42", ["metrics_pullrequest"])
+    assert set(prs["metrics_pullrequest"].column("github_pr_id").to_pylist()) <= {r["number"] for r in newest}

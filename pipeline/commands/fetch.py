@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -58,7 +57,7 @@ def _summary_lines(summary) -> list[str]:
 @click.option(
     "--since",
     default=None,
-    help="Only PRs updated on/after this date (widening it backfills) [--project: its days_back].",
+    help="Only PRs updated on/after this date (widening it backfills). --project takes the newest max_prs_per_repo PRs; its days_back window is applied when the team is built.",
 )
 @click.option("--until", default=None, help="Only PRs updated before this date.")
 @click.option(
@@ -121,9 +120,6 @@ def command(
         if r.count("/") != 1 or not all(r.split("/")):
             raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
     since_iso, until_iso = _when(since, "--since"), _when(until, "--until")
-    if preset is not None and since_iso is None:
-        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=preset.days_back)
-        since_iso = f"{start.isoformat()}T00:00:00Z"
     if preset is not None and max_prs is None:
         max_prs = preset.max_prs_per_repo
     if since_iso and until_iso and since_iso >= until_iso:
