@@ -157,7 +157,12 @@ def generate(config: GenerateConfig, real: dict[str, pa.Table] | None = None) ->
     tables, info = generate_tables(params, real)
     tables = {name: _in_order(t, name) for name, t in tables.items()}
     pa.default_memory_pool().release_unused()  # hand the generator's scratch memory back before validating
-    validate(tables, window_end=dt.date.fromisoformat(info["window_end"]))
+    validate(
+        tables,
+        window_end=dt.date.fromisoformat(info["window_end"]),
+        window_start=dt.date.fromisoformat(info["week_starts"][0]),
+        warmup_start=dt.date.fromisoformat(info["warmup_start"]),
+    )
     pa.default_memory_pool().release_unused()
     info = {**resolved, **info, "row_counts": {k: v.num_rows for k, v in tables.items()}}
     if info.get("real_share_reason"):

@@ -1,7 +1,8 @@
 """Scenario generation: from a validated scenario to the 12 app tables + provenance.
 
 Order of work (every step whole-column numpy/pyarrow, all teams at once):
-teams and members -> PR skeleton (volume, times, states, sizes, flags) ->
+teams and members -> PR skeleton (volume, times, states, sizes, flags; plus
+the warm-up backlog created before week 1) ->
 reviews by archetype quota -> survey selection and AI truth (quota per week)
 -> real-share slots (+ overlay when real data exists) -> commits and files
 -> PR table -> simulated tables (surveys, checks, deployments, Jira, AI usage).
@@ -21,8 +22,8 @@ from pipeline.parquet import conform
 from pipeline.rng import keyed_uniform
 from pipeline.schemas import spec
 from stages.generate import blend, children, reviews, simulate
-from stages.generate.draws import decimal_array, hours_decimal, int_between, int_str, pick, ts_array
-from stages.generate.prs import STATES, PRFrame, repo_and_number, skeleton
+from stages.generate.draws import US_PER_DAY, decimal_array, hours_decimal, int_between, int_str, pick, ts_array
+from stages.generate.prs import STATES, PRFrame, repo_and_number, skeleton, warmup_weeks
 from stages.generate.scenario import Scenario
 from stages.generate.team import build_members, build_teams, roster, team_slugs, week_starts_for, with_copilot_activity
 from stages.generate.words import take, words
@@ -64,10 +65,16 @@ def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[s
     start, end = simulate.window_us(week_starts)
     ros = roster(sc, p.members)
     slugs = team_slugs(p.team_slug, p.teams)
-    teams = build_teams(sc, slugs, start, (*k, "team"))
+    # warm-up: PRs created in the weeks before the window that are still unresolved at its start, so
+    # week 1 has a backlog and its merges the cycle times of a running team; a fixed PR count (--prs)
+    # means exactly that many PRs, all created in the window: no warm-up
+    warmup = 0 if p.fixed_prs is not None else warmup_weeks(sc, p.weeks)
+    teams = build_teams(sc, slugs, start - warmup * 7 * US_PER_DAY, (*k, "team"))  # members join before
     members, company = build_members(teams, ros.size, (*k, "member"))
 
-    frame = skeleton(sc, ros, n_teams=p.teams, week_starts=week_starts, k=(*k, "pr"), fixed_prs=p.fixed_prs)
+    frame = skeleton(
+        sc, ros, n_teams=p.teams, week_starts=week_starts, k=(*k, "pr"), fixed_prs=p.fixed_prs, warmup=warmup
+    )
     pr_row, reviewer = reviews.allocate(frame, ros, sc, (*k, "review"))
     review_table, changes = reviews.build_reviews(frame, pr_row, reviewer, sc, ros, week_starts, (*k, "review"))
 
@@ -95,7 +102,7 @@ def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[s
         (*LABELS, '["bug", "hotfix"]'),
         np.where(frame.is_hotfix, len(LABELS), int_between(frame.key, 0, 8, *k, "labels")),
     )
-    milestone_no = int_between(frame.team * 16 + frame.week // 4, 1, 9, *k, "milestone")
+    milestone_no = int_between(frame.team * 16 + np.maximum(frame.week, 0) // 4, 1, 9, *k, "milestone")
     has_ms = keyed_uniform(frame.key, *k, "has-milestone") < 0.3
     milestone = pc.if_else(
         pa.array(has_ms), pc.binary_join_element_wise(pa.scalar("v2."), int_str(milestone_no), ""), pa.scalar("")
@@ -227,6 +234,9 @@ def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[s
     info = {
         "week_starts": [w.isoformat() for w in week_starts],
         "window_end": (week_starts[-1] + dt.timedelta(days=7)).isoformat(),
+        "warmup_weeks": warmup,
+        "warmup_start": (week_starts[0] - dt.timedelta(days=7 * warmup)).isoformat(),
+        "warmup_prs": int((frame.week < 0).sum()),
         "team_slugs": slugs,
         "real_share_requested": p.real_share,
         "real_share_realized": round(realized, 6),

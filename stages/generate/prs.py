@@ -5,11 +5,17 @@ week, ordinal); every draw is keyed by it or by its (team x week) group, so a
 team's rows do not depend on how many teams there are. Rates that tell the
 story (PR states, reverts, hotfixes) are quota-drawn per team x week;
 durations use stratified quantiles so weekly means track the curves.
+
+Warm-up: PRs are also drawn for the weeks before the window (week -j is
+stored as 1024 - j in keys and group codes, so in-window keys do not move)
+with week 0's curve values; only those still unresolved at the window start
+are kept, so week 1's merges and open backlog look like any other week's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +38,19 @@ from stages.generate.team import Roster
 STATES = np.array(["merged", "closed", "open"], dtype=object)
 _DAY_WEIGHTS = np.array([0.22, 0.22, 0.22, 0.2, 0.12, 0.01, 0.01])
 SURVEY_MARGIN = 2 * US_PER_HOUR  # merged PRs keep room for a survey answer before the window ends
+MAX_WARMUP_WEEKS = 12
+WEEK_BITS = 1024  # the week field of a PR key; warm-up week -j is stored as 1024 - j
+
+
+def warmup_weeks(scenario: Scenario, weeks: int) -> int:
+    """Weeks of PR history before the window: ~4x the week-1 cycle time, at least 2, at most 12."""
+    ct0 = float(scenario.curve("cycle_time_hours", weeks)[0])
+    return int(min(MAX_WARMUP_WEEKS, max(2, math.ceil(4 * ct0 / 168))))
+
+
+def week_code(week: np.ndarray) -> np.ndarray:
+    """A creation week (negative for warm-up weeks) as the non-negative code used in keys and groups."""
+    return np.mod(week, WEEK_BITS)
 
 
 @dataclass
@@ -41,7 +60,7 @@ class PRFrame:
     key: np.ndarray
     team: np.ndarray  # 0-based team index
     member: np.ndarray  # local member index
-    week: np.ndarray  # creation week index
+    week: np.ndarray  # creation week index (negative: a warm-up week before the window)
     id: np.ndarray
     author_id: np.ndarray
     created: np.ndarray  # epoch us
@@ -65,20 +84,23 @@ class PRFrame:
             setattr(self, name, getattr(self, name)[idx])
 
 
-def _counts(scenario: Scenario, roster: Roster, n_teams: int, weeks: int, k: tuple, fixed: int | None) -> np.ndarray:
-    """PRs per (team, member, week) cell, shape (teams * members * weeks,)."""
+def _counts(
+    scenario: Scenario, roster: Roster, n_teams: int, weeks: int, warmup: int, k: tuple, fixed: int | None
+) -> np.ndarray:
+    """PRs per (team, member, week) cell, weeks -warmup..weeks-1, shape (teams * members * (warmup + weeks),)."""
     m = roster.size
-    cells = np.arange(n_teams * m * weeks, dtype=np.int64)
-    t, rem = np.divmod(cells, m * weeks)
-    mem, w = np.divmod(rem, weeks)
-    cell_key = (t * 65_536 + mem) * 1024 + w
+    span = warmup + weeks
+    cells = np.arange(n_teams * m * span, dtype=np.int64)
+    t, rem = np.divmod(cells, m * span)
+    mem, e = np.divmod(rem, span)
+    cell_key = (t * 65_536 + mem) * 1024 + week_code(e - warmup)
     vol = roster.volume[mem]
     if fixed is None:
         lo, hi = scenario.prs_per_member_week
         base = int_between(cell_key, lo, hi, *k, "volume")
         x = base * vol
         return (np.floor(x) + (keyed_uniform(cell_key, *k, "volume-round") < x - np.floor(x))).astype(np.int64)
-    expected = fixed * vol / (vol[: m * weeks].sum())
+    expected = fixed * vol / (vol[: m * span].sum())
     floor = np.floor(expected)
     extra = systematic(expected - floor, t, cell_key, *k, "volume-fixed")
     return (floor + extra).astype(np.int64)
@@ -92,17 +114,25 @@ def skeleton(
     week_starts: list[dt.date],
     k: tuple,
     fixed_prs: int | None,
+    warmup: int = 0,
 ) -> PRFrame:
+    """All PRs of the window, plus (``warmup`` > 0) the PRs of the weeks before it that are still
+    unresolved when the window starts: created in week -warmup..-1 with week 0's curve values, kept
+    only if they merge or close inside the window or stay open (the backlog a running team has)."""
     weeks = len(week_starts)
     m = roster.size
     start, end = window_us(week_starts)
-    counts = _counts(scenario, roster, n_teams, weeks, k, fixed_prs)
+    span = warmup + weeks
+    counts = _counts(scenario, roster, n_teams, weeks, warmup, k, fixed_prs)
     cell = np.repeat(np.arange(len(counts)), counts)
     ordinal = np.arange(len(cell)) - np.repeat(np.cumsum(counts) - counts, counts)
-    t, rem = np.divmod(cell, m * weeks)
-    mem, w = np.divmod(rem, weeks)
-    key = ((t * 65_536 + mem) * 1024 + w) * 4096 + ordinal
-    group = t * 1024 + w  # team x creation week
+    t, rem = np.divmod(cell, m * span)
+    mem, e = np.divmod(rem, span)
+    w = e - warmup  # creation week; negative in the warm-up
+    wc = week_code(w)
+    cw = np.maximum(w, 0)  # the curves' week: warm-up weeks follow week 0
+    key = ((t * 65_536 + mem) * 1024 + wc) * 4096 + ordinal
+    group = t * 1024 + wc  # team x creation week
 
     day = categorical(keyed_uniform(key, *k, "day"), _DAY_WEIGHTS)
     hour = 7.5 + keyed_uniform(key, *k, "hour") * 11.0
@@ -110,11 +140,11 @@ def skeleton(
 
     # states: quota per team x week from the scenario's curves
     probs = np.stack([scenario.curve(c, weeks) for c in ("pr_merged", "pr_closed", "pr_open")], axis=1)
-    state = categorical(stratified_uniform(group, key, *k, "state"), probs[w])
+    state = categorical(stratified_uniform(group, key, *k, "state"), probs[cw])
 
     # durations: stratified lognormal around the week's curve value
-    rt_curve = scenario.curve("review_time_hours", weeks)[w]
-    ct_curve = scenario.curve("cycle_time_hours", weeks)[w]
+    rt_curve = scenario.curve("review_time_hours", weeks)[cw]
+    ct_curve = scenario.curve("cycle_time_hours", weeks)[cw]
     rt = rt_curve * lognormal_factor(stratified_uniform(group, key, *k, "review-time"), 0.5)
     ct = ct_curve * lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
     rt = np.maximum(rt, 0.25)
@@ -128,6 +158,12 @@ def skeleton(
     state = np.where(late, 2, state)
     closed = np.where(state == 2, -1, closed)
     first_review = np.where(state == 2, -1, first_review)
+    # warm-up PRs resolved before the window are history the app never sees: drop them
+    keep = (w >= 0) | (state == 2) | (closed >= start)
+    if not keep.all():
+        key, t, mem, w, created, state, first_review, closed = (
+            a[keep] for a in (key, t, mem, w, created, state, first_review, closed)
+        )
 
     # ids: per team in creation order; team t's block follows team t-1's
     order = np.lexsort((key, created, t))
@@ -183,7 +219,7 @@ def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_st
     off = roster.ai_offset
     mean_off = off.mean()
     ai_curve = scenario.curve("ai_share", weeks)
-    frame.ai_probability = np.clip(ai_curve[w] + off[frame.member] - mean_off, 0.02, 0.98)
+    frame.ai_probability = np.clip(ai_curve[np.maximum(w, 0)] + off[frame.member] - mean_off, 0.02, 0.98)
     member_key = frame.author_id
     u = keyed_uniform(member_key, *k, "guess-target")
     lo, hi = roster.guess_lo[frame.member], roster.guess_hi[frame.member]

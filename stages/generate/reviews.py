@@ -21,7 +21,7 @@ from pipeline.parquet import conform
 from pipeline.rng import keyed_u64, keyed_uniform
 from pipeline.schemas import spec
 from stages.generate.draws import categorical, int_between, pick, rank_within, stratified_uniform, ts_array
-from stages.generate.prs import PRFrame
+from stages.generate.prs import PRFrame, week_code
 from stages.generate.scenario import Scenario
 from stages.generate.team import Roster
 
@@ -52,7 +52,7 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: tuple) -> tu
     lo = min(lo, hi)
     key = frame.key[rows]
     author = frame.member[rows]
-    group = frame.team[rows] * 1024 + frame.week[rows]
+    group = frame.team[rows] * 1024 + week_code(frame.week[rows])
     slots = int_between(key, lo, hi, *k, "n-reviewers")
     uniq, ginv = np.unique(group, return_inverse=True)
     n_groups = len(uniq)
@@ -159,11 +159,11 @@ def build_reviews(
     at = np.minimum(at, close - 1_000_000)
     at = np.maximum(at, frame.created[pr_row] + 1_000_000)
     w = frame.week[pr_row]
-    group = frame.team[pr_row] * 1024 + w
+    group = frame.team[pr_row] * 1024 + week_code(w)
     probs = np.stack(
         [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
     )
-    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
+    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[np.maximum(w, 0)])
     body_idx = np.where(state == 1, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body"))
     reviewer_id = frame.team[pr_row] * roster.size + reviewer_local + 1
     table = conform(

@@ -3,6 +3,15 @@
 A violation is a bug in the generator, not a user error: :class:`GenerationError`
 names the table, the rule and an example row. Checks are vectorized (numpy
 joins on sorted ids), so they run at the 1M-PR scale too.
+
+The window rule: no timestamp at or after the window end (the anchor week's
+end). Before the window there is the warm-up (``window_start`` and
+``warmup_start`` given): PRs may be created from ``warmup_start`` on, before
+the first week, but such a PR must still be unresolved when the window starts
+(open, or merged/closed at or after ``window_start``), so the app only sees it
+through its merge, reviews and backlog inside the window. Their reviews,
+commits, files and check runs follow the PR's own rules (after its creation);
+Jira issues may predate their PR, and teams/members predate everything.
 """
 
 from __future__ import annotations
@@ -110,10 +119,20 @@ def _unique(v: _V, table: str, cols: tuple[str, ...], where: np.ndarray | None =
         )
 
 
-def validate(tables: dict[str, pa.Table], *, window_end: dt.date) -> None:
-    """Raise GenerationError on the first broken rule."""
+def _us(day: dt.date) -> int:
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()) * 1_000_000
+
+
+def validate(
+    tables: dict[str, pa.Table],
+    *,
+    window_end: dt.date,
+    window_start: dt.date | None = None,
+    warmup_start: dt.date | None = None,
+) -> None:
+    """Raise GenerationError on the first broken rule (window rules: see the module docstring)."""
     v = _V(tables)
-    end_us = int(dt.datetime.combine(window_end, dt.time(), dt.UTC).timestamp()) * 1_000_000
+    end_us = _us(window_end)
     for name, table in tables.items():
         conform(table, spec(name))
         for f in table.schema:
@@ -153,6 +172,17 @@ def validate(tables: dict[str, pa.Table], *, window_end: dt.date) -> None:
     v.fail(pr, "merged state <=> merged_at", pr_is_merged != (pr_merged >= 0))
     v.fail(pr, "merged_at after first review", (pr_merged >= 0) & ~((pr_first >= 0) & (pr_merged > pr_first)))
     v.fail(pr, "first review after creation", (pr_first >= 0) & (pr_first <= pr_created))
+    if window_start is not None:
+        start_us = _us(window_start)
+        earliest = _us(warmup_start) if warmup_start is not None else start_us
+        v.fail(pr, f"pr_created_at on or after the warm-up start {warmup_start or window_start}", pr_created < earliest)
+        pr_closed = pc.equal(tables[pr].column("state"), "closed").to_numpy(zero_copy_only=False)
+        resolved = np.where(pr_is_merged, pr_merged, np.where(pr_closed, v.col(pr, "updated_at"), end_us))
+        v.fail(
+            pr,
+            f"a PR created before the window {window_start} is unresolved at its start",
+            (pr_created < start_us) & (resolved < start_us),
+        )
 
     def pr_child(table: str, col: str = "pull_request_id") -> tuple[np.ndarray, ...]:
         p = v.col(table, col)
