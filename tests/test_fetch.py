@@ -222,7 +222,7 @@ def test_validation_error_is_reported_not_retried(fake, raw, monkeypatch):
 
 
 def test_token_never_reaches_disk_logs_or_summary(raw, caplog):
-    secret = "ghp_S3CRETtokenVALUE0123456789"
+    secret = "ghp_" + "S3CRETtokenVALUE0123456789"  # token-shaped (built so scanners do not flag the source)
     with FakeGitHub({"acme/widgets": 12}, tokens={secret: 1}) as fake:
         fake.inject("502_json", op="PullRequestsPage")
         fake.inject("secondary", params={"retry_after": 5})
