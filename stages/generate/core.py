@@ -25,6 +25,7 @@ from stages.generate import blend, children, reviews, simulate
 from stages.generate.draws import US_PER_DAY, decimal_array, hours_decimal, int_between, int_str, pick, ts_array
 from stages.generate.prs import STATES, PRFrame, repo_and_number, skeleton, warmup_weeks
 from stages.generate.scenario import Scenario
+from stages.generate.simbase import window_us
 from stages.generate.team import build_members, build_teams, roster, team_slugs, week_starts_for, with_copilot_activity
 from stages.generate.words import take, words
 
@@ -62,7 +63,7 @@ def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[s
     sc = p.scenario
     k = (p.seed, sc.name)
     week_starts = week_starts_for(p.anchor, p.weeks)
-    start, end = simulate.window_us(week_starts)
+    start, end = window_us(week_starts)
     ros = roster(sc, p.members)
     slugs = team_slugs(p.team_slug, p.teams)
     # warm-up: PRs created in the weeks before the window that are still unresolved at its start, so

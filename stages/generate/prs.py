@@ -32,7 +32,7 @@ from stages.generate.draws import (
     systematic,
 )
 from stages.generate.scenario import Scenario
-from stages.generate.simulate import window_us
+from stages.generate.simbase import window_us
 from stages.generate.team import Roster
 
 STATES = np.array(["merged", "closed", "open"], dtype=object)

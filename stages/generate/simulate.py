@@ -60,8 +60,7 @@ from stages.generate.draws import (
     systematic,
     ts_array,
 )
-from stages.generate.simbase import (  # noqa: F401 - shared helpers, re-exported
-    CHECK_NAMES,
+from stages.generate.simbase import (
     EFFORTS,
     SOURCES,
     US_PER_MIN,

@@ -25,10 +25,8 @@ from stages.generate.draws import (
     systematic,
     ts_array,
 )
-from stages.generate.simbase import (  # noqa: F401 - shared helpers, re-exported
+from stages.generate.simbase import (
     CHECK_NAMES,
-    EFFORTS,
-    SOURCES,
     US_PER_MIN,
     _build,
     _clamp_after,
@@ -36,7 +34,6 @@ from stages.generate.simbase import (  # noqa: F401 - shared helpers, re-exporte
     _group,
     _i64,
     _merged_mask,
-    _per_row,
     _per_week,
     _strings,
     _ts,
