@@ -97,12 +97,19 @@ def reviews(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
     return pl.concat([with_id, df.filter(pl.col("review_id").is_null())])
 
 
+def _drop_blank(df: pl.DataFrame, column: str, kind: str, report: Counter[str]) -> pl.DataFrame:
+    """Drop rows whose key ``column`` is null or empty, counted as '<kind>: dropped, no <column>'."""
+    present = pl.col(column).is_not_null() & (pl.col(column) != "")
+    dropped = df.height - df.filter(present).height
+    if dropped:
+        report[f"{kind}: dropped, no {column}"] += dropped
+        df = df.filter(present)
+    return df
+
+
 def commits(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
     df = _explode(prs, "commits", "commit", report)
-    no_sha = df.filter(pl.col("oid").is_null() | (pl.col("oid") == "")).height
-    if no_sha:
-        report["commit: dropped, no oid"] += no_sha
-        df = df.filter(pl.col("oid").is_not_null() & (pl.col("oid") != ""))
+    df = _drop_blank(df, "oid", "commit", report)
     df = df.with_columns(
         _login=pl.col("author").struct.field("login"),
         authored_at=parse_ts("authoredDate"),
@@ -133,10 +140,7 @@ def commits(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
 
 def files(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
     df = _explode(prs, "files", "file", report)
-    no_path = df.filter(pl.col("path").is_null() | (pl.col("path") == "")).height
-    if no_path:
-        report["file: dropped, no path"] += no_path
-        df = df.filter(pl.col("path").is_not_null() & (pl.col("path") != ""))
+    df = _drop_blank(df, "path", "file", report)
     status = pl.col("changeType").str.to_uppercase().replace_strict(FILE_STATUS, default=None)
     unknown = df.filter(status.is_null()).height
     if unknown:
