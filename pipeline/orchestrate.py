@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import importlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -114,7 +113,7 @@ class Orchestrator:
             return tuple(req.repos)
         if preset is not None:
             return tuple(preset.repos)
-        return tuple(getattr(scenario, "source_repos", None) or DEFAULT_SOURCE_REPOS)
+        return tuple((scenario.source_repos if scenario is not None else ()) or DEFAULT_SOURCE_REPOS)
 
     def run_fetch(self, req: SnapshotRequest, repos: tuple[str, ...], max_prs: int | None = None) -> None:
         if req.no_github:
@@ -127,7 +126,7 @@ class Orchestrator:
         if fetch is None:
             self.say("fetch", "skipped (the fetch stage is not available in this build)", note=True)
             return
-        token = fetch.resolve_token() if hasattr(fetch, "resolve_token") else os.environ.get("GITHUB_TOKEN")
+        token = fetch.resolve_token()
         if not token:
             self.say("fetch", "no GITHUB_TOKEN: using the raw cache only (set GITHUB_TOKEN, or run 'demoseed fetch')")
             return
@@ -144,7 +143,7 @@ class Orchestrator:
         except UserError as exc:
             self.say("fetch", f"failed ({exc}); falling back to the raw cache", note=True)
             return
-        for repo, st in sorted(getattr(summary, "repos", {}).items()):
+        for repo, st in sorted(summary.repos.items()):
             detail = f"{st.prs_fetched} PRs fetched, {st.prs_cached} cached, {st.requests} requests"
             if st.error:
                 detail = st.error
@@ -187,8 +186,7 @@ class Orchestrator:
         missing = [r for r in repos if r not in found]
         also = f"; nothing cached for {', '.join(missing)}" if missing else ""
         self.say("normalize", f"{prs.num_rows} real PRs from {', '.join(found)}{' (cached)' if hit else ''}{also}")
-        n = prs.num_rows
-        return tables, {**inputs, "real_data": "github-cache", "real_prs": n}
+        return tables, {**inputs, "real_data": "github-cache", "real_prs": prs.num_rows}
 
     def _read_real_data(self, directory: Path) -> tuple[dict[str, pa.Table], dict]:
         if not directory.is_dir():
@@ -203,8 +201,7 @@ class Orchestrator:
         if "gh_pull_requests" not in tables:
             raise UserError(f"--real-data {directory}: no gh_pull_requests.parquet; run 'demoseed normalize' first")
         self.say("normalize", f"{tables['gh_pull_requests'].num_rows} real PRs from {directory}")
-        fp = tables_fingerprint(tables)
-        return tables, {"real_data": str(directory), "real_data_hashes": fp}
+        return tables, {"real_data": str(directory)}  # run() records the tables' hashes in inputs.normalized
 
     # -- the whole run ----------------------------------------------------------
 
@@ -225,15 +222,11 @@ class Orchestrator:
                 raise UserError("real-project mode is not available in this build")
         elif req.scenario:
             scenario = generate.load_scenario(req.scenario)
-            src = Path(req.scenario)
-            scenario_path = getattr(scenario, "path", None) or (
-                src if src.suffix == ".toml" and src.is_file() else None
-            )
-            if scenario_path:
-                inputs["scenario_file_sha256"] = _file_hash(Path(scenario_path))
-            elif hasattr(scenario, "source_text"):
+            if scenario.path is not None:  # a user's file; built-ins are hashed by their text
+                inputs["scenario_file_sha256"] = _file_hash(scenario.path)
+            else:
                 inputs["scenario_sha256"] = hashlib.sha256(scenario.source_text.encode()).hexdigest()
-        scenario_name = getattr(scenario, "name", None) if scenario is not None else None
+        scenario_name = scenario.name if scenario is not None else None
         name = snapshot_name(req, scenario_name)
         out_dir = req.output or paths.snapshots_dir() / name
 
