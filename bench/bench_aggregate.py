@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipeline.schemas import spec
+from pipeline.base.schemas import spec
 from stages.aggregate import aggregate
 from stages.aggregate.frames import decimal_array
 

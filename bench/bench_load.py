@@ -52,7 +52,7 @@ def _fresh_db(name: str) -> str:
 
 
 def build_snapshot(teams: int, members: int, prs: int, root: Path) -> Path:
-    from pipeline.manifest import verify_snapshot, write_snapshot
+    from pipeline.base.manifest import verify_snapshot, write_snapshot
     from stages.aggregate import aggregate
     from stages.generate import GenerateConfig, generate
 
@@ -75,8 +75,8 @@ def build_snapshot(teams: int, members: int, prs: int, root: Path) -> Path:
 
 def export_csv(snapshot: Path, out: Path, today: dt.date) -> dict[str, Path]:
     """The loader's own transformed rows (empty target: offsets 0), as CSV per table."""
-    from pipeline.manifest import read_manifest
-    from pipeline.schemas import APP_LOAD_ORDER, spec
+    from pipeline.base.manifest import read_manifest
+    from pipeline.base.schemas import APP_LOAD_ORDER, spec
     from stages.load.ddl import app_ddl
     from stages.load.extensions import connect
     from stages.load.plan import plan_rebase, select_sql
@@ -107,7 +107,7 @@ def app_schema(dsn: str) -> None:
 
 
 def psql_copy(dsn: str, files: dict[str, Path]) -> float:
-    from pipeline.schemas import spec
+    from pipeline.base.schemas import spec
 
     script = "\n".join(
         f"\\copy {name} ({', '.join(spec(name).column_names)}) FROM '{path}' (FORMAT csv)"

@@ -20,9 +20,9 @@ import shutil
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from pipeline.errors import IntegrityError, UserError
-from pipeline.manifest import MANIFEST_NAME, verify_snapshot
-from pipeline.parquet import atomic_target
+from pipeline.base.atomic import atomic_target
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.manifest import MANIFEST_NAME, verify_snapshot
 
 MAX_MEMBER_BYTES = 8 << 30  # 8 GiB per file
 MAX_MEMBERS = 1000

@@ -5,7 +5,7 @@ command named ``command`` (or a list ``commands``). Commands whose module is
 not there yet are simply absent from ``--help``: stages that do not exist are
 missing, not faked.
 
-Errors a user can cause raise :class:`pipeline.errors.UserError`; :func:`main`
+Errors a user can cause raise :class:`pipeline.base.errors.UserError`; :func:`main`
 prints them on one line (no traceback) and exits 2.
 """
 
@@ -19,7 +19,7 @@ import sys
 import click
 
 from pipeline import __version__
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 # The order --help lists them in: the stages in pipeline order, then the rest.
 COMMAND_MODULES = (

@@ -23,10 +23,10 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline import __version__, paths
-from pipeline.errors import IntegrityError, UserError
-from pipeline.manifest import read_manifest, verify_snapshot, write_snapshot
-from pipeline.parquet import read_table
-from pipeline.schemas import NORMALIZED_TABLES, spec
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.manifest import read_manifest, verify_snapshot, write_snapshot
+from pipeline.base.parquet import read_table
+from pipeline.base.schemas import NORMALIZED_TABLES, spec
 from pipeline.stagecache import cached_stage, stage_key, tables_fingerprint
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class Orchestrator:
         scenario = None
         inputs: dict[str, Any] = {}
         if req.project:
-            from pipeline.projects import get_preset
+            from pipeline.base.projects import get_preset
 
             preset = get_preset(req.project)
         generate = _optional("stages.generate")

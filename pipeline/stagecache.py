@@ -19,9 +19,11 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline import __version__
-from pipeline.errors import UserError
-from pipeline.parquet import atomic_directory, atomic_write_bytes, content_hash, read_table, write_table
-from pipeline.schemas import spec
+from pipeline.base.atomic import atomic_directory, atomic_write_bytes
+from pipeline.base.errors import UserError
+from pipeline.base.hashing import content_hash
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import spec
 
 log = logging.getLogger(__name__)
 

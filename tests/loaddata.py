@@ -18,9 +18,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.manifest import write_snapshot
-from pipeline.parquet import conform
-from pipeline.schemas import spec
+from pipeline.base.manifest import write_snapshot
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import spec
 
 UTC = dt.UTC
 BASE = dt.datetime(2025, 11, 3, 9, 30, 15, 250000, tzinfo=UTC)  # a Monday

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from pipeline.schemas import TableSpec
+from pipeline.base.schemas import TableSpec
 
 BASE = dt.datetime(2025, 11, 3, 9, 30, tzinfo=dt.UTC)
 
@@ -58,6 +58,6 @@ def make_table(spec: TableSpec, rows: int, salt: int = 0) -> pa.Table:
 
 
 def make_snapshot_tables(rows: int = 5, salt: int = 0) -> dict[str, pa.Table]:
-    from pipeline.schemas import SNAPSHOT_TABLES, spec
+    from pipeline.base.schemas import SNAPSHOT_TABLES, spec
 
     return {name: make_table(spec(name), rows, salt) for name in SNAPSHOT_TABLES}

@@ -17,8 +17,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from pipeline.parquet import conform, content_hash
-from pipeline.schemas import DEMOSEED_TEAM_WEEKLY, METRICS_WEEKLYMETRICS, spec
+from pipeline.base.hashing import content_hash
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY, METRICS_WEEKLYMETRICS, spec
 from stages.aggregate import aggregate
 from stages.aggregate.frames import decimal_array, div_half_up
 
@@ -312,14 +313,14 @@ def test_output_does_not_depend_on_input_row_order() -> None:
 
 
 def test_week_starts_must_be_mondays() -> None:
-    from pipeline.errors import UserError
+    from pipeline.base.errors import UserError
 
     with pytest.raises(UserError, match="Mondays"):
         aggregate(tiny_tables(), week_starts=[dt.date(2025, 12, 16)])
 
 
 def test_missing_tables_are_empty_and_missing_columns_are_named() -> None:
-    from pipeline.errors import SchemaError
+    from pipeline.base.errors import SchemaError
 
     res = aggregate({"metrics_teammember": tiny_tables()["metrics_teammember"]}, week_starts=[W1])
     assert res["metrics_weeklymetrics"].num_rows == 4  # A, B, C, E

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.base.hashing import content_hash
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import spec
 from pipeline.cli import main
-from pipeline.parquet import content_hash, read_table, write_table
-from pipeline.schemas import spec
 from stages.aggregate import aggregate
 from tests.test_aggregate import WEEKS, tiny_tables
 

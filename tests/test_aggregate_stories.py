@@ -189,8 +189,8 @@ def test_member_rows_match_a_plain_python_reference(scenario: str) -> None:
 
 
 def test_same_input_same_bytes(tmp_path) -> None:
-    from pipeline.parquet import write_table
-    from pipeline.schemas import spec
+    from pipeline.base.parquet import write_table
+    from pipeline.base.schemas import spec
 
     tables, weeks = generated("review-bottleneck", 1)
     first = aggregate(tables, week_starts=weeks)

@@ -8,9 +8,9 @@ import tarfile
 import pytest
 
 from pipeline.archive import pack, unpack
+from pipeline.base.errors import UserError
+from pipeline.base.manifest import write_snapshot
 from pipeline.cli import main
-from pipeline.errors import UserError
-from pipeline.manifest import write_snapshot
 from tests.tablefactory import make_snapshot_tables
 
 

@@ -12,9 +12,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from pipeline.base.manifest import write_snapshot
+from pipeline.base.schemas import APP_LOAD_ORDER, DEMOSEED_TEAM_WEEKLY, empty
 from pipeline.cli import main
-from pipeline.manifest import write_snapshot
-from pipeline.schemas import APP_LOAD_ORDER, DEMOSEED_TEAM_WEEKLY, empty
 from stages.aggregate.story import headline, is_flat, pooled, relative_trend
 from tests.test_aggregate import WEEKS, tiny_tables
 
@@ -133,8 +133,8 @@ def test_describe_latest_and_scenario_override(data_root: Path, capsys) -> None:
 
 
 def test_describe_computes_the_team_table_from_app_tables(tmp_path: Path, capsys) -> None:
-    from pipeline.parquet import write_table
-    from pipeline.schemas import spec
+    from pipeline.base.parquet import write_table
+    from pipeline.base.schemas import spec
 
     for name, table in tiny_tables().items():
         write_table(table, spec(name), tmp_path / f"{name}.parquet")
@@ -157,7 +157,7 @@ def test_snapshot_holds_the_weekly_tables_and_describe_tells_the_story(data_root
     gen = pytest.importorskip("stages.generate")
     if not hasattr(gen, "generate"):
         pytest.skip("stages.generate has no generate() yet")
-    from pipeline.manifest import read_snapshot_tables, verify_snapshot
+    from pipeline.base.manifest import read_snapshot_tables, verify_snapshot
 
     assert main(["snapshot", "--scenario", "review-bottleneck", "--seed", "3", "--no-github"]) == 0
     snap = data_root / "snapshots" / "review-bottleneck-seed3"

@@ -10,7 +10,7 @@ from pathlib import Path
 SCRIPT = """
 import sys
 from tests.tablefactory import make_snapshot_tables
-from pipeline.manifest import write_snapshot
+from pipeline.base.manifest import write_snapshot
 write_snapshot(sys.argv[1], make_snapshot_tables(25, salt=3), name="det", params={"seed": 7, "weeks": 8}, inputs={"x": "y"})
 """
 

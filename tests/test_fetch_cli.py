@@ -41,7 +41,7 @@ def test_fetch_project_takes_the_newest_prs_whatever_today_is(fake, data_root, m
     # it takes the newest max_prs_per_repo PRs, and days_back applies when the team is built.
     import dataclasses
 
-    import pipeline.projects as projects
+    import pipeline.base.projects as projects
 
     small = dataclasses.replace(projects.get_preset("fastapi"), max_prs_per_repo=5)
     monkeypatch.setattr(projects, "get_preset", lambda key: small)

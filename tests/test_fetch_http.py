@@ -18,7 +18,7 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from pipeline.parquet import write_table
+from pipeline.base.parquet import write_table
 from stages.fetch.cache import SPEC, RepoCache, read_page, rows_to_table, write_page
 from stages.fetch.clock import SystemClock
 from stages.fetch.http import CachedSocketStream, PooledTransport, env_proxies
@@ -186,7 +186,7 @@ def test_page_checkpoint_round_trips_exactly(tmp_path):
 
 
 def test_unreadable_page_is_an_integrity_error(tmp_path):
-    from pipeline.errors import IntegrityError
+    from pipeline.base.errors import IntegrityError
 
     path = tmp_path / "p000001.arrow"
     path.write_bytes(b"not arrow")

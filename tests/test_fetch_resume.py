@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from pipeline.rng import rng
+from pipeline.base.rng import rng
 from stages.fetch import Options, fetch_async
 from tests.fake_github import FakeGitHub
 from tests.fake_github.testing import FAST_RETRY, TOKEN, cached, diff, run_fetch, truth

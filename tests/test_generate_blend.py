@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline.parquet import conform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import spec
 from stages.generate import GenerateConfig, generate
 
 UTC = dt.UTC

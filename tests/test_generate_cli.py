@@ -11,9 +11,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.base.hashing import file_sha256
+from pipeline.base.parquet import write_table
+from pipeline.base.schemas import GENERATED_TABLES, spec
 from pipeline.cli import main
-from pipeline.parquet import file_sha256, write_table
-from pipeline.schemas import GENERATED_TABLES, spec
 from tests.test_generate_blend import gh_tables
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from pipeline.cli import main
-from pipeline.errors import IntegrityError, UserError
-from pipeline.parquet import conform
-from pipeline.schemas import APP_LOAD_ORDER, spec
 from stages.load import ddl as ddl_mod
 from stages.load import load_snapshot, mask_url, parse_db_url
 from stages.load.extensions import connect, extension_path

@@ -11,9 +11,9 @@ import psycopg
 import pyarrow as pa
 import pytest
 
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from pipeline.cli import main
-from pipeline.errors import IntegrityError, UserError
-from pipeline.schemas import APP_LOAD_ORDER, spec
 from stages.load import load_snapshot
 from stages.load.ddl import APP_SCHEMA_SQL
 from tests.loaddata import build_tables, table, write_test_snapshot

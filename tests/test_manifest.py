@@ -8,11 +8,11 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.base.errors import IntegrityError
+from pipeline.base.hashing import content_hash
+from pipeline.base.manifest import read_snapshot_tables, snapshot_id, verify_snapshot, write_snapshot
+from pipeline.base.schemas import SNAPSHOT_TABLES
 from pipeline.cli import main
-from pipeline.errors import IntegrityError
-from pipeline.manifest import read_snapshot_tables, snapshot_id, verify_snapshot, write_snapshot
-from pipeline.parquet import content_hash
-from pipeline.schemas import SNAPSHOT_TABLES
 from tests.tablefactory import make_snapshot_tables
 
 
@@ -70,7 +70,7 @@ def test_dropped_row_is_detected(snap):
 
 
 def test_dropped_row_with_manifest_hash_updated_is_caught_by_row_count(snap):
-    from pipeline.parquet import file_sha256
+    from pipeline.base.hashing import file_sha256
 
     path = snap / "metrics_commit.parquet"
     pq.write_table(pq.read_table(path).slice(1), path)

@@ -13,8 +13,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from pipeline.parquet import content_hash, read_table, write_table
-from pipeline.schemas import GH_RAW_PULL_REQUESTS, NORMALIZED_TABLES, spec
+from pipeline.base.hashing import content_hash
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import GH_RAW_PULL_REQUESTS, NORMALIZED_TABLES, spec
 from stages.normalize import normalize
 from stages.normalize.text import clean_strings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from pipeline import paths
+from pipeline.base.parquet import read_table
+from pipeline.base.schemas import NORMALIZED_TABLES
 from pipeline.cli import main
-from pipeline.parquet import read_table
-from pipeline.schemas import NORMALIZED_TABLES
 from stages.fetch.cache import RepoCache
 from tests.test_normalize import awkward_nodes
 

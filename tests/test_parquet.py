@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import parquet
-from pipeline.errors import IntegrityError, SchemaError
-from pipeline.schemas import METRICS_PRFILE, METRICS_TEAMMEMBER, TEAMS_TEAM
+from pipeline.base import atomic, hashing, parquet
+from pipeline.base.errors import IntegrityError, SchemaError
+from pipeline.base.schemas import METRICS_PRFILE, METRICS_TEAMMEMBER, TEAMS_TEAM
 from tests.tablefactory import make_table
 
 
@@ -95,42 +95,42 @@ def test_unreadable_file_is_an_integrity_error(tmp_path):
 
 def test_content_hash_depends_on_values_not_on_encoding(tmp_path):
     table = make_table(METRICS_PRFILE, 40)
-    h = parquet.content_hash(table)
+    h = hashing.content_hash(table)
     # Same rows, different chunking and a different Parquet encoding: same content hash.
     chunked = pa.concat_tables([table.slice(0, 13), table.slice(13)])
     pq.write_table(chunked, tmp_path / "snappy.parquet", compression="snappy", use_dictionary=False, row_group_size=7)
-    assert parquet.content_hash(pq.read_table(tmp_path / "snappy.parquet")) == h
-    assert parquet.content_hash(chunked) == h
+    assert hashing.content_hash(pq.read_table(tmp_path / "snappy.parquet")) == h
+    assert hashing.content_hash(chunked) == h
     # One changed value, one null more, or one row fewer: a different hash.
     adds = table.column("additions").to_pylist()
     changed = table.set_column(
         table.schema.get_field_index("additions"), "additions", pa.array([adds[0] + 1, *adds[1:]], pa.int32())
     )
-    assert parquet.content_hash(changed) != h
-    assert parquet.content_hash(table.slice(1)) != h
+    assert hashing.content_hash(changed) != h
+    assert hashing.content_hash(table.slice(1)) != h
     fname = table.column("filename").to_pylist()
     moved = table.set_column(
         table.schema.get_field_index("filename"),
         "filename",
         pa.array([fname[0] + fname[1][0], fname[1][1:], *fname[2:]]),
     )
-    assert parquet.content_hash(moved) != h  # boundary between strings moved, same bytes overall
+    assert hashing.content_hash(moved) != h  # boundary between strings moved, same bytes overall
 
 
 def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path):
     target = tmp_path / "out"
-    with parquet.atomic_directory(target) as tmp:
+    with atomic.atomic_directory(target) as tmp:
         parquet.write_table(make_table(TEAMS_TEAM, 2), TEAMS_TEAM, tmp / "a.parquet")
         (tmp / "b.json").write_text("old")
     assert sorted(p.name for p in target.iterdir()) == ["a.parquet", "b.json"]
     # A failure halfway through a rewrite: the old directory stays exactly as it was.
-    with pytest.raises(RuntimeError, match="crash"), parquet.atomic_directory(target) as tmp:
+    with pytest.raises(RuntimeError, match="crash"), atomic.atomic_directory(target) as tmp:
         (tmp / "b.json").write_text("new")
         raise RuntimeError("crash")
     assert (target / "b.json").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     # A successful rewrite drops files the new content does not have.
-    with parquet.atomic_directory(target) as tmp:
+    with atomic.atomic_directory(target) as tmp:
         (tmp / "c.json").write_text("c")
     assert sorted(p.name for p in target.iterdir()) == ["c.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

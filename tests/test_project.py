@@ -11,16 +11,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline.errors import UserError
-from pipeline.parquet import content_hash
-from pipeline.projects import Preset
-from pipeline.schemas import APP_LOAD_ORDER, GENERATED_TABLES, spec
+from pipeline.base.errors import UserError
+from pipeline.base.hashing import content_hash
+from pipeline.base.projects import Preset
+from pipeline.base.schemas import APP_LOAD_ORDER, GENERATED_TABLES, spec
 from stages.generate.project import build_project
 from stages.normalize import normalize
 from tests.test_normalize import commit, file, pr_node, raw_table, review, user
 
 UTC = dt.UTC
-APP_SCHEMA_SQL = Path(__file__).resolve().parents[1] / "pipeline" / "sql" / "app-schema.sql"
+APP_SCHEMA_SQL = Path(__file__).resolve().parents[1] / "pipeline" / "base" / "sql" / "app-schema.sql"
 
 PRESET = Preset(
     key="acme",

@@ -15,8 +15,8 @@ from collections import Counter
 import pyarrow as pa
 import pytest
 
-from pipeline.projects import Preset
-from pipeline.schemas import GH_RAW_PULL_REQUESTS
+from pipeline.base.projects import Preset
+from pipeline.base.schemas import GH_RAW_PULL_REQUESTS
 from stages.generate.project import build_project
 from stages.normalize import normalize
 from tests.fake_github.dataset import Dataset

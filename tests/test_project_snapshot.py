@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 
 from pipeline import paths
+from pipeline.base.manifest import read_manifest, read_snapshot_tables
+from pipeline.base.projects import get_preset
 from pipeline.cli import main
-from pipeline.manifest import read_manifest, read_snapshot_tables
-from pipeline.projects import get_preset
 from stages.fetch.cache import RepoCache
 from tests.fake_github.dataset import Dataset
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipeline.base.errors import UserError
 from pipeline.cli import cli, main
-from pipeline.errors import UserError
 from stages.generate import list_scenarios, load_scenario
 
 GOOD = """\

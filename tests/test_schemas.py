@@ -8,10 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.schemas import ALL_TABLES, APP_LOAD_ORDER, APP_TABLES, SNAPSHOT_TABLES, TS
+from pipeline.base.schemas import ALL_TABLES, APP_LOAD_ORDER, APP_TABLES, SNAPSHOT_TABLES, TS
 
 ROOT = Path(__file__).resolve().parents[1]
-VENDORED_DDL = ROOT / "pipeline" / "sql" / "app-schema.sql"
+VENDORED_DDL = ROOT / "pipeline" / "base" / "sql" / "app-schema.sql"
 SHARED_DDL = ROOT.parent / "shared" / "docs" / "app-schema.sql"
 
 _COL = re.compile(r'^"(?P<name>\w+)" (?P<type>.+?) (?P<null>NOT NULL|NULL)\b(?P<rest>.*)$')

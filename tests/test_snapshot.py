@@ -11,10 +11,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from pipeline.base.manifest import read_snapshot_tables, verify_snapshot
+from pipeline.base.parquet import write_table
+from pipeline.base.schemas import APP_LOAD_ORDER, GH_PULL_REQUESTS, SNAPSHOT_TABLES
 from pipeline.cli import main
-from pipeline.manifest import read_snapshot_tables, verify_snapshot
-from pipeline.parquet import write_table
-from pipeline.schemas import APP_LOAD_ORDER, GH_PULL_REQUESTS, SNAPSHOT_TABLES
 
 pytest.importorskip("stages.generate")
 
@@ -137,7 +137,7 @@ def test_with_a_token_the_snapshot_fetches_normalizes_and_blends(data_root, monk
 def test_project_snapshot_fetches_only_the_presets_newest_prs(data_root, monkeypatch, capsys):
     import dataclasses
 
-    import pipeline.projects as projects
+    import pipeline.base.projects as projects
     from stages.fetch import load_raw
     from tests.fake_github import FakeGitHub
     from tests.fake_github.testing import TOKEN, truth

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline import paths
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 
 class MondayType(click.ParamType):

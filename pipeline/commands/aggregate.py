@@ -16,10 +16,10 @@ from typing import Any
 import click
 import pyarrow as pa
 
-from pipeline.errors import UserError
-from pipeline.manifest import MANIFEST_NAME
-from pipeline.parquet import read_table, write_table
-from pipeline.schemas import spec
+from pipeline.base.errors import UserError
+from pipeline.base.manifest import MANIFEST_NAME
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import spec
 
 REQUIRED = ("metrics_teammember", "metrics_pullrequest")
 

@@ -19,11 +19,11 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.base.errors import UserError
+from pipeline.base.manifest import MANIFEST_NAME, read_manifest
+from pipeline.base.parquet import read_table
+from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY, spec
 from pipeline.commands._common import resolve_snapshot
-from pipeline.errors import UserError
-from pipeline.manifest import MANIFEST_NAME, read_manifest
-from pipeline.parquet import read_table
-from pipeline.schemas import DEMOSEED_TEAM_WEEKLY, spec
 
 HIGHLIGHT = "bold yellow"
 

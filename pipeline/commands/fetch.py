@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pipeline import paths
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 
 class FetchIncomplete(UserError):
@@ -110,7 +110,7 @@ def command(
     chosen = list(repos)
     preset = None
     if project:
-        from pipeline.projects import get_preset
+        from pipeline.base.projects import get_preset
 
         preset = get_preset(project)
         chosen += [r for r in preset.repos if r not in chosen]

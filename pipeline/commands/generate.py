@@ -15,10 +15,11 @@ from pathlib import Path
 import click
 
 from pipeline import paths
+from pipeline.base.atomic import atomic_directory, atomic_write_bytes
+from pipeline.base.errors import UserError
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import NORMALIZED_TABLES, spec
 from pipeline.commands._common import MONDAY
-from pipeline.errors import UserError
-from pipeline.parquet import atomic_directory, atomic_write_bytes, read_table, write_table
-from pipeline.schemas import NORMALIZED_TABLES, spec
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,16 @@ from pathlib import Path
 import click
 
 from pipeline import paths
-from pipeline.errors import UserError
-from pipeline.parquet import atomic_directory, atomic_write_bytes, write_table
-from pipeline.schemas import NORMALIZED_TABLES
+from pipeline.base.atomic import atomic_directory, atomic_write_bytes
+from pipeline.base.errors import UserError
+from pipeline.base.parquet import write_table
+from pipeline.base.schemas import NORMALIZED_TABLES
 
 
 def _repos(repos: tuple[str, ...], project: str | None) -> list[str] | None:
     chosen = list(repos)
     if project:
-        from pipeline.projects import get_preset
+        from pipeline.base.projects import get_preset
 
         chosen += [r for r in get_preset(project).repos if r not in chosen]
     for r in chosen:

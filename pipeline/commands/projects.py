@@ -6,7 +6,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.projects import list_presets
+from pipeline.base.projects import list_presets
 
 
 @click.command("projects")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.base.errors import UserError
 from pipeline.commands._common import MONDAY
-from pipeline.errors import UserError
 from pipeline.orchestrate import Orchestrator, SnapshotRequest
 
 

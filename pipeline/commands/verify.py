@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from pipeline import paths
-from pipeline.errors import IntegrityError, UserError
-from pipeline.manifest import verify_snapshot
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.manifest import verify_snapshot
 
 
 @click.command("verify")

@@ -2,7 +2,7 @@
 
 ``aggregate(tables, week_starts=None)`` takes the app tables (generate output or
 a real project's) and returns two tables, each exactly in its schema from
-``pipeline.schemas``:
+``pipeline.base.schemas``:
 
 * ``metrics_weeklymetrics``: one row per active member per Monday-week, zeros
   included, every column computed from the data as the app defines it (see

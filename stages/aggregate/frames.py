@@ -23,8 +23,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.errors import SchemaError, UserError
-from pipeline.schemas import spec
+from pipeline.base.errors import SchemaError, UserError
+from pipeline.base.schemas import spec
 
 # What the stage reads from each app table; decimals become int64 units under a new name.
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -31,7 +31,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 
-from pipeline.schemas import METRICS_WEEKLYMETRICS
+from pipeline.base.schemas import METRICS_WEEKLYMETRICS
 
 from .frames import Weeks, decimal_array, div_half_up
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 
-from pipeline.schemas import DEMOSEED_TEAM_WEEKLY
+from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY
 
 from .frames import Weeks
 

@@ -10,12 +10,12 @@ Layout (``raw_dir`` is ``data/raw/github``)::
         pages/p000007.arrow      one file per page fetched since the last compaction
 
 A page file is a checkpoint, not a product: its rows are checked against the
-``gh_raw_pull_requests`` spec (:func:`pipeline.parquet.conform`) and written
+``gh_raw_pull_requests`` spec (:func:`pipeline.base.parquet.conform`) and written
 as an uncompressed Arrow IPC file, because a Parquet write of a 25-row page
 of this nested schema (51 leaf columns) costs ~2 ms of CPU against ~0.05 ms
 for IPC, on every page of every repo (see bench/bench_fetch.py). Pages written
 as ``.parquet`` by older versions are still read. The compacted file is
-Parquet, written by :func:`pipeline.parquet.write_table` like every table.
+Parquet, written by :func:`pipeline.base.parquet.write_table` like every table.
 
 Checkpointing a page is two atomic writes: the page file, then ``state.json``
 naming it (and the cursor after it). A page file that ``state.json`` does not
@@ -25,7 +25,7 @@ merges the compacted file and the pages, keeps the newest version of each
 (repo, number) — newest ``updatedAt``, later fetch on ties — writes
 ``pull_requests.parquet``, then a state without pages, then deletes the page
 files; dying anywhere in between only means merging the same rows again.
-Every Parquet write goes through :func:`pipeline.parquet.write_table`. The
+Every Parquet write goes through :func:`pipeline.base.parquet.write_table`. The
 token is never part of anything written here.
 """
 
@@ -44,9 +44,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.errors import IntegrityError
-from pipeline.parquet import atomic_write_bytes, conform, content_hash, read_table, sort_rows, write_table
-from pipeline.schemas import GH_RAW_PULL_REQUESTS
+from pipeline.base.atomic import atomic_write_bytes
+from pipeline.base.errors import IntegrityError
+from pipeline.base.hashing import content_hash
+from pipeline.base.parquet import conform, read_table, sort_rows, write_table
+from pipeline.base.schemas import GH_RAW_PULL_REQUESTS
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline import paths
-from pipeline.errors import UserError
-from pipeline.parquet import sort_rows
-from pipeline.schemas import spec
+from pipeline.base.errors import UserError
+from pipeline.base.parquet import sort_rows
+from pipeline.base.schemas import spec
 from stages.generate.scenario import Archetype, Scenario, list_scenarios, load_scenario
 
 log = logging.getLogger(__name__)

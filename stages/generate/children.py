@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.parquet import conform
-from pipeline.rng import keyed_uniform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.rng import keyed_uniform
+from pipeline.base.schemas import spec
 from stages.generate.draws import US_PER_HOUR, categorical, hex_strings, int_between, pick, ts_array
 from stages.generate.words import path_catalog
 

@@ -18,9 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.parquet import conform
-from pipeline.rng import keyed_uniform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.rng import keyed_uniform
+from pipeline.base.schemas import spec
 from stages.generate import blend, children, reviews, simulate
 from stages.generate.draws import US_PER_DAY, decimal_array, hours_decimal, int_between, int_str, pick, ts_array
 from stages.generate.prs import STATES, PRFrame, repo_and_number, skeleton, warmup_weeks

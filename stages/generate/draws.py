@@ -21,7 +21,7 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 
-from pipeline.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import keyed_u64, keyed_uniform
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR

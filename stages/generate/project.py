@@ -1,7 +1,7 @@
 """Real-project mode: a whole team built from a real project's pull requests.
 
 ``build_project(preset, normalized, seed=, anchor=)`` takes the normalized
-``gh_*`` tables of a preset's repos (see ``pipeline.projects``) and returns
+``gh_*`` tables of a preset's repos (see ``pipeline.base.projects``) and returns
 the app tables plus ``demoseed_provenance``:
 
 * observed (``project_real``): the team's members (real authors and
@@ -35,9 +35,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.errors import UserError
-from pipeline.parquet import conform, sort_rows
-from pipeline.schemas import spec
+from pipeline.base.errors import UserError
+from pipeline.base.parquet import conform, sort_rows
+from pipeline.base.schemas import spec
 from stages.generate import GenerateResult, simulate
 from stages.generate import project_real as real
 from stages.generate import project_rows as rows

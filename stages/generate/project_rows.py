@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipeline.parquet import conform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import spec
 from stages.generate.project_real import to_json
 
 UTC = pl.Datetime("us", "UTC")

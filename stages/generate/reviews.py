@@ -17,9 +17,9 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from pipeline.parquet import conform
-from pipeline.rng import keyed_u64, keyed_uniform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.rng import keyed_u64, keyed_uniform
+from pipeline.base.schemas import spec
 from stages.generate.draws import categorical, int_between, pick, rank_within, stratified_uniform, ts_array
 from stages.generate.prs import PRFrame, week_code
 from stages.generate.scenario import Scenario

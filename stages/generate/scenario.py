@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 from stages.generate.tomllines import line_of
 
 BUILTIN = ("ai-success", "review-bottleneck", "baseline", "detective-game")

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.parquet import conform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import spec
 from stages.generate.draws import (
     US_PER_DAY,
 )

@@ -3,7 +3,7 @@
 Used by scenario generation and by real-project mode (``project.py``): the
 inputs are app tables whose ids are already assigned (``metrics_pullrequest``,
 ``metrics_prreview``, ``metrics_teammember``) plus plain parameters; the
-outputs are app tables conforming to ``pipeline.schemas``. Stable signatures:
+outputs are app tables conforming to ``pipeline.base.schemas``. Stable signatures:
 
 * ``choose_surveyed(prs, *, seed, key, response_rate, week_starts) -> np.ndarray[bool]``
   which merged PRs get an (answered) author survey: a quota per team x merge week.
@@ -47,7 +47,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import keyed_u64, keyed_uniform
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,

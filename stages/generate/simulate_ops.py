@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import keyed_u64, keyed_uniform
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,

@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.parquet import conform
-from pipeline.rng import keyed_uniform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.rng import keyed_uniform
+from pipeline.base.schemas import spec
 from stages.generate.draws import US_PER_DAY, int_between, int_str, pick, ts_array
 from stages.generate.scenario import Scenario
 from stages.generate.words import take, words

@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.parquet import conform
-from pipeline.schemas import spec
+from pipeline.base.parquet import conform
+from pipeline.base.schemas import spec
 
 CHOICES = {
     ("metrics_pullrequest", "state"): {"open", "merged", "closed"},

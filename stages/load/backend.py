@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from pipeline.schemas import APP_LOAD_ORDER, TableSpec
+from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec
 
 from .ddl import quote
 from .plan import sql_literal

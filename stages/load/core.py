@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.errors import UserError
-from pipeline.manifest import verify_snapshot
-from pipeline.schemas import APP_LOAD_ORDER, spec
+from pipeline.base.errors import UserError
+from pipeline.base.manifest import verify_snapshot
+from pipeline.base.schemas import APP_LOAD_ORDER, spec
 
 from .backend import Backend, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote

@@ -1,6 +1,6 @@
 """The app tables' DDL per target dialect, derived from the vendored app DDL.
 
-``pipeline/sql/app-schema.sql`` is the app's own PostgreSQL DDL (tables,
+``pipeline/base/sql/app-schema.sql`` is the app's own PostgreSQL DDL (tables,
 constraints, indexes). PostgreSQL gets it verbatim (schema-qualified); SQLite
 and DuckDB get a translation of the same statements:
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pipeline
-from pipeline.schemas import APP_LOAD_ORDER
+import pipeline.base
+from pipeline.base.schemas import APP_LOAD_ORDER
 
-APP_SCHEMA_SQL = Path(pipeline.__file__).resolve().parent / "sql" / "app-schema.sql"
+APP_SCHEMA_SQL = Path(pipeline.base.__file__).resolve().parent / "sql" / "app-schema.sql"
 
 _CREATE = re.compile(r'^CREATE TABLE "(\w+)" \((.*)\)$', re.S)
 _FK = re.compile(

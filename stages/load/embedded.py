@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 from . import ddl
 from .backend import Backend, duckdb_aggregate_expr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 _PACKAGES = {
     "postgres_scanner": ("duckdb_extension_postgres_scanner", "duckdb-extension-postgres-scanner"),

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.schemas import TableSpec
+from pipeline.base.schemas import TableSpec
 
 from .ddl import quote
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 
 class ReadBackMismatch(UserError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipeline.schemas import TableSpec
+from pipeline.base.schemas import TableSpec
 
 
 @dataclass(frozen=True)

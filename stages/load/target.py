@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pipeline import paths
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 POSTGRES = "postgres"
 SQLITE = "sqlite"

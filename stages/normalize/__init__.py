@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import polars as pl
 import pyarrow as pa
 
-from pipeline.parquet import conform, sort_rows
-from pipeline.schemas import (
+from pipeline.base.parquet import conform, sort_rows
+from pipeline.base.schemas import (
     GH_COMMITS,
     GH_FILES,
     GH_PULL_REQUESTS,

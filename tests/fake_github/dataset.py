@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pipeline.rng import rng
+from pipeline.base.rng import rng
 from tests.fake_github.clock import DEFAULT_START
 from tests.fake_github.words import DIRS, EXTS, LABELS, LOGINS, NOUNS, VERBS
 

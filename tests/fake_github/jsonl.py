@@ -49,7 +49,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.rng import key64, rng
+from pipeline.base.rng import key64, rng
 from tests.fake_github.dataset import Dataset, FakeRepo, node_id
 
 SYNTHETIC_ID_BASE = 2_000_000_000

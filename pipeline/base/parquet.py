@@ -15,22 +15,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-import shutil
-from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.errors import IntegrityError, SchemaError
-from pipeline.schemas import TableSpec
+from pipeline.base.atomic import atomic_target
+from pipeline.base.errors import IntegrityError, SchemaError
+from pipeline.base.schemas import TableSpec
 
 # Pinned writer settings: changing any of these changes snapshot bytes, so it
 # is a snapshot format change (bump manifest.FORMAT_VERSION).
@@ -135,74 +128,6 @@ def sort_rows(table: pa.Table, spec: TableSpec) -> pa.Table:
     return table.take(idx)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_target(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; when the block succeeds, fsync it and
-    rename it into place. On any error the temporary file is removed and ``path``
-    is left as it was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-@contextlib.contextmanager
-def atomic_directory(directory: Path | str) -> Iterator[Path]:
-    """Yield an empty temporary directory beside ``directory``; when the block
-    succeeds it replaces ``directory`` whole (the old one is removed). On any
-    error the temporary directory is removed and ``directory`` is untouched, so
-    readers never see a mix of old and new files."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
-    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-        if directory.exists():
-            os.replace(directory, old)
-        try:
-            os.replace(tmp, directory)
-        except OSError:
-            if old.exists():
-                os.replace(old, directory)
-            raise
-        _fsync_dir(directory.parent)
-    finally:
-        for leftover in (tmp, old):
-            if leftover.exists():
-                shutil.rmtree(leftover)
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write bytes to ``path`` via a temporary file + rename."""
-    with atomic_target(path) as tmp:
-        tmp.write_bytes(data)
-
-
 def write_table(table: pa.Table, spec: TableSpec, path: Path | str, *, sort: bool = True) -> pa.Table:
     """Check, sort and atomically write ``table``; return the table as written."""
     path = Path(path)
@@ -227,65 +152,3 @@ def read_table(path: Path | str, spec: TableSpec) -> pa.Table:
             f"table {spec.name}: {path} is not a readable Parquet file ({exc}); re-create it or fetch a fresh copy"
         ) from None
     return conform(table, spec)
-
-
-def write_tables(tables: dict[str, pa.Table], specs: dict[str, TableSpec], directory: Path) -> dict[str, pa.Table]:
-    """Write several tables as ``<directory>/<name>.parquet``."""
-    return {name: write_table(t, specs[name], Path(directory) / f"{name}.parquet") for name, t in tables.items()}
-
-
-# ---------------------------------------------------------------------------
-# Content hash of canonical rows
-# ---------------------------------------------------------------------------
-
-
-def _np_bytes(arr: pa.Array, dtype: str) -> bytes:
-    return np.ascontiguousarray(arr.to_numpy(zero_copy_only=False).astype(dtype, copy=False)).tobytes()
-
-
-def _column_bytes(arr: pa.Array) -> list[bytes]:
-    t = arr.type
-    valid = np.packbits(arr.is_valid().to_numpy(zero_copy_only=False)).tobytes()
-    if _is_str(t):
-        a = pc.fill_null(arr.cast(pa.large_string()), "")
-        offsets = np.frombuffer(a.buffers()[1], dtype="<i8")[a.offset : a.offset + len(a) + 1]
-        data = a.buffers()[2]
-        start, end = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
-        body = data.to_pybytes()[start:end] if data is not None else b""
-        return [valid, (offsets - offsets[0]).astype("<i8").tobytes() if len(offsets) else b"", body]
-    if pa.types.is_boolean(t):
-        return [valid, _np_bytes(pc.fill_null(arr, False), "u1")]
-    if pa.types.is_date32(t):
-        arr = arr.cast(pa.int32())
-    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_integer(t):
-        return [valid, _np_bytes(pc.fill_null(arr.cast(pa.int64()), 0), "<i8")]
-    if pa.types.is_floating(t):
-        return [valid, _np_bytes(pc.fill_null(arr.cast(pa.float64()), 0.0), "<f8")]
-    if pa.types.is_decimal(t):
-        a = pc.fill_null(arr, pa.scalar(Decimal(0), type=t))
-        a = pa.concat_arrays([a])  # fresh buffers, offset 0
-        return [valid, a.buffers()[1].to_pybytes()[: 16 * len(a)]]
-    rows = [json.dumps(v, sort_keys=True, default=str, separators=(",", ":")) for v in arr.to_pylist()]
-    return [valid, "\n".join(rows).encode("utf-8")]
-
-
-def content_hash(table: pa.Table) -> str:
-    """sha256 of the canonical rows: column names, types and values in row order."""
-    h = hashlib.sha256()
-    h.update(f"rows={table.num_rows}\n".encode())
-    for f in table.schema:
-        h.update(f"col={f.name}:{f.type}\n".encode())
-        col = table.column(f.name)
-        arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-        for part in _column_bytes(arr):
-            h.update(len(part).to_bytes(8, "little"))
-            h.update(part)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -22,9 +22,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import __version__
-from pipeline.errors import IntegrityError, UserError
-from pipeline.parquet import atomic_directory, atomic_write_bytes, content_hash, file_sha256, read_table, write_table
-from pipeline.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
+from pipeline.base.atomic import atomic_directory, atomic_write_bytes
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.hashing import content_hash, file_sha256
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"

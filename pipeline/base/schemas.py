@@ -8,7 +8,7 @@ written in and its natural keys. Columns are declared in a compact form::
 where ``type`` is one of ``i64 i32 f64 str bool ts date json dec(p,s)`` or a
 nested type built in Python, and a trailing ``?`` marks a nullable column.
 
-Type mapping for the app tables (see ``pipeline/sql/app-schema.sql``):
+Type mapping for the app tables (see ``pipeline/base/sql/app-schema.sql``):
 bigint -> int64, integer -> int32, varchar/text -> string, boolean -> bool,
 timestamptz -> timestamp[us, UTC], date -> date32, numeric(p,s) ->
 decimal128(p,s), jsonb -> string holding JSON text (field metadata
@@ -115,7 +115,7 @@ team_id i64
 """
 
 # ---------------------------------------------------------------------------
-# App tables (exactly as pipeline/sql/app-schema.sql, column order included)
+# App tables (exactly as pipeline/base/sql/app-schema.sql, column order included)
 # ---------------------------------------------------------------------------
 APP = "app"
 

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from importlib import resources
 
-from pipeline.errors import UserError
+from pipeline.base.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Preset:
 @functools.cache
 def list_presets() -> tuple[Preset, ...]:
     """All presets, in the file's order."""
-    text = resources.files("pipeline").joinpath("data/real-projects.tsv").read_text(encoding="utf-8")
+    text = resources.files("pipeline.base").joinpath("data/real-projects.tsv").read_text(encoding="utf-8")
     rows = csv.DictReader(io.StringIO(text), delimiter="\t")
     return tuple(
         Preset(

@@ -1,0 +1,79 @@
+"""Atomic file and directory writes: temporary file or directory beside the
+target, fsync, rename. A crash never leaves a half-written file or a mix of
+old and new files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds, fsync it and
+    rename it into place. On any error the temporary file is removed and ``path``
+    is left as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_directory(directory: Path | str) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``directory``; when the block
+    succeeds it replaces ``directory`` whole (the old one is removed). On any
+    error the temporary directory is removed and ``directory`` is untouched, so
+    readers never see a mix of old and new files."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if directory.exists():
+            os.replace(directory, old)
+        try:
+            os.replace(tmp, directory)
+        except OSError:
+            if old.exists():
+                os.replace(old, directory)
+            raise
+        _fsync_dir(directory.parent)
+    finally:
+        for leftover in (tmp, old):
+            if leftover.exists():
+                shutil.rmtree(leftover)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write bytes to ``path`` via a temporary file + rename."""
+    with atomic_target(path) as tmp:
+        tmp.write_bytes(data)
