@@ -16,7 +16,7 @@ SNAPSHOT ?=
 DB_URL ?=
 ARGS ?=
 
-.PHONY: help venv snapshot load verify describe test lint format bench clean
+.PHONY: help venv snapshot load verify describe test lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
@@ -52,6 +52,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipeline stages tests bench
 	$(VENV)/bin/ruff format --check pipeline stages tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format pipeline stages tests bench
