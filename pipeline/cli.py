@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "verify",
     "pack",
     "describe",
+    "report",
     "scenarios",
     "projects",
 )
