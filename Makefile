@@ -16,13 +16,14 @@ SNAPSHOT ?=
 DB_URL ?=
 ARGS ?=
 
-.PHONY: help venv snapshot load verify describe test lint typecheck format bench clean
+.PHONY: help venv snapshot load verify describe report browser test lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
 	@echo "make snapshot PROJECT=antiwork                     a team from a real project's PRs"
 	@echo "make load DB_URL=postgresql://user@host:5432/app  load a snapshot (default: data/app.duckdb)"
 	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
+	@echo "make report [SNAPSHOT=path] [ARGS=--png docs/]     the story as charts (HTML + PNGs)"
 	@echo "make test | make lint | make bench"
 
 venv: $(STAMP)
@@ -45,6 +46,15 @@ verify: $(STAMP)
 
 describe: $(STAMP)
 	$(DEMOSEED) describe $(if $(SNAPSHOT),$(SNAPSHOT),--latest)
+
+report: $(STAMP)
+	$(DEMOSEED) report $(SNAPSHOT) $(ARGS)
+
+# The headless browser the report tests open the page in (Debian's chromium); installed only when missing.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; else \
+	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)

@@ -44,5 +44,5 @@ def render(chart: Chart) -> bytes:
 def is_ours(path: Path) -> bool:
     """Whether the file at ``path`` is a PNG this tool wrote."""
     with open(path, "rb") as fh:
-        head = fh.read(_IHDR_END + 12 + len(_TEXT))
-    return head[:8] == SIGNATURE and head[_IHDR_END + 4 : _IHDR_END + 8] == b"tEXt" and head.endswith(_TEXT)
+        head = fh.read(_IHDR_END + 8 + len(_TEXT))
+    return head[:8] == SIGNATURE and head[_IHDR_END + 4 :] == b"tEXt" + _TEXT
