@@ -74,8 +74,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def snaps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return built(tmp_path_factory)
+def snaps(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """The snapshots; DEMOSEED_DATA is their data root, or the test's own ``data_root`` (given the
+    Vega bundle the first report cached, so that every test does not bundle it again)."""
+    snapshots = built(tmp_path_factory)
+    shared = next(iter(snapshots.values())).parent.parent
+    if "data_root" in request.fixturenames:
+        cache = shared / "work" / "report"
+        if cache.is_dir():
+            shutil.copytree(cache, request.getfixturevalue("data_root") / "work" / "report")
+    else:
+        monkeypatch.setenv("DEMOSEED_DATA", str(shared))
+    return snapshots
 
 
 # --- reading what the tool wrote, independently of pipeline.report -------------------------------

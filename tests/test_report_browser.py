@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
-from tests.test_report import ALL, CHART_IDS, WEEKLY_SERIES, built, manifest, png_size, rows_of, specs_in, team_weekly
+from tests.test_report import ALL, CHART_IDS, WEEKLY_SERIES, manifest, png_size, rows_of, specs_in, team_weekly
+from tests.test_report import snaps as snaps  # the fixture
 
 TIMEOUT = 60.0
 WIDTH = 1400
@@ -203,11 +204,6 @@ def problems(b: Chromium, page: Path) -> list[str]:
             if url != page.as_uri() and not url.startswith("data:"):
                 out.append(f"request: {url}")
     return out
-
-
-@pytest.fixture(scope="module")
-def snaps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return built(tmp_path_factory)
 
 
 def test_every_snapshot_side_by_side_in_chromium(browser, snaps, tmp_path):

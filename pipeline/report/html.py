@@ -1,11 +1,12 @@
 """The report page: one self-contained HTML file that needs no network.
 
 Vega, Vega-Lite and vega-embed come inline, bundled by vl-convert from the
-versions it ships; the chart specs (their data included) sit in a JSON script
-element; a few lines of script embed each chart as SVG. Once every chart is
-drawn, ``document.body.dataset.rendered`` holds the number of charts (or
-``"error"``), ``window.reportReady`` resolves and ``window.reportViews`` holds
-the Vega views by chart id (the browser tests read them).
+versions it ships (the bundle is cached in data/work/report/); the chart
+specs (their data included) sit in a JSON script element; a few lines of
+script embed each chart as SVG. Once every chart is drawn,
+``document.body.dataset.rendered`` holds the number of charts (or
+``"error"``), ``window.reportReady`` resolves and ``window.reportViews``
+holds the Vega views by chart id (the browser tests read them).
 
 The page is a function of the snapshots: no clock, no paths of this machine,
 so the same snapshots give the same bytes.
@@ -13,13 +14,17 @@ so the same snapshots give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
 import json
+from importlib.metadata import version
 from typing import Any
 
 import vl_convert
 
-from pipeline import __version__
+from pipeline import __version__, paths
+from pipeline.base.atomic import atomic_write_bytes
 from pipeline.report.charts import Chart
 from pipeline.report.checks import Check, all_checks
 from pipeline.report.source import Story
@@ -57,6 +62,19 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 details summary { cursor: pointer; color: #555; }
 .chart { margin: 8px 0 20px; min-height: 40px; }
 """
+
+
+def bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one script. Bundling takes vl-convert a second or two, so the
+    result is kept in data/work/report/, keyed by the vl-convert and Vega-Lite versions and the snippet."""
+    snippet = hashlib.sha256(_GLOBALS.encode()).hexdigest()[:12]
+    path = paths.work_dir() / "report" / f"vega-bundle-{version('vl-convert-python')}-vl{VL_VERSION}-{snippet}.js"
+    if path.is_file():
+        return path.read_text("utf-8")
+    text = vl_convert.javascript_bundle(_GLOBALS, vl_version=VL_VERSION)
+    with contextlib.suppress(OSError):  # a read-only data directory: no cache, the same page
+        atomic_write_bytes(path, text.encode("utf-8"))
+    return text
 
 
 def _e(v: Any) -> str:
@@ -127,7 +145,6 @@ def title(stories: list[Story]) -> str:
 
 def render(stories: list[Story], charts: list[Chart]) -> str:
     """The whole page."""
-    bundle = vl_convert.javascript_bundle(_GLOBALS, vl_version=VL_VERSION)
     specs = _json_for_script({c.id: c.spec for c in charts})
     figures = "".join(
         f'<figure><div class="chart" id="chart-{_e(c.id)}" data-chart="{_e(c.id)}" role="img" aria-label="{_e(c.title)}"></div></figure>'
@@ -144,5 +161,5 @@ def render(stories: list[Story], charts: list[Chart]) -> str:
         "the scenario's targets dashed beside them. Hover a point for its numbers.</p>"
         f'<div class="panels">{panels}</div><h2>Week by week</h2>{figures}\n'
         f'<script type="application/json" id="report-specs">{specs}</script>\n'
-        f"<script>{bundle}</script>\n<script>{_EMBED}</script>\n</body></html>\n"
+        f"<script>{bundle()}</script>\n<script>{_EMBED}</script>\n</body></html>\n"
     )
