@@ -348,3 +348,11 @@ def test_bad_input_is_one_line_and_exit_2(snaps, data_root, tmp_path, capsys, ar
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+
+
+def test_the_readme_shows_the_command_and_a_small_screenshot():
+    repo = Path(__file__).resolve().parent.parent
+    readme = (repo / "README.md").read_text("utf-8")
+    assert "demoseed report" in readme and "![demoseed report: baseline next to ai-success](docs/report.png)" in readme
+    shot = (repo / "docs" / "report.png").read_bytes()
+    assert len(shot) < 200_000 and png_size(shot)[0] >= 800

@@ -60,7 +60,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .checks { list-style: none; padding: 0; margin: 6px 0 0; } .checks li { margin: 2px 0; }
 .held { color: #1a7f37; } .broken { color: #c62828; font-weight: 600; } .na { color: #777; }
 details summary { cursor: pointer; color: #555; }
-.chart { margin: 8px 0 20px; min-height: 40px; }
+figure { margin: 0; } .chart { margin: 8px 0 20px; min-height: 40px; }
+.checks details { margin-left: 1.2em; color: #555; }
 """
 
 
@@ -88,7 +89,8 @@ def _json_for_script(obj: Any) -> str:
 
 def _check(c: Check) -> str:
     mark, cls = {True: ("✓", "held"), False: ("✗", "broken"), None: ("–", "na")}[c.held]
-    return f'<li class="{cls}">{mark} {_e(c.rule)} <span class="na">({_e(c.detail)})</span></li>'
+    more = f"<details><summary>the rules</summary>{_e(c.more)}</details>" if c.more else ""
+    return f'<li class="{cls}">{mark} {_e(c.rule)} <span class="na">({_e(c.detail)})</span>{more}</li>'
 
 
 def _params(story: Story) -> list[tuple[str, str]]:
@@ -159,7 +161,7 @@ def render(stories: list[Story], charts: list[Chart]) -> str:
         f"<h1>{_e(title(stories))}</h1>"
         '<p class="lead">Measured weekly values from each snapshot\'s demoseed_team_weekly, '
         "the scenario's targets dashed beside them. Hover a point for its numbers.</p>"
-        f'<div class="panels">{panels}</div><h2>Week by week</h2>{figures}\n'
+        f'<div class="panels">{panels}</div><h2>Charts</h2>{figures}\n'
         f'<script type="application/json" id="report-specs">{specs}</script>\n'
         f"<script>{bundle()}</script>\n<script>{_EMBED}</script>\n</body></html>\n"
     )
