@@ -92,9 +92,9 @@ def _check(config: GenerateConfig) -> None:
         monday = config.anchor - dt.timedelta(days=config.anchor.weekday())
         raise UserError(f"--anchor {config.anchor}: must be a Monday (e.g. {monday})")
     if config.team_slug is not None:
-        from stages.generate.scenario import _SLUG
+        from stages.generate.scenario import SLUG
 
-        if not _SLUG.match(config.team_slug):
+        if not SLUG.match(config.team_slug):
             raise UserError(f"--team-slug {config.team_slug!r}: use lowercase letters, digits and dashes (max 40)")
 
 
