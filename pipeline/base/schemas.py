@@ -60,7 +60,7 @@ class TableSpec:
         return [f.name for f in self.schema if _meta(f, "logical") == "json"]
 
     def max_lengths(self) -> dict[str, int]:
-        return {f.name: int(_meta(f, "max_length")) for f in self.schema if _meta(f, "max_length")}
+        return {f.name: int(n) for f in self.schema if (n := _meta(f, "max_length"))}
 
 
 def _meta(f: pa.Field, key: str) -> str | None:

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from pipeline.base.errors import UserError
 from pipeline.base.parquet import conform, sort_rows
 from pipeline.base.schemas import spec
-from stages.generate import GenerateResult, simulate
+from stages.generate import ProjectResult, simulate
 from stages.generate import project_real as real
 from stages.generate import project_rows as rows
 from stages.generate.project_real import to_json
@@ -207,7 +207,7 @@ def simulate_children(
 
 def build_project(
     preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None = None
-) -> GenerateResult:
+) -> ProjectResult:
     """The preset's team from its real PRs; simulated only what GitHub cannot give."""
     report: Counter[str] = Counter()
     f = _frames(normalized)
@@ -281,4 +281,4 @@ def build_project(
         "dropped": dict(sorted(report.items())),
     }
     log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info["dropped"])
-    return GenerateResult(tables=tables, info=info)
+    return ProjectResult(tables=tables, info=info)
