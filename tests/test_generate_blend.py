@@ -131,3 +131,49 @@ def test_synthetic_part_is_identical_without_real_data(runs: tuple) -> None:
     # blended PRs keep their simulated fields
     cols = ["id", "author_id", "state", "pr_created_at", "merged_at", "first_review_at", "is_ai_assisted", "jira_key"]
     assert real.tables["metrics_pullrequest"].select(cols).equals(synth.tables["metrics_pullrequest"].select(cols))
+
+
+def test_real_pool_text_caps_and_files() -> None:
+    from stages.generate.blend import real_pool
+
+    base = gh_tables()["gh_pull_requests"].slice(1, 2).to_pylist()  # two human PRs
+    a, b = base
+    a.update(
+        title="  \x1fSpaced out\t",
+        labels=['say "hi"', "naïve\\path"],
+        linked_issues=[7, 8],
+        commit_count=500,
+        milestone_title="m" * 300,
+    )
+    b.update(title=" \u3000 ", labels=[], assignees=[], linked_issues=[], commit_count=0)
+    prs = conform(pa.Table.from_pylist([a, b]), spec("gh_pull_requests"))
+    files = [
+        {"repo": a["repo"], "number": a["number"], "path": f"f{i:03d}.py", "status": "DELETED", "additions": i,
+         "deletions": None}
+        for i in range(120)
+    ]  # fmt: skip
+    files.append({**files[0], "path": "a" * 501})  # too long for the app: skipped, not counted
+    of_b = {"repo": b["repo"], "number": b["number"]}
+    files.append({**files[0], **of_b, "path": "README.md", "status": "copied"})
+    files.append({**files[0], **of_b, "path": "docs/x.md", "status": "RENAMED"})
+    pool, reason = real_pool({"gh_pull_requests": prs, "gh_files": pa.Table.from_pylist(files)})
+    assert pool is not None and reason == ""
+    order = [pool.repo[i].as_py() for i in range(pool.size)]
+    assert order == sorted(order)
+    ia = order.index(a["repo"])
+    ib = 1 - ia
+    assert pool.title.to_pylist()[ia] == "Spaced out"
+    assert pool.title.to_pylist()[ib] == "Untitled change"
+    assert pool.labels.to_pylist()[ia] == '["say \\"hi\\"", "naïve\\\\path"]'
+    assert pool.linked.to_pylist()[ia] == "[7, 8]"
+    assert (pool.labels.to_pylist()[ib], pool.linked.to_pylist()[ib]) == ("[]", "[]")
+    assert pool.milestone.to_pylist()[ia] == "m" * 255
+    assert pool.commits.tolist()[ia] == 100 and pool.commits.tolist()[ib] == 1
+    assert pool.n_files.tolist()[ia] == 100 and pool.n_files.tolist()[ib] == 2
+    start_a, start_b = pool.file_start[ia], pool.file_start[ib]
+    paths_a = pool.file_path.to_pylist()[start_a : start_a + 100]
+    assert paths_a == [f"f{i:03d}.py" for i in range(100)]
+    assert set(pool.file_status.to_pylist()[start_a : start_a + 100]) == {"removed"}
+    assert pool.file_deletions[start_a : start_a + 100].tolist() == [0] * 100
+    assert pool.file_path.to_pylist()[start_b : start_b + 2] == ["README.md", "docs/x.md"]
+    assert pool.file_status.to_pylist()[start_b : start_b + 2] == ["modified", "renamed"]

@@ -5,6 +5,12 @@ entity kind, entity key, purpose), never from a global stream, Python's
 ``hash()`` (salted per process) or the wall clock. Adding a team, a member or
 a week therefore never shifts anyone else's values.
 
+One convention names the streams: a :data:`Key` is the tuple of stable parts
+naming a family of streams, seed first (``(42, "ai-success", "pr")``). Code
+that draws takes one (conventionally ``k``) and names each stream by
+appending its purpose: ``keyed_uniform(pr_keys, *k, "size")``; a part of the
+work hands a longer key on (``(*k, "review")``).
+
 Two tools:
 
 * :func:`rng` — a numpy ``Generator`` for one keyed stream (a member, a team,
@@ -19,6 +25,9 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+
+Key = tuple[object, ...]
+"""Stable parts naming a family of streams, seed first: ``(seed, scenario, purpose, ...)``."""
 
 _SEP = "\x1f"
 _MASK64 = (1 << 64) - 1

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pipeline.base.errors import UserError
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")  # a team slug: lowercase letters, digits and dashes, max 40
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")  # a scenario name or team slug: lowercase, digits, dashes; max 40
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class GenerateConfig:
         if self.anchor is not None and self.anchor.weekday() != 0:
             monday = self.anchor - dt.timedelta(days=self.anchor.weekday())
             raise UserError(f"--anchor {self.anchor}: must be a Monday (e.g. {monday})")
-        if self.team_slug is not None and not SLUG_RE.match(self.team_slug):
+        if self.team_slug is not None and not SLUG.match(self.team_slug):
             raise UserError(f"--team-slug {self.team_slug!r}: use lowercase letters, digits and dashes (max 40)")
 
     def as_params(self) -> dict[str, Any]:

@@ -37,6 +37,8 @@ import pyarrow.compute as pc
 
 from pipeline.base.errors import UserError
 from pipeline.base.parquet import conform, sort_rows
+from pipeline.base.projects import Preset
+from pipeline.base.rng import Key
 from pipeline.base.schemas import spec
 from stages.generate import ProjectResult, simulate
 from stages.generate import project_real as real
@@ -165,7 +167,13 @@ def _story_points(issues: pa.Table, prs: pa.Table) -> pa.Table:
 
 
 def simulate_children(
-    tables: dict[str, pa.Table], p_ai: np.ndarray, observed_ai: np.ndarray, preset, *, seed: int, weeks: list[dt.date]
+    tables: dict[str, pa.Table],
+    p_ai: np.ndarray,
+    observed_ai: np.ndarray,
+    preset: Preset,
+    *,
+    seed: int,
+    weeks: list[dt.date],
 ) -> dict[str, pa.Table]:
     """What GitHub cannot give, via ``stages.generate.simulate`` (deterministic for the seed).
 
@@ -174,39 +182,33 @@ def simulate_children(
     preset's response rate), survey reviews, AI usage, Jira issues (story
     points by PR size, two-week sprints), deployments and check runs.
     """
-    key = ("project", preset.key)
+    k: Key = (seed, "project", preset.key)
     prs = tables["metrics_pullrequest"]
     has_author = pc.is_valid(prs.column("author_id")).to_numpy(zero_copy_only=False)
     surveyed = (
-        simulate.choose_surveyed(prs, seed=seed, key=key, response_rate=preset.survey_response_rate, week_starts=weeks)
-        & has_author
+        simulate.choose_surveyed(prs, k=k, response_rate=preset.survey_response_rate, week_starts=weeks) & has_author
     )
-    ai = (
-        simulate.assign_ai_assisted(prs, seed=seed, key=key, ai_probability=p_ai, week_starts=weeks, surveyed=surveyed)
-        | observed_ai
-    )
-    jira = simulate.assign_jira_keys(prs, seed=seed, key=key, prefix=preset.jira_key, share=1.0)
+    ai = simulate.assign_ai_assisted(prs, k=k, ai_probability=p_ai, week_starts=weeks, surveyed=surveyed) | observed_ai
+    jira = simulate.assign_jira_keys(prs, k=k, prefix=preset.jira_key, share=1.0)
     schema = prs.schema
     prs = prs.set_column(schema.get_field_index("is_ai_assisted"), schema.field("is_ai_assisted"), pa.array(ai))
     prs = prs.set_column(schema.get_field_index("jira_key"), schema.field("jira_key"), jira)
     out = {"metrics_pullrequest": conform(prs, spec("metrics_pullrequest"))}
     surveys, survey_reviews = simulate.simulate_surveys(
-        prs, tables["metrics_prreview"], seed=seed, key=key, surveyed=surveyed, week_starts=weeks, ai_assisted=ai
+        prs, tables["metrics_prreview"], k=k, surveyed=surveyed, week_starts=weeks, ai_assisted=ai
     )
     out["metrics_prsurvey"] = surveys
     out["metrics_prsurveyreview"] = survey_reviews
-    out["metrics_aiusagedaily"] = simulate.simulate_ai_usage(
-        tables["metrics_teammember"], prs, seed=seed, key=key, week_starts=weeks
-    )
-    issues = simulate.simulate_jira_issues(prs, seed=seed, key=key, week_starts=weeks)
+    out["metrics_aiusagedaily"] = simulate.simulate_ai_usage(tables["metrics_teammember"], prs, k=k, week_starts=weeks)
+    issues = simulate.simulate_jira_issues(prs, k=k, week_starts=weeks)
     out["metrics_jiraissue"] = _story_points(issues, prs)
-    out["metrics_deployment"] = simulate.simulate_deployments(prs, seed=seed, key=key, week_starts=weeks)
-    out["metrics_prcheckrun"] = simulate.simulate_check_runs(prs, seed=seed, key=key, week_starts=weeks)
+    out["metrics_deployment"] = simulate.simulate_deployments(prs, k=k, week_starts=weeks)
+    out["metrics_prcheckrun"] = simulate.simulate_check_runs(prs, k=k, week_starts=weeks)
     return {name: sort_rows(t, spec(name)) for name, t in out.items()}
 
 
 def build_project(
-    preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None = None
+    preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None = None
 ) -> ProjectResult:
     """The preset's team from its real PRs; simulated only what GitHub cannot give."""
     report: Counter[str] = Counter()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from typing import Any
 
 import polars as pl
 
@@ -51,16 +52,17 @@ AI_COMMIT_BOTS = {
 }
 
 
-def to_json(values: list) -> list[str]:
+def to_json(values: list[Any]) -> list[str]:
     """JSON text per row (compact, key order kept) for the app's jsonb columns."""
     return [json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values]
 
 
 def newest_event(prs: pl.DataFrame, reviews: pl.DataFrame) -> dt.datetime | None:
-    times = [prs["created_at"].max(), prs["merged_at"].max(), prs["closed_at"].max()]
+    """The newest creation, merge, close or review time, or None without any."""
+    candidates = [prs["created_at"].max(), prs["merged_at"].max(), prs["closed_at"].max()]
     if reviews.height:
-        times.append(reviews["submitted_at"].max())
-    times = [t for t in times if t is not None]
+        candidates.append(reviews["submitted_at"].max())
+    times = [t for t in candidates if isinstance(t, dt.datetime)]
     return max(times) if times else None
 
 

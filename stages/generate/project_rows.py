@@ -11,12 +11,14 @@ Jira issue of the PR).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from pipeline.base.parquet import conform
+from pipeline.base.projects import Preset
 from pipeline.base.schemas import spec
 from stages.generate.project_real import to_json
 
@@ -38,7 +40,7 @@ _CATEGORIES = (
 )
 
 
-def team_table(preset, team_id: int, start: dt.datetime) -> pa.Table:
+def team_table(preset: Preset, team_id: int, start: dt.datetime) -> pa.Table:
     row = {
         "id": team_id,
         "created_at": start,
@@ -184,7 +186,7 @@ def pull_request_frame(
     )
 
 
-def review_frame(reviews: pl.DataFrame, member_of: pl.DataFrame, team_id: int, report) -> pl.DataFrame:
+def review_frame(reviews: pl.DataFrame, member_of: pl.DataFrame, team_id: int, report: Counter[str]) -> pl.DataFrame:
     """metrics_prreview rows. The app keys reviews by (team, github_review_id): an id seen on
     an earlier PR of another repo (GitHub's ids are global, a fake's may not be) is set NULL."""
     df = _member_id(reviews, "reviewer_login", member_of, "reviewer_member_id")
@@ -245,7 +247,7 @@ def file_category(path: pl.Expr) -> pl.Expr:
     return out
 
 
-def file_frame(files: pl.DataFrame, team_id: int, report) -> pl.DataFrame:
+def file_frame(files: pl.DataFrame, team_id: int, report: Counter[str]) -> pl.DataFrame:
     long = files.filter(pl.col("path").str.len_chars() > FILENAME_MAX).height
     if long:
         report[f"file paths longer than {FILENAME_MAX} characters truncated"] += long

@@ -6,11 +6,11 @@ pyarrow string arrays so whole columns can be built with ``take``.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from importlib import resources
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 
@@ -78,10 +78,9 @@ _CATEGORY_RULES = (
 )
 
 
-def file_category(paths: list[str]) -> list[str]:
+def file_category(path: pl.Expr) -> pl.Expr:
     """Category of real file paths by the same rules as the synthetic catalog ('other' when none fits)."""
-    compiled = [(cat, re.compile(rx)) for cat, rx in _CATEGORY_RULES]
-    out = []
-    for p in paths:
-        out.append(next((cat for cat, rx in compiled if rx.search(p)), "other"))
+    out = pl.lit("other")
+    for cat, rx in reversed(_CATEGORY_RULES):
+        out = pl.when(path.str.contains(rx)).then(pl.lit(cat)).otherwise(out)
     return out

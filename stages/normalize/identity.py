@@ -112,11 +112,6 @@ def clean_login(login: pl.Expr) -> pl.Expr:
     return pl.when(login.str.to_lowercase().is_in(list(GHOST_LOGINS))).then(None).otherwise(login)
 
 
-def is_ghost(login: pl.Expr) -> pl.Expr:
-    """Whether an actor is a deleted user: null or the ``ghost`` placeholder."""
-    return login.is_null() | login.str.to_lowercase().is_in(list(GHOST_LOGINS))
-
-
 def is_bot(login: pl.Expr) -> pl.Expr:
     """Whether a (non-null) login is a bot; false for null logins."""
     lower = login.str.to_lowercase()
@@ -126,15 +121,6 @@ def is_bot(login: pl.Expr) -> pl.Expr:
 def is_ai_review_bot(login: pl.Expr) -> pl.Expr:
     """Whether a login is an AI code-review bot (``coderabbitai[bot]``, Copilot, ...)."""
     return (is_bot(login) & bare_login(login).is_in(list(AI_REVIEW_BOTS))).fill_null(False)
-
-
-def ai_tool_of_coauthor(coauthor: str) -> str | None:
-    """The AI tool a ``Name <email>`` co-author stands for, or None."""
-    low = coauthor.lower()
-    for fragment, tool in AI_COAUTHOR_TOOLS:
-        if fragment in low:
-            return tool
-    return None
 
 
 def ai_tools_expr(coauthors: pl.Expr) -> pl.Expr:
