@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.base.parquet import conform
 from pipeline.base.schemas import spec
+from pipeline.paths import DEFAULT_ANCHOR
 from stages.generate import GenerateConfig, generate
 
 UTC = dt.UTC
@@ -69,7 +70,7 @@ def gh_tables() -> dict[str, pa.Table]:
 
 @pytest.fixture(scope="module")
 def runs() -> tuple:
-    config = GenerateConfig(scenario="ai-success", seed=11)
+    config = GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", seed=11)
     return generate(config, real=gh_tables()), generate(config, real=None)
 
 
@@ -80,9 +81,9 @@ def test_real_share_and_provenance(runs: tuple) -> None:
     blended = pc.equal(prov.column("source"), "real_blend")
     share = pc.mean(blended.cast(pa.float64())).as_py()
     assert 0.20 <= share <= 0.30
-    assert real.info["real_share_realized"] == pytest.approx(share)
-    assert real.info["real_source_prs"] == N_REAL - 1  # the bot's PR is left out
-    assert "real_share_reason" not in real.info
+    assert real.info.real_share == pytest.approx(share)
+    assert real.info.real_source_prs == N_REAL - 1  # the bot's PR is left out
+    assert real.info.real_share_reason is None
     src = gh_tables()["gh_pull_requests"].to_pylist()
     by_key = {(r["repo"], r["number"]): r for r in src}
     pr_by_id = {r["id"]: r for r in prs.to_pylist()}
@@ -110,8 +111,8 @@ def test_real_share_and_provenance(runs: tuple) -> None:
 
 def test_synthetic_part_is_identical_without_real_data(runs: tuple) -> None:
     real, synth = runs
-    assert synth.info["real_share_realized"] == 0.0
-    assert "no real GitHub data" in synth.info["real_share_reason"]
+    assert synth.info.real_share == 0.0
+    assert "no real GitHub data" in (synth.info.real_share_reason or "")
     blended_ids = set(
         real.tables["demoseed_provenance"]
         .filter(pc.equal(real.tables["demoseed_provenance"].column("source"), "real_blend"))["pull_request_id"]

@@ -40,7 +40,7 @@ from pipeline.base.parquet import conform, sort_rows
 from pipeline.base.projects import Preset
 from pipeline.base.rng import Key
 from pipeline.base.schemas import spec
-from stages.generate import GenerateResult, provenance, simulate
+from stages.generate import ProjectResult, provenance, simulate
 from stages.generate import project_real as real
 from stages.generate import project_rows as rows
 
@@ -168,7 +168,7 @@ def simulate_children(
 
 def build_project(
     preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None = None
-) -> GenerateResult:
+) -> ProjectResult:
     """The preset's team from its real PRs; simulated only what GitHub cannot give."""
     report: Counter[str] = Counter()
     f = _frames(normalized)
@@ -240,4 +240,4 @@ def build_project(
         "dropped": dict(sorted(report.items())),
     }
     log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info["dropped"])
-    return GenerateResult(tables=tables, info=info)
+    return ProjectResult(tables=tables, info=info)
