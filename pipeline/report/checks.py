@@ -43,31 +43,32 @@ def _pct(v: float | None) -> str:
 
 def integrity(story: Story) -> list[Check]:
     manifest, directory = story.manifest, story.directory
-    tables = manifest["tables"]
     out = [
         Check(
             "snapshot id matches the manifest's contents",
-            snapshot_id(manifest) == manifest.get("snapshot_id"),
-            str(manifest.get("snapshot_id")),
+            snapshot_id(manifest.document) == manifest.snapshot_id,
+            manifest.snapshot_id,
         )
     ]
     wrong_rows = []
-    for name, entry in sorted(tables.items()):
+    for name, entry in sorted(manifest.tables.items()):
         try:
-            rows = pq.ParquetFile(directory / entry["file"]).metadata.num_rows
-        except (pa.ArrowException, OSError, KeyError, TypeError):
+            rows = pq.ParquetFile(directory / entry.file).metadata.num_rows
+        except (pa.ArrowException, OSError):
             rows = None
-        if rows != entry.get("rows"):
+        if rows != entry.rows:
             wrong_rows.append(name)
-    total = sum(int(e.get("rows") or 0) for e in tables.values())
+    total = sum(e.rows for e in manifest.tables.values())
     out.append(
         Check(
             "every table's row count equals the manifest's",
             not wrong_rows,
-            f"{len(tables)} tables, {total:,} rows" + (f"; differ: {', '.join(wrong_rows)}" if wrong_rows else ""),
+            f"{len(manifest.tables)} tables, {total:,} rows"
+            + (f"; differ: {', '.join(wrong_rows)}" if wrong_rows else ""),
         )
     )
-    changed = [t for t in READ_TABLES if file_sha256(directory / tables[t]["file"]) != tables[t]["sha256"]]
+    tables = manifest.tables
+    changed = [t for t in READ_TABLES if file_sha256(directory / tables[t].file) != tables[t].sha256]
     out.append(
         Check(
             "the tables drawn here have the manifest's sha256",

@@ -94,19 +94,19 @@ def _check(c: Check) -> str:
 
 
 def _params(story: Story) -> list[tuple[str, str]]:
-    m, gen, req = story.manifest, story.generate, story.params.get("request") or {}
+    m, gen = story.manifest, story.generate
     weeks = story.weeks.get_column("week_start").to_list()
     rows = [
-        ("snapshot id", str(m.get("snapshot_id"))),
+        ("snapshot id", m.snapshot_id),
         ("mode", story.mode),
         ("scenario", f"{story.scenario} — {gen.get('scenario_title', '')}".rstrip(" —") if story.scenario else "–"),
         ("project", str(gen.get("project"))) if story.mode == "project" else None,
-        ("seed", str(req.get("seed", gen.get("seed")))),
+        ("seed", str(m.seed)),
         ("weeks", f"{len(weeks)}: {weeks[0]} to {weeks[-1]}" if weeks else "0"),
         ("team", f"{story.team.name} ({story.team.slug})" + (f", 1 of {story.teams} teams" if story.teams > 1 else "")),
         ("active members", str(story.members.height)),
         ("real share", _real_share(story)),
-        ("demoseed", f"{(m.get('tool') or {}).get('version', '?')} (this report: {__version__})"),
+        ("demoseed", f"{m.tool_version or '?'} (this report: {__version__})"),
     ]
     return [r for r in rows if r is not None]
 
@@ -122,15 +122,15 @@ def _real_share(story: Story) -> str:
 def _panel(story: Story) -> str:
     params = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _params(story))
     counts = "".join(
-        f'<tr><td>{_e(name)}</td><td class="n">{int(entry.get("rows") or 0):,}</td></tr>'
-        for name, entry in sorted(story.manifest["tables"].items())
+        f'<tr><td>{_e(name)}</td><td class="n">{entry.rows:,}</td></tr>'
+        for name, entry in sorted(story.manifest.tables.items())
     )
     fields = ""
     if story.mode == "project":
         real = ", ".join(story.generate.get("real_fields") or [])
         simulated = ", ".join(story.generate.get("simulated_fields") or [])
         fields = f"<p><b>real (GitHub):</b> {_e(real)}</p><p><b>simulated:</b> {_e(simulated)}</p>"
-    notes = "".join(f"<li>{_e(n)}</li>" for n in story.manifest.get("notes") or [])
+    notes = "".join(f"<li>{_e(n)}</li>" for n in story.manifest.notes)
     return (
         f'<section class="panel"><h3>{_e(story.label)}</h3>'
         f'<p class="story">{_e(headline(story.scenario, story.weeks).summary)}</p>'

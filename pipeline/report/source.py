@@ -26,9 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.manifest import read_manifest
+from pipeline.base.manifest import Manifest, read_manifest
 from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY
-from pipeline.commands.describe import scenario_of
 
 # The tables a report reads (their files are re-hashed by checks.integrity).
 READ_TABLES = (
@@ -54,8 +53,7 @@ class Story:
 
     directory: Path
     label: str  # the snapshot's column header, unique within a report
-    manifest: dict[str, Any]
-    scenario: str | None  # as `demoseed describe` reads it (None for real projects)
+    manifest: Manifest
     team: Team
     teams: int  # teams in the snapshot
     weeks: pl.DataFrame  # the team's demoseed_team_weekly rows, by week
@@ -65,33 +63,33 @@ class Story:
 
     @property
     def mode(self) -> str:
-        return str(self.params.get("mode") or "scenario")
+        return self.manifest.mode or "scenario"
+
+    @property
+    def scenario(self) -> str | None:
+        """The scenario's name (None for a real project), as `demoseed describe` reads it."""
+        return self.manifest.scenario
 
     @property
     def params(self) -> dict[str, Any]:
-        params = self.manifest.get("params")
-        return params if isinstance(params, dict) else {}
+        return self.manifest.params
 
     @property
     def generate(self) -> dict[str, Any]:
-        gen = self.params.get("generate")
-        return gen if isinstance(gen, dict) else {}
+        return self.manifest.generate
 
 
-def _path(directory: Path, manifest: dict[str, Any], table: str) -> Path:
-    entry = manifest["tables"].get(table)
-    name = entry.get("file") if isinstance(entry, dict) else None
-    if not isinstance(name, str):
+def _path(directory: Path, manifest: Manifest, table: str) -> Path:
+    entry = manifest.tables.get(table)
+    if entry is None:
         raise IntegrityError(f"snapshot {directory} has no table {table}; rebuild it with 'demoseed snapshot'")
-    path = directory / name
+    path = directory / entry.file
     if not path.is_file():
-        raise IntegrityError(f"snapshot {directory}: {name} is missing; run 'demoseed verify {directory}'")
+        raise IntegrityError(f"snapshot {directory}: {entry.file} is missing; run 'demoseed verify {directory}'")
     return path
 
 
-def _read(
-    directory: Path, manifest: dict[str, Any], table: str, columns: list[str], team_id: int | None
-) -> pl.DataFrame:
+def _read(directory: Path, manifest: Manifest, table: str, columns: list[str], team_id: int | None) -> pl.DataFrame:
     """The named columns of a snapshot table (only team ``team_id``'s rows when given)."""
     path = _path(directory, manifest, table)
     try:
@@ -105,7 +103,7 @@ def _read(
     return df
 
 
-def _team(directory: Path, manifest: dict[str, Any], slug: str | None) -> tuple[Team, int]:
+def _team(directory: Path, manifest: Manifest, slug: str | None) -> tuple[Team, int]:
     teams = _read(directory, manifest, "teams_team", ["id", "slug", "name"], None).sort("id")
     if teams.height == 0:
         raise IntegrityError(f"snapshot {directory} has no team")
@@ -118,7 +116,7 @@ def _team(directory: Path, manifest: dict[str, Any], slug: str | None) -> tuple[
     return Team(int(row["id"]), str(row["slug"]), str(row["name"] or row["slug"])), teams.height
 
 
-def _names(directory: Path, manifest: dict[str, Any], team_id: int) -> pl.DataFrame:
+def _names(directory: Path, manifest: Manifest, team_id: int) -> pl.DataFrame:
     people = _read(directory, manifest, "metrics_teammember", ["id", "display_name", "github_username"], team_id)
     return people.select(
         pl.col("id").alias("member_id"),
@@ -129,7 +127,7 @@ def _names(directory: Path, manifest: dict[str, Any], team_id: int) -> pl.DataFr
     )
 
 
-def _members(directory: Path, manifest: dict[str, Any], team_id: int, names: pl.DataFrame) -> pl.DataFrame:
+def _members(directory: Path, manifest: Manifest, team_id: int, names: pl.DataFrame) -> pl.DataFrame:
     weekly = _read(
         directory, manifest, "metrics_weeklymetrics", ["member_id", "ai_assisted_prs", "surveys_completed"], team_id
     )
@@ -139,9 +137,7 @@ def _members(directory: Path, manifest: dict[str, Any], team_id: int, names: pl.
     return sums.join(names, on="member_id", how="left").sort("member_id")
 
 
-def _reviews(
-    directory: Path, manifest: dict[str, Any], team_id: int, weeks: pl.Series, names: pl.DataFrame
-) -> pl.DataFrame:
+def _reviews(directory: Path, manifest: Manifest, team_id: int, weeks: pl.Series, names: pl.DataFrame) -> pl.DataFrame:
     rows = _read(directory, manifest, "metrics_prreview", ["reviewer_id", "submitted_at", "is_ai_review"], team_id)
     counted = (
         rows.filter(
@@ -160,7 +156,7 @@ def _reviews(
     return counted.join(names, on="member_id", how="left").sort("member_id", "week_start")
 
 
-def _sources(directory: Path, manifest: dict[str, Any], team_id: int) -> pl.DataFrame:
+def _sources(directory: Path, manifest: Manifest, team_id: int) -> pl.DataFrame:
     rows = _read(directory, manifest, "demoseed_provenance", ["source", "real_repo"], team_id)
     return (
         rows.group_by("source", "real_repo")
@@ -178,12 +174,11 @@ def read_story(directory: Path, team_slug: str | None = None) -> Story:
     weekly = _read(directory, manifest, "demoseed_team_weekly", list(DEMOSEED_TEAM_WEEKLY.column_names), team.id)
     weekly = weekly.sort("week_start")
     names = _names(directory, manifest, team.id)
-    label = str(manifest.get("name") or directory.name)
+    label = manifest.name or directory.name
     return Story(
         directory=directory,
         label=label if n_teams == 1 else f"{label} · {team.slug}",
         manifest=manifest,
-        scenario=scenario_of(manifest),
         team=team,
         teams=n_teams,
         weeks=weekly,

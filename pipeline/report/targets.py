@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.base.manifest import Manifest
 from stages.generate.scenario import CURVES, Curve
 
 # weekly column -> the scenario curve it tracks
@@ -25,14 +26,13 @@ CURVE_OF: dict[str, str] = {
 }
 
 
-def scenario_parameters(manifest: dict[str, Any]) -> dict[str, Any] | None:
+def scenario_parameters(manifest: Manifest) -> dict[str, Any] | None:
     """The resolved scenario a snapshot was generated from (None for real projects)."""
-    gen = (manifest.get("params") or {}).get("generate") or {}
-    params = gen.get("scenario_parameters") if isinstance(gen, dict) else None
+    params = manifest.generate.get("scenario_parameters")
     return params if isinstance(params, dict) else None
 
 
-def curve(manifest: dict[str, Any], column: str, weeks: int) -> list[float] | None:
+def curve(manifest: Manifest, column: str, weeks: int) -> list[float] | None:
     """The target of a weekly column for each of ``weeks`` weeks, or None when there is none."""
     params = scenario_parameters(manifest)
     name = CURVE_OF.get(column)
@@ -52,12 +52,12 @@ def curve(manifest: dict[str, Any], column: str, weeks: int) -> list[float] | No
     return [float(v) for v in np.clip(c.values(weeks), lo, hi)]
 
 
-def _archetypes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def _archetypes(manifest: Manifest) -> list[dict[str, Any]]:
     params = scenario_parameters(manifest) or {}
     return [a for a in params.get("archetypes") or [] if isinstance(a, dict)]
 
 
-def top_reviewer_share(manifest: dict[str, Any]) -> float | None:
+def top_reviewer_share(manifest: Manifest) -> float | None:
     """The busiest single member's share of reviews the scenario sets (``review_share`` per
     archetype, split evenly among its members), or None when the scenario sets no shares."""
     shares = [
@@ -68,7 +68,7 @@ def top_reviewer_share(manifest: dict[str, Any]) -> float | None:
     return max(shares) if shares else None
 
 
-def guess_accuracy_range(manifest: dict[str, Any]) -> tuple[float, float] | None:
+def guess_accuracy_range(manifest: Manifest) -> tuple[float, float] | None:
     """The span of the archetypes' ``guess_accuracy`` ranges (lowest low, highest high)."""
     ranges = [a["guess_accuracy"] for a in _archetypes(manifest) if len(a.get("guess_accuracy") or ()) == 2]
     if not ranges:
