@@ -18,10 +18,15 @@ from pipeline.commands._common import latest_snapshot
     "-o",
     "--output",
     type=click.Path(path_type=Path),
+    metavar="FILE",
     help="Write the page here (replaced if it exists). Default: data/reports/<snapshot names>.html.",
 )
-@click.option("--png", "png_dir", type=click.Path(path_type=Path), help="Also write one PNG per chart into DIR.")
-@click.option("--team", "team_slug", help="Draw this team (slug) of each snapshot; default: its first team.")
+@click.option(
+    "--png", "png_dir", type=click.Path(path_type=Path), metavar="DIR", help="Also write one PNG per chart into DIR."
+)
+@click.option(
+    "--team", "team_slug", metavar="SLUG", help="Draw this team (slug) of each snapshot; default: its first team."
+)
 def command(snapshots: tuple[Path, ...], output: Path | None, png_dir: Path | None, team_slug: str | None) -> None:
     """Draw snapshots as charts: the story week by week, targets beside the measured values.
 
