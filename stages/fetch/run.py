@@ -38,7 +38,7 @@ from stages.fetch import rest
 from stages.fetch.auth import mask
 from stages.fetch.cache import Cache, MemoryCache, RepoCache
 from stages.fetch.clock import Clock, SystemClock, iso
-from stages.fetch.errors import FetchError, Paused, RepoError, TransientError
+from stages.fetch.errors import FetchError, Paused, RepoError, TransientError, Unreachable
 from stages.fetch.graphql import GraphQLSource, query_version
 from stages.fetch.pages import combine
 from stages.fetch.progress import Progress
@@ -46,7 +46,7 @@ from stages.fetch.rest import RestSource
 from stages.fetch.source import PageSizer, Source
 from stages.fetch.state import Scan, ScanKind
 from stages.fetch.summary import FetchSummary, RepoStats
-from stages.fetch.transport import RetryPolicy, Transport
+from stages.fetch.transport import RetryPolicy, Timeouts, Transport
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Options:
     margin: float = 300.0  # seconds the watermark stays behind the scan's start
     page_size: int = 25
     max_prs: int | None = None  # newest PRs per repo in a full scan
-    timeout: float = 30.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -288,7 +288,7 @@ async def fetch_async(
         clock=clock,
         concurrency=opts.concurrency,
         max_wait=opts.max_wait,
-        timeout=opts.timeout,
+        timeouts=opts.timeouts,
         retry=opts.retry,
         http_transport=http_transport,
     )
@@ -309,7 +309,7 @@ async def fetch_async(
             await _RepoRun(repo, source, cache, opts, st, clock, progress, version, io).run()
         except Paused as exc:
             st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
-        except RepoError as exc:
+        except (RepoError, Unreachable) as exc:
             st.status, st.error = "failed", mask(exc.message, token)
             if repo in caches:
                 caches[repo].drop_if_empty()
@@ -330,6 +330,8 @@ async def fetch_async(
     finally:
         io.shutdown(wait=True)  # a cancelled run still finishes the checkpoint being written
         await transport.aclose()
+    if transport.unreachable is not None:  # one line for the run, not one per repo
+        raise transport.unreachable
     summary = FetchSummary(
         repos=stats,
         transport=source.name,
