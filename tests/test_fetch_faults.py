@@ -65,8 +65,8 @@ def test_nested_list_fault_is_retried(fake, raw):
 
 def test_slow_answer_times_out_and_is_retried(fake, raw):
     # the second page: a server that has answered before is slow, not dead (tests/test_fetch_deadnet.py)
-    fake.inject("slow", op="PullRequestsPage", repo="acme/widgets", skip=1, params={"seconds": 1.5})
-    summary = run_fetch(fake, ["acme/widgets"], raw, timeouts=Timeouts(deadline=0.5))
+    fake.inject("slow", op="PullRequestsPage", repo="acme/widgets", skip=1, params={"seconds": 3.0})
+    summary = run_fetch(fake, ["acme/widgets"], raw, timeouts=Timeouts(deadline=2.0))
     _ok(fake, raw, summary, ["acme/widgets"])
     assert summary.repos["acme/widgets"].retries == 1
     assert [r.first for r in fake.pages("acme/widgets")][:3] == [25, 25, 12]

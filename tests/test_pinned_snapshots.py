@@ -22,8 +22,8 @@ PINNED: dict[str, tuple[str, str]] = {
     "baseline": ("b04b55999cc229dc", "767b201f80859fcb"),
     "detective-game": ("72dd29563e25b0a1", "0f7c58153ea4d6ac"),
     "legacy": ("ec058c80ca619d34", "fbf9aff0aa7c035a"),
-    "blended": ("24b01a0a2654758c", "a7e86b899d0b18e5"),
-    "project": ("84328d1e8d79f98b", "edc4bd9f1032d3dc"),
+    "blended": ("a36312d8a2557558", "a7e86b899d0b18e5"),
+    "project": ("9c8580505cb30916", "edc4bd9f1032d3dc"),
 }
 
 

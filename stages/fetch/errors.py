@@ -66,6 +66,10 @@ class RepoError(FetchError):
     """A refusal that retrying cannot fix; reported once for the repo."""
 
 
+class Forbidden(RepoError):
+    """HTTP 403 that is not a rate limit: the token may not see this resource (REST)."""
+
+
 class Paused(FetchError):
     """The run stopped before a wait longer than ``--max-wait``; resume after ``resume_at`` (epoch)."""
 

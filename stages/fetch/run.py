@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,7 +43,7 @@ from stages.fetch.graphql import GraphQLSource, query_version
 from stages.fetch.pages import combine
 from stages.fetch.progress import Progress
 from stages.fetch.rest import RestSource
-from stages.fetch.source import PageSizer, Source
+from stages.fetch.source import PageSizer, Row, Source
 from stages.fetch.state import Scan, ScanKind
 from stages.fetch.summary import FetchSummary, RepoStats
 from stages.fetch.transport import RetryPolicy, Timeouts, Transport
@@ -101,6 +101,7 @@ class _RepoRun:
         self.stats, self.clock, self.progress, self.version = stats, clock, progress, version
         self.io = io
         self.state = cache.load_state()
+        self.withheld_now: dict[int, tuple[str, ...]] = {}  # PR number -> withheld fields, this run
 
     async def _io(self, func: Callable[..., T], *args: object) -> T:
         """Run a cache write on the run's I/O thread (None: asyncio's default pool)."""
@@ -226,6 +227,7 @@ class _RepoRun:
             for w in page.warnings:
                 if w not in self.stats.warnings:
                     self.stats.warnings.append(w)
+            withheld = self._withheld(rows)
             scan = replace(
                 scan,
                 null_nodes=scan.null_nodes + page.null_nodes,
@@ -234,7 +236,7 @@ class _RepoRun:
                 prs=scan.prs + len(rows),
                 done=reached or not page.has_next or not page.end_cursor,
             )
-            self.state = replace(self.state, scan=scan)
+            self.state = replace(self.state, scan=scan, withheld=withheld)
             # checkpoint off the event loop (fsyncs), but before the next page is asked
             await self._io(self.cache.commit_page, rows, self.state)
             self.stats.pages += 1
@@ -242,6 +244,18 @@ class _RepoRun:
             self.progress.page(self.repo, self.stats)
             if scan.done:
                 return scan
+
+    def _withheld(self, rows: list[Row]) -> Mapping[int, tuple[str, ...]]:
+        """The state's withheld fields after ``rows``: theirs replace what an older fetch of those PRs had."""
+        if not self.state.withheld and not any(r.get("withheld_fields") for r in rows):
+            return self.state.withheld
+        withheld = dict(self.state.withheld)
+        for r in rows:
+            if fields := r.get("withheld_fields"):
+                withheld[r["number"]] = self.withheld_now[r["number"]] = tuple(fields)
+            else:
+                withheld.pop(r["number"], None)
+        return withheld
 
     async def _finish(self, scan: Scan, final: float | None) -> None:
         s = replace(self.state, scan=None, last_check=iso(final if final is not None else self.clock.now()))
@@ -263,6 +277,13 @@ class _RepoRun:
                     window_since=self.opts.since,
                     last_full_scan=iso(scan.first_started or self.clock.now()),
                 )
+        if self.withheld_now:
+            self.stats.withheld = len(self.withheld_now)
+            fields = sorted({f for fs in self.withheld_now.values() for f in fs})
+            self.stats.warnings.append(
+                f"GitHub withheld {', '.join(fields)} of {len(self.withheld_now)} PR(s) from this token: "
+                "kept as null and listed in the PRs' withheld_fields"
+            )
         self.state = s
         self.stats.prs_cached = await self._io(self.cache.compact, s)
         self.stats.status = "ok"

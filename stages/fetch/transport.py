@@ -45,7 +45,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from pipeline import __version__
 from stages.fetch.auth import mask
 from stages.fetch.clock import Clock, iso
-from stages.fetch.errors import Paused, RateLimited, RepoError, TransientError, Unreachable
+from stages.fetch.errors import Forbidden, Paused, RateLimited, RepoError, TransientError, Unreachable
 from stages.fetch.http import PooledTransport, env_proxies
 from stages.fetch.ratelimit import Budget, RateHeaders, limit_wait, parse_headers
 from stages.fetch.source import Json
@@ -143,7 +143,7 @@ def classify_http(resp: httpx.Response, rh: RateHeaders) -> None:
             raise RateLimited(f"secondary rate limit: {msg}", kind="secondary", headers=rh, request_id=rid)
         if rh.remaining == 0 or rh.retry_after is not None:
             raise RateLimited(f"rate limit exhausted: {msg}", kind="primary", headers=rh, request_id=rid)
-        raise RepoError(f"forbidden (HTTP {status}): {msg}", request_id=rid)
+        raise Forbidden(f"forbidden (HTTP {status}): {msg}", request_id=rid)
     if status == 401:
         raise RepoError(f"GitHub refused the token (HTTP 401: {msg}); check GITHUB_TOKEN", request_id=rid)
     if status == 404:
