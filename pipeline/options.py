@@ -85,7 +85,10 @@ scenario = click.option(
 project = click.option("--project", "-p", default=None, help="A real-project preset (see 'demoseed projects').")
 seed = click.option("--seed", type=_range(C.SEED), default=42, show_default=True, help="Seed for every random draw.")
 anchor = click.option(
-    "--anchor", type=MONDAY, default=None, help=f"Monday of the last week [default: a fixed Monday, {DEFAULT_ANCHOR}]."
+    "--anchor",
+    type=MONDAY,
+    default=None,
+    help=f"Monday of the last week, {C.ANCHOR[0]} to {C.ANCHOR[1]} [default: a fixed Monday, {DEFAULT_ANCHOR}].",
 )
 weeks = click.option(
     "--weeks",

@@ -46,8 +46,8 @@ NORMALIZE_OUTPUT = OutputKind("a normalize output", lambda d: {"tables", "meta"}
 def check_output(directory: Path, kind: OutputKind, *, explicit: bool, flag: str = "-o") -> bool:
     """Refuse a target this command may not replace; True when it holds an own earlier output.
 
-    ``explicit``: the user named the directory (``-o``); then an own earlier
-    output is replaced only with ``force``.
+    ``explicit``: the user named the directory (``-o``), which only changes
+    how the message names it (see :func:`check_replace` for ``--force``).
     """
     shown = f"{flag} {directory}" if explicit else str(directory)
     if directory.exists() and not directory.is_dir():
