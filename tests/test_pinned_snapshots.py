@@ -42,7 +42,7 @@ def _pinned(name: str, snap_dir) -> None:
 @pytest.mark.parametrize("scenario", ["ai-success", "review-bottleneck", "baseline", "detective-game"])
 def test_builtin_scenarios_at_seed_42(data_root, scenario):
     assert main(["snapshot", "--scenario", scenario, "--seed", "42", "--no-github"]) == 0
-    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42")
+    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42-no-github")
 
 
 def test_legacy_run(data_root):
