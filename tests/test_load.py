@@ -124,8 +124,10 @@ def test_urls_parse_and_passwords_are_masked(data_root: Path) -> None:
     assert parse_db_url("postgres://u@h/db").schema_name == "public"
     assert parse_db_url("sqlite:///rel/demo.db").path == Path("rel/demo.db")
     assert parse_db_url("sqlite:////abs/demo.db").path == Path("/abs/demo.db")
-    default = parse_db_url(None)
+    default = parse_db_url(None, default_db=data_root / "app.duckdb")
     assert (default.kind, default.path) == ("duckdb", data_root / "app.duckdb")
+    with pytest.raises(UserError, match="no DB URL given"):
+        parse_db_url(None)
     assert mask_url("postgresql://u:pw@h:1/d?password=pw2") == "postgresql://u:***@h:1/d?password=***"
     for bad, needle in [
         ("mysql://u:pw@h/db", "scheme 'mysql'"),

@@ -210,7 +210,7 @@ def test_tampered_snapshot_refused_and_schema_mismatch_reported(
     manifest["tables"]["metrics_commit"]["rows"] = 9
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IntegrityError, match="metrics_commit"):
-        load_snapshot(copy, pg_database)
+        load_snapshot(copy, pg_database, today=TODAY)
     assert table_names(pg_database) == []
 
     with psycopg.connect(pg_database) as conn:
@@ -218,7 +218,7 @@ def test_tampered_snapshot_refused_and_schema_mismatch_reported(
         conn.execute("ALTER TABLE metrics_prfile DROP COLUMN file_category")
         conn.execute("ALTER TABLE metrics_commit ALTER COLUMN github_sha TYPE varchar(12)")
     with pytest.raises(UserError) as info:
-        load_snapshot(snapshot, pg_database)
+        load_snapshot(snapshot, pg_database, today=TODAY)
     msg = str(info.value)
     assert "metrics_prfile: missing column(s) file_category" in msg
     assert "metrics_commit.github_sha: is character varying(12), expected varchar(40)" in msg
@@ -240,3 +240,19 @@ def test_cli_errors_are_one_line_exit_2(pg_database: str, snapshot: Path, capsys
     assert pa.types.is_timestamp(spec("teams_team").schema.field("created_at").type) and dt.date(
         2026, 3, 2
     ) == TODAY - dt.timedelta(days=2)
+
+
+@pytest.mark.parametrize("name", ["before", "at", "mid-week", "after"])
+def test_shift_before_at_after_the_anchor_and_mid_week(
+    name: str, pg_database: str, data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from tests.test_load_shift import INSTANTS, cli_load, pin_clock
+
+    instant, weeks = INSTANTS[name]
+    pin_clock(monkeypatch, instant)
+    out = cli_load(data_root, pg_database, capsys)
+    assert f"shifted by {weeks:+d} week(s)" in out
+    loaded = dump(pg_database)
+    want = shifted(build_tables(), dt.timedelta(weeks=weeks))
+    for name_ in APP_LOAD_ORDER:
+        assert loaded[name_] == want[name_], name_

@@ -51,7 +51,7 @@ def command(
       demoseed load data/snapshots/ai-success-seed42 --db-url postgresql://app@localhost:5432/app --clear
       DB_URL=sqlite:///demo.db demoseed load --latest --no-rebase-dates
     """
-    from stages.load import load_snapshot
+    from pipeline.runners.load import run_load
     from stages.load.report import ReadBackMismatch
 
     directory = resolve_snapshot(snapshot, latest)
@@ -65,7 +65,7 @@ def command(
             if status is not None:
                 status.update(msg)
 
-        report = load_snapshot(
+        report = run_load(
             directory,
             db_url or None,
             schema=schema,

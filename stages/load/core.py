@@ -62,12 +62,17 @@ def load_snapshot(
     clear: bool = False,
     rebase_dates: bool = True,
     today: dt.date | None = None,
+    default_db: Path | None = None,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
 ) -> LoadReport:
-    """Load a verified snapshot into the database at ``db_url`` (None: data/app.duckdb)."""
+    """Load a verified snapshot into the database at ``db_url`` (None: the DuckDB file ``default_db``).
+
+    ``today`` (the load day; required when ``rebase_dates``) is an input: the
+    stage never reads the clock (see :mod:`pipeline.runners.load`).
+    """
     say = progress or (lambda _msg: None)
-    target = parse_db_url(db_url, schema=schema)
+    target = parse_db_url(db_url, schema=schema, default_db=default_db)
     unknown = [t for t in include if t not in APP_LOAD_ORDER]
     if unknown:
         raise UserError(

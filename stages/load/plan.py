@@ -73,7 +73,9 @@ def plan_rebase(manifest: dict[str, Any], directory: Path, *, enabled: bool, tod
     last, source = snapshot_last_week(manifest, directory)
     if not enabled or last is None:
         return Rebase(last, None, 0, source if enabled else "disabled (--no-rebase-dates)")
-    target = monday(today or dt.date.today())  # the load is the one stage allowed to read the clock
+    if today is None:
+        raise ValueError("plan_rebase: the load day is an input (the runner reads the clock)")
+    target = monday(today)
     return Rebase(last, target, (target - last).days // 7, source)
 
 
@@ -92,9 +94,9 @@ def column_expr(
     elif f.name in refs and offsets.get(refs[f.name]):
         expr = f"{col} + {int(offsets[refs[f.name]])}"
     elif _is_ts(f) and days:
-        expr = f"{col} + INTERVAL {int(days)} DAY"
+        expr = f"{col} + to_days({int(days)})"  # to_days: INTERVAL -7 DAY is a syntax error
     elif pa.types.is_date(f.type) and days:
-        expr = f"{col} + {int(days)}"
+        expr = f"{col} + ({int(days)})"
     if dialect == "sqlite":
         if _is_ts(f):
             expr = f"strftime({expr}, '%Y-%m-%d %H:%M:%S.%f')"

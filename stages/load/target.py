@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from pipeline import paths
 from pipeline.base.errors import UserError
 
 POSTGRES = "postgres"
@@ -88,10 +87,12 @@ def scrub(text: str, target: Target) -> str:
     return out
 
 
-def parse_db_url(url: str | None, *, schema: str | None = None) -> Target:
-    """Parse a DB URL (None or '' = the embedded DuckDB default) into a :class:`Target`."""
+def parse_db_url(url: str | None, *, schema: str | None = None, default_db: Path | None = None) -> Target:
+    """Parse a DB URL (None or '' = the embedded DuckDB file ``default_db``) into a :class:`Target`."""
     if not url:
-        path = paths.default_db_path()
+        if default_db is None:
+            raise UserError("no DB URL given; use --db-url (or DEMOSEED_DB_URL)")
+        path = default_db
         return Target(DUCKDB, f"duckdb:///{path}", path=path, schema=_check_schema(schema))
     shown = mask_url(url)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
