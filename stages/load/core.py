@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -134,10 +135,28 @@ def load_snapshot(
     )
 
 
+_PG_CAUSE = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+(.*)", re.S)
+_MAX_CAUSE = 500
+
+
 def _one_line(exc: BaseException, target: Target) -> str:
+    """The cause of a failure on one line: PostgreSQL's own ``ERROR: ...`` (+ DETAIL/HINT) when present.
+
+    DuckDB's postgres extension reports ``Failed to execute query "<the whole
+    statement>": ERROR: <cause>``; the statement can be kilobytes of DDL, so
+    the cause is picked out rather than the text cut after its first lines.
+    """
     text = scrub(str(exc), target).strip()
+    if m := _PG_CAUSE.search(text):
+        lines = [ln.strip() for ln in m.group(1).splitlines() if ln.strip()]
+        keep = lines[:1] + [ln for ln in lines[1:] if ln.startswith(("DETAIL:", "HINT:"))]
+        return _cut(" ".join(" ".join(keep).split()))
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return " ".join(lines[:2]) if lines else type(exc).__name__
+    return _cut(" ".join(lines[:2])) if lines else type(exc).__name__
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
 
 def _write(

@@ -8,6 +8,15 @@ as ``COPY ... FROM STDIN (FORMAT BINARY)``). PostgreSQL DDL is transactional,
 and identity sequences are moved with ``ALTER SEQUENCE ... RESTART`` (which,
 unlike ``setval``, is rolled back with the transaction), so any failure,
 including a deferred foreign-key check at COMMIT, leaves the database as it was.
+
+Loads into one database run one at a time: the first statement of the
+transaction takes the transaction-scoped advisory lock
+:data:`ADVISORY_LOCK_KEY` (``pg_advisory_xact_lock``), before anything is read
+or created, and PostgreSQL releases it at COMMIT or ROLLBACK (or when the
+process dies). A second load waits there, then sees the first one's tables and
+ids. The transaction runs at READ COMMITTED (the extension opens REPEATABLE
+READ, whose snapshot would be taken before the lock wait and hide what the
+load it waited for committed).
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ from .target import Target, scrub
 
 log = logging.getLogger(__name__)
 ALIAS = "demoseed_pg"
+# pg_advisory_xact_lock key that serializes demoseed loads into one database: the bytes "demoseed".
+ADVISORY_LOCK_KEY = int.from_bytes(b"demoseed", "big")  # 7234307576302018916
 
 
 def _connect_error(target: Target, exc: Exception) -> UserError:
@@ -82,6 +93,10 @@ class PostgresBackend(Backend):
 
     def begin(self) -> None:
         self.duck.execute("BEGIN TRANSACTION")
+        self.execute(
+            f"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"
+        )
+        self.duck.execute("CALL pg_clear_cache()")  # tables another load created while we waited
 
     def commit(self) -> None:
         self.duck.execute("COMMIT")
