@@ -16,13 +16,15 @@ from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.parquet import conform
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from pipeline.cli import main
+from pipeline.runners.load import run_load
 from stages.load import ddl as ddl_mod
-from stages.load import load_snapshot, mask_url, parse_db_url
+from stages.load import mask_url, parse_db_url
 from stages.load.extensions import connect, extension_path
 from stages.load.schema_check import Column, check_table, sqlite_type
 from tests.loaddata import LAST_WEEK, build_tables, table, write_test_snapshot
 
 TODAY = dt.date(2026, 3, 4)  # a Wednesday; its Monday is 9 weeks after LAST_WEEK
+AS_OF = dt.datetime(2026, 3, 4, 12, tzinfo=dt.UTC)  # the load instant: noon that day
 SHIFT = dt.timedelta(weeks=9)
 
 
@@ -219,8 +221,8 @@ def test_duckdb_load_content_rebase_clear_and_second_team_set(
 ) -> None:
     db = tmp_path / "app.duckdb"
     url = f"duckdb:///{db}"
-    report = load_snapshot(snapshot, url, today=TODAY)
-    assert report.ok and report.rows == 84 and report.rebase_weeks == 9 and report.team_ids == [1, 2]
+    report = run_load(snapshot, url, as_of=AS_OF)
+    assert report.ok and report.rows == 87 and report.rebase_weeks == 9 and report.team_ids == [1, 2]
     expected = shifted(build_tables(), SHIFT)
     first = dump_duckdb(db)
     assert first == expected
@@ -228,12 +230,12 @@ def test_duckdb_load_content_rebase_clear_and_second_team_set(
     assert max(r["week_start"] for r in first["metrics_weeklymetrics"]) == dt.date(2026, 3, 2)
 
     with pytest.raises(UserError, match=r"team slug\(s\) alpha, beta already exist.*--clear"):
-        load_snapshot(snapshot, url, today=TODAY)
-    again = load_snapshot(snapshot, url, today=TODAY, clear=True)
+        run_load(snapshot, url, as_of=AS_OF)
+    again = run_load(snapshot, url, as_of=AS_OF, clear=True)
     assert again.ok and again.cleared_team_ids == [1, 2] and all(t.id_offset == 0 for t in again.tables)
     assert dump_duckdb(db) == first
 
-    other = load_snapshot(other_snapshot, url, rebase_dates=False)
+    other = run_load(other_snapshot, url, rebase_dates=False)
     assert other.ok and other.team_ids == [3, 4]
     offsets = {t.name: t.id_offset for t in other.tables}
     assert offsets["metrics_pullrequest"] == 8 and offsets["metrics_teammember"] == 6
@@ -251,15 +253,15 @@ def test_duckdb_load_content_rebase_clear_and_second_team_set(
 
 def test_duckdb_failure_mid_load_leaves_the_database_as_before(tmp_path: Path, snapshot: Path) -> None:
     db = tmp_path / "app.duckdb"
-    load_snapshot(snapshot, f"duckdb:///{db}", today=TODAY)
+    run_load(snapshot, f"duckdb:///{db}", as_of=AS_OF)
     before = dump_duckdb(db)
     bad = bad_snapshot(tmp_path / "bad")
     with pytest.raises(UserError, match=r"failed and was rolled back.*(?i:constraint)"):
-        load_snapshot(bad, f"duckdb:///{db}", today=TODAY, clear=True)
+        run_load(bad, f"duckdb:///{db}", as_of=AS_OF, clear=True)
     assert dump_duckdb(db) == before
     fresh = tmp_path / "fresh.duckdb"
     with pytest.raises(UserError, match="rolled back"):
-        load_snapshot(bad, f"duckdb:///{fresh}", today=TODAY)
+        run_load(bad, f"duckdb:///{fresh}", as_of=AS_OF)
     con = duckdb.connect(str(fresh), read_only=True)
     assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 0
     con.close()
@@ -275,11 +277,11 @@ def test_tampered_snapshot_is_refused_before_anything_is_opened(tmp_path: Path, 
     pq.write_table(t, copy / "metrics_prfile.parquet")
     db = tmp_path / "never.duckdb"
     with pytest.raises(IntegrityError, match="metrics_prfile"):
-        load_snapshot(copy, f"duckdb:///{db}")
+        run_load(copy, f"duckdb:///{db}")
     assert not db.exists()
     (copy / "metrics_prfile.parquet").unlink()
     with pytest.raises(IntegrityError, match="metrics_prfile: file is missing"):
-        load_snapshot(copy, f"sqlite:///{tmp_path / 'never.db'}")
+        run_load(copy, f"sqlite:///{tmp_path / 'never.db'}")
     assert not (tmp_path / "never.db").exists()
 
 
@@ -289,8 +291,8 @@ def test_tampered_snapshot_is_refused_before_anything_is_opened(tmp_path: Path, 
 def test_sqlite_load_clear_failure_and_app_insert(tmp_path: Path, snapshot: Path, other_snapshot: Path) -> None:
     db = tmp_path / "app.db"
     url = f"sqlite:///{db}"
-    report = load_snapshot(snapshot, url, today=TODAY)
-    assert report.ok and report.rows == 84
+    report = run_load(snapshot, url, as_of=AS_OF)
+    assert report.ok and report.rows == 87
     first = dump_sqlite(db)
     con = sqlite3.connect(db)
     merged, cycle, labels, draft = con.execute(
@@ -303,13 +305,13 @@ def test_sqlite_load_clear_failure_and_app_insert(tmp_path: Path, snapshot: Path
     assert con.execute("SELECT max(week_start) FROM metrics_weeklymetrics").fetchone()[0] == "2026-03-02"
     con.close()
 
-    assert load_snapshot(snapshot, url, today=TODAY, clear=True).ok
+    assert run_load(snapshot, url, as_of=AS_OF, clear=True).ok
     assert dump_sqlite(db) == first
     with pytest.raises(UserError, match="rolled back"):
-        load_snapshot(bad_snapshot(tmp_path / "bad"), url, today=TODAY, clear=True)
+        run_load(bad_snapshot(tmp_path / "bad"), url, as_of=AS_OF, clear=True)
     assert dump_sqlite(db) == first
 
-    other = load_snapshot(other_snapshot, url, today=TODAY)
+    other = run_load(other_snapshot, url, as_of=AS_OF)
     assert other.ok and other.team_ids == [3, 4]
     con = sqlite3.connect(db)
     con.execute("PRAGMA foreign_keys = ON")
@@ -361,7 +363,7 @@ def test_cli_connection_errors_are_one_line_without_the_password(
 
 def test_include_rejects_non_app_tables(snapshot: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="only the app tables"):
-        load_snapshot(snapshot, f"duckdb:///{tmp_path / 'x.duckdb'}", include=("demoseed_provenance",))
+        run_load(snapshot, f"duckdb:///{tmp_path / 'x.duckdb'}", include=("demoseed_provenance",))
     assert table("teams_team", 1).num_rows == 1 and LAST_WEEK.weekday() == 0
 
 

@@ -105,7 +105,7 @@ def test_a_load_waits_for_the_lock_held_by_another(pg_database: str, snapshots: 
 def test_a_failed_statement_reports_postgresqls_own_cause(pg_database: str, snapshots: list[Path]) -> None:
     """The cause stays in the one-line error, not kilobytes of DDL ahead of it (was cut after two lines)."""
     from pipeline.base.errors import UserError
-    from stages.load import load_snapshot
+    from pipeline.runners.load import run_load
     from stages.load.ddl import app_ddl
 
     index = app_ddl().indexes[0].name
@@ -113,7 +113,7 @@ def test_a_failed_statement_reports_postgresqls_own_cause(pg_database: str, snap
         conn.execute("CREATE TABLE squatter (id int)")
         conn.execute(f'CREATE INDEX "{index}" ON squatter (id)')
     with pytest.raises(UserError) as info:
-        load_snapshot(snapshots[0], pg_database, today=dt.date(2026, 3, 4))
+        run_load(snapshots[0], pg_database, as_of=dt.datetime(2026, 3, 4, 12, tzinfo=dt.UTC))
     msg = str(info.value)
     assert f'rolled back: relation "{index}" already exists' in msg and "CREATE" not in msg, msg
     assert len(msg) < 400

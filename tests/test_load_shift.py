@@ -76,22 +76,31 @@ def test_sqlite_shift_follows_the_pinned_clock(
     assert last == (LAST_WEEK + delta).isoformat()
 
 
-def test_no_rebase_keeps_dates_whatever_the_clock(
+def test_no_rebase_keeps_dates_and_still_cuts_at_the_instant(
     data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    pin_clock(monkeypatch, INSTANTS["before"][0])
     write_test_snapshot(data_root / "snapshots" / "two-teams")
+    pin_clock(monkeypatch, INSTANTS["after"][0])  # after all of the data: everything, exactly
     db = data_root / "app.duckdb"
     assert main(["load", "--latest", "--db-url", f"duckdb:///{db}", "--no-rebase-dates"]) == 0
     assert "dates kept exactly" in capsys.readouterr().out
     assert dump_duckdb(db) == shifted(build_tables(), dt.timedelta(0))
+    pin_clock(monkeypatch, INSTANTS["before"][0])  # the data's last two weeks have not begun yet
+    other = data_root / "other.duckdb"
+    assert main(["load", "--latest", "--db-url", f"duckdb:///{other}", "--no-rebase-dates"]) == 0
+    out = capsys.readouterr().out
+    assert "held back 5 row(s) dated after it (metrics_weeklymetrics 5)" in " ".join(out.split())
+    weeks = {r["week_start"] for r in dump_duckdb(other)["metrics_weeklymetrics"]}
+    assert max(weeks) == dt.date(2025, 12, 15)
 
 
 @pytest.mark.parametrize("target", ["duckdb", "sqlite"])
 def test_a_backwards_shift_loads(target: str, tmp_path: Path) -> None:
     """The stage itself, two weeks back: was ``Parser Error: syntax error at or near "DAY"``."""
-    from stages.load import load_snapshot
+    from pipeline.runners.load import run_load
 
     snapshot = write_test_snapshot(tmp_path / "snap")
-    report = load_snapshot(snapshot, f"{target}:///{tmp_path / 'app.db'}", today=dt.date(2025, 12, 17))
+    report = run_load(
+        snapshot, f"{target}:///{tmp_path / 'app.db'}", as_of=dt.datetime(2025, 12, 17, 12, tzinfo=dt.UTC)
+    )
     assert report.ok and report.rebase_weeks == -2

@@ -33,6 +33,7 @@ from pipeline.base.errors import UserError
 from pipeline.base.manifest import verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 
+from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
@@ -59,18 +60,23 @@ def load_snapshot(
     snapshot_dir: Path,
     db_url: str | None,
     *,
+    as_of: dt.datetime,
+    recompute_week: WeekRecompute | None = None,
     schema: str | None = None,
     clear: bool = False,
     rebase_dates: bool = True,
-    today: dt.date | None = None,
     default_db: Path | None = None,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
 ) -> LoadReport:
-    """Load a verified snapshot into the database at ``db_url`` (None: the DuckDB file ``default_db``).
+    """Load a verified snapshot, as the team stood at ``as_of``, into ``db_url`` (None: the DuckDB file ``default_db``).
 
-    ``today`` (the load day; required when ``rebase_dates``) is an input: the
-    stage never reads the clock (see :mod:`pipeline.runners.load`).
+    ``as_of`` (the load instant, UTC) is an input: the stage never reads the
+    clock. Dates move by whole weeks so the snapshot's last week is the
+    instant's week (unless ``rebase_dates`` is off), then the rows are cut at
+    the instant (:mod:`stages.load.asof`); the instant's week of weekly
+    metrics is recomputed by ``recompute_week`` (the caller's aggregate stage,
+    see :mod:`pipeline.runners.load`).
     """
     say = progress or (lambda _msg: None)
     target = parse_db_url(db_url, schema=schema, default_db=default_db)
@@ -79,6 +85,8 @@ def load_snapshot(
         raise UserError(
             f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
         )
+    if as_of.tzinfo is None:
+        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
     tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
@@ -86,8 +94,11 @@ def load_snapshot(
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
     verify_seconds = time.perf_counter() - t0
-    files = {t: snapshot_dir / manifest["tables"][t]["file"] for t in tables}
-    rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=today)
+    every = {t: snapshot_dir / manifest["tables"][t]["file"] for t in APP_LOAD_ORDER if t in manifest["tables"]}
+    files = {t: every[t] for t in tables}
+    rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=as_of.astimezone(dt.UTC).date())
+    say("cutting the snapshot at the load instant")
+    cut = plan_cut(every, AsOf(as_of.astimezone(dt.UTC) - dt.timedelta(days=rebase.days)), recompute_week)
     teams = pq.read_table(files["teams_team"], columns=["id", "slug"]) if "teams_team" in files else None
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
@@ -95,9 +106,10 @@ def load_snapshot(
     say(f"connecting to {target.display}")
     backend = open_backend(target)
     try:
+        backend.duck.register(RECOMPUTED, cut.recomputed)
         t1 = time.perf_counter()
         try:
-            reports, created, cleared, offsets, nexts = _write(backend, tables, files, slugs, rebase, clear, say)
+            reports, created, cleared, offsets, nexts = _write(backend, tables, files, slugs, rebase, cut, clear, say)
         except UserError as exc:
             raise UserError(f"{exc} (nothing was written)") from None
         except Exception as exc:
@@ -109,7 +121,7 @@ def load_snapshot(
         t2 = time.perf_counter()
         say("reading back")
         try:
-            _read_back(backend, reports, files, offsets, rebase, new_team_ids)
+            _read_back(backend, reports, cut, offsets, rebase, new_team_ids)
         except Exception as exc:
             raise UserError(
                 f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
@@ -129,6 +141,12 @@ def load_snapshot(
         rebase_weeks=rebase.weeks,
         tables=reports,
         next_ids=nexts,
+        as_of=as_of.astimezone(dt.UTC),
+        reopened_prs=cut.reopened,
+        recomputed_week=(
+            cut.recomputed_week + dt.timedelta(days=rebase.days) if cut.recomputed_week is not None else None
+        ),
+        recomputed_rows=cut.recomputed.num_rows,
         verify_seconds=verify_seconds,
         load_seconds=load_seconds,
         readback_seconds=readback_seconds,
@@ -165,6 +183,7 @@ def _write(
     files: dict[str, Path],
     slugs: list[str],
     rebase: Rebase,
+    cut: CutPlan,
     clear: bool,
     say: Progress,
 ) -> tuple[list[TableReport], list[str], list[int], dict[str, int], dict[str, int]]:
@@ -208,14 +227,19 @@ def _write(
         for t in tables:
             s = spec(t)
             sql = select_sql(
-                s, files[t], offsets=offsets, refs=ddl.references(t), days=rebase.days, dialect=backend.dialect
+                s, cut.sources[t], offsets=offsets, refs=ddl.references(t), days=rebase.days, dialect=backend.dialect
             )
-            rows = pq.ParquetFile(files[t]).metadata.num_rows
+            in_file = pq.ParquetFile(files[t]).metadata.num_rows
+            count = backend.duck.execute(f"SELECT count(*) FROM ({cut.sources[t]})").fetchone()
+            rows = int(count[0]) if count else 0
+            held = cut.weekly_held_back if t == WEEKLY else in_file - rows
             say(f"inserting {t} ({rows:,} rows)")
             ts = time.perf_counter()
             n = backend.insert(t, s.column_names, sql)
             reports.append(
-                TableReport(t, rows, n, offsets.get(t, 0), deleted.get(t, 0), seconds=time.perf_counter() - ts)
+                TableReport(
+                    t, rows, n, offsets.get(t, 0), deleted.get(t, 0), held_back=held, seconds=time.perf_counter() - ts
+                )
             )
         if created or restore:
             say("creating indexes and foreign keys")
@@ -233,7 +257,7 @@ def _write(
 def _read_back(
     backend: Backend,
     reports: list[TableReport],
-    files: dict[str, Path],
+    cut: CutPlan,
     offsets: dict[str, int],
     rebase: Rebase,
     team_ids: Sequence[int],
@@ -243,7 +267,12 @@ def _read_back(
         s = spec(report.name)
         kinds = aggregate_kinds(s)
         source = select_sql(
-            s, files[report.name], offsets=offsets, refs=ddl.references(report.name), days=rebase.days, dialect="duckdb"
+            s,
+            cut.sources[report.name],
+            offsets=offsets,
+            refs=ddl.references(report.name),
+            days=rebase.days,
+            dialect="duckdb",
         )
         exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in kinds)
         want = backend.duck.execute(f"SELECT {exprs} FROM ({source})").fetchone() or ()

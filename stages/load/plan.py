@@ -109,18 +109,18 @@ def column_expr(
 
 def select_sql(
     spec: TableSpec,
-    path: Path,
+    source: str,
     *,
     offsets: dict[str, int],
     refs: dict[str, str],
     days: int,
     dialect: str,
 ) -> str:
-    """``SELECT <target columns> FROM read_parquet(<file>)`` for one table."""
+    """``SELECT <target columns> FROM (<source>)`` for one table (``source``: a DuckDB SELECT of its rows)."""
     cols = ", ".join(
         column_expr(f, offsets=offsets, refs=refs, table=spec.name, days=days, dialect=dialect) for f in spec.schema
     )
-    return f"SELECT {cols} FROM read_parquet('{_lit(str(path))}')"
+    return f"SELECT {cols} FROM ({source})"
 
 
 def _lit(text: str) -> str:
