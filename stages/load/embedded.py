@@ -23,7 +23,7 @@ import duckdb
 from pipeline.base.errors import UserError
 
 from . import ddl
-from .backend import Backend, duckdb_aggregate_expr
+from .backend import Backend, ForeignKeyRef, duckdb_aggregate_expr
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -177,6 +177,20 @@ class SQLiteBackend(Backend):
                 has_default = default is not None or (pk and "int" in str(declared).lower())
                 out.setdefault(t, []).append(
                     Column(name, sqlite_type(declared), declared, not notnull, bool(has_default))
+                )
+        return out
+
+    def foreign_keys(self) -> list[ForeignKeyRef]:
+        out = []
+        names = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for child in names:
+            notnull = {r[1]: bool(r[3]) for r in self.query(f"PRAGMA table_info({quote(child)})")}
+            keys: dict[int, list[tuple[str, str, str | None]]] = {}
+            for fk_id, _seq, parent, col, ref, *_rest in self.query(f"PRAGMA foreign_key_list({quote(child)})"):
+                keys.setdefault(int(fk_id), []).append((str(parent), str(col), ref))
+            for ((parent, col, ref),) in (cols for cols in keys.values() if len(cols) == 1):
+                out.append(
+                    ForeignKeyRef(("main", child), col, not notnull.get(col, False), ("main", parent), ref or "id")
                 )
         return out
 

@@ -5,6 +5,7 @@ Three transformations happen in that SELECT, over whole columns:
 - id remapping: ``id + offset(table)`` and every foreign-key column
   ``+ offset(referenced table)``, so the rows land past the target's existing
   ids (offset 0 into an empty database: the ids stay as in the snapshot);
+  a team row that ``--clear`` keeps keeps its id (``team_map``);
 - date rebasing: every timestamptz and date column moves by the same whole
   number of weeks (weekdays and Monday week starts survive);
 - dialect shaping: SQLite gets ISO text for timestamps/dates and floats for
@@ -84,12 +85,26 @@ def _is_ts(f: pa.Field) -> bool:
 
 
 def column_expr(
-    f: pa.Field, *, offsets: dict[str, int], refs: dict[str, str], table: str, days: int, dialect: str
+    f: pa.Field,
+    *,
+    offsets: dict[str, int],
+    refs: dict[str, str],
+    table: str,
+    days: int,
+    dialect: str,
+    team_map: dict[int, int] | None = None,
 ) -> str:
-    """The DuckDB expression producing one target column from the snapshot column."""
+    """The DuckDB expression producing one target column from the snapshot column.
+
+    ``team_map``: snapshot team id -> the id of the team row --clear keeps (other teams: + offset).
+    """
     col = quote(f.name)
     expr = col
-    if f.name == "id" and offsets.get(table):
+    ref = table if f.name == "id" else refs.get(f.name)
+    if ref == "teams_team" and team_map:
+        kept = " ".join(f"WHEN {int(a)} THEN {int(b)}" for a, b in sorted(team_map.items()))
+        expr = f"CASE {col} {kept} ELSE {col} + {int(offsets.get(ref, 0))} END"
+    elif f.name == "id" and offsets.get(table):
         expr = f"{col} + {int(offsets[table])}"
     elif f.name in refs and offsets.get(refs[f.name]):
         expr = f"{col} + {int(offsets[refs[f.name]])}"
@@ -115,10 +130,12 @@ def select_sql(
     refs: dict[str, str],
     days: int,
     dialect: str,
+    team_map: dict[int, int] | None = None,
 ) -> str:
     """``SELECT <target columns> FROM (<source>)`` for one table (``source``: a DuckDB SELECT of its rows)."""
     cols = ", ".join(
-        column_expr(f, offsets=offsets, refs=refs, table=spec.name, days=days, dialect=dialect) for f in spec.schema
+        column_expr(f, offsets=offsets, refs=refs, table=spec.name, days=days, dialect=dialect, team_map=team_map)
+        for f in spec.schema
     )
     return f"SELECT {cols} FROM ({source})"
 

@@ -29,7 +29,7 @@ import duckdb
 from pipeline.base.errors import UserError
 
 from . import ddl
-from .backend import Backend
+from .backend import Backend, ForeignKeyRef
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -126,6 +126,21 @@ class PostgresBackend(Backend):
                 shown = f"numeric({precision}, {scale})"
             out.setdefault(table, []).append(Column(name, canon, shown, nullable == "YES", bool(has_default)))
         return out
+
+    def key(self, table: str) -> tuple[str, str]:
+        return (self.schema, table)
+
+    def foreign_keys(self) -> list[ForeignKeyRef]:
+        rows = self.query(
+            "SELECT cn.nspname::text AS cs, cc.relname::text AS ct, a.attname::text AS col, NOT a.attnotnull AS n, "
+            "pn.nspname::text AS ps, pc.relname::text AS pt, pa.attname::text AS ref FROM pg_constraint c "
+            "JOIN pg_class cc ON cc.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
+            "JOIN pg_class pc ON pc.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1] "
+            "WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 ORDER BY 1, 2, 3"
+        )
+        return [ForeignKeyRef((cs, ct), col, bool(null), (ps, pt), ref) for cs, ct, col, null, ps, pt, ref in rows]
 
     def create_tables(self, tables: Sequence[str]) -> None:
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")

@@ -48,6 +48,7 @@ class LoadReport:
     team_ids: list[int]
     created_tables: list[str]
     cleared_team_ids: list[int]
+    foreign: dict[str, tuple[str, int]]  # --clear in other tables: table[.column] -> ("deleted" | "set NULL", rows)
     rebase: str
     rebase_weeks: int
     tables: list[TableReport]
@@ -137,7 +138,12 @@ class LoadReport:
         if self.created_tables:
             lines.append(f"created {len(self.created_tables)} app table(s) with their constraints and indexes")
         if self.cleared_team_ids:
-            lines.append(f"--clear replaced the rows of team id(s) {_ids(self.cleared_team_ids)}")
+            line = f"--clear replaced the rows of team id(s) {_ids(self.cleared_team_ids)} (team rows kept, updated)"
+            if self.foreign:
+                line += "; in other tables: " + ", ".join(
+                    f"{k} {n:,} {a}" for k, (a, n) in sorted(self.foreign.items())
+                )
+            lines.append(line)
         return lines
 
     def as_of_line(self) -> str:
