@@ -392,3 +392,35 @@ def test_a_read_back_difference_is_reported_and_exits_1(
     captured = capsys.readouterr()
     assert "DIFFERS" in captured.out
     assert captured.err == "error: metrics_prfile: read-back differs in additions\n"
+
+
+# --------------------------------------------------------------------------- untrusted snapshots (issue 12.9)
+
+
+@pytest.mark.parametrize("slug", ["x'); DROP TABLE teams_team; --", "a b", "ünïcode", "", "new\nline", 'quo"te'])
+def test_a_verified_snapshot_with_a_bad_slug_is_refused_before_anything_is_opened(slug: str, tmp_path: Path) -> None:
+    tables = build_tables()
+    teams = tables["teams_team"].to_pylist()
+    teams[0]["slug"] = slug
+    tables["teams_team"] = pa.Table.from_pylist(teams, schema=spec("teams_team").schema)
+    snap = write_test_snapshot(tmp_path / "evil", tables, name="evil")  # it verifies: integrity, not safety
+    db = tmp_path / "never.duckdb"
+    with pytest.raises(UserError, match="is not a slug"):
+        run_load(snap, f"duckdb:///{db}", as_of=AS_OF)
+    assert not db.exists()
+
+
+def test_a_snapshot_naming_a_slug_twice_is_refused(tmp_path: Path) -> None:
+    tables = build_tables(("same", "same"))
+    snap = write_test_snapshot(tmp_path / "twice", tables, name="twice")
+    with pytest.raises(UserError, match="'same' more than once"):
+        run_load(snap, f"duckdb:///{tmp_path / 'x.duckdb'}", as_of=AS_OF)
+
+
+@pytest.mark.parametrize("schema", ["information_schema", "pg_catalog", "pg_toast", "PG_temp_3", "Information_Schema"])
+def test_system_schemas_are_refused(schema: str) -> None:
+    with pytest.raises(UserError, match="belongs to the database system"):
+        parse_db_url("postgresql://u@h/db", schema=schema)
+    with pytest.raises(UserError, match="belongs to the database system"):
+        parse_db_url(f"postgresql://u@h/db?schema={schema}")
+    assert parse_db_url("postgresql://u@h/db", schema="pgdemo").schema == "pgdemo"

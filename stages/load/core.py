@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -42,7 +43,7 @@ from .ddl import app_ddl, quote
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
 from .schema_check import check_table
-from .target import DUCKDB, POSTGRES, Target, parse_db_url, scrub
+from .target import DUCKDB, POSTGRES, Target, check_identifier, parse_db_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,12 @@ def load_snapshot(
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
     verify_seconds = time.perf_counter() - t0
-    every = {t: snapshot_dir / manifest["tables"][t]["file"] for t in APP_LOAD_ORDER if t in manifest["tables"]}
+    # the file names verify_snapshot checked (<table>.parquet), never a name taken from the manifest's text
+    every = {
+        check_identifier(t, "table name"): snapshot_dir / f"{t}.parquet"
+        for t in APP_LOAD_ORDER
+        if t in manifest["tables"]
+    }
     files = {t: every[t] for t in tables}
     rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=as_of.astimezone(dt.UTC).date())
     say("cutting the snapshot at the load instant")
@@ -105,6 +111,7 @@ def load_snapshot(
     teams = pq.read_table(files["teams_team"], columns=["id", "slug"]) if "teams_team" in files else None
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
+    _check_slugs(slugs, snapshot_dir)
     snapshot_teams = dict(zip(slugs, snapshot_team_ids, strict=True))
 
     say(f"connecting to {target.display}")
@@ -289,6 +296,22 @@ def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept
     rows = backend.duck.execute(f"SELECT * FROM ({sql}) WHERE id IN ({ids})").to_arrow_table().to_pylist()
     updated = backend.update_rows(table, columns, rows)
     return updated + backend.insert(table, columns, f"SELECT * FROM ({sql}) WHERE id NOT IN ({ids})")
+
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")  # Django's SlugField in the app's varchar(50)
+
+
+def _check_slugs(slugs: list[str], snapshot_dir: Path) -> None:
+    """A verified snapshot is intact, not safe: its team slugs go into SQL text, so they must be slugs."""
+    bad = [s for s in slugs if not _SLUG.match(s)]
+    if bad:
+        raise UserError(
+            f"snapshot {snapshot_dir} has team slug {bad[0]!r}, which is not a slug (letters, digits, '-', '_', "
+            "at most 50); refusing to load it"
+        )
+    dupes = sorted(s for s, n in Counter(slugs).items() if n > 1)
+    if dupes:
+        raise UserError(f"snapshot {snapshot_dir} names team slug {dupes[0]!r} more than once; refusing to load it")
 
 
 def _few(names: list[str]) -> str:

@@ -119,9 +119,23 @@ def parse_db_url(url: str | None, *, schema: str | None = None, default_db: Path
 def _check_schema(schema: str | None) -> str | None:
     if schema is None or schema == "":
         return None
-    if not _IDENT.match(schema):
-        raise UserError(f"bad schema name {schema!r}: use letters, digits and underscores (e.g. demo_app)")
-    return schema
+    return check_identifier(schema, "schema name")
+
+
+_SYSTEM_SCHEMAS = re.compile(r"^(information_schema|pg_.*)$", re.I)
+
+
+def check_identifier(name: str, what: str) -> str:
+    """``name`` if it is a plain SQL identifier (it goes into SQL text, quoted); UserError otherwise.
+
+    Schemas of the database system itself (``information_schema``, ``pg_catalog``
+    and every ``pg_*``) are refused: a load never writes there.
+    """
+    if not _IDENT.match(name):
+        raise UserError(f"bad {what} {name!r}: use letters, digits and underscores (e.g. demo_app)")
+    if what == "schema name" and _SYSTEM_SCHEMAS.match(name):
+        raise UserError(f"schema {name!r} belongs to the database system; load into public or a schema of your own")
+    return name
 
 
 def _parse_postgres(url: str, shown: str, schema: str | None) -> Target:
