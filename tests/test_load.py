@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -109,7 +112,9 @@ def bad_snapshot(directory: Path) -> Path:
 # --------------------------------------------------------------------------- URLs and extensions
 
 
-def test_urls_parse_and_passwords_are_masked(data_root: Path) -> None:
+def test_urls_parse_and_passwords_are_masked(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(data_root)
+    (data_root / "rel").mkdir()
     t = parse_db_url("postgresql://app:s3cr%40t@db.example:6543/appdb?schema=demo&sslmode=require")
     assert (t.kind, t.host, t.port, t.database, t.user, t.password, t.schema) == (
         "postgres",
@@ -125,7 +130,7 @@ def test_urls_parse_and_passwords_are_masked(data_root: Path) -> None:
     assert parse_db_url("postgres://u@h/db", schema="s2").schema_name == "s2"
     assert parse_db_url("postgres://u@h/db").schema_name == "public"
     assert parse_db_url("sqlite:///rel/demo.db").path == Path("rel/demo.db")
-    assert parse_db_url("sqlite:////abs/demo.db").path == Path("/abs/demo.db")
+    assert parse_db_url(f"sqlite:///{data_root}/demo.db").path == data_root / "demo.db"
     default = parse_db_url(None, default_db=data_root / "app.duckdb")
     assert (default.kind, default.path) == ("duckdb", data_root / "app.duckdb")
     with pytest.raises(UserError, match="no DB URL given"):
@@ -347,7 +352,7 @@ def test_cli_loads_latest_into_the_default_duckdb_and_reports(
     assert err.count("\n") == 1 and "already exist" in err
     assert main(["load", "--latest", "--clear", "--no-rebase-dates"]) == 0
     assert "dates kept exactly" in capsys.readouterr().out
-    monkeypatch.setenv("DB_URL", f"sqlite:///{data_root / 'from-env.db'}")
+    monkeypatch.setenv("DEMOSEED_DB_URL", f"sqlite:///{data_root / 'from-env.db'}")
     assert main(["load", "--latest"]) == 0
     assert "into sqlite:///" in capsys.readouterr().out and (data_root / "from-env.db").is_file()
 
@@ -424,3 +429,73 @@ def test_system_schemas_are_refused(schema: str) -> None:
     with pytest.raises(UserError, match="belongs to the database system"):
         parse_db_url(f"postgresql://u@h/db?schema={schema}")
     assert parse_db_url("postgresql://u@h/db", schema="pgdemo").schema == "pgdemo"
+
+
+# --------------------------------------------------------------------------- file URLs and the environment (issue 12.10)
+
+
+def _cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **env}
+    full.pop("DEMOSEED_DB_URL", None) if "DEMOSEED_DB_URL" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        cwd=cwd,
+        env={**full, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_three_slashes_to_a_missing_directory_is_refused_with_the_four_slash_form(tmp_path: Path) -> None:
+    """``duckdb:///tmp/x.duckdb`` typed for /tmp used to create ./tmp/x.duckdb in the current directory."""
+    work = tmp_path / "repo"
+    work.mkdir()
+    snap = write_test_snapshot(tmp_path / "snap")
+    proc = _cli(["load", str(snap), "--db-url", "duckdb:///tmp/x.duckdb"], work, {"DEMOSEED_DATA": str(tmp_path / "d")})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "write duckdb:////tmp/x.duckdb (four slashes)" in proc.stderr and "relative to" in proc.stderr
+    assert list(work.iterdir()) == []
+    proc = _cli(["load", str(snap), "--db-url", f"sqlite:///{tmp_path}/no/such/dir/x.db"], work, {})
+    assert proc.returncode == 2 and "directory" in proc.stderr and "does not exist" in proc.stderr
+    assert not (tmp_path / "no").exists()
+    (work / "rel").mkdir()
+    proc = _cli(["load", str(snap), "--db-url", "sqlite:///rel/x.db", "--as-of", "2026-03-04"], work, {})
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "rel" / "x.db").is_file() and f"(= {work / 'rel' / 'x.db'})" in proc.stdout
+
+
+def test_the_db_url_comes_from_demoseed_db_url_not_a_generic_db_url(tmp_path: Path) -> None:
+    snap = write_test_snapshot(tmp_path / "snap")
+    data = tmp_path / "data"
+    env = {"DEMOSEED_DATA": str(data), "DEMOSEED_DB_URL": f"sqlite:///{tmp_path / 'env.db'}"}
+    proc = _cli(["load", str(snap), "--as-of", "2026-03-04"], tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env.db").is_file() and not (data / "app.duckdb").exists()
+    proc = _cli(
+        ["load", str(snap), "--as-of", "2026-03-04"],
+        tmp_path,
+        {"DEMOSEED_DATA": str(data), "DB_URL": f"sqlite:///{tmp_path / 'generic.db'}"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "generic.db").exists() and (data / "app.duckdb").is_file()
+
+
+def test_a_thousand_teams_summarise_in_short_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from pipeline.base.manifest import write_snapshot
+    from stages.aggregate import aggregate
+    from stages.generate import GenerateConfig, generate
+
+    result = generate(GenerateConfig(scenario=None, teams=1000, members=2, prs=1, real_share=0))
+    tables = dict(result.tables)
+    tables.update(aggregate(tables, week_starts=[dt.date.fromisoformat(w) for w in result.info["week_starts"]]))
+    snap = tmp_path / "many"
+    write_snapshot(snap, tables, name="many", params={"generate": result.info}, inputs={})
+    db = tmp_path / "many.duckdb"
+    assert main(["load", str(snap), "--db-url", f"duckdb:///{db}", "--as-of", "2026-03-04"]) == 0
+    out = capsys.readouterr().out
+    assert "1,000 teams (demo-team, demo-team-2, demo-team-3, ..., demo-team-1000; ids 1..1000)" in out
+    assert max(len(line) for line in out.splitlines()) < 400  # the longest: held back per table (13 at most)
+    assert main(["load", str(snap), "--db-url", f"duckdb:///{db}", "--as-of", "2026-03-04"]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 300 and "(1,000 in all)" in err

@@ -38,10 +38,11 @@ AS_OF = AsOfType()
 @click.option("--latest", is_flag=True, help="Load the most recently written snapshot under data/snapshots.")
 @click.option(
     "--db-url",
-    envvar="DB_URL",
+    envvar="DEMOSEED_DB_URL",
     metavar="URL",
-    help="postgresql://user:pass@host:5432/db[?schema=s], sqlite:///path.db or duckdb:///path.duckdb "
-    "(also $DB_URL; default: the embedded data/app.duckdb).",
+    help="postgresql://user:pass@host:5432/db[?schema=s], sqlite:///rel/path.db, sqlite:////abs/path.db, "
+    "duckdb:///rel/path.duckdb or duckdb:////abs/path.duckdb (also $DEMOSEED_DB_URL, which keeps a password "
+    "out of ps; default: the embedded data/app.duckdb).",
 )
 @click.option("--schema", metavar="NAME", help="PostgreSQL/DuckDB schema for the app tables (default public/main).")
 @click.option("--clear", is_flag=True, help="Delete the snapshot's teams (by slug) and all their rows first.")
@@ -76,7 +77,7 @@ def command(
     Examples:
       demoseed load --latest
       demoseed load data/snapshots/ai-success-seed42 --db-url postgresql://app@localhost:5432/app --clear
-      DB_URL=sqlite:///demo.db demoseed load --latest --no-rebase-dates
+      DEMOSEED_DB_URL=sqlite:///demo.db demoseed load --latest --as-of 2026-03-04T15:00
     """
     from pipeline.runners.load import run_load
     from stages.load.report import ReadBackMismatch

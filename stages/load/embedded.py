@@ -38,7 +38,8 @@ class DuckDBBackend(Backend):
 
     def __init__(self, target: Target) -> None:
         assert target.path is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        if target.create_dir:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             duck = connect(str(target.path))
         except duckdb.Error as exc:
@@ -136,7 +137,8 @@ class SQLiteBackend(Backend):
 
     def __init__(self, target: Target) -> None:
         assert target.path is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        if target.create_dir:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(target.path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA foreign_keys = ON")

@@ -170,4 +170,4 @@ def _ids(ids: list[int]) -> str:
 def _teams(slugs: list[str], ids: list[int]) -> str:
     if len(slugs) <= 6:
         return f"teams {', '.join(slugs)} (ids {_ids(ids)})"
-    return f"{len(slugs):,} teams ({', '.join(slugs[:3])}, ..., {slugs[-1]}; ids {_ids(ids)})"
+    return f"{len(slugs):,} teams ({', '.join(slugs[:3])}, ..., {slugs[-1]}; ids {min(ids)}..{max(ids)})"

@@ -7,7 +7,12 @@ Accepted forms::
     duckdb:///relative/path.duckdb  duckdb:////absolute/path.duckdb
     (none)                          the embedded default, data/app.duckdb
 
-The file URLs follow SQLAlchemy's convention (three slashes, then the path).
+The file URLs follow SQLAlchemy's convention (three slashes, then the path),
+so ``duckdb:///tmp/x.duckdb`` is ``./tmp/x.duckdb``. The directory of a file
+URL must exist: it is never created (only the default's ``data/`` is). When it
+does not exist and the path read as absolute would work, the error says to
+write four slashes, so the form people type (``duckdb:///tmp/x.duckdb`` for
+``/tmp``) never silently creates ``./tmp`` in the current directory.
 Passwords never leave this module unmasked except inside the DSN handed to
 the database driver: :func:`mask_url` is what every message shows.
 """
@@ -39,6 +44,7 @@ class Target:
     dsn: str = ""  # postgres: the libpq URI handed to DuckDB's ATTACH (may hold the password)
     path: Path | None = None  # sqlite / duckdb: the database file
     schema: str | None = None  # postgres / duckdb: the schema holding the app tables
+    create_dir: bool = False  # the default database only: its directory may be created
     host: str = ""
     port: int | None = None
     database: str = ""
@@ -93,7 +99,7 @@ def parse_db_url(url: str | None, *, schema: str | None = None, default_db: Path
         if default_db is None:
             raise UserError("no DB URL given; use --db-url (or DEMOSEED_DB_URL)")
         path = default_db
-        return Target(DUCKDB, f"duckdb:///{path}", path=path, schema=_check_schema(schema))
+        return Target(DUCKDB, f"duckdb:///{path}", path=path, schema=_check_schema(schema), create_dir=True)
     shown = mask_url(url)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     kind = _SCHEMES.get(scheme)
@@ -113,7 +119,26 @@ def parse_db_url(url: str | None, *, schema: str | None = None, default_db: Path
         raise UserError(f"bad DB_URL {shown!r}: no database file name after {scheme}:///")
     if kind == SQLITE and schema:
         raise UserError(f"--schema does not apply to SQLite ({shown}); SQLite has a single schema")
-    return Target(kind, shown, path=Path(unquote(file)), schema=_check_schema(schema))
+    path = Path(unquote(file))
+    _check_directory(path, shown, scheme)
+    if not path.is_absolute():
+        shown = f"{shown} (= {Path.cwd() / path})"
+    return Target(kind, shown, path=path, schema=_check_schema(schema))
+
+
+def _check_directory(path: Path, shown: str, scheme: str) -> None:
+    """A file URL's directory must exist; say how to write the absolute path when that is what was meant."""
+    parent = path.parent
+    if parent.is_dir():
+        return
+    if path.is_absolute():
+        raise UserError(f"bad DB_URL {shown!r}: directory {parent} does not exist; create it first")
+    meant = Path("/") / path
+    hint = f"; for {meant} write {scheme}:///{meant} (four slashes)" if meant.parent.is_dir() else "; create it first"
+    raise UserError(
+        f"bad DB_URL {shown!r}: three slashes make {path} a path relative to {Path.cwd()}, "
+        f"and directory {parent} does not exist there{hint}"
+    )
 
 
 def _check_schema(schema: str | None) -> str | None:
