@@ -11,7 +11,7 @@ from rich.console import Console
 from pipeline.commands._common import resolve_snapshot
 
 
-class AsOfType(click.ParamType):
+class AsOfType(click.ParamType):  # type: ignore[type-arg]
     """A load instant: a date (the end of that day, UTC) or an ISO date-time (UTC unless it has an offset)."""
 
     name = "WHEN"

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -42,7 +43,7 @@ class Backend(abc.ABC):
         """The table's name in the target's own SQL."""
 
     @abc.abstractmethod
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Run a SELECT in the target (inside the current transaction, if any)."""
 
     @abc.abstractmethod
@@ -193,7 +194,7 @@ class Backend(abc.ABC):
         )
         return {str(t): int(m or 0) for t, m in self.query(sql)}
 
-    def aggregates(self, spec: TableSpec, team_ids: Sequence[int]) -> tuple:
+    def aggregates(self, spec: TableSpec, team_ids: Sequence[int]) -> tuple[Any, ...]:
         """Count and per-column aggregates of one table's rows for ``team_ids``, as text."""
         exprs = [
             f"{self.text(self.aggregate_expr(kind, quote(name)))} AS a{i}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
@@ -52,7 +53,7 @@ class DuckDBBackend(Backend):
     def qname(self, table: str) -> str:
         return f"{self.prefix}{quote(table)}"
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.duck.execute(sql).fetchall()
 
     def execute(self, sql: str) -> None:
@@ -149,7 +150,7 @@ class SQLiteBackend(Backend):
     def qname(self, table: str) -> str:
         return quote(table)
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.db.execute(sql).fetchall()
 
     def execute(self, sql: str) -> None:

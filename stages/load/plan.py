@@ -48,12 +48,12 @@ def monday(day: dt.date) -> dt.date:
 
 def snapshot_last_week(manifest: dict[str, Any], directory: Path) -> tuple[dt.date | None, str]:
     """The Monday of the snapshot's last week: manifest parameters first, then the data."""
-    params = manifest.get("params") or {}
-    generate = params.get("generate") if isinstance(params.get("generate"), dict) else {}
+    params: dict[str, Any] = manifest.get("params") or {}
+    generate: dict[str, Any] = params["generate"] if isinstance(params.get("generate"), dict) else {}
     weeks = generate.get("week_starts") or params.get("week_starts")
     if weeks:
         return monday(max(dt.date.fromisoformat(str(w)) for w in weeks)), "manifest week_starts"
-    request = params.get("request") if isinstance(params.get("request"), dict) else {}
+    request: dict[str, Any] = params["request"] if isinstance(params.get("request"), dict) else {}
     for where, value in (("anchor", params.get("anchor")), ("request anchor", request.get("anchor"))):
         if value:
             return monday(dt.date.fromisoformat(str(value))), f"manifest {where}"
@@ -81,7 +81,7 @@ def plan_rebase(manifest: dict[str, Any], directory: Path, *, enabled: bool, tod
 
 
 def _is_ts(f: pa.Field) -> bool:
-    return pa.types.is_timestamp(f.type)
+    return bool(pa.types.is_timestamp(f.type))
 
 
 def column_expr(

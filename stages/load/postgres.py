@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
@@ -85,7 +86,7 @@ class PostgresBackend(Backend):
     def qname(self, table: str) -> str:
         return f"{quote(self.schema)}.{quote(table)}"
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.duck.execute(f"SELECT * FROM postgres_query('{ALIAS}', {sql_literal(sql)})").fetchall()
 
     def execute(self, sql: str) -> None:

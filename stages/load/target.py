@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from pipeline.base.errors import UserError
 
@@ -78,9 +78,10 @@ def mask_url(url: str) -> str:
     return masked
 
 
-def _safe_port(parts) -> int | None:
+def _safe_port(parts: SplitResult) -> int | None:
     try:
-        return parts.port
+        port: int | None = parts.port
+        return port
     except ValueError:
         return None
 
