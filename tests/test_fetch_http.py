@@ -19,9 +19,10 @@ import pyarrow as pa
 import pytest
 
 from pipeline.base.parquet import write_table
-from stages.fetch.cache import SPEC, RepoCache, read_page, rows_to_table, write_page
+from stages.fetch.cache import RepoCache
 from stages.fetch.clock import SystemClock
 from stages.fetch.http import CachedSocketStream, PooledTransport, env_proxies
+from stages.fetch.pages import SPEC, read_page, rows_to_table, write_page
 from stages.fetch.transport import Transport
 
 LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=2)
@@ -196,11 +197,9 @@ def test_unreadable_page_is_an_integrity_error(tmp_path):
 
 def test_pages_from_an_older_version_parquet_are_still_read(tmp_path):
     cache = RepoCache(tmp_path, "acme/widgets")
-    state = cache.load_state()
     old = cache.pages_dir / "p000001.parquet"  # what a killed run of the previous version left
     write_table(rows_to_table(_rows(3)), SPEC, old)
-    state["pages"], state["next_page"] = ["p000001.parquet"], 2
-    cache.save_state(state)
+    cache.state_path.write_text(json.dumps({"version": 1, "repo": "acme/widgets", "pages": [old.name], "next_page": 2}))
     (cache.pages_dir / "p000009.parquet").write_bytes(b"orphan")  # in flight when that run died
     (cache.pages_dir / "p000010.arrow").write_bytes(b"orphan")
     state = cache.load_state()
@@ -208,9 +207,8 @@ def test_pages_from_an_older_version_parquet_are_still_read(tmp_path):
     again = _rows(2, start=3)
     again[0]["title"] = "edited"  # number 3 again, same updatedAt: the later fetch wins
     cache.commit_page(again, state)
-    assert state["pages"] == ["p000001.parquet", "p000002.arrow"]
-    assert json.loads(cache.state_path.read_text())["pages"] == state["pages"]
-    got = cache.table(state)
+    assert json.loads(cache.state_path.read_text())["pages"] == ["p000001.parquet", "p000002.arrow"]
+    got = cache.table()
     assert sorted(got.column("number").to_pylist()) == [1, 2, 3, 4]
     three = [r for r in got.to_pylist() if r["number"] == 3]
     assert three[0]["title"] == "edited"

@@ -486,11 +486,13 @@ def test_a_thousand_teams_summarise_in_short_lines(tmp_path: Path, capsys: pytes
     from stages.aggregate import aggregate
     from stages.generate import GenerateConfig, generate
 
-    result = generate(GenerateConfig(scenario=None, teams=1000, members=2, prs=1, real_share=0))
+    result = generate(
+        GenerateConfig(scenario=None, teams=1000, members=2, prs=1, real_share=0, anchor=dt.date(2026, 1, 5))
+    )
     tables = dict(result.tables)
-    tables.update(aggregate(tables, week_starts=[dt.date.fromisoformat(w) for w in result.info["week_starts"]]))
+    tables.update(aggregate(tables, week_starts=list(result.info.week_starts)))
     snap = tmp_path / "many"
-    write_snapshot(snap, tables, name="many", params={"generate": result.info}, inputs={})
+    write_snapshot(snap, tables, name="many", params={"generate": result.info.as_json()}, inputs={})
     db = tmp_path / "many.duckdb"
     assert main(["load", str(snap), "--db-url", f"duckdb:///{db}", "--as-of", "2026-03-04"]) == 0
     out = capsys.readouterr().out

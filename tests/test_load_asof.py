@@ -40,11 +40,11 @@ EXEMPT = {("metrics_prsurvey", "token_expires_at")}  # a deadline, in the future
 
 
 def make_snapshot(directory: Path, scenario: str, seed: int) -> Path:
-    result = generate(GenerateConfig(scenario=scenario, seed=seed, real_share=0))
+    result = generate(GenerateConfig(scenario=scenario, seed=seed, real_share=0, anchor=ANCHOR))
     tables = dict(result.tables)
-    weeks = [dt.date.fromisoformat(w) for w in result.info["week_starts"]]
+    weeks = list(result.info.week_starts)
     tables.update(aggregate(tables, week_starts=weeks))
-    write_snapshot(directory, tables, name=directory.name, params={"generate": result.info}, inputs={})
+    write_snapshot(directory, tables, name=directory.name, params={"generate": result.info.as_json()}, inputs={})
     return directory
 
 

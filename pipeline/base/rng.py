@@ -5,6 +5,12 @@ entity kind, entity key, purpose), never from a global stream, Python's
 ``hash()`` (salted per process) or the wall clock. Adding a team, a member or
 a week therefore never shifts anyone else's values.
 
+One convention names the streams: a :data:`Key` is the tuple of stable parts
+naming a family of streams, seed first (``(42, "ai-success", "pr")``). Code
+that draws takes one (conventionally ``k``) and names each stream by
+appending its purpose: ``keyed_uniform(pr_keys, *k, "size")``; a part of the
+work hands a longer key on (``(*k, "review")``).
+
 Two tools:
 
 * :func:`rng` — a numpy ``Generator`` for one keyed stream (a member, a team,
@@ -19,6 +25,9 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+
+Key = tuple[object, ...]
+"""Stable parts naming a family of streams, seed first: ``(seed, scenario, purpose, ...)``."""
 
 _SEP = "\x1f"
 _MASK64 = (1 << 64) - 1
@@ -81,15 +90,3 @@ def keyed_u64(keys: np.ndarray | list[int], *parts: object) -> np.ndarray:
 def keyed_uniform(keys: np.ndarray | list[int], *parts: object) -> np.ndarray:
     """One float64 in [0, 1) per key (53 random bits), see :func:`keyed_u64`."""
     return (keyed_u64(keys, *parts) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def keyed_choice(keys: np.ndarray | list[int], n: int, *parts: object) -> np.ndarray:
-    """One integer in [0, n) per key."""
-    if n <= 0:
-        raise ValueError("keyed_choice needs n >= 1")
-    return np.minimum((keyed_uniform(keys, *parts) * n).astype(np.int64), n - 1)
-
-
-def stable_key(*parts: object) -> int:
-    """A stable int64-range key for an entity (e.g. a PR: team slug + number)."""
-    return key64(*parts) & 0x7FFF_FFFF_FFFF_FFFF

@@ -12,14 +12,15 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
 
-def resolve_token(env: dict[str, str] | None = None, *, use_gh: bool = True, timeout: float = 3.0) -> str | None:
+def resolve_token(env: Mapping[str, str] | None = None, *, use_gh: bool = True, timeout: float = 3.0) -> str | None:
     """The token to use, or None (the fetcher then falls back to REST)."""
-    env = os.environ if env is None else env
-    token = (env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or "").strip()
+    environ = os.environ if env is None else env
+    token = (environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or "").strip()
     if token:
         return token
     if not use_gh or shutil.which("gh") is None:

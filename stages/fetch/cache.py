@@ -9,13 +9,9 @@ Layout (``raw_dir`` is ``data/raw/github``)::
         pull_requests.parquet    compacted rows (gh_raw_pull_requests)
         pages/p000007.arrow      one file per page fetched since the last compaction
 
-A page file is a checkpoint, not a product: its rows are checked against the
-``gh_raw_pull_requests`` spec (:func:`pipeline.base.parquet.conform`) and written
-as an uncompressed Arrow IPC file, because a Parquet write of a 25-row page
-of this nested schema (51 leaf columns) costs ~2 ms of CPU against ~0.05 ms
-for IPC, on every page of every repo (see bench/bench_fetch.py). Pages written
-as ``.parquet`` by older versions are still read. The compacted file is
-Parquet, written by :func:`pipeline.base.parquet.write_table` like every table.
+A page file is an Arrow IPC checkpoint (:mod:`stages.fetch.pages`); the
+compacted file is Parquet, written by :func:`pipeline.base.parquet.write_table`
+like every table.
 
 Checkpointing a page is two atomic writes: the page file, then ``state.json``
 naming it (and the cursor after it). A page file that ``state.json`` does not
@@ -27,6 +23,12 @@ merges the compacted file and the pages, keeps the newest version of each
 files; dying anywhere in between only means merging the same rows again.
 Every Parquet write goes through :func:`pipeline.base.parquet.write_table`. The
 token is never part of anything written here.
+
+``state.json`` holds two records: the run's :class:`~stages.fetch.state.RepoState`
+(with its scan) and the cache's own :class:`Ledger` (page files, counts). This
+module alone reads and writes its JSON (the keys of every version-1 file; keys
+an older file lacks take their defaults). A run talks to a :class:`Cache`:
+:class:`RepoCache` on disk, or :class:`MemoryCache` for ``--no-cache``.
 """
 
 from __future__ import annotations
@@ -35,27 +37,33 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from types import UnionType
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.base.atomic import atomic_write_bytes
 from pipeline.base.errors import IntegrityError
 from pipeline.base.hashing import content_hash
 from pipeline.base.parquet import conform, read_table, sort_rows, write_table
-from pipeline.base.schemas import GH_RAW_PULL_REQUESTS
+from stages.fetch.pages import SPEC, combine, read_page, rows_to_table, write_page
+from stages.fetch.source import Row
+from stages.fetch.state import RepoState, Scan
 
 log = logging.getLogger(__name__)
 
-SPEC = GH_RAW_PULL_REQUESTS
 STATE_VERSION = 1
 COMPACT_NAME = "pull_requests.parquet"
 PAGE_SUFFIXES = (".arrow", ".parquet")  # .parquet: pages checkpointed by older versions
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 def resolve_raw_dir(raw_dir: Path | str) -> Path:
@@ -64,85 +72,107 @@ def resolve_raw_dir(raw_dir: Path | str) -> Path:
     return raw_dir / "github" if raw_dir.name == "raw" else raw_dir
 
 
-def new_state(repo: str) -> dict:
-    return {
+@dataclass(frozen=True)
+class Ledger:
+    """The cache's own bookkeeping (not the run's): page files not yet compacted, counts."""
+
+    pages: tuple[str, ...] = ()  # committed page files, oldest first
+    next_page: int = 1
+    prs: int = 0  # rows in the compacted file (after the last compaction)
+    pages_fetched: int = 0
+
+
+class Cache(Protocol):
+    """What a run needs from one repo's cache: :class:`RepoCache` on disk, :class:`MemoryCache` for ``--no-cache``."""
+
+    repo: str
+
+    def load_state(self) -> RepoState: ...
+
+    def save_state(self, state: RepoState) -> None: ...
+
+    def commit_page(self, rows: Sequence[Row], state: RepoState) -> None:
+        """Checkpoint a page's rows with the state that follows them."""
+        ...
+
+    def compact(self, state: RepoState) -> int:
+        """Save ``state`` with every row merged; returns the repo's PR count."""
+        ...
+
+    def table(self) -> pa.Table:
+        """The cached rows, deduped (newest version of each PR)."""
+        ...
+
+    def drop(self) -> None: ...
+
+    def drop_if_empty(self) -> None:
+        """Forget a repo that holds no rows (one that failed at once)."""
+        ...
+
+
+# -- state.json ----------------------------------------------------------------
+
+
+def _fits(value: object, hint: object) -> bool:
+    """Whether a JSON value has the type a field declares (str, int, float, bool, Literal, None, unions)."""
+    if hint is type(None):
+        return value is None
+    if get_origin(hint) in (Union, UnionType):
+        return any(_fits(value, h) for h in get_args(hint))
+    if get_origin(hint) is Literal:
+        return value in get_args(hint)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(hint, type) and isinstance(value, hint)
+
+
+def _record(cls: type[R], raw: object, where: str) -> R:
+    """A record from its JSON object: known keys checked against the field types, missing ones defaulted."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} is not an object")
+    hints = get_type_hints(cls)
+    values = {f.name: raw[f.name] for f in fields(cls) if f.name in raw}
+    for name, value in values.items():
+        if not _fits(value, hints[name]):
+            raise ValueError(f"{where}.{name} is {value!r}")
+    return cls(**values)
+
+
+def state_from_json(text: str, repo: str) -> tuple[RepoState, Ledger]:
+    """Read ``state.json`` (any version-1 file; keys it lacks take their defaults)."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    if raw.get("version", STATE_VERSION) != STATE_VERSION or raw.get("repo", repo) != repo:
+        raise ValueError(f"version {raw.get('version')!r} of repo {raw.get('repo')!r}")
+    scan = raw.get("scan")
+    state = _record(RepoState, {**raw, "scan": None}, "state")
+    if scan is not None:
+        state = replace(state, scan=_record(Scan, scan, "scan"))
+    counts = raw.get("counts") or {}
+    pages = raw.get("pages") or []
+    if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
+        raise ValueError(f"pages is {pages!r}")
+    ledger = _record(Ledger, {**counts, "next_page": raw.get("next_page", 1)}, "counts")
+    return state, replace(ledger, pages=tuple(pages))
+
+
+def state_to_json(repo: str, state: RepoState, ledger: Ledger) -> str:
+    """``state.json``: the same keys as every version-1 file, sorted, indented."""
+    raw: dict[str, object] = {
         "version": STATE_VERSION,
         "repo": repo,
-        "transport": None,
-        "query_version": None,
-        "complete": False,  # a full scan of the window has finished at least once
-        "window_since": None,  # the since of that scan (None: all history)
-        "watermark": None,  # everything updated before this is cached
-        "last_full_scan": None,
-        "last_check": None,
-        "incomplete": False,
-        "etag": None,
-        "counts": {"prs": 0, "pages_fetched": 0},
-        "scan": None,
-        "pages": [],
-        "next_page": 1,
+        **asdict(state),
+        "counts": {"prs": ledger.prs, "pages_fetched": ledger.pages_fetched},
+        "pages": list(ledger.pages),
+        "next_page": ledger.next_page,
     }
+    return json.dumps(raw, indent=2, sort_keys=True) + "\n"
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _scrub(value: object) -> object:
-    """Replace lone UTF-16 surrogates (GitHub's JSON can hold half an emoji, e.g.
-    "\\ud83d") with U+FFFD: they cannot be stored as UTF-8."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
-
-
-def rows_to_table(rows: list[dict]) -> pa.Table:
-    if not rows:
-        return SPEC.schema.empty_table()
-    try:
-        return pa.Table.from_pylist(rows, schema=SPEC.schema)
-    except UnicodeEncodeError:  # rare: only then pay for a walk over every value
-        return pa.Table.from_pylist([_scrub(r) for r in rows], schema=SPEC.schema)
-
-
-def write_page(table: pa.Table, path: Path) -> None:
-    """Checkpoint a page's rows atomically (fsynced) as an Arrow IPC file (see module doc)."""
-    out = conform(table, SPEC).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, out.schema) as writer:
-        writer.write_table(out)
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
-
-
-def read_page(path: Path) -> pa.Table:
-    """A checkpointed page's rows, checked against the spec."""
-    if path.suffix == ".parquet":
-        return read_table(path, SPEC)
-    try:
-        table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
-    except (pa.ArrowException, OSError) as exc:
-        raise IntegrityError(
-            f"{path} is not a readable page checkpoint ({exc}); run `demoseed fetch --refresh` for its repo"
-        ) from None
-    return conform(table, SPEC)
-
-
-def dedupe_newest(table: pa.Table) -> pa.Table:
-    """One row per (repo, number): the newest ``updatedAt``, later rows winning ties."""
-    n = table.num_rows
-    if n < 2:
-        return table
-    t = table.append_column("__seq", pa.array(np.arange(n, dtype=np.int64)))
-    order = [("repo", "ascending"), ("number", "ascending"), ("updatedAt", "descending"), ("__seq", "descending")]
-    t = t.take(pc.sort_indices(t, sort_keys=order))
-    repo = t.column("repo").to_numpy(zero_copy_only=False)
-    number = t.column("number").to_numpy(zero_copy_only=False)
-    keep = np.ones(n, dtype=bool)
-    keep[1:] = (repo[1:] != repo[:-1]) | (number[1:] != number[:-1])
-    return t.filter(pa.array(keep)).drop_columns(["__seq"])
+# -- the caches -------------------------------------------------------------------
 
 
 class RepoCache:
@@ -154,31 +184,39 @@ class RepoCache:
         self.dir = resolve_raw_dir(raw_dir) / owner / name
         self.state_path = self.dir / "state.json"
         self.pages_dir = self.dir / "pages"
+        self._ledger: Ledger | None = None  # read with the state
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self.load_state()
+        assert self._ledger is not None
+        return self._ledger
 
     # -- state ---------------------------------------------------------------
 
-    def load_state(self) -> dict:
+    def load_state(self) -> RepoState:
+        """The saved state (a fresh one when nothing is cached); drops page files it does not name."""
         if not self.state_path.is_file():
-            return new_state(self.repo)
+            self._ledger = Ledger()
+            return RepoState()
         try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            state, self._ledger = state_from_json(self.state_path.read_text(encoding="utf-8"), self.repo)
+        except (OSError, ValueError, TypeError) as exc:
             raise IntegrityError(
                 f"{self.state_path} is unreadable ({exc}); run `demoseed fetch --refresh --repo {self.repo}`"
             ) from None
-        base = new_state(self.repo)
-        base.update(state)
-        self._drop_orphans(base)
-        return base
+        self._drop_orphans(self._ledger)
+        return state
 
-    def save_state(self, state: dict) -> None:
-        text = json.dumps(state, indent=2, sort_keys=True) + "\n"
+    def save_state(self, state: RepoState) -> None:
+        text = state_to_json(self.repo, state, self.ledger)
         atomic_write_bytes(self.state_path, text.encode("utf-8"))
 
-    def _drop_orphans(self, state: dict) -> None:
+    def _drop_orphans(self, ledger: Ledger) -> None:
         if not self.pages_dir.is_dir():
             return
-        named = set(state.get("pages") or [])
+        named = set(ledger.pages)
         for path in self.pages_dir.glob("p*"):
             if path.suffix in PAGE_SUFFIXES and path.name not in named:
                 log.info("%s: dropping page %s that was in flight when a run stopped", self.repo, path.name)
@@ -186,22 +224,22 @@ class RepoCache:
 
     # -- pages -----------------------------------------------------------------
 
-    def commit_page(self, rows: list[dict], state: dict) -> None:
+    def commit_page(self, rows: Sequence[Row], state: RepoState) -> None:
         """Checkpoint a page: its rows (if any), then the state naming it."""
+        book = self.ledger
         if rows:
-            name = f"p{int(state['next_page']):06d}.arrow"
+            name = f"p{book.next_page:06d}.arrow"
             write_page(rows_to_table(rows), self.pages_dir / name)
-            state["pages"] = [*state.get("pages", []), name]
-            state["next_page"] = int(state["next_page"]) + 1
-        state["counts"]["pages_fetched"] = int(state["counts"].get("pages_fetched", 0)) + 1
+            book = replace(book, pages=(*book.pages, name), next_page=book.next_page + 1)
+        self._ledger = replace(book, pages_fetched=book.pages_fetched + 1)
         self.save_state(state)
 
-    def _parts(self, state: dict) -> list[pa.Table]:
+    def _parts(self) -> list[pa.Table]:
         parts = []
         compact = self.dir / COMPACT_NAME
         if compact.is_file():
             parts.append(read_table(compact, SPEC))
-        for name in state.get("pages") or []:
+        for name in self.ledger.pages:
             path = self.pages_dir / name
             if path.is_file():
                 parts.append(read_page(path))
@@ -209,29 +247,24 @@ class RepoCache:
                 log.warning("%s: page file %s named in state.json is missing", self.repo, name)
         return parts
 
-    def table(self, state: dict | None = None) -> pa.Table:
+    def table(self) -> pa.Table:
         """The cached rows, deduped (newest version of each PR)."""
-        state = self.load_state() if state is None else state
-        parts = self._parts(state)
-        if not parts:
-            return SPEC.schema.empty_table()
-        return dedupe_newest(pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+        return combine(self._parts())
 
-    def compact(self, state: dict) -> int:
-        """Merge the pages into ``pull_requests.parquet``; returns the PR count."""
-        if not state.get("pages"):
-            state["counts"]["prs"] = self._count()
+    def compact(self, state: RepoState) -> int:
+        """Merge the pages into ``pull_requests.parquet`` and save ``state``; returns the PR count."""
+        old = self.ledger.pages
+        if not old:
+            self._ledger = replace(self.ledger, prs=self._count())
             self.save_state(state)
-            return state["counts"]["prs"]
-        table = self.table(state)
+            return self.ledger.prs
+        table = self.table()
         write_table(table, SPEC, self.dir / COMPACT_NAME)
-        old = list(state["pages"])
-        state["pages"] = []
-        state["counts"]["prs"] = table.num_rows
+        self._ledger = replace(self.ledger, pages=(), prs=table.num_rows)
         self.save_state(state)
         for name in old:
             (self.pages_dir / name).unlink(missing_ok=True)
-        return table.num_rows
+        return self.ledger.prs
 
     def _count(self) -> int:
         compact = self.dir / COMPACT_NAME
@@ -240,6 +273,7 @@ class RepoCache:
     def drop(self) -> None:
         if self.dir.is_dir():
             shutil.rmtree(self.dir)
+        self._ledger = None
 
     def drop_if_empty(self) -> None:
         """Remove a repo's directory that holds no rows (a repo that failed at once)."""
@@ -249,39 +283,35 @@ class RepoCache:
                 self.dir.parent.rmdir()  # the owner's folder, when it is now empty
 
 
-class MemoryCache(RepoCache):
-    """``--no-cache``: the same interface, nothing on disk."""
+class MemoryCache:
+    """``--no-cache``: the same protocol, nothing on disk."""
 
-    def __init__(self, raw_dir: Path, repo: str) -> None:
-        super().__init__(raw_dir, repo)
-        self._state = new_state(repo)
+    def __init__(self, repo: str) -> None:
+        self.repo = repo
+        self._state = RepoState()
         self._tables: list[pa.Table] = []
 
-    def load_state(self) -> dict:
-        return json.loads(json.dumps(self._state))
+    def load_state(self) -> RepoState:
+        return self._state
 
-    def save_state(self, state: dict) -> None:
-        self._state = json.loads(json.dumps(state))
+    def save_state(self, state: RepoState) -> None:
+        self._state = state
 
-    def commit_page(self, rows: list[dict], state: dict) -> None:
+    def commit_page(self, rows: Sequence[Row], state: RepoState) -> None:
         if rows:
             self._tables.append(rows_to_table(rows))
-        state["counts"]["pages_fetched"] = int(state["counts"].get("pages_fetched", 0)) + 1
-        self.save_state(state)
+        self._state = state
 
-    def table(self, state: dict | None = None) -> pa.Table:
-        if not self._tables:
-            return SPEC.schema.empty_table()
-        return dedupe_newest(pa.concat_tables(self._tables))
+    def table(self) -> pa.Table:
+        return combine(self._tables)
 
-    def compact(self, state: dict) -> int:
-        state["counts"]["prs"] = self.table().num_rows
-        self.save_state(state)
-        return state["counts"]["prs"]
+    def compact(self, state: RepoState) -> int:
+        self._state = state
+        return int(self.table().num_rows)
 
     def drop(self) -> None:
         self._tables = []
-        self._state = new_state(self.repo)
+        self._state = RepoState()
 
     def drop_if_empty(self) -> None:
         return
@@ -298,11 +328,7 @@ def cached_repos(raw_dir: Path | str) -> list[str]:
 def load_raw(raw_dir: Path | str, repos: list[str] | None = None) -> pa.Table:
     """Every cached PR node of ``repos`` (default: all cached), deduped, in write order."""
     names = cached_repos(raw_dir) if repos is None else list(repos)
-    parts = [RepoCache(Path(raw_dir), r).table() for r in names]
-    parts = [p for p in parts if p.num_rows]
-    if not parts:
-        return SPEC.schema.empty_table()
-    table = dedupe_newest(pa.concat_tables(parts)) if len(parts) > 1 else parts[0]
+    table = combine([RepoCache(Path(raw_dir), r).table() for r in names])
     return sort_rows(conform(table, SPEC), SPEC).combine_chunks()
 
 

@@ -16,6 +16,10 @@ Every failure is one of four kinds, and the kind decides what happens next:
 
 from __future__ import annotations
 
+from typing import Any
+
+from stages.fetch.ratelimit import RateHeaders
+
 
 class FetchError(Exception):
     """Base of the fetch stage's errors; ``str()`` is safe to show (no token)."""
@@ -37,7 +41,7 @@ class TransientError(FetchError):
 class RateLimited(FetchError):
     """GitHub asked us to wait (``kind`` is primary or secondary); ``headers`` are its signals."""
 
-    def __init__(self, message: str, *, kind: str, headers: object, request_id: str | None = None) -> None:
+    def __init__(self, message: str, *, kind: str, headers: RateHeaders, request_id: str | None = None) -> None:
         super().__init__(message, request_id=request_id)
         self.kind = kind
         self.headers = headers
@@ -46,7 +50,7 @@ class RateLimited(FetchError):
 class PartialData(TransientError):
     """A GraphQL answer with data and errors (null nodes); ``payload`` is what came back."""
 
-    def __init__(self, message: str, *, payload: dict, request_id: str | None = None) -> None:
+    def __init__(self, message: str, *, payload: dict[str, Any], request_id: str | None = None) -> None:
         super().__init__(message, request_id=request_id)
         self.payload = payload
 

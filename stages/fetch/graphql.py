@@ -15,16 +15,17 @@ data) -> retry, and after the last attempt keep what came back and say so.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from stages.fetch.errors import PartialData, RateLimited, RepoError, TransientError
 from stages.fetch.ratelimit import RateHeaders
-from stages.fetch.source import Page, PageSizer, Probe, gather_strict, split_repo
+from stages.fetch.source import Json, Page, PageSizer, Probe, Row, gather_strict, split_repo
 from stages.fetch.summary import RepoStats
 from stages.fetch.transport import Transport
 
@@ -45,13 +46,13 @@ NESTED_FIRST = 100
 _NESTED_IN_PAGE = 6
 
 
-@cache
+@functools.cache
 def query(name: str) -> str:
     """The text of ``queries/<name>``."""
     return (QUERY_DIR / name).read_text(encoding="utf-8")
 
 
-@cache
+@functools.cache
 def query_version() -> str:
     """A hash of every query file: a change means cached rows may lack fields -> full rescan."""
     h = hashlib.sha256()
@@ -77,12 +78,12 @@ _FATAL_TYPES = {
 }
 
 
-def _etype(err: dict) -> str:
+def _etype(err: Json) -> str:
     ext = err.get("extensions") or {}
     return str(err.get("type") or ext.get("type") or err.get("code") or ext.get("code") or "")
 
 
-def check_graphql(resp: httpx.Response, rh: RateHeaders) -> dict:
+def check_graphql(resp: httpx.Response, rh: RateHeaders) -> Json:
     """Return the payload of a usable answer, or raise what its errors mean."""
     rid = resp.headers.get("x-github-request-id")
     try:
@@ -121,17 +122,17 @@ def check_graphql(resp: httpx.Response, rh: RateHeaders) -> dict:
 # -- mapping nodes to rows -----------------------------------------------------
 
 
-def _user(u: dict | None) -> dict | None:
+def _user(u: Json | None) -> Json | None:
     if not u:
         return None
     return {"login": u.get("login"), "databaseId": u.get("databaseId")}
 
 
-def _nodes(conn: dict | None) -> list:
+def _nodes(conn: Json | None) -> list[Json]:
     return [n for n in (conn or {}).get("nodes") or [] if n is not None]
 
 
-def _commit(n: dict) -> dict:
+def _commit(n: Json) -> Json:
     c = n.get("commit") or {}
     return {
         "oid": c.get("oid"),
@@ -144,7 +145,9 @@ def _commit(n: dict) -> dict:
     }
 
 
-_ITEM = {
+Lists = dict[str, list[Json | None] | None]  # nested list name -> its items (None: GitHub sent null)
+
+_ITEM: dict[str, Callable[[Json], Json | None]] = {
     "labels": lambda n: {"name": n.get("name"), "color": n.get("color")},
     "assignees": _user,
     "closingIssuesReferences": lambda n: {"number": n.get("number"), "title": n.get("title")},
@@ -165,7 +168,7 @@ _ITEM = {
 }
 
 
-def map_pr(repo: str, node: dict, lists: dict[str, list | None]) -> dict:
+def map_pr(repo: str, node: Json, lists: Lists) -> Row:
     """A PullRequest node (with its completed nested lists) as a gh_raw_pull_requests row."""
     ms = node.get("milestone")
 
@@ -208,15 +211,20 @@ def map_pr(repo: str, node: dict, lists: dict[str, list | None]) -> dict:
     }
 
 
-def _has_more(node: dict) -> bool:
+def _has_more(node: Json) -> bool:
     return any(((node.get(f) or {}).get("pageInfo") or {}).get("hasNextPage") for f in NESTED)
 
 
-def _first_pages(node: dict) -> dict[str, list | None]:
+def _first_pages(node: Json) -> Lists:
     return {f: None if node.get(f) is None else [_ITEM[f](n) for n in _nodes(node.get(f))] for f in NESTED}
 
 
 # -- the source ------------------------------------------------------------------
+
+
+def _fixed(variables: Json) -> Callable[[], Json]:
+    """Variables that stay the same on every attempt."""
+    return lambda: variables
 
 
 class GraphQLSource:
@@ -227,16 +235,24 @@ class GraphQLSource:
     def __init__(self, transport: Transport) -> None:
         self.t = transport
 
-    def _observe(self, payload: dict, rh: RateHeaders, stats: RepoStats) -> None:
+    def _observe(self, payload: Json, rh: RateHeaders, stats: RepoStats) -> None:
         rate = (payload.get("data") or {}).get("rateLimit")
         if rate:
             stats.points += int(rate.get("cost") or 0)
             self.t.budget.observe_object(rate, now=self.t.clock.now(), server_now=rh.date)
 
     async def _post(
-        self, q: str, op: str, variables: dict, stats: RepoStats, cost: int, on_transient=None
-    ) -> tuple[dict, RateHeaders]:
-        def check(resp: httpx.Response, rh: RateHeaders) -> tuple[dict, RateHeaders]:
+        self,
+        q: str,
+        op: str,
+        variables: Callable[[], Json],
+        stats: RepoStats,
+        cost: int,
+        on_transient: Callable[[TransientError], None] | None = None,
+    ) -> tuple[Json, RateHeaders]:
+        """Send a query; ``variables`` is asked again on every attempt (a retry may shrink the page)."""
+
+        def check(resp: httpx.Response, rh: RateHeaders) -> tuple[Json, RateHeaders]:
             try:
                 return check_graphql(resp, rh), rh
             except PartialData:
@@ -248,11 +264,7 @@ class GraphQLSource:
             self.t.graphql_url,
             stats=stats,
             check=check,
-            json=lambda: {
-                "query": q,
-                "variables": variables() if callable(variables) else variables,
-                "operationName": op,
-            },
+            json=lambda: {"query": q, "variables": variables(), "operationName": op},
             cost=cost,
             on_transient=on_transient,
         )
@@ -261,7 +273,8 @@ class GraphQLSource:
 
     async def probe(self, repo: str, stats: RepoStats, *, etag: str | None = None) -> Probe:
         owner, name = split_repo(repo)
-        payload, rh = await self._post(query("probe.graphql"), "NewestUpdate", {"owner": owner, "name": name}, stats, 1)
+        variables = _fixed({"owner": owner, "name": name})
+        payload, rh = await self._post(query("probe.graphql"), "NewestUpdate", variables, stats, 1)
         conn = ((payload.get("data") or {}).get("repository") or {}).get("pullRequests") or {}
         nodes = _nodes(conn)
         return Probe(newest_updated=nodes[0]["updatedAt"] if nodes else None, server_time=rh.date)
@@ -271,10 +284,10 @@ class GraphQLSource:
     ) -> Page:
         owner, name = split_repo(repo)
 
-        def variables() -> dict:
+        def variables() -> Json:
             return {"owner": owner, "name": name, "first": sizer.size, "after": cursor}
 
-        def on_transient(exc) -> None:
+        def on_transient(exc: TransientError) -> None:
             if exc.shrink:
                 sizer.shrink()
                 log.info("%s: page size now %d", repo, sizer.size)
@@ -320,10 +333,10 @@ class GraphQLSource:
             warnings=warnings,
         )
 
-    async def _complete(self, repo: str, node: dict, stats: RepoStats) -> dict[str, list | None]:
+    async def _complete(self, repo: str, node: Json, stats: RepoStats) -> Lists:
         """Every nested list of ``node``, paged to its totalCount."""
         owner, name = split_repo(repo)
-        out: dict[str, list | None] = {}
+        out: Lists = {}
         for field, (qfile, op) in NESTED.items():
             conn = node.get(field)
             if conn is None:
@@ -341,7 +354,9 @@ class GraphQLSource:
                     "after": after,
                 }
                 stats.nested_requests += 1
-                payload, _ = await self._post(query(qfile), op, variables, stats, estimate_cost(NESTED_FIRST, 1))
+                payload, _ = await self._post(
+                    query(qfile), op, _fixed(variables), stats, estimate_cost(NESTED_FIRST, 1)
+                )
                 pr = ((payload.get("data") or {}).get("repository") or {}).get("pullRequest")
                 sub = (pr or {}).get(field)
                 if sub is None:

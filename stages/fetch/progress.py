@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from stages.fetch.ratelimit import Budget
 from stages.fetch.summary import RepoStats
+
+if TYPE_CHECKING:  # rich is imported only when a display is shown
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 
 class Progress:
@@ -18,8 +23,8 @@ class Progress:
     def __init__(self, repos: list[str], budget: Budget, *, enabled: bool) -> None:
         self.budget = budget
         self.enabled = enabled and sys.stderr.isatty()
-        self._bar = None
-        self._tasks: dict[str, int] = {}
+        self._bar: RichProgress | None = None
+        self._tasks: dict[str, TaskID] = {}
         if self.enabled:
             from rich.console import Console
             from rich.progress import Progress as RichProgress

@@ -90,12 +90,7 @@ def limit_wait(rh: RateHeaders, *, now: float, attempt: int = 0, min_wait: float
     if rh.remaining == 0 and rh.reset is not None:
         reference = rh.date if rh.date is not None else now
         return max(0.0, rh.reset - reference + RESET_SLACK)
-    return max(min_wait, min_wait * (2 ** max(0, attempt)))
-
-
-def is_exhausted(rh: RateHeaders) -> bool:
-    """Whether the headers say the primary budget is spent."""
-    return rh.remaining == 0
+    return max(min_wait, min_wait * 2.0 ** max(0, attempt))
 
 
 class Budget:
@@ -140,11 +135,11 @@ class Budget:
 
     def observe_object(self, rate: Mapping[str, object], *, now: float, server_now: float | None) -> None:
         """Learn from a GraphQL ``rateLimit { limit remaining resetAt }`` object."""
-        reset = rate.get("resetAt")
+        reset, remaining, limit = rate.get("resetAt"), rate.get("remaining"), rate.get("limit")
         self.observe(
             now=now,
-            remaining=rate.get("remaining"),  # type: ignore[arg-type]
-            limit=rate.get("limit"),  # type: ignore[arg-type]
+            remaining=remaining if isinstance(remaining, int) else None,
+            limit=limit if isinstance(limit, int) else None,
             reset=parse_iso(reset) if isinstance(reset, str) else None,
             server_now=server_now,
         )
@@ -152,9 +147,9 @@ class Budget:
     def wait_before(self, cost: int, now: float) -> float:
         """Seconds to pause before sending a request estimated at ``cost`` points."""
         wait = max(0.0, self.pause_until - now)
-        known = self.remaining is not None and self.reset_at is not None and now < self.reset_at
-        if known and self.remaining - self.reserved < cost:  # type: ignore[operator]
-            wait = max(wait, self.reset_at - now + RESET_SLACK)  # type: ignore[operator]
+        remaining, reset_at = self.remaining, self.reset_at
+        if remaining is not None and reset_at is not None and now < reset_at and remaining - self.reserved < cost:
+            wait = max(wait, reset_at - now + RESET_SLACK)
         return wait
 
     def pause(self, until: float, now: float) -> float:

@@ -11,13 +11,15 @@ the last ``etag`` as ``If-None-Match``: a 304 costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
 from stages.fetch.errors import TransientError
 from stages.fetch.ratelimit import RateHeaders, parse_headers
-from stages.fetch.source import Page, PageSizer, Probe, gather_strict
+from stages.fetch.source import Json, Page, PageSizer, Probe, Row, gather_strict
 from stages.fetch.summary import RepoStats
 from stages.fetch.transport import Transport
 
@@ -44,11 +46,11 @@ def next_link(link: str | None) -> str | None:
     return None
 
 
-def _user(u: dict | None) -> dict | None:
+def _user(u: Json | None) -> Json | None:
     return None if not u else {"login": u.get("login"), "databaseId": u.get("id")}
 
 
-def map_rest(repo: str, pr: dict, reviews: list[dict], commits: list[dict], files: list[dict]) -> dict:
+def map_rest(repo: str, pr: Json, reviews: list[Json], commits: list[Json], files: list[Json]) -> Row:
     """A REST pull request (detail) and its lists as a gh_raw_pull_requests row."""
     ms = pr.get("milestone")
     state = "MERGED" if pr.get("merged_at") else str(pr.get("state", "")).upper()
@@ -115,8 +117,11 @@ def map_rest(repo: str, pr: dict, reviews: list[dict], commits: list[dict], file
     }
 
 
-def _check(stats: RepoStats):
-    def check(resp: httpx.Response, rh: RateHeaders) -> tuple[object, httpx.Response]:
+Answer = tuple[Any, httpx.Response]  # the JSON body (None for a 304) and the response
+
+
+def _check(stats: RepoStats) -> Callable[[httpx.Response, RateHeaders], Answer]:
+    def check(resp: httpx.Response, rh: RateHeaders) -> Answer:
         if resp.status_code == 304:
             stats.not_modified += 1
             return None, resp
@@ -143,13 +148,19 @@ class RestSource:
     def _url(self, path: str) -> str:
         return urljoin(self.t.api_url + "/", path.lstrip("/"))
 
-    async def _get(self, url: str, stats: RepoStats, params=None, headers=None):
+    async def _get(
+        self,
+        url: str,
+        stats: RepoStats,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         return await self.t.send("GET", url, stats=stats, check=_check(stats), params=params, headers=headers)
 
-    async def _all(self, url: str, stats: RepoStats) -> list[dict]:
-        items: list[dict] = []
+    async def _all(self, url: str, stats: RepoStats) -> list[Json]:
+        items: list[Json] = []
         next_url: str | None = url
-        params: dict | None = {"per_page": PER_PAGE_NESTED}
+        params: dict[str, Any] | None = {"per_page": PER_PAGE_NESTED}
         while next_url:
             body, resp = await self._get(next_url, stats, params=params)
             items.extend(body or [])
@@ -186,7 +197,7 @@ class RestSource:
             oldest=min((p["updated_at"] for p in body or []), default=None),
         )
 
-    async def _one(self, repo: str, number: int, stats: RepoStats) -> dict:
+    async def _one(self, repo: str, number: int, stats: RepoStats) -> Row:
         base = f"/repos/{repo}/pulls/{number}"
         stats.nested_requests += 4
         detail, _ = await self._get(self._url(base), stats)

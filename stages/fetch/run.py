@@ -28,7 +28,7 @@ import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,13 +36,15 @@ import httpx
 
 from stages.fetch import rest
 from stages.fetch.auth import mask
-from stages.fetch.cache import MemoryCache, RepoCache
+from stages.fetch.cache import Cache, MemoryCache, RepoCache
 from stages.fetch.clock import Clock, SystemClock, iso
 from stages.fetch.errors import FetchError, Paused, RepoError, TransientError
 from stages.fetch.graphql import GraphQLSource, query_version
+from stages.fetch.pages import combine
 from stages.fetch.progress import Progress
 from stages.fetch.rest import RestSource
 from stages.fetch.source import PageSizer, Source
+from stages.fetch.state import Scan, ScanKind
 from stages.fetch.summary import FetchSummary, RepoStats
 from stages.fetch.transport import RetryPolicy, Transport
 
@@ -81,13 +83,13 @@ def _in_window(updated: str, opts: Options) -> bool:
 
 
 class _RepoRun:
-    """One repository's scan (see module doc)."""
+    """One repository's scan (see module doc). Owns the repo's :class:`RepoState`; the cache stores it."""
 
     def __init__(
         self,
         repo: str,
         source: Source,
-        cache: RepoCache,
+        cache: Cache,
         opts: Options,
         stats: RepoStats,
         clock: Clock,
@@ -100,44 +102,39 @@ class _RepoRun:
         self.io = io
         self.state = cache.load_state()
 
-    async def _io(self, func: Callable[..., T], *args: Any) -> T:
+    async def _io(self, func: Callable[..., T], *args: object) -> T:
         """Run a cache write on the run's I/O thread (None: asyncio's default pool)."""
         return await asyncio.get_running_loop().run_in_executor(self.io, functools.partial(func, *args))
 
-    def _scan_matches(self, scan: dict) -> bool:
-        return (
-            scan.get("query_version") == self.version
-            and scan.get("since") == self.opts.since
-            and scan.get("until") == self.opts.until
-        )
+    async def _save(self, **changes: Any) -> None:
+        """Change the state and save it."""
+        self.state = replace(self.state, **changes)
+        await self._io(self.cache.save_state, self.state)
 
-    def _new_scan(self, kind: str, stop_at: str | None, started: float | None, first_started: float | None) -> dict:
-        return {
-            "kind": kind,
-            "stop_at": stop_at,
-            "since": self.opts.since,
-            "until": self.opts.until,
-            "query_version": self.version,
-            "cursor": None,
-            "started": started,
-            "first_started": first_started,
-            "full": kind == "full",
-            "pages": 0,
-            "prs": 0,
-            "done": False,
-            "catchups": 0,
-            "null_nodes": 0,
-        }
+    def _scan_matches(self, scan: Scan) -> bool:
+        return scan.query_version == self.version and scan.since == self.opts.since and scan.until == self.opts.until
+
+    def _new_scan(self, kind: ScanKind, stop_at: str | None, started: float | None) -> Scan:
+        return Scan(
+            kind=kind,
+            stop_at=stop_at,
+            since=self.opts.since,
+            until=self.opts.until,
+            query_version=self.version,
+            started=started,
+            first_started=started,
+            full=kind == "full",
+        )
 
     def _needs_full(self) -> bool:
         s = self.state
-        if not s["complete"] or s["watermark"] is None:
+        if not s.complete or s.watermark is None:
             return True
         # new queries may ask for fields the cached rows lack; a switch between GraphQL and REST
         # (a token came or went) does not: it continues from the watermark
-        if s["transport"] == self.source.name and s["query_version"] != self.version:
+        if s.transport == self.source.name and s.query_version != self.version:
             return True
-        cached_since, since = s["window_since"], self.opts.since
+        cached_since, since = s.window_since, self.opts.since
         return cached_since is not None and (since is None or since < cached_since)
 
     def _stop_at(self, watermark: str | None) -> str | None:
@@ -153,108 +150,120 @@ class _RepoRun:
         if self.opts.refresh:
             self.cache.drop()
             self.state = self.cache.load_state()
-        scan = self.state.get("scan")
-        if scan and self._scan_matches(scan) and self.state["transport"] == self.source.name:
+        scan = self.state.scan
+        if scan and self._scan_matches(scan) and self.state.transport == self.source.name:
             self.stats.mode = "resumed"
         else:
             scan = await self._plan()
             if scan is None:
                 return
         while True:
-            if not scan["done"]:
-                await self._pass(scan)
-            if scan["pages"] <= 1:
-                final = scan["started"]
+            if not scan.done:
+                scan = await self._pass(scan)
+            if scan.pages <= 1:
+                final = scan.started
                 break
             probe = await self.source.probe(self.repo, self.stats)
             if probe.etag:
-                self.state["etag"] = probe.etag
-            threshold = iso((scan["started"] or self.clock.now()) - self.opts.margin)
-            if probe.newest_updated and probe.newest_updated >= threshold and scan["catchups"] < MAX_CATCHUPS:
-                nxt = self._new_scan("catchup", self._stop_at(threshold), probe.server_time, scan["first_started"])
-                nxt["full"], nxt["catchups"] = scan["full"], scan["catchups"] + 1
-                nxt["null_nodes"] = scan["null_nodes"]
-                scan = nxt
-                self.state["scan"] = scan
-                await self._io(self.cache.save_state, self.state)
+                self.state = replace(self.state, etag=probe.etag)
+            threshold = iso((scan.started or self.clock.now()) - self.opts.margin)
+            if probe.newest_updated and probe.newest_updated >= threshold and scan.catchups < MAX_CATCHUPS:
+                scan = replace(
+                    self._new_scan("catchup", self._stop_at(threshold), probe.server_time),
+                    first_started=scan.first_started,
+                    full=scan.full,
+                    catchups=scan.catchups + 1,
+                    null_nodes=scan.null_nodes,
+                )
+                await self._save(scan=scan)
                 continue
             final = probe.server_time
             break
         await self._finish(scan, final)
 
-    async def _plan(self) -> dict | None:
+    async def _plan(self) -> Scan | None:
         s = self.state
-        if s["transport"] not in (None, self.source.name):
-            log.info("%s: cached by %s, now fetching by %s", self.repo, s["transport"], self.source.name)
+        if s.transport not in (None, self.source.name):
+            log.info("%s: cached by %s, now fetching by %s", self.repo, s.transport, self.source.name)
         if self._needs_full():
-            self.stats.mode = "backfill" if s["complete"] and s["query_version"] == self.version else "full"
-            scan = self._new_scan("full", self.opts.since, None, None)
+            self.stats.mode = "backfill" if s.complete and s.query_version == self.version else "full"
+            scan = self._new_scan("full", self.opts.since, None)
         else:
             self.stats.mode = "incremental"
-            stop_at = self._stop_at(s["watermark"])
-            probe = await self.source.probe(self.repo, self.stats, etag=s.get("etag"))
+            stop_at = self._stop_at(s.watermark)
+            probe = await self.source.probe(self.repo, self.stats, etag=s.etag)
             if probe.etag:
-                s["etag"] = probe.etag
+                s = replace(s, etag=probe.etag)
             if probe.not_modified or probe.newest_updated is None or (stop_at and probe.newest_updated < stop_at):
                 new = self._watermark(probe.server_time)
-                s["watermark"] = max(new, s["watermark"]) if s["watermark"] else new
-                s["last_check"] = iso(probe.server_time or self.clock.now())
-                s["counts"]["prs"] = await self._io(self.cache.compact, s)
+                self.state = replace(
+                    s,
+                    watermark=max(new, s.watermark) if s.watermark else new,
+                    last_check=iso(probe.server_time or self.clock.now()),
+                )
+                self.stats.prs_cached = await self._io(self.cache.compact, self.state)
                 self.stats.status = "unchanged"
-                self.stats.prs_cached = s["counts"]["prs"]
                 return None
-            scan = self._new_scan("incremental", stop_at, probe.server_time, probe.server_time)
-        s["transport"] = self.source.name
-        s["scan"] = scan
-        await self._io(self.cache.save_state, s)
+            scan = self._new_scan("incremental", stop_at, probe.server_time)
+        self.state = s
+        await self._save(transport=self.source.name, scan=scan)
         return scan
 
-    async def _pass(self, scan: dict) -> None:
+    async def _pass(self, scan: Scan) -> Scan:
+        """Pages until the scan is done, each checkpointed; returns the finished scan."""
         sizer = PageSizer(self.opts.page_size)
         while True:
-            page = await self.source.page(self.repo, scan["cursor"], self.stats, sizer, skip_older=scan["stop_at"])
-            if scan["started"] is None:
-                scan["started"] = page.server_time if page.server_time is not None else self.clock.now()
-                scan["first_started"] = scan["first_started"] or scan["started"]
+            page = await self.source.page(self.repo, scan.cursor, self.stats, sizer, skip_older=scan.stop_at)
+            if scan.started is None:
+                started = page.server_time if page.server_time is not None else self.clock.now()
+                scan = replace(scan, started=started, first_started=scan.first_started or started)
             rows = [r for r in page.rows if _in_window(r["updatedAt"], self.opts)]
-            reached = bool(scan["stop_at"] and page.oldest and page.oldest < scan["stop_at"])
-            if scan["full"] and scan["kind"] == "full" and self.opts.max_prs is not None:
-                room = max(0, self.opts.max_prs - scan["prs"])
+            reached = bool(scan.stop_at and page.oldest and page.oldest < scan.stop_at)
+            if scan.full and scan.kind == "full" and self.opts.max_prs is not None:
+                room = max(0, self.opts.max_prs - scan.prs)
                 if len(rows) >= room:
                     rows, reached = rows[:room], True
             for w in page.warnings:
                 if w not in self.stats.warnings:
                     self.stats.warnings.append(w)
-            scan["null_nodes"] += page.null_nodes
-            scan["cursor"] = page.end_cursor
-            scan["pages"] += 1
-            scan["prs"] += len(rows)
-            scan["done"] = reached or not page.has_next or not page.end_cursor
-            self.state["scan"] = scan
+            scan = replace(
+                scan,
+                null_nodes=scan.null_nodes + page.null_nodes,
+                cursor=page.end_cursor,
+                pages=scan.pages + 1,
+                prs=scan.prs + len(rows),
+                done=reached or not page.has_next or not page.end_cursor,
+            )
+            self.state = replace(self.state, scan=scan)
             # checkpoint off the event loop (fsyncs), but before the next page is asked
             await self._io(self.cache.commit_page, rows, self.state)
             self.stats.pages += 1
             self.stats.prs_fetched += len(rows)
             self.progress.page(self.repo, self.stats)
-            if scan["done"]:
-                return
+            if scan.done:
+                return scan
 
-    async def _finish(self, scan: dict, final: float | None) -> None:
-        s = self.state
-        s["scan"] = None
-        s["last_check"] = iso(final if final is not None else self.clock.now())
-        if scan["null_nodes"]:
-            s["incomplete"] = True  # keep the old watermark: the next run looks again
+    async def _finish(self, scan: Scan, final: float | None) -> None:
+        s = replace(self.state, scan=None, last_check=iso(final if final is not None else self.clock.now()))
+        if scan.null_nodes:
+            s = replace(s, incomplete=True)  # keep the old watermark: the next run looks again
             self.stats.warnings.append("some PRs came back null from GitHub; run fetch again to fill them in")
         else:
-            s["incomplete"] = False
-            s["transport"] = self.source.name
-            s["watermark"] = self._watermark(final)
-            if scan["full"]:
-                s["complete"] = True
-                s["window_since"] = self.opts.since
-                s["last_full_scan"] = iso(scan["first_started"] or self.clock.now())
-            s["query_version"] = self.version
+            s = replace(
+                s,
+                incomplete=False,
+                transport=self.source.name,
+                watermark=self._watermark(final),
+                query_version=self.version,
+            )
+            if scan.full:
+                s = replace(
+                    s,
+                    complete=True,
+                    window_since=self.opts.since,
+                    last_full_scan=iso(scan.first_started or self.clock.now()),
+                )
+        self.state = s
         self.stats.prs_cached = await self._io(self.cache.compact, s)
         self.stats.status = "ok"
 
@@ -287,7 +296,7 @@ async def fetch_async(
     source: Source = GraphQLSource(transport) if token else RestSource(transport, per_page=min(10, opts.page_size))
     version = query_version() if token else rest.QUERY_VERSION
     stats = {r: RepoStats(r, transport=source.name) for r in repos}
-    caches: dict[str, RepoCache] = {}
+    caches: dict[str, Cache] = {}
     progress = Progress(repos, transport.budget, enabled=opts.progress)
 
     async def one(repo: str) -> None:
@@ -295,16 +304,15 @@ async def fetch_async(
         try:
             if not REPO_RE.match(repo):
                 raise RepoError(f"{repo!r} is not owner/name")
-            cache = (MemoryCache if opts.no_cache else RepoCache)(raw_dir, repo)
+            cache: Cache = MemoryCache(repo) if opts.no_cache else RepoCache(raw_dir, repo)
             caches[repo] = cache
             await _RepoRun(repo, source, cache, opts, st, clock, progress, version, io).run()
         except Paused as exc:
             st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
         except RepoError as exc:
             st.status, st.error = "failed", mask(exc.message, token)
-            cache = caches.get(repo)
-            if cache is not None and not opts.no_cache:
-                cache.drop_if_empty()
+            if repo in caches:
+                caches[repo].drop_if_empty()
         except TransientError as exc:
             st.status = "failed"
             st.error = mask(f"gave up after {opts.retry.attempts} attempts: {exc.message}", token)
@@ -329,11 +337,5 @@ async def fetch_async(
         budget_limit=transport.budget.limit,
     )
     if opts.no_cache:
-        import pyarrow as pa
-
-        from stages.fetch.cache import SPEC, dedupe_newest
-
-        parts = [c.table() for c in caches.values()]
-        parts = [p for p in parts if p.num_rows]
-        summary.raw = dedupe_newest(pa.concat_tables(parts)) if parts else SPEC.schema.empty_table()
+        summary.raw = combine([c.table() for c in caches.values()])
     return summary

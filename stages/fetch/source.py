@@ -15,12 +15,15 @@ from typing import Any, Protocol
 
 from stages.fetch.summary import RepoStats
 
+Json = dict[str, Any]  # a JSON object from GitHub
+Row = dict[str, Any]  # a gh_raw_pull_requests row, as the sources map it
+
 
 @dataclass
 class Page:
     """One page of PR rows, newest update first."""
 
-    rows: list[dict]
+    rows: list[Row]
     end_cursor: str | None
     has_next: bool
     total_count: int | None = None

@@ -31,7 +31,7 @@ class RepoStats:
     warnings: list[str] = field(default_factory=list)
     resume_at: float | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         d = {k: v for k, v in self.__dict__.items() if k != "resume_at"}
         d["resume_at"] = iso(self.resume_at) if self.resume_at else None
         return d
@@ -71,7 +71,7 @@ class FetchSummary:
         return max(times) if times else None
 
     def total(self, name: str) -> float:
-        return sum(getattr(s, name) for s in self.repos.values())
+        return float(sum(getattr(s, name) for s in self.repos.values()))
 
     @property
     def requests(self) -> int:
@@ -93,7 +93,7 @@ class FetchSummary:
     def errors(self) -> dict[str, str]:
         return {r: s.error for r, s in self.repos.items() if s.error}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "transport": self.transport,

@@ -37,6 +37,7 @@ from stages.fetch.clock import Clock, iso
 from stages.fetch.errors import Paused, RateLimited, RepoError, TransientError
 from stages.fetch.http import PooledTransport, env_proxies
 from stages.fetch.ratelimit import Budget, RateHeaders, limit_wait, parse_headers
+from stages.fetch.source import Json
 from stages.fetch.summary import RepoStats
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ class Transport:
         *,
         stats: RepoStats,
         check: Callable[[httpx.Response, RateHeaders], T],
-        json: Callable[[], dict] | None = None,
+        json: Callable[[], Json] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         cost: int = 1,
@@ -239,7 +240,7 @@ class Transport:
         url: str,
         stats: RepoStats,
         check: Callable[[httpx.Response, RateHeaders], T],
-        json: Callable[[], dict] | None,
+        json: Callable[[], Json] | None,
         params: dict[str, Any] | None,
         headers: dict[str, str] | None,
         cost: int,
@@ -258,7 +259,7 @@ class Transport:
                 limited += 1
                 if limited > self.retry.max_rate_limit_waits:
                     raise RepoError(f"still rate limited after {limited - 1} waits: {exc.message}") from None
-                wait = limit_wait(exc.headers, now=now, attempt=limited - 1)  # type: ignore[arg-type]
+                wait = limit_wait(exc.headers, now=now, attempt=limited - 1)
                 await self._hold(wait, stats, exc.message)
             except (RepoError, TransientError) as exc:
                 exc.message = mask(exc.message, self.token)
@@ -271,7 +272,7 @@ class Transport:
         method: str,
         url: str,
         stats: RepoStats,
-        body: Callable[[], dict] | None,
+        body: Callable[[], Json] | None,
         params: dict[str, Any] | None,
         headers: dict[str, str] | None,
         cost: int,

@@ -5,24 +5,28 @@ real data exists, and the real fields are laid over a fully drawn synthetic
 PR afterwards, so every other row is byte-identical with and without real
 data. Taken from the real PR: title, additions/deletions, labels, milestone,
 assignees, linked issues, draft flag (open PRs only), file paths (with their
-line counts and status) and commit count. Everything else (author, times,
-state, reviews, surveys, AI) stays simulated and the provenance table says so.
+line counts, status and the app's category, ``gh_files.file_category`` from
+normalize) and commit count. Everything else (author, times, state, reviews,
+commit content, surveys, AI) stays simulated and the provenance table says so
+(in the app's column names, :mod:`stages.generate.provenance`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from pipeline.base.rng import Key
+from pipeline.base.schemas import GH_FILES
 from stages.generate.children import MAX_CHILDREN
 from stages.generate.draws import int_between, rank_within, systematic
-from stages.generate.words import file_category
 
+# Provenance (the app's names, see provenance.py): what a blended PR takes from its real PR. The number
+# of its commits follows the real PR too, but their content is simulated (metrics_commit is simulated).
 REAL_FIELDS = (
     "title",
     "additions",
@@ -32,10 +36,9 @@ REAL_FIELDS = (
     "assignees",
     "linked_issues",
     "is_draft",
-    "files",
-    "commit_count",
+    "metrics_prfile",
 )
-SIMULATED_FIELDS = ("author", "timestamps", "state", "reviews", "commits_content", "surveys", "ai", "jira", "ci")
+UNTOUCHED_FIELDS = ("has_ai_review", "has_ai_files")  # False in scenario mode, as the app's sync leaves them
 
 
 @dataclass
@@ -66,86 +69,133 @@ class RealPool:
         return len(self.number)
 
 
-def _dump(values: list) -> str:
-    return json.dumps(values, ensure_ascii=False, separators=(", ", ": ")) if values else "[]"
+_PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # what str.strip() strips
+_STATUS = {"added": "added", "removed": "removed", "deleted": "removed", "renamed": "renamed"}
+
+
+def _json_list(col: pl.Expr, *, strings: bool) -> pl.Expr:
+    """A list column as JSON text, ``[a, b]`` with ``", "`` between items (``[]`` for null or empty)."""
+    if strings:  # each item JSON-quoted and escaped (struct encoding of {"x": item}, minus the wrapper)
+        item = pl.struct(pl.element().alias("x")).struct.json_encode().str.slice(5).str.head(-1)
+    else:
+        item = pl.element().cast(pl.String)
+    return pl.concat_str(pl.lit("["), col.fill_null([]).list.eval(item).list.join(", "), pl.lit("]"))
+
+
+def _arrow(s: pl.Series) -> pa.Array:
+    return s.to_arrow().cast(pa.string())
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    df = pl.from_arrow(table)
+    assert isinstance(df, pl.DataFrame)
+    return df
 
 
 def real_pool(real: dict[str, pa.Table] | None) -> tuple[RealPool | None, str]:
     """The pool of real PRs, or (None, reason) when there is nothing to blend."""
     if not real or "gh_pull_requests" not in real:
         return None, "no real GitHub data (no normalized gh_pull_requests table)"
-    prs = real["gh_pull_requests"]
-    if prs.num_rows == 0:
+    if real["gh_pull_requests"].num_rows == 0:
         return None, "the normalized gh_pull_requests table is empty"
-    humans = prs.filter(pc.invert(pc.fill_null(prs.column("author_is_bot"), False)))
-    if humans.num_rows:
+    prs = _frame(real["gh_pull_requests"])
+    humans = prs.filter(~pl.col("author_is_bot").fill_null(False))
+    if humans.height:
         prs = humans
-    prs = prs.sort_by([("repo", "ascending"), ("number", "ascending")])
+    prs = prs.sort("repo", "number", maintain_order=True).with_row_index("_pr")
+    title = pl.col("title").fill_null("").str.strip_chars(_PY_WHITESPACE)
     d = prs.select(
-        [
-            "repo",
-            "number",
-            "title",
-            "additions",
-            "deletions",
-            "labels",
-            "milestone_title",
-            "assignees",
-            "linked_issues",
-            "is_draft",
-            "commit_count",
-        ]
-    ).to_pydict()
-    files: dict[tuple[str, int], list[tuple[str, str, int, int]]] = {}
-    gh_files = real.get("gh_files")
-    if gh_files is not None and gh_files.num_rows:
-        f = gh_files.sort_by([("repo", "ascending"), ("number", "ascending"), ("path", "ascending")]).to_pydict()
-        for repo, num, path, status, a, dl in zip(
-            f["repo"], f["number"], f["path"], f["status"], f["additions"], f["deletions"], strict=True
-        ):
-            lst = files.setdefault((repo, num), [])
-            if len(lst) < MAX_CHILDREN and len(path) <= 500:
-                lst.append((path, _status(status), int(a or 0), int(dl or 0)))
-    per_pr = [files.get((r, n), []) for r, n in zip(d["repo"], d["number"], strict=True)]
-    n_files = np.array([len(x) for x in per_pr], np.int64)
-    flat = [x for lst in per_pr for x in lst]
-    paths = [x[0] for x in flat]
+        title=pl.when(title == "").then(pl.lit("Untitled change")).otherwise(title),
+        additions=pl.col("additions").fill_null(0).clip(0, 2_000_000_000),
+        deletions=pl.col("deletions").fill_null(0).clip(0, 2_000_000_000),
+        labels=_json_list(pl.col("labels"), strings=True),
+        milestone=pl.col("milestone_title").fill_null("").str.slice(0, 255),
+        assignees=_json_list(pl.col("assignees"), strings=True),
+        linked=_json_list(pl.col("linked_issues"), strings=False),
+        draft=pl.col("is_draft").fill_null(False),
+        commits=pl.col("commit_count").fill_null(0).clip(1, MAX_CHILDREN),
+    )
+    files = _pool_files(prs, real.get("gh_files"))
+    n_files = np.bincount(files["_pr"].to_numpy(), minlength=prs.height).astype(np.int64)
     return (
         RealPool(
-            repo=pa.array(d["repo"], pa.string()),
-            number=np.asarray(d["number"], np.int64),
-            title=pa.array([(t or "").strip() or "Untitled change" for t in d["title"]], pa.string()),
-            additions=np.clip(np.asarray(d["additions"], np.int64), 0, 2_000_000_000),
-            deletions=np.clip(np.asarray(d["deletions"], np.int64), 0, 2_000_000_000),
-            labels=pa.array([_dump(list(x or [])) for x in d["labels"]], pa.string()),
-            milestone=pa.array([(x or "")[:255] for x in d["milestone_title"]], pa.string()),
-            assignees=pa.array([_dump(list(x or [])) for x in d["assignees"]], pa.string()),
-            linked=pa.array([_dump([int(i) for i in (x or [])]) for x in d["linked_issues"]], pa.string()),
-            draft=np.asarray([bool(x) for x in d["is_draft"]]),
-            commits=np.clip(np.asarray(d["commit_count"], np.int64), 1, MAX_CHILDREN),
+            repo=_arrow(prs["repo"]),
+            number=prs["number"].to_numpy().astype(np.int64),
+            title=_arrow(d["title"]),
+            additions=d["additions"].to_numpy().astype(np.int64),
+            deletions=d["deletions"].to_numpy().astype(np.int64),
+            labels=_arrow(d["labels"]),
+            milestone=_arrow(d["milestone"]),
+            assignees=_arrow(d["assignees"]),
+            linked=_arrow(d["linked"]),
+            draft=d["draft"].to_numpy(),
+            commits=d["commits"].to_numpy().astype(np.int64),
             n_files=n_files,
             file_start=np.cumsum(n_files) - n_files,
-            file_path=pa.array(paths, pa.string()),
-            file_status=pa.array([x[1] for x in flat], pa.string()),
-            file_category=pa.array(file_category(paths), pa.string()),
-            file_additions=np.array([x[2] for x in flat], np.int64),
-            file_deletions=np.array([x[3] for x in flat], np.int64),
+            file_path=_arrow(files["path"]),
+            file_status=_arrow(files["status"]),
+            file_category=_arrow(files["category"]),
+            file_additions=files["additions"].to_numpy().astype(np.int64),
+            file_deletions=files["deletions"].to_numpy().astype(np.int64),
         ),
         "",
     )
 
 
-def _status(s: str | None) -> str:
-    s = (s or "modified").lower()
-    return {"added": "added", "removed": "removed", "deleted": "removed", "renamed": "renamed"}.get(s, "modified")
+def _pool_files(prs: pl.DataFrame, gh_files: pa.Table | None) -> pl.DataFrame:
+    """The files of the pool's PRs (``_pr`` = pool index) in (PR, path) order: paths up to
+    500 characters, the first MAX_CHILDREN of each PR."""
+    files = (
+        _frame(GH_FILES.schema.empty_table() if gh_files is None else gh_files)
+        .filter(pl.col("path").str.len_chars() <= 500)
+        .sort("repo", "number", "path", maintain_order=True)
+        .filter(pl.int_range(pl.len()).over("repo", "number") < MAX_CHILDREN)
+    )
+    return (
+        prs.select("_pr", "repo", "number")
+        .join(files, on=["repo", "number"], how="inner")
+        .sort("_pr", "path", maintain_order=True)
+        .select(
+            pl.col("_pr").cast(pl.Int64),
+            "path",
+            status=pl.col("status").fill_null("").str.to_lowercase().replace_strict(_STATUS, default="modified"),
+            additions=pl.col("additions").fill_null(0),
+            deletions=pl.col("deletions").fill_null(0),
+            category="file_category",  # the app's category, computed by normalize
+        )
+    )
 
 
-def choose_slots(team: np.ndarray, pr_key: np.ndarray, share: float, k: tuple) -> np.ndarray:
+@dataclass(frozen=True)
+class Blend:
+    """Which PRs take a real PR's metadata: ``src`` is the pool index per PR, -1 for synthetic ones."""
+
+    pool: RealPool | None
+    src: np.ndarray
+    reason: str  # why there is no pool ('' when there is one)
+
+    @property
+    def blended(self) -> np.ndarray:
+        return self.src >= 0
+
+
+def plan(real: dict[str, pa.Table] | None, share: float, team: np.ndarray, pr_key: np.ndarray, k: Key) -> Blend:
+    """The real PRs to blend in and which PR slots take them (a keyed quota per team)."""
+    if share <= 0:
+        return Blend(None, np.full(len(pr_key), -1, np.int64), "real share set to 0")
+    pool, reason = real_pool(real)
+    if pool is None:
+        return Blend(None, np.full(len(pr_key), -1, np.int64), reason)
+    slots = choose_slots(team, pr_key, share, k)
+    return Blend(pool, assign_sources(team, pr_key, slots, pool.size, k), "")
+
+
+def choose_slots(team: np.ndarray, pr_key: np.ndarray, share: float, k: Key) -> np.ndarray:
     """Which PRs take real metadata: a keyed quota of ``share`` per team (independent of the data)."""
     return systematic(np.full(len(pr_key), float(share)), team, pr_key, *k, "real-slot")
 
 
-def assign_sources(team: np.ndarray, pr_key: np.ndarray, slots: np.ndarray, pool_size: int, k: tuple) -> np.ndarray:
+def assign_sources(team: np.ndarray, pr_key: np.ndarray, slots: np.ndarray, pool_size: int, k: Key) -> np.ndarray:
     """Pool index per slot PR (-1 elsewhere): distinct within a team while the pool lasts."""
     rank, _ = rank_within(np.where(slots, team, -1), pr_key)
     teams = np.arange(team.max(initial=-1) + 1)

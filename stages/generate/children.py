@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.base.parquet import conform
-from pipeline.base.rng import keyed_uniform
+from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
 from stages.generate.draws import US_PER_HOUR, categorical, hex_strings, int_between, pick, ts_array
 from stages.generate.words import path_catalog
@@ -55,16 +55,16 @@ def split_total(total: np.ndarray, parent: np.ndarray, keys: np.ndarray, *parts:
     """Split each parent's total over its children with keyed weights; exact sums."""
     wgt = 0.2 + keyed_uniform(keys, *parts)
     wsum = np.bincount(parent, weights=wgt, minlength=len(total))
-    val = np.floor(total[parent] * wgt / wsum[parent]).astype(np.int64)
+    val: np.ndarray = np.floor(total[parent] * wgt / wsum[parent]).astype(np.int64)
     short = total - np.bincount(parent, weights=val, minlength=len(total)).astype(np.int64)
     firsts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]]) if len(parent) else np.zeros(0, np.int64)
     val[firsts] += short[parent[firsts]]
     return val
 
 
-def commit_counts(pr_key: np.ndarray, additions: np.ndarray, k: tuple) -> np.ndarray:
+def commit_counts(pr_key: np.ndarray, additions: np.ndarray, k: Key) -> np.ndarray:
     base = int_between(pr_key, 1, 4, *k, "commits")
-    return np.minimum(base + (additions > 300) + (additions > 1000) * 2, MAX_CHILDREN)
+    return np.asarray(np.minimum(base + (additions > 300) + (additions > 1000) * 2, MAX_CHILDREN))
 
 
 def build_commits(
@@ -81,7 +81,7 @@ def build_commits(
     deletions: np.ndarray,
     ai: np.ndarray,
     counts: np.ndarray,
-    k: tuple,
+    k: Key,
 ) -> tuple[pa.Table, np.ndarray]:
     """The commits; also returns commits after the first review per PR."""
     parent, j = expand(counts)
@@ -121,13 +121,13 @@ def build_commits(
     return table, after
 
 
-def file_counts(pr_key: np.ndarray, additions: np.ndarray, k: tuple) -> np.ndarray:
+def file_counts(pr_key: np.ndarray, additions: np.ndarray, k: Key) -> np.ndarray:
     extra = np.frexp((1 + additions // 60).astype(np.float64))[1].astype(np.int64) - 1  # floor(log2), exact
-    return np.minimum(1 + extra + int_between(pr_key, 0, 2, *k, "files"), 30)
+    return np.asarray(np.minimum(1 + extra + int_between(pr_key, 0, 2, *k, "files"), 30))
 
 
 def synthetic_files(
-    pr_id: np.ndarray, pr_key: np.ndarray, counts: np.ndarray, additions: np.ndarray, deletions: np.ndarray, k: tuple
+    pr_id: np.ndarray, pr_key: np.ndarray, counts: np.ndarray, additions: np.ndarray, deletions: np.ndarray, k: Key
 ) -> dict[str, object]:
     """Columns of synthetic file rows: distinct catalog paths per PR (prime-stride walk)."""
     paths, cats = path_catalog()

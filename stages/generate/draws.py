@@ -16,6 +16,7 @@ changes a row's value.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -77,7 +78,7 @@ def stratified_uniform(groups: np.ndarray, keys: np.ndarray, *parts: object) -> 
     order = keyed_u64(keys, *parts, "order")
     rank, size = rank_within(groups, order)
     phase = keyed_uniform(groups, *parts, "phase")
-    return (rank + phase) / np.maximum(size, 1)
+    return np.asarray((rank + phase) / np.maximum(size, 1))
 
 
 def systematic(
@@ -125,14 +126,14 @@ def categorical(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
     cum = cum / cum[..., -1:]
     if cum.ndim == 1:
         return np.searchsorted(cum[:-1], u, side="right")
-    return (u[:, None] >= cum[:, :-1]).sum(axis=1)
+    return np.asarray((u[:, None] >= cum[:, :-1]).sum(axis=1))
 
 
 def int_between(keys: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int, *parts: object) -> np.ndarray:
     """A keyed integer in [lo, hi] per key."""
     lo = np.asarray(lo, np.int64)
     span = np.asarray(hi, np.int64) - lo + 1
-    return lo + np.minimum((keyed_uniform(keys, *parts) * span).astype(np.int64), span - 1)
+    return np.asarray(lo + np.minimum((keyed_uniform(keys, *parts) * span).astype(np.int64), span - 1))
 
 
 def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
@@ -143,7 +144,7 @@ def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
     last bit between CPUs, and a snapshot must be byte-identical on any machine.
     """
     grid, table = _lognormal_table(float(sigma))
-    return np.interp(np.clip(u, grid[0], grid[-1]), grid, table)
+    return np.asarray(np.interp(np.clip(u, grid[0], grid[-1]), grid, table))
 
 
 @cache
@@ -224,7 +225,7 @@ def _units_to_decimal(units: np.ndarray, mask: np.ndarray | None, scale: int, pr
     )
 
 
-def pick(values, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+def pick(values: Sequence[str] | np.ndarray, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     """String column ``values[idx]`` (idx may be a bool array: False -> values[0]); null where mask."""
     arr = pa.array(list(values), type=pa.string())
     out = arr.take(pa.array(np.asarray(idx).astype(np.int32)))

@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-from pipeline.base.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import Key, keyed_u64, keyed_uniform
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -34,6 +35,15 @@ from stages.generate.draws import (
 from stages.generate.scenario import Scenario
 from stages.generate.simbase import window_us
 from stages.generate.team import Roster
+
+
+class PRState(IntEnum):
+    """A PR's state as stored in :attr:`PRFrame.state`; ``STATES[state]`` is the app's value."""
+
+    MERGED = 0
+    CLOSED = 1
+    OPEN = 2
+
 
 STATES = np.array(["merged", "closed", "open"], dtype=object)
 _DAY_WEIGHTS = np.array([0.22, 0.22, 0.22, 0.2, 0.12, 0.01, 0.01])
@@ -50,7 +60,7 @@ def warmup_weeks(scenario: Scenario, weeks: int) -> int:
 
 def week_code(week: np.ndarray) -> np.ndarray:
     """A creation week (negative for warm-up weeks) as the non-negative code used in keys and groups."""
-    return np.mod(week, WEEK_BITS)
+    return np.asarray(np.mod(week, WEEK_BITS))
 
 
 @dataclass
@@ -64,7 +74,7 @@ class PRFrame:
     id: np.ndarray
     author_id: np.ndarray
     created: np.ndarray  # epoch us
-    state: np.ndarray  # 0 merged, 1 closed, 2 open
+    state: np.ndarray  # PRState
     first_review: np.ndarray  # epoch us (valid for non-open)
     closed: np.ndarray  # merged_at for merged, close time for closed, -1 for open
     additions: np.ndarray
@@ -85,7 +95,7 @@ class PRFrame:
 
 
 def _counts(
-    scenario: Scenario, roster: Roster, n_teams: int, weeks: int, warmup: int, k: tuple, fixed: int | None
+    scenario: Scenario, roster: Roster, n_teams: int, weeks: int, warmup: int, k: Key, fixed: int | None
 ) -> np.ndarray:
     """PRs per (team, member, week) cell, weeks -warmup..weeks-1, shape (teams * members * (warmup + weeks),)."""
     m = roster.size
@@ -99,11 +109,11 @@ def _counts(
         lo, hi = scenario.prs_per_member_week
         base = int_between(cell_key, lo, hi, *k, "volume")
         x = base * vol
-        return (np.floor(x) + (keyed_uniform(cell_key, *k, "volume-round") < x - np.floor(x))).astype(np.int64)
+        return np.asarray(np.floor(x) + (keyed_uniform(cell_key, *k, "volume-round") < x - np.floor(x)), np.int64)
     expected = fixed * vol / (vol[: m * span].sum())
     floor = np.floor(expected)
     extra = systematic(expected - floor, t, cell_key, *k, "volume-fixed")
-    return (floor + extra).astype(np.int64)
+    return np.asarray(floor + extra, np.int64)
 
 
 def skeleton(
@@ -112,7 +122,7 @@ def skeleton(
     *,
     n_teams: int,
     week_starts: list[dt.date],
-    k: tuple,
+    k: Key,
     fixed_prs: int | None,
     warmup: int = 0,
 ) -> PRFrame:
@@ -149,17 +159,17 @@ def skeleton(
     ct = ct_curve * lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
     rt = np.maximum(rt, 0.25)
     ct = np.maximum(ct, rt * 1.15 + 0.5)
-    ct = np.where(state == 1, ct * (0.5 + keyed_uniform(key, *k, "close-factor")), ct)
+    ct = np.where(state == PRState.CLOSED, ct * (0.5 + keyed_uniform(key, *k, "close-factor")), ct)
     ct = np.maximum(ct, rt * 1.15 + 0.5)
     first_review = created + (rt * US_PER_HOUR).astype(np.int64)
     closed = created + (ct * US_PER_HOUR).astype(np.int64)
     # PRs that would merge/close after the window are still open at its end
     late = closed >= end - SURVEY_MARGIN
-    state = np.where(late, 2, state)
-    closed = np.where(state == 2, -1, closed)
-    first_review = np.where(state == 2, -1, first_review)
+    state = np.where(late, PRState.OPEN, state)
+    closed = np.where(state == PRState.OPEN, -1, closed)
+    first_review = np.where(state == PRState.OPEN, -1, first_review)
     # warm-up PRs resolved before the window are history the app never sees: drop them
-    keep = (w >= 0) | (state == 2) | (closed >= start)
+    keep = (w >= 0) | (state == PRState.OPEN) | (closed >= start)
     if not keep.all():
         key, t, mem, w, created, state, first_review, closed = (
             a[keep] for a in (key, t, mem, w, created, state, first_review, closed)
@@ -192,10 +202,10 @@ def skeleton(
     return frame
 
 
-def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_starts: list[dt.date], k: tuple) -> None:
+def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_starts: list[dt.date], k: Key) -> None:
     weeks = len(week_starts)
     key, w, t = frame.key, frame.week, frame.team
-    merged = frame.state == 0
+    merged = frame.state == PRState.MERGED
     start, _ = window_us(week_starts)
     merge_week = np.where(merged, np.clip((frame.closed - start) // (7 * US_PER_DAY), 0, weeks - 1), w)
     # reverts and hotfixes spread evenly over a team's merged PRs in merge-week order (a running quota)
@@ -205,7 +215,7 @@ def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_st
     hot = scenario.curve("hotfix_rate", weeks)[merge_week]
     hot_p = np.where(merged & ~frame.is_revert, hot / np.maximum(1 - revert_p, 0.05), 0.0)
     frame.is_hotfix = systematic(hot_p, t, key, *k, "hotfix", order=seq)
-    frame.is_draft = (frame.state == 2) & (keyed_uniform(key, *k, "draft") < 0.25)
+    frame.is_draft = (frame.state == PRState.OPEN) & (keyed_uniform(key, *k, "draft") < 0.25)
 
     size_u = keyed_uniform(key, *k, "size")
     adds = np.round(90 * lognormal_factor(size_u, 1.0) * 1.6487212707001282).astype(np.int64) + 1  # x e^0.5
@@ -226,7 +236,7 @@ def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_st
     frame.guess_accuracy = lo + (0.4 + 0.2 * u) * (hi - lo)
 
 
-def repo_and_number(frame: PRFrame, company: np.ndarray, k: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def repo_and_number(frame: PRFrame, company: np.ndarray, k: Key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(company index, service index, PR number) per PR: 2-4 services per team, numbers per repo in order."""
     from stages.generate.words import words
 

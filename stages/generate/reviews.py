@@ -13,20 +13,30 @@ trimmed first so the shares still hold.
 from __future__ import annotations
 
 import datetime as dt
+from enum import IntEnum
 
 import numpy as np
 import pyarrow as pa
 
 from pipeline.base.parquet import conform
-from pipeline.base.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import Key, keyed_u64, keyed_uniform
 from pipeline.base.schemas import spec
 from stages.generate.draws import categorical, int_between, pick, rank_within, stratified_uniform, ts_array
-from stages.generate.prs import PRFrame, week_code
+from stages.generate.prs import PRFrame, PRState, week_code
 from stages.generate.scenario import Scenario
 from stages.generate.team import Roster
 
+
+class ReviewState(IntEnum):
+    """A review's drawn state; ``REVIEW_STATES[state]`` is the app's value."""
+
+    APPROVED = 0
+    CHANGES_REQUESTED = 1
+    COMMENTED = 2
+
+
 REVIEW_STATES = np.array(["approved", "changes_requested", "commented"], dtype=object)
-BODIES_ALL = BODIES = np.array(
+BODIES = np.array(
     [
         "",
         "LGTM",
@@ -41,10 +51,10 @@ BODIES_ALL = BODIES = np.array(
 )
 
 
-def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: tuple) -> tuple[np.ndarray, np.ndarray]:
+def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tuple[np.ndarray, np.ndarray]:
     """(PR row index, reviewer local member index) per review slot, all teams at once."""
     m = roster.size
-    rows = np.flatnonzero(frame.state != 2)
+    rows = np.flatnonzero(frame.state != PRState.OPEN)
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo, hi = scenario.reviewers_per_pr
@@ -75,8 +85,8 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: tuple) -> tu
         # trim extra slots (PRs with more than `lo` reviewers first), keyed order
         for _ in range(hi):
             can = slots > max(lo, 1)
-            r, _ = rank_within(np.where(can, ginv, -1), keyed_u64(key, *k, "trim"))
-            cut = can & (r < excess[ginv])
+            trim_rank, _ = rank_within(np.where(can, ginv, -1), keyed_u64(key, *k, "trim"))
+            cut = can & (trim_rank < excess[ginv])
             slots = slots - cut
             excess = excess - np.bincount(ginv[cut], minlength=n_groups)
             if not excess.any():
@@ -124,10 +134,10 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: tuple) -> tu
     has[pr_idx] = True
     lonely = np.flatnonzero(~has)
     if len(lonely):
-        pick = int_between(key[lonely], 0, m - 2, *k, "fallback")
-        pick = pick + (pick >= author[lonely])
+        fallback = int_between(key[lonely], 0, m - 2, *k, "fallback")
+        fallback = fallback + (fallback >= author[lonely])
         pr_idx = np.concatenate([pr_idx, lonely])
-        who = np.concatenate([who, pick])
+        who = np.concatenate([who, fallback])
     return rows[pr_idx], who
 
 
@@ -138,7 +148,7 @@ def build_reviews(
     scenario: Scenario,
     roster: Roster,
     week_starts: list[dt.date],
-    k: tuple,
+    k: Key,
 ) -> tuple[pa.Table, np.ndarray]:
     """The review rows; also returns, per PR, whether any review requested changes."""
     weeks = len(week_starts)
@@ -164,7 +174,9 @@ def build_reviews(
         [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
     )
     state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[np.maximum(w, 0)])
-    body_idx = np.where(state == 1, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body"))
+    body_idx = np.where(
+        state == ReviewState.CHANGES_REQUESTED, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body")
+    )
     reviewer_id = frame.team[pr_row] * roster.size + reviewer_local + 1
     table = conform(
         pa.table(
@@ -177,7 +189,7 @@ def build_reviews(
                 "pull_request_id": pr_id,
                 "reviewer_id": reviewer_id,
                 "state": pick(REVIEW_STATES, state),
-                "body": pick(BODIES_ALL, body_idx),
+                "body": pick(BODIES, body_idx),
                 "submitted_at": _ts0,
                 "is_ai_review": np.zeros(len(rid), bool),
                 "ai_reviewer_type": pa.array([""] * len(rid), type=pa.string()),
@@ -186,5 +198,5 @@ def build_reviews(
         spec("metrics_prreview"),
     )
     changes = np.zeros(frame.n, bool)
-    changes[pr_row[state == 1]] = True
+    changes[pr_row[state == ReviewState.CHANGES_REQUESTED]] = True
     return table, changes

@@ -20,11 +20,12 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from pipeline.base.errors import UserError
+from stages.generate.config import SLUG
 from stages.generate.tomllines import line_of
 
 BUILTIN = ("ai-success", "review-bottleneck", "baseline", "detective-game")
@@ -77,7 +78,6 @@ _TOP_KEYS = (
     "archetypes",
 )
 _TEAM_KEYS = ("name", "slug")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class Scenario:
 
     def curve(self, name: str, weeks: int | None = None) -> np.ndarray:
         lo, hi = CURVES[name][1:]
-        return np.clip(self.curves[name].values(weeks or self.weeks), lo, hi)
+        return np.asarray(np.clip(self.curves[name].values(weeks or self.weeks), lo, hi))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -188,7 +188,7 @@ class _Checker:
             raise self.fail(key, f"expected {kind}, got {type(value).__name__} {value!r}")
         if not lo <= value <= hi:
             raise self.fail(key, f"{value!r} is out of range; allowed {lo:g} to {hi:g}")
-        return value
+        return cast(float, value)  # an int stays an int (it is written back as given)
 
     def string(self, key: str, value: Any, *, max_len: int = 200) -> str:
         if not isinstance(value, str):
@@ -206,7 +206,7 @@ class _Checker:
             raise self.fail(key, f"low {a!r} is greater than high {b!r}")
         return a, b
 
-    def unknown(self, prefix: str, data: dict, allowed: tuple[str, ...]) -> None:
+    def unknown(self, prefix: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
         for k in data:
             if k not in allowed:
                 raise self.fail(f"{prefix}{k}", f"unknown key; allowed keys here: {', '.join(allowed)}")
@@ -250,7 +250,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         if required not in data:
             raise UserError(f"scenario {origin}: missing required key '{required}'")
     name = c.string("name", data["name"], max_len=60)
-    if not _SLUG.match(name):
+    if not SLUG.match(name):
         raise c.fail("name", "use lowercase letters, digits and dashes (e.g. my-scenario)")
     team = data["team"]
     if not isinstance(team, dict):
@@ -258,7 +258,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     c.unknown("team.", team, _TEAM_KEYS)
     team_name = c.string("team.name", team.get("name", name), max_len=100)
     slug = c.string("team.slug", team.get("slug", name), max_len=40)
-    if not _SLUG.match(slug):
+    if not SLUG.match(slug):
         raise c.fail("team.slug", "use lowercase letters, digits and dashes, at most 40 characters")
     weeks = int(c.number("weeks", data.get("weeks", 8), 1, 104, integer=True))
     prs = c.pair("prs_per_member_week", data.get("prs_per_member_week", [2, 4]), 0, 50, integer=True)
@@ -286,7 +286,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         ("pr", ("pr_merged", "pr_closed", "pr_open")),
         ("review", ("review_approved", "review_changes_requested", "review_commented")),
     ):
-        total = sum(curves[m].values(weeks) for m in members)
+        total = np.sum([curves[m].values(weeks) for m in members], axis=0)
         bad = np.flatnonzero(np.abs(total - 1.0) > 0.005)
         if bad.size:
             first = next((m for m in members if m in curves_in), members[0])
@@ -317,17 +317,18 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
                 volume=float(c.number(pre + "volume", a.get("volume", 1.0), 0.05, 10.0)),
                 review_weight=float(c.number(pre + "review_weight", a.get("review_weight", 1.0), 0.0, 10.0)),
                 review_share=None if share is None else float(c.number(pre + "review_share", share, 0.0, 1.0)),
-                guess_accuracy=tuple(c.pair(pre + "guess_accuracy", a.get("guess_accuracy", [0.4, 0.6]), 0.0, 1.0)),
+                guess_accuracy=c.pair(pre + "guess_accuracy", a.get("guess_accuracy", [0.4, 0.6]), 0.0, 1.0),
             )
         )
     shares = [a.review_share for a in archetypes]
-    if any(s is not None for s in shares):
-        if any(s is None for s in shares):
+    given = [s for s in shares if s is not None]
+    if given:
+        if len(given) < len(shares):
             i = shares.index(None)
             raise c.fail(f"archetypes[{i}]", "either every archetype has review_share or none does")
-        if abs(sum(shares) - 1.0) > 0.005:
+        if abs(sum(given) - 1.0) > 0.005:
             raise c.fail(
-                "archetypes[0].review_share", f"review shares must add up to 1, they add up to {sum(shares):.3f}"
+                "archetypes[0].review_share", f"review shares must add up to 1, they add up to {sum(given):.3f}"
             )
     elif sum(a.count * a.review_weight for a in archetypes) <= 0:
         raise c.fail("archetypes[0].review_weight", "at least one archetype needs a review_weight above 0")

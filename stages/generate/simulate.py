@@ -5,26 +5,26 @@ inputs are app tables whose ids are already assigned (``metrics_pullrequest``,
 ``metrics_prreview``, ``metrics_teammember``) plus plain parameters; the
 outputs are app tables conforming to ``pipeline.base.schemas``. Stable signatures:
 
-* ``choose_surveyed(prs, *, seed, key, response_rate, week_starts) -> np.ndarray[bool]``
+* ``choose_surveyed(prs, *, k, response_rate, week_starts) -> np.ndarray[bool]``
   which merged PRs get an (answered) author survey: a quota per team x merge week.
-* ``assign_ai_assisted(prs, *, seed, key, ai_probability, week_starts, surveyed=None,
+* ``assign_ai_assisted(prs, *, k, ai_probability, week_starts, surveyed=None,
   target_share=None) -> np.ndarray[bool]`` the AI-assisted truth per PR, drawn with
   quotas per team x week (x surveyed), so a weekly share tracks its target.
-* ``simulate_surveys(prs, reviews, *, seed, key, surveyed, week_starts, quality=2.6,
+* ``simulate_surveys(prs, reviews, *, k, surveyed, week_starts, quality=2.6,
   guess_accuracy=0.5, ai_assisted=None) -> (metrics_prsurvey, metrics_prsurveyreview)``
   survey id = PR id; 1-3 of the PR's reviewers answer; quality and guess
   correctness are quota-drawn (quality per team x merge week, guesses per author).
-* ``simulate_check_runs(prs, *, seed, key, week_starts, ci_pass_rate=0.88) -> metrics_prcheckrun``
-* ``simulate_deployments(prs, *, seed, key, week_starts, production_share=0.35,
+* ``simulate_check_runs(prs, *, k, week_starts, ci_pass_rate=0.88) -> metrics_prcheckrun``
+* ``simulate_deployments(prs, *, k, week_starts, production_share=0.35,
   staging_share=0.5) -> metrics_deployment``
-* ``assign_jira_keys(prs, *, seed, key, prefix, share=0.8) -> pa.Array`` (PR jira_key, '' when none)
-* ``simulate_jira_issues(prs, *, seed, key, week_starts) -> metrics_jiraissue`` (one per PR with a jira_key)
-* ``simulate_ai_usage(members, prs, *, seed, key, week_starts) -> metrics_aiusagedaily``
+* ``assign_jira_keys(prs, *, k, prefix, share=0.8) -> pa.Array`` (PR jira_key, '' when none)
+* ``simulate_jira_issues(prs, *, k, week_starts) -> metrics_jiraissue`` (one per PR with a jira_key)
+* ``simulate_ai_usage(members, prs, *, k, week_starts) -> metrics_aiusagedaily``
   (members with an AI-assisted PR in a week use an AI tool on 3-5 weekdays of it)
 
-Conventions: ``key`` is a tuple of stable parts naming the run (e.g.
-``("ai-success", "team", 0)`` or ``("project", "antiwork")``); every draw is keyed
-by (seed, *key, stream, row id), so it never depends on row order or other
+Conventions: ``k`` is the :data:`pipeline.base.rng.Key` naming the run, seed
+first (e.g. ``(42, "ai-success", "sim")`` or ``(42, "project", "antiwork")``); every
+draw is keyed by (*k, stream, row id), so it never depends on row order or other
 teams. ``week_starts`` are the Mondays of the window; nothing produced is at or
 after the last Monday + 7 days (the window end). ``quality``/``ci_pass_rate``
 may be a float or one value per week; ``ai_probability``/``guess_accuracy`` a
@@ -47,7 +47,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.base.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import Key, keyed_u64, keyed_uniform
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -64,20 +64,20 @@ from stages.generate.simbase import (
     EFFORTS,
     SOURCES,
     US_PER_MIN,
-    _build,
-    _clamp_after,
-    _event_week,
-    _group,
-    _i64,
-    _merged_mask,
-    _per_row,
-    _per_week,
-    _strings,
-    _ts,
+    build_table,
+    clamp_after,
+    event_week,
+    group_code,
+    int_column,
+    merged_mask,
+    per_row,
+    per_week,
+    take_strings,
+    timestamps_us,
     week_index,
     window_us,
 )
-from stages.generate.simulate_ops import (  # noqa: F401 - part of this module's interface
+from stages.generate.simulate_ops import (
     assign_jira_keys,
     simulate_ai_usage,
     simulate_check_runs,
@@ -85,27 +85,35 @@ from stages.generate.simulate_ops import (  # noqa: F401 - part of this module's
     simulate_jira_issues,
 )
 
+__all__ = [
+    "assign_ai_assisted",
+    "assign_jira_keys",
+    "choose_surveyed",
+    "simulate_ai_usage",
+    "simulate_check_runs",
+    "simulate_deployments",
+    "simulate_jira_issues",
+    "simulate_surveys",
+]
+
 # ---------------------------------------------------------------------------
 # AI truth and survey selection
 # ---------------------------------------------------------------------------
 
 
-def choose_surveyed(
-    prs: pa.Table, *, seed: int, key: tuple, response_rate: float, week_starts: Sequence[dt.date]
-) -> np.ndarray:
+def choose_surveyed(prs: pa.Table, *, k: Key, response_rate: float, week_starts: Sequence[dt.date]) -> np.ndarray:
     """Which PRs get an answered author survey: ~response_rate of merged PRs per team x merge week."""
-    merged = _merged_mask(prs)
-    ids = _i64(prs, "id")
-    groups = _group(_i64(prs, "team_id"), _event_week(prs, week_starts))
+    merged = merged_mask(prs)
+    ids = int_column(prs, "id")
+    groups = group_code(int_column(prs, "team_id"), event_week(prs, week_starts))
     p = np.where(merged, float(response_rate), 0.0)
-    return systematic(p, groups, ids, seed, *key, "surveyed") & merged
+    return np.asarray(systematic(p, groups, ids, *k, "surveyed") & merged)
 
 
 def assign_ai_assisted(
     prs: pa.Table,
     *,
-    seed: int,
-    key: tuple,
+    k: Key,
     ai_probability: float | np.ndarray,
     week_starts: Sequence[dt.date],
     surveyed: np.ndarray | None = None,
@@ -118,10 +126,10 @@ def assign_ai_assisted(
     week's target so the realized weekly share tracks the curve.
     """
     n = prs.num_rows
-    p = np.clip(_per_row(ai_probability, n), 0.0, 1.0)
-    week = _event_week(prs, week_starts)
+    p = np.clip(per_row(ai_probability, n), 0.0, 1.0)
+    week = event_week(prs, week_starts)
     surv = np.zeros(n, bool) if surveyed is None else np.asarray(surveyed, bool)
-    groups = _group(_i64(prs, "team_id"), week, surv.astype(np.int64))
+    groups = group_code(int_column(prs, "team_id"), week, surv.astype(np.int64))
     if target_share is not None and n:
         target = np.asarray(target_share, np.float64)[week]
         uniq, inv = np.unique(groups, return_inverse=True)
@@ -134,18 +142,16 @@ def assign_ai_assisted(
         lost = np.bincount(inv, weights=over, minlength=len(uniq))
         room = np.bincount(inv, weights=1.0 - p, minlength=len(uniq))
         p = p + (1.0 - p) * np.where(room[inv] > 0, lost[inv] / np.maximum(room[inv], 1e-9), 0.0)
-    ids = _i64(prs, "id")
+    ids = int_column(prs, "id")
     if target_share is None:
-        return systematic(p, groups, ids, seed, *key, "ai-assisted")
+        return systematic(p, groups, ids, *k, "ai-assisted")
     # Round cumulatively across the weeks of a team x surveyed stratum (weeks in
     # order, keyed order inside a week): each week's count is floor or ceil of
     # its expected count and the total is exact. Rounding every week on its own
     # would turn a small team's 0.3 expected AI PRs into 0 every single week.
-    strata = _i64(prs, "team_id") * 2 + surv.astype(np.int64)
-    order = week.astype(np.int64) * (1 << 20) + (keyed_u64(ids, seed, *key, "ai-order") >> np.uint64(44)).astype(
-        np.int64
-    )
-    return systematic(p, strata, ids, seed, *key, "ai-assisted", phase=0.5, order=order)
+    strata = int_column(prs, "team_id") * 2 + surv.astype(np.int64)
+    order = week.astype(np.int64) * (1 << 20) + (keyed_u64(ids, *k, "ai-order") >> np.uint64(44)).astype(np.int64)
+    return systematic(p, strata, ids, *k, "ai-assisted", phase=0.5, order=order)
 
 
 # ---------------------------------------------------------------------------
@@ -157,8 +163,7 @@ def simulate_surveys(
     prs: pa.Table,
     reviews: pa.Table,
     *,
-    seed: int,
-    key: tuple,
+    k: Key,
     surveyed: np.ndarray,
     week_starts: Sequence[dt.date],
     quality: float | np.ndarray = 2.6,
@@ -167,28 +172,27 @@ def simulate_surveys(
 ) -> tuple[pa.Table, pa.Table]:
     """Author surveys on the ``surveyed`` merged PRs and their reviewers' answers."""
     _, end = window_us(week_starts)
-    surveyed = np.asarray(surveyed, bool) & _merged_mask(prs)
+    surveyed = np.asarray(surveyed, bool) & merged_mask(prs)
     if ai_assisted is None:
         ai_all = pc.fill_null(prs.column("is_ai_assisted"), False).to_numpy(zero_copy_only=False)
     else:
         ai_all = np.asarray(ai_assisted, bool)
-    acc_all = _per_row(guess_accuracy, prs.num_rows)
+    acc_all = per_row(guess_accuracy, prs.num_rows)
     rows = np.flatnonzero(surveyed)
     sp = prs.take(pa.array(rows))
-    ids = _i64(sp, "id")
-    team = _i64(sp, "team_id")
-    author = _i64(sp, "author_id", -1)
-    merged_us, _ = _ts(sp, "merged_at")
+    ids = int_column(sp, "id")
+    team = int_column(sp, "team_id")
+    author = int_column(sp, "author_id", -1)
+    merged_us, _ = timestamps_us(sp, "merged_at")
     ai = ai_all[rows]
     n = len(rows)
-    k = (seed, *key)
 
-    created = _clamp_after(merged_us, int_between(ids, 1, 10, *k, "survey-delay") * US_PER_MIN, end)
-    responded = _clamp_after(created, (keyed_uniform(ids, *k, "author-delay") * 23.5 + 0.2) * US_PER_HOUR, end)
+    created = clamp_after(merged_us, int_between(ids, 1, 10, *k, "survey-delay") * US_PER_MIN, end)
+    responded = clamp_after(created, (keyed_uniform(ids, *k, "author-delay") * 23.5 + 0.2) * US_PER_HOUR, end)
     expires = np.minimum(created + 7 * US_PER_DAY, end - 1_000_000)
     src = categorical(keyed_uniform(ids, *k, "author-source"), np.array([0.5, 0.35, 0.15]))
     effort_idx = categorical(keyed_uniform(ids, *k, "effort"), np.array([0.2, 0.4, 0.3, 0.1]))
-    surveys = _build(
+    surveys = build_table(
         "metrics_prsurvey",
         {
             "id": ids,
@@ -202,15 +206,15 @@ def simulate_surveys(
             "github_comment_id": 2_000_000_000 + ids,
             "author_ai_assisted": pa.array(ai, type=pa.bool_()),
             "author_responded_at": _ts1,
-            "author_response_source": _strings(SOURCES, src),
+            "author_response_source": take_strings(SOURCES, src),
             "ai_modification_effort": pick(("na", *EFFORTS), np.where(ai, 1 + effort_idx, 0)),
         },
     )
 
     # reviewers of each surveyed PR (distinct, first review first)
-    rv_pr = _i64(reviews, "pull_request_id")
-    rv_who = _i64(reviews, "reviewer_id", -1)
-    rv_at, _ = _ts(reviews, "submitted_at")
+    rv_pr = int_column(reviews, "pull_request_id")
+    rv_who = int_column(reviews, "reviewer_id", -1)
+    rv_at, _ = timestamps_us(reviews, "submitted_at")
     pos = np.full(int(prs.column("id").to_numpy().max(initial=0)) + 1 if prs.num_rows else 1, -1, np.int64)
     pos[ids] = np.arange(n)
     keep = (rv_who >= 0) & (rv_pr < len(pos))
@@ -234,19 +238,19 @@ def simulate_surveys(
     srow = pos[r_pr]
     rid = r_pr * 10 + rank
     week = week_index(merged_us[srow], week_starts)
-    q = _per_week(quality, len(week_starts))[week]
+    q = per_week(quality, len(week_starts))[week]
     d = q - 2.0
     p1 = np.where(d >= 0, 0.15 * (1 - d), -d + 0.15 * (1 + d))
     p3 = np.where(d >= 0, d + 0.15 * (1 - d), 0.15 * (1 + d))
     probs = np.clip(np.stack([p1, 1 - p1 - p3, p3], axis=1), 0, 1)
-    u = stratified_uniform(_group(team[srow], week), rid, *k, "quality")
+    u = stratified_uniform(group_code(team[srow], week), rid, *k, "quality")
     rating = categorical(u, probs) + 1
     acc = acc_all[rows][srow]
     correct = systematic(acc, author[srow] + 1, rid, *k, "guess")
     guess = np.where(correct, ai[srow], ~ai[srow])
-    resp = _clamp_after(created[srow], (keyed_uniform(rid, *k, "review-delay") * 47.0 + 0.1) * US_PER_HOUR, end)
+    resp = clamp_after(created[srow], (keyed_uniform(rid, *k, "review-delay") * 47.0 + 0.1) * US_PER_HOUR, end)
     rsrc = categorical(keyed_uniform(rid, *k, "review-source"), np.array([0.5, 0.35, 0.15]))
-    survey_reviews = _build(
+    survey_reviews = build_table(
         "metrics_prsurveyreview",
         {
             "id": rid,
@@ -259,7 +263,7 @@ def simulate_surveys(
             "ai_guess": pa.array(guess, type=pa.bool_()),
             "guess_correct": pa.array(correct, type=pa.bool_()),
             "responded_at": _ts3,
-            "response_source": _strings(SOURCES, rsrc),
+            "response_source": take_strings(SOURCES, rsrc),
             "feedback_clarity": int_between(rid, 2, 5, *k, "clarity").astype(np.int32),
             "review_burden": int_between(rid, 1, 4, *k, "burden").astype(np.int32),
         },

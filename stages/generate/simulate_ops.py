@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.base.rng import keyed_u64, keyed_uniform
+from pipeline.base.rng import Key, keyed_u64, keyed_uniform
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -28,15 +28,15 @@ from stages.generate.draws import (
 from stages.generate.simbase import (
     CHECK_NAMES,
     US_PER_MIN,
-    _build,
-    _clamp_after,
-    _event_week,
-    _group,
-    _i64,
-    _merged_mask,
-    _per_week,
-    _strings,
-    _ts,
+    build_table,
+    clamp_after,
+    event_week,
+    group_code,
+    int_column,
+    merged_mask,
+    per_week,
+    take_strings,
+    timestamps_us,
     week_index,
     window_us,
 )
@@ -49,16 +49,14 @@ from stages.generate.simbase import (
 def simulate_check_runs(
     prs: pa.Table,
     *,
-    seed: int,
-    key: tuple,
+    k: Key,
     week_starts: Sequence[dt.date],
     ci_pass_rate: float | np.ndarray = 0.88,
 ) -> pa.Table:
     """2-4 CI checks per PR shortly after creation; pass/fail quota per team x creation week."""
     _, end = window_us(week_starts)
-    k = (seed, *key)
-    ids = _i64(prs, "id")
-    created, _ = _ts(prs, "pr_created_at")
+    ids = int_column(prs, "id")
+    created, _ = timestamps_us(prs, "pr_created_at")
     n_checks = int_between(ids, 2, len(CHECK_NAMES), *k, "checks")
     row = np.repeat(np.arange(len(ids)), n_checks)
     j = np.arange(len(row)) - np.repeat(np.cumsum(n_checks) - n_checks, n_checks)
@@ -69,12 +67,12 @@ def simulate_check_runs(
     keep = started < end
     row, j, cid, started, duration, completed = (a[keep] for a in (row, j, cid, started, duration, completed))
     done = completed < end
-    team = _i64(prs, "team_id")[row]
+    team = int_column(prs, "team_id")[row]
     week = week_index(created[row], week_starts)
-    rate = _per_week(ci_pass_rate, len(week_starts))[week]
-    passed = stratified_uniform(_group(team, week), cid, *k, "ci") < rate
+    rate = per_week(ci_pass_rate, len(week_starts))[week]
+    passed = stratified_uniform(group_code(team, week), cid, *k, "ci") < rate
     updated = np.where(done, completed, started)
-    return _build(
+    return build_table(
         "metrics_prcheckrun",
         {
             "id": cid,
@@ -83,7 +81,7 @@ def simulate_check_runs(
             "team_id": team,
             "github_check_run_id": 7_000_000_000 + cid,
             "pull_request_id": ids[row],
-            "name": _strings(np.array(CHECK_NAMES, dtype=object), j),
+            "name": take_strings(np.array(CHECK_NAMES, dtype=object), j),
             "status": pick(("in_progress", "completed"), done),
             "conclusion": pick(("failure", "success"), passed, mask=~done),
             "started_at": _ts4,
@@ -96,29 +94,27 @@ def simulate_check_runs(
 def simulate_deployments(
     prs: pa.Table,
     *,
-    seed: int,
-    key: tuple,
+    k: Key,
     week_starts: Sequence[dt.date],
     production_share: float = 0.35,
     staging_share: float = 0.5,
 ) -> pa.Table:
     """Staging and production deployments of merged PRs (quota per team x merge week)."""
     _, end = window_us(week_starts)
-    k = (seed, *key)
-    merged = _merged_mask(prs)
-    ids = _i64(prs, "id")
-    team = _i64(prs, "team_id")
-    groups = _group(team, _event_week(prs, week_starts))
-    merged_us, _ = _ts(prs, "merged_at")
+    merged = merged_mask(prs)
+    ids = int_column(prs, "id")
+    team = int_column(prs, "team_id")
+    groups = group_code(team, event_week(prs, week_starts))
+    merged_us, _ = timestamps_us(prs, "merged_at")
     parts = []
-    for env_no, (env, share, lo, hi) in enumerate(
+    for env_no, (env_name, share, lo, hi) in enumerate(
         (("staging", staging_share, 0.1, 2.0), ("production", production_share, 1.0, 8.0))
     ):
-        chosen = systematic(np.where(merged, share, 0.0), groups, ids, *k, "deploy", env) & merged
+        chosen = systematic(np.where(merged, share, 0.0), groups, ids, *k, "deploy", env_name) & merged
         did = ids[chosen] * 10 + env_no
         at = merged_us[chosen] + ((lo + keyed_uniform(did, *k, "deploy-at") * (hi - lo)) * US_PER_HOUR).astype(np.int64)
         ok = at < end
-        parts.append((chosen.nonzero()[0][ok], did[ok], at[ok], env))
+        parts.append((chosen.nonzero()[0][ok], did[ok], at[ok], env_name))
     rows = np.concatenate([p[0] for p in parts])
     did = np.concatenate([p[1] for p in parts])
     at = np.concatenate([p[2] for p in parts])
@@ -127,8 +123,8 @@ def simulate_deployments(
     rows, did, at, env = rows[by_id], did[by_id], at[by_id], env[by_id]
     failed = keyed_uniform(did, *k, "deploy-status") < 0.05
     sub = prs.take(pa.array(rows, type=pa.int64()))
-    creator = _i64(sub, "author_id", -1)
-    return _build(
+    creator = int_column(sub, "author_id", -1)
+    return build_table(
         "metrics_deployment",
         {
             "id": did,
@@ -157,35 +153,34 @@ POINTS = np.array([1, 2, 3, 5, 8], dtype=np.float64)
 _SPRINT_EPOCH = dt.date(2024, 1, 1)  # a Monday: two-week sprints counted from here
 
 
-def assign_jira_keys(prs: pa.Table, *, seed: int, key: tuple, prefix: str, share: float = 0.8) -> pa.Array:
+def assign_jira_keys(prs: pa.Table, *, k: Key, prefix: str, share: float = 0.8) -> pa.Array:
     """A Jira key (``PREFIX-123``) for ~share of each team's PRs, numbered in creation order; '' otherwise."""
-    ids = _i64(prs, "id")
-    team = _i64(prs, "team_id")
-    created, _ = _ts(prs, "pr_created_at")
-    has = systematic(np.full(len(ids), float(share)), team, ids, seed, *key, "jira")
+    ids = int_column(prs, "id")
+    team = int_column(prs, "team_id")
+    created, _ = timestamps_us(prs, "pr_created_at")
+    has = systematic(np.full(len(ids), float(share)), team, ids, *k, "jira")
     rank, _ = rank_within(np.where(has, team, -1), created)
-    start = int_between(team, 100, 900, seed, *key, "jira-start")
+    start = int_between(team, 100, 900, *k, "jira-start")
     number = (start + rank).astype(np.int64)
     keys = pc.binary_join_element_wise(pa.scalar(prefix), int_str(number), "-")
     return pc.if_else(pa.array(has), keys, pa.scalar(""))
 
 
-def simulate_jira_issues(prs: pa.Table, *, seed: int, key: tuple, week_starts: Sequence[dt.date]) -> pa.Table:
+def simulate_jira_issues(prs: pa.Table, *, k: Key, week_starts: Sequence[dt.date]) -> pa.Table:
     """One Jira issue per PR that has a jira_key: Done when merged, In Progress when open, Closed otherwise."""
     _, end = window_us(week_starts)
-    k = (seed, *key)
     has = pc.greater(pc.utf8_length(prs.column("jira_key")), 0).to_numpy(zero_copy_only=False)
     sub = prs.filter(pa.array(has))
-    ids = _i64(sub, "id")
-    created, _ = _ts(sub, "pr_created_at")
-    merged_us, merged_ok = _ts(sub, "merged_at")
-    updated, _ = _ts(sub, "updated_at")
+    ids = int_column(sub, "id")
+    created, _ = timestamps_us(sub, "pr_created_at")
+    merged_us, merged_ok = timestamps_us(sub, "merged_at")
+    updated, _ = timestamps_us(sub, "updated_at")
     state = sub.column("state").to_numpy(zero_copy_only=False)
     hotfix = sub.column("is_hotfix").to_numpy(zero_copy_only=False)
     issue_created = created - ((0.5 + keyed_uniform(ids, *k, "issue-lead") * 71.5) * US_PER_HOUR).astype(np.int64)
     resolved_ok = state != "open"
     resolved_base = np.where(merged_ok, merged_us, updated)
-    resolved = _clamp_after(resolved_base, (0.1 + keyed_uniform(ids, *k, "resolve") * 11.9) * US_PER_HOUR, end)
+    resolved = clamp_after(resolved_base, (0.1 + keyed_uniform(ids, *k, "resolve") * 11.9) * US_PER_HOUR, end)
     synced = np.where(resolved_ok, resolved, updated)
     itype = np.where(hotfix, 1, categorical(keyed_uniform(ids, *k, "type"), np.array([0.55, 0.25, 0.20])))
     status = pick(("Closed", "Done", "In Progress"), np.where(state == "merged", 1, np.where(state == "open", 2, 0)))
@@ -198,29 +193,29 @@ def simulate_jira_issues(prs: pa.Table, *, seed: int, key: tuple, week_starts: S
     epic = keyed_uniform(ids, *k, "epic") < 0.3
     epic_no = int_between(ids, 1, 40, *k, "epic-no")
     labels = np.array(['["backend"]', '["frontend"]', "[]", '["tech-debt"]', "[]"], dtype=object)
-    return _build(
+    return build_table(
         "metrics_jiraissue",
         {
             "id": ids,
             "created_at": (_ts7 := ts_array(issue_created)),
             "updated_at": (_ts8 := ts_array(synced)),
-            "team_id": _i64(sub, "team_id"),
+            "team_id": int_column(sub, "team_id"),
             "jira_key": jira_key,
             "jira_id": int_str(10_000 + ids),
             "summary": sub.column("title"),
-            "issue_type": _strings(ISSUE_TYPES, itype),
+            "issue_type": take_strings(ISSUE_TYPES, itype),
             "status": status,
             "description": pc.binary_join_element_wise(
                 sub.column("title"), pa.scalar(". Linked to its pull request."), ""
             ),
-            "labels": _strings(labels, int_between(ids, 0, len(labels) - 1, *k, "labels")),
-            "priority": _strings(PRIORITIES, prio),
+            "labels": take_strings(labels, int_between(ids, 0, len(labels) - 1, *k, "labels")),
+            "priority": take_strings(PRIORITIES, prio),
             "parent_issue_key": pc.if_else(
                 pa.array(epic),
                 pc.binary_join_element_wise(key_prefix, int_str(epic_no), "-"),
                 pa.scalar(""),
             ),
-            "assignee_id": pa.array(_i64(sub, "author_id", -1), mask=_i64(sub, "author_id", -1) < 0),
+            "assignee_id": pa.array(int_column(sub, "author_id", -1), mask=int_column(sub, "author_id", -1) < 0),
             "story_points": decimal_array(pts, None, 1, 5),
             "sprint_id": pc.binary_join_element_wise(key_prefix, sprint_str, "-S"),
             "sprint_name": pc.binary_join_element_wise(pa.scalar("Sprint "), sprint_str, ""),
@@ -237,17 +232,14 @@ def simulate_jira_issues(prs: pa.Table, *, seed: int, key: tuple, week_starts: S
 # ---------------------------------------------------------------------------
 
 
-def simulate_ai_usage(
-    members: pa.Table, prs: pa.Table, *, seed: int, key: tuple, week_starts: Sequence[dt.date]
-) -> pa.Table:
+def simulate_ai_usage(members: pa.Table, prs: pa.Table, *, k: Key, week_starts: Sequence[dt.date]) -> pa.Table:
     """Daily AI-tool use: a member with an AI-assisted PR created in a week uses their tool on 3-5 weekdays."""
-    k = (seed, *key)
     start, _ = window_us(week_starts)
-    member_ids = _i64(members, "id")
-    member_team = _i64(members, "team_id")
-    author = _i64(prs, "author_id", -1)
+    member_ids = int_column(members, "id")
+    member_team = int_column(members, "team_id")
+    author = int_column(prs, "author_id", -1)
     ai = pc.fill_null(prs.column("is_ai_assisted"), False).to_numpy(zero_copy_only=False)
-    created, _ = _ts(prs, "pr_created_at")
+    created, _ = timestamps_us(prs, "pr_created_at")
     wk = week_index(created, week_starts)
     sel = ai & (author >= 0) & (created >= start)
     mw = np.unique(author[sel] * 1024 + wk[sel])
@@ -273,7 +265,7 @@ def simulate_ai_usage(
     accepted = np.round(shown * rate).astype(np.int64)
     synced = date_us + 23 * US_PER_HOUR + 30 * US_PER_MIN
     active = 0.5 + keyed_uniform(uid, *k, "hours") * 6.0
-    return _build(
+    return build_table(
         "metrics_aiusagedaily",
         {
             "id": uid,

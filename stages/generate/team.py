@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.base.parquet import conform
-from pipeline.base.rng import keyed_uniform
+from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
 from stages.generate.draws import US_PER_DAY, int_between, int_str, pick, ts_array
 from stages.generate.scenario import Scenario
@@ -67,10 +67,10 @@ def team_slugs(base_slug: str, teams: int) -> list[str]:
     return [base_slug if t == 0 else f"{base_slug}-{t + 1}" for t in range(teams)]
 
 
-def build_teams(scenario: Scenario, slugs: list[str], start_us: int, key: tuple) -> pa.Table:
+def build_teams(scenario: Scenario, slugs: list[str], start_us: int, k: Key) -> pa.Table:
     n = len(slugs)
     t = np.arange(n)
-    created = start_us - (int_between(t, 30, 200, *key, "team-age") * US_PER_DAY)
+    created = start_us - (int_between(t, 30, 200, *k, "team-age") * US_PER_DAY)
     names = [scenario.team_name if i == 0 else f"{scenario.team_name} {i + 1}" for i in range(n)]
     nulls_i = pa.nulls(n, pa.int64())
     nulls_ts = pa.nulls(n, pa.timestamp("us", tz="UTC"))
@@ -105,10 +105,10 @@ def build_teams(scenario: Scenario, slugs: list[str], start_us: int, key: tuple)
 
 def _coprime_step(keys: np.ndarray, n: int, *parts: object) -> np.ndarray:
     steps = np.array([s for s in range(1, n) if math.gcd(s, n) == 1], np.int64)
-    return steps[int_between(keys, 0, len(steps) - 1, *parts)]
+    return np.asarray(steps[int_between(keys, 0, len(steps) - 1, *parts)])
 
 
-def build_members(teams: pa.Table, size: int, key: tuple) -> tuple[pa.Table, np.ndarray]:
+def build_members(teams: pa.Table, size: int, k: Key) -> tuple[pa.Table, np.ndarray]:
     """All teams' members; also returns each member's company index (for repo names)."""
     n_teams = teams.num_rows
     team_idx = np.repeat(np.arange(n_teams), size)
@@ -119,23 +119,23 @@ def build_members(teams: pa.Table, size: int, key: tuple) -> tuple[pa.Table, np.
     if size > grid:
         raise ValueError(f"at most {grid} members per team")
     t = np.arange(n_teams)
-    base = int_between(t, 0, grid - 1, *key, "name-base")
-    step = _coprime_step(t, grid, *key, "name-step")
+    base = int_between(t, 0, grid - 1, *k, "name-base")
+    step = _coprime_step(t, grid, *k, "name-step")
     cell = (base[team_idx] + local * step[team_idx]) % grid
     fi, li = cell // len(last), cell % len(last)
     f_arr, l_arr = take("first_names", fi), take("last_names", li)
-    company = int_between(t, 0, len(words("companies")) - 1, *key, "company")
+    company = int_between(t, 0, len(words("companies")) - 1, *k, "company")
     comp_arr = take("companies", company[team_idx])
     display = pc.binary_join_element_wise(pc.utf8_capitalize(f_arr), pc.utf8_capitalize(l_arr), " ")
     email = pc.binary_join_element_wise(
         f_arr, pa.scalar("."), l_arr, pa.scalar("@"), comp_arr, pa.scalar(".example.com"), ""
     )
     username = pc.binary_join_element_wise(f_arr, pc.utf8_slice_codeunits(l_arr, 0, 3), "-")
-    github_id = 10_000_000 + (mid - 1) * 7 + int_between(mid, 0, 6, *key, "github-id")
+    github_id = 10_000_000 + (mid - 1) * 7 + int_between(mid, 0, 6, *k, "github-id")
     created_team = teams.column("created_at").cast(pa.int64()).to_numpy()[team_idx]
-    joined = created_team + int_between(mid, 0, 20, *key, "joined") * US_PER_DAY
-    slack = pc.binary_join_element_wise(pa.scalar("U"), pc.utf8_upper(_hex(mid, 10, *key, "slack")), "")
-    jira = pc.binary_join_element_wise(pa.scalar("jira-"), _hex(mid, 24, *key, "jira"), "")
+    joined = created_team + int_between(mid, 0, 20, *k, "joined") * US_PER_DAY
+    slack = pc.binary_join_element_wise(pa.scalar("U"), pc.utf8_upper(_hex(mid, 10, *k, "slack")), "")
+    jira = pc.binary_join_element_wise(pa.scalar("jira-"), _hex(mid, 24, *k, "jira"), "")
     table = pa.table(
         {
             "id": mid,
@@ -163,7 +163,7 @@ def _hex(keys: np.ndarray, n: int, *parts: object) -> pa.Array:
     return hex_strings(keys, n, *parts)
 
 
-def with_copilot_activity(members: pa.Table, usage: pa.Table, key: tuple) -> pa.Table:
+def with_copilot_activity(members: pa.Table, usage: pa.Table, k: Key) -> pa.Table:
     """Fill copilot_last_activity_at / copilot_last_editor from the AI usage rows."""
     mid = members.column("id").to_numpy()
     last = np.full(len(mid), -1, np.int64)
@@ -174,7 +174,7 @@ def with_copilot_activity(members: pa.Table, usage: pa.Table, key: tuple) -> pa.
         np.maximum.at(last, pos, ut)
     has = last >= 0
     editors = np.array(["vscode", "jetbrains", "neovim"], dtype=object)
-    editor_idx = np.minimum((keyed_uniform(mid, *key, "editor") * 3).astype(np.int64), 2)
+    editor_idx = np.minimum((keyed_uniform(mid, *k, "editor") * 3).astype(np.int64), 2)
     members = members.set_column(
         members.schema.get_field_index("copilot_last_activity_at"),
         "copilot_last_activity_at",

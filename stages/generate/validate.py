@@ -60,7 +60,7 @@ class _V:
         c = self.t[table].column(name)
         if pa.types.is_timestamp(c.type) or pa.types.is_boolean(c.type):
             c = c.cast(pa.int64())
-        return pc.fill_null(c, fill).to_numpy(zero_copy_only=False)
+        return np.asarray(pc.fill_null(c, fill).to_numpy(zero_copy_only=False))
 
     def lookup(self, ids: np.ndarray, values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """values[ids == key] per key (ids sorted unique); (found, value)."""

@@ -100,9 +100,7 @@ def load_snapshot(
     verify_seconds = time.perf_counter() - t0
     # the file names verify_snapshot checked (<table>.parquet), never a name taken from the manifest's text
     every = {
-        check_identifier(t, "table name"): snapshot_dir / f"{t}.parquet"
-        for t in APP_LOAD_ORDER
-        if t in manifest["tables"]
+        check_identifier(t, "table name"): snapshot_dir / f"{t}.parquet" for t in APP_LOAD_ORDER if t in manifest.tables
     }
     files = {t: every[t] for t in tables}
     rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=as_of.astimezone(dt.UTC).date())
@@ -143,7 +141,7 @@ def load_snapshot(
     return LoadReport(
         target=target.display,
         snapshot=snapshot_dir,
-        snapshot_id=str(manifest.get("snapshot_id", "")),
+        snapshot_id=manifest.snapshot_id,
         team_slugs=slugs,
         team_ids=new_team_ids,
         created_tables=w.created,

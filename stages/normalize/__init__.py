@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -36,6 +37,7 @@ from pipeline.base.schemas import (
     GH_REVIEWS,
     GH_USERS,
     NORMALIZED_TABLES,
+    TableSpec,
 )
 from stages.normalize import children, pulls
 from stages.normalize.identity import is_bot
@@ -49,7 +51,7 @@ class NormalizeResult:
     """The five ``gh_*`` tables and a report of what was repaired or dropped."""
 
     tables: dict[str, pa.Table]
-    report: dict = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 def users(prs: pl.DataFrame, reviews: pl.DataFrame, commits: pl.DataFrame) -> pl.DataFrame:
@@ -97,7 +99,7 @@ def _incomplete(df: pl.DataFrame) -> dict[str, int]:
     return out
 
 
-def _to_arrow(df: pl.DataFrame, spec) -> pa.Table:
+def _to_arrow(df: pl.DataFrame, spec: TableSpec) -> pa.Table:
     table = df.select(list(spec.column_names)).to_arrow()
     return sort_rows(conform(table, spec), spec)
 

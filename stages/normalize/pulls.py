@@ -22,12 +22,13 @@ Decisions (each one counted in the report):
 from __future__ import annotations
 
 from collections import Counter
+from typing import Literal
 
 import polars as pl
 
 from stages.normalize.identity import clean_login, is_bot
 
-US = "us"
+US: Literal["us"] = "us"
 
 
 def parse_ts(col: str | pl.Expr) -> pl.Expr:

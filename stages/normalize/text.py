@@ -20,7 +20,7 @@ NUL = "\x00"
 
 
 def _is_str(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _fix_utf8(arr: pa.Array) -> tuple[pa.Array, int]:
