@@ -75,11 +75,13 @@ def as_of(tables: Tables, t: dt.datetime) -> dict[str, pl.DataFrame]:
             continue
         df = f[name].filter(pl.col(col) <= t)
         if "pull_request_id" in df.columns:
-            df = df.filter(pl.col("pull_request_id").is_null() | pl.col("pull_request_id").is_in(ids))
+            df = df.filter(pl.col("pull_request_id").is_null() | pl.col("pull_request_id").is_in(ids.implode()))
         out[name] = df
     if "metrics_prsurveyreview" in out:
         surveys = out["metrics_prsurvey"].get_column("id")
-        out["metrics_prsurveyreview"] = out["metrics_prsurveyreview"].filter(pl.col("survey_id").is_in(surveys))
+        out["metrics_prsurveyreview"] = out["metrics_prsurveyreview"].filter(
+            pl.col("survey_id").is_in(surveys.implode())
+        )
     if "metrics_aiusagedaily" in f:
         out["metrics_aiusagedaily"] = f["metrics_aiusagedaily"].filter(pl.col("date") <= t.date())
     return out
@@ -100,7 +102,9 @@ def pending_counts(tables: Tables, team_id: int = 1) -> dict[int, int]:
     )
     latest = (
         f["metrics_prreview"]
-        .filter(pl.col("reviewer_id").is_not_null() & pl.col("pull_request_id").is_in(open_prs.get_column("id")))
+        .filter(
+            pl.col("reviewer_id").is_not_null() & pl.col("pull_request_id").is_in(open_prs.get_column("id").implode())
+        )
         .sort("submitted_at", "id")
         .group_by("reviewer_id", "pull_request_id")
         .agg(pl.col("state").last())

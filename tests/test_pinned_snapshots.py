@@ -17,13 +17,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("e93055f724868b34", "37e190bbc6ca0cff"),
-    "review-bottleneck": ("5a4ddeea37ce7259", "23b3105ae66b6094"),
-    "baseline": ("b04b55999cc229dc", "767b201f80859fcb"),
-    "detective-game": ("72dd29563e25b0a1", "0f7c58153ea4d6ac"),
-    "legacy": ("ec058c80ca619d34", "fbf9aff0aa7c035a"),
-    "blended": ("24b01a0a2654758c", "a7e86b899d0b18e5"),
-    "project": ("84328d1e8d79f98b", "edc4bd9f1032d3dc"),
+    "ai-success": ("0624b455411484f9", "aab28a7c61d75e1a"),
+    "review-bottleneck": ("102911516b230bba", "6d576911f740b2ad"),
+    "baseline": ("f6d2cbd2c763e87d", "23cfcfb08a308e16"),
+    "detective-game": ("6cd87b8905bd2dbf", "5835057c71eb43e4"),
+    "legacy": ("74638038ef7d3242", "28945ac9060914da"),
+    "blended": ("cfaff1923ce8e4a4", "f8a4c4b053f60d11"),
+    "project": ("44e7b3afe9af9525", "d22bb75c8cdb621b"),
 }
 
 

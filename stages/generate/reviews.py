@@ -84,7 +84,8 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
     key = frame.key[rows]
     author = frame.member[rows]
     group = frame.team[rows] * 1024 + week_code(frame.week[rows])
-    slots = int_between(key, lo, hi, *k, "n-reviewers")
+    # a PR still open at the window end has every reviewer it asked for (at most one review each so far)
+    slots = np.where(frame.state[rows] == PRState.OPEN, hi, int_between(key, lo, hi, *k, "n-reviewers"))
     uniq, ginv = np.unique(group, return_inverse=True)
     n_groups = len(uniq)
 
