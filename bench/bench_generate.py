@@ -53,12 +53,13 @@ def main() -> None:
         n = info["row_counts"]["metrics_pullrequest"]
         print(f"default scenario ai-success seed 42: {n} PRs, best {min(times):.2f}s of 3 (CLI process incl. imports)")
         sys.path.insert(0, str(ROOT))
+        from pipeline.paths import DEFAULT_ANCHOR
         from stages.generate import GenerateConfig, generate
 
         inproc = []
         for _ in range(5):
             t0 = time.perf_counter()
-            generate(GenerateConfig(scenario="ai-success", seed=42))
+            generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", seed=42))
             inproc.append(time.perf_counter() - t0)
         print(f"default scenario in-process generate() incl. validation: best {min(inproc) * 1000:.0f} ms of 5")
         if a.skip_scale:

@@ -53,6 +53,7 @@ def _fresh_db(name: str) -> str:
 
 def build_snapshot(teams: int, members: int, prs: int, root: Path) -> Path:
     from pipeline.base.manifest import verify_snapshot, write_snapshot
+    from pipeline.paths import DEFAULT_ANCHOR
     from stages.aggregate import aggregate
     from stages.generate import GenerateConfig, generate
 
@@ -64,11 +65,15 @@ def build_snapshot(teams: int, members: int, prs: int, root: Path) -> Path:
         except Exception:
             shutil.rmtree(directory)
     t0 = time.perf_counter()
-    result = generate(GenerateConfig(scenario=None, teams=teams, members=members, prs=prs, real_share=0))
-    weeks = [dt.date.fromisoformat(w) for w in result.info["week_starts"]]
+    result = generate(
+        GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=None, teams=teams, members=members, prs=prs, real_share=0)
+    )
+    weeks = list(result.info.week_starts)
     tables = dict(result.tables)
     tables.update(aggregate(tables, week_starts=weeks))
-    write_snapshot(directory, tables, name=directory.name, params={"generate": result.info}, inputs={}, notes=["bench"])
+    write_snapshot(
+        directory, tables, name=directory.name, params={"generate": result.info.as_json()}, inputs={}, notes=["bench"]
+    )
     print(f"snapshot built in {time.perf_counter() - t0:.1f}s: {directory}")
     return directory
 

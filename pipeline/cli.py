@@ -1,9 +1,10 @@
 """The ``demoseed`` command line: one subcommand per stage plus snapshot/load/verify/...
 
-Each subcommand lives in ``pipeline/commands/<name>.py`` and exposes a click
-command named ``command`` (or a list ``commands``). Commands whose module is
-not there yet are simply absent from ``--help``: stages that do not exist are
-missing, not faked.
+Each subcommand lives in ``pipeline/commands/<name>.py`` (a click command
+named ``command``, or ``pack_command``/``unpack_command``) and is registered
+here by a plain import, in the order ``--help`` lists them. Command modules
+import only click at the top; the stages (and pyarrow, polars, duckdb) are
+imported inside the command functions, so ``demoseed --help`` stays fast.
 
 Errors a user can cause raise :class:`pipeline.base.errors.UserError`; :func:`main`
 prints them on one line (no traceback) and exits 2.
@@ -11,7 +12,6 @@ prints them on one line (no traceback) and exits 2.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -20,20 +20,18 @@ import click
 
 from pipeline import __version__
 from pipeline.base.errors import UserError
-
-# The order --help lists them in: the stages in pipeline order, then the rest.
-COMMAND_MODULES = (
-    "fetch",
-    "normalize",
-    "generate",
-    "aggregate",
-    "snapshot",
-    "load",
-    "verify",
-    "pack",
-    "describe",
-    "scenarios",
-    "projects",
+from pipeline.commands import (
+    aggregate,
+    describe,
+    fetch,
+    generate,
+    load,
+    normalize,
+    pack,
+    projects,
+    scenarios,
+    snapshot,
+    verify,
 )
 
 
@@ -57,20 +55,22 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
 
 
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        modname = f"pipeline.commands.{name}"
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:
-                continue
-            raise
-        for cmd in getattr(mod, "commands", None) or [mod.command]:
-            cli.add_command(cmd)
-
-
-_register()
+# The stages in pipeline order, then the rest.
+for _command in (
+    fetch.command,
+    normalize.command,
+    generate.command,
+    aggregate.command,
+    snapshot.command,
+    load.command,
+    verify.command,
+    pack.pack_command,
+    pack.unpack_command,
+    describe.command,
+    scenarios.command,
+    projects.command,
+):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

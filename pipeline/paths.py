@@ -10,10 +10,11 @@ Everything is relative to the data root, ``$DEMOSEED_DATA`` or ``./data``:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
-DEFAULT_ANCHOR = "2026-01-05"  # a fixed Monday: the week the default data ends in
+DEFAULT_ANCHOR = dt.date(2026, 1, 5)  # a fixed Monday: the week the default data ends in (never "today")
 
 
 def data_root() -> Path:

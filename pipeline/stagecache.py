@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,10 @@ from pipeline.base.schemas import spec
 
 log = logging.getLogger(__name__)
 
+META_NAME = "meta.json"
 
-def stage_key(stage: str, params: Any, input_hashes: dict[str, str] | None = None) -> str:
+
+def stage_key(stage: str, params: Any, input_hashes: Mapping[str, Any] | None = None) -> str:
     basis = {"stage": stage, "version": __version__, "params": params, "inputs": input_hashes or {}}
     text = json.dumps(basis, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -36,6 +38,30 @@ def stage_key(stage: str, params: Any, input_hashes: dict[str, str] | None = Non
 
 def tables_fingerprint(tables: dict[str, pa.Table]) -> dict[str, str]:
     return {name: content_hash(t) for name, t in sorted(tables.items())}
+
+
+def read_stage(directory: Path) -> tuple[dict[str, pa.Table], dict[str, Any]] | None:
+    """The tables and meta stored in a stage directory, or None when it holds no complete output."""
+    meta_path = directory / META_NAME
+    if not meta_path.is_file():
+        return None
+    try:
+        doc = json.loads(meta_path.read_text(encoding="utf-8"))
+        tables = {name: read_table(directory / f"{name}.parquet", spec(name)) for name in doc["tables"]}
+        meta: dict[str, Any] = doc["meta"]
+    except (UserError, KeyError, TypeError, ValueError, OSError) as exc:
+        log.warning("stage output %s unreadable (%s); recomputing", directory, exc)
+        return None
+    return tables, meta
+
+
+def write_stage(directory: Path, tables: dict[str, pa.Table], meta: dict[str, Any]) -> dict[str, pa.Table]:
+    """Replace ``directory`` atomically with ``tables`` (Parquet) and ``meta.json`` (written last)."""
+    with atomic_directory(directory) as tmp:
+        written = {name: write_table(t, spec(name), tmp / f"{name}.parquet") for name, t in tables.items()}
+        doc = {"tables": sorted(written), "meta": meta}
+        atomic_write_bytes(tmp / META_NAME, json.dumps(doc, sort_keys=True, indent=2, default=str).encode())
+    return written
 
 
 def cached_stage(
@@ -46,19 +72,8 @@ def cached_stage(
 ) -> tuple[dict[str, pa.Table], dict[str, Any], bool]:
     """Return (tables, meta, hit): stored output for ``key``, or ``compute()`` stored."""
     directory = work_dir / stage / key
-    meta_path = directory / "meta.json"
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            tables = {name: read_table(directory / f"{name}.parquet", spec(name)) for name in meta["tables"]}
-            return tables, meta["meta"], True
-        except (UserError, KeyError, ValueError, OSError) as exc:
-            log.warning("stage cache %s/%s unreadable (%s); recomputing", stage, key, exc)
+    stored = read_stage(directory)
+    if stored is not None:
+        return stored[0], stored[1], True
     tables, meta = compute()
-    with atomic_directory(directory) as tmp:
-        written = {name: write_table(t, spec(name), tmp / f"{name}.parquet") for name, t in tables.items()}
-        atomic_write_bytes(
-            tmp / "meta.json",
-            json.dumps({"tables": sorted(written), "meta": meta}, sort_keys=True, indent=2, default=str).encode(),
-        )
-    return written, meta, False
+    return write_stage(directory, tables, meta), meta, False

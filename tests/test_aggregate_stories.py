@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from pipeline.paths import DEFAULT_ANCHOR
 from stages.aggregate import aggregate
 from stages.aggregate.story import headline, is_flat, pooled, relative_trend
 
@@ -28,8 +29,8 @@ SEEDS = (1, 42, 2024)
 
 @functools.cache
 def generated(scenario: str, seed: int) -> tuple[dict[str, pa.Table], list[dt.date]]:
-    res = gen.generate(gen.GenerateConfig(scenario=scenario, seed=seed))
-    return res.tables, [dt.date.fromisoformat(w) for w in res.info["week_starts"]]
+    res = gen.generate(gen.GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=scenario, seed=seed))
+    return res.tables, list(res.info.week_starts)
 
 
 @functools.cache

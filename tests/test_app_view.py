@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from stages.generate import GenerateConfig, generate, load_scenario
+from pipeline.paths import DEFAULT_ANCHOR
+from stages.generate import GenerateConfig, generate
+from stages.generate.scenario import load_scenario
 from stages.generate.team import roster
 from stages.generate.validate import GenerationError, validate
 from tests import appview
@@ -38,8 +40,8 @@ UTC = dt.UTC
 
 @functools.cache
 def run(scenario: str, seed: int) -> tuple[dict[str, pl.DataFrame], list[dt.date]]:
-    res = generate(GenerateConfig(scenario=scenario, seed=seed))
-    return appview.frames(res.tables), [dt.date.fromisoformat(w) for w in res.info["week_starts"]]
+    res = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=scenario, seed=seed))
+    return appview.frames(res.tables), list(res.info.week_starts)
 
 
 def last_monday(weeks: list[dt.date]) -> dt.datetime:
@@ -226,14 +228,14 @@ def test_bottleneck_reviewer_still_does_60_percent() -> None:
 
 
 def test_frames_accept_arrow_tables() -> None:
-    res = generate(GenerateConfig(scenario="baseline", seed=1))
+    res = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="baseline", seed=1))
     assert isinstance(res.tables["metrics_pullrequest"], pa.Table)
     assert appview.weekly_review_time_means(res.tables) == appview.weekly_review_time_means(run("baseline", 1)[0])
 
 
 def test_validation_guards_reviews_in_flight() -> None:
-    res = generate(GenerateConfig(scenario="review-bottleneck", seed=3))
-    end = dt.date.fromisoformat(res.info["window_end"])
+    res = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="review-bottleneck", seed=3))
+    end = res.info.window_end
     validate(res.tables, window_end=end)
     pr = res.tables["metrics_pullrequest"]
     open_reviewed = pc.and_(pc.equal(pr["state"], "open"), pc.is_valid(pr["first_review_at"])).to_numpy(

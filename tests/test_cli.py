@@ -34,7 +34,11 @@ def test_help_lists_the_commands():
         ),
         (["snapshot", "--anchor", "tomorrow"], "'tomorrow' is not a date"),
         (["snapshot", "--seed", "abc"], "'abc' is not a valid integer"),
-        (["snapshot", "--real-share", "0.9"], "0.9 is not in the range 0.2<=x<=0.3"),
+        (["snapshot", "--real-share", "0.9"], "'--real-share': 0.9 is not 0 or in 0.20..0.30"),
+        (["snapshot", "--weeks", "999"], "'--weeks': 999 is not in the range 1<=x<=104"),
+        (["snapshot", "--members", "1", "--teams", "1", "--prs", "5"], "'--members': 1 is not in the range 2<=x<=500"),
+        (["snapshot", "--prs", "0", "--teams", "1", "--members", "3"], "'--prs': 0 is not in the range 1<=x<=1000000"),
+        (["snapshot", "--team-slug", "Bad Slug"], "--team-slug 'Bad Slug': use lowercase letters"),
         (
             ["snapshot", "--scenario", "ai-success", "--project", "antiwork"],
             "give either --scenario or --project, not both",
@@ -83,3 +87,13 @@ def test_exit_codes_set_by_a_command_reach_the_shell():
         assert main(["exit-three"]) == 3
     finally:
         cli.commands.pop("exit-three")
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """`demoseed --help` imports every command module; none may pull in the data libraries."""
+    code = (
+        "import sys; import pipeline.cli; "
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'polars', 'duckdb', 'stages.generate.core') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -163,9 +163,9 @@ def test_snapshot_holds_the_weekly_tables_and_describe_tells_the_story(data_root
     snap = data_root / "snapshots" / "review-bottleneck-seed3"
     manifest = verify_snapshot(snap)
     tables = read_snapshot_tables(snap, ["metrics_weeklymetrics", "demoseed_team_weekly", "metrics_teammember"])
-    assert manifest["tables"]["demoseed_team_weekly"]["rows"] == tables["demoseed_team_weekly"].num_rows == 8
+    assert manifest.tables["demoseed_team_weekly"].rows == tables["demoseed_team_weekly"].num_rows == 8
     active = sum(tables["metrics_teammember"].column("is_active").to_pylist())
-    assert manifest["tables"]["metrics_weeklymetrics"]["rows"] == active * 8
+    assert manifest.tables["metrics_weeklymetrics"].rows == active * 8
     capsys.readouterr()
     assert main(["describe", "--latest"]) == 0
     out = capsys.readouterr().out

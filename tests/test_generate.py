@@ -14,7 +14,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from stages.generate import GenerateConfig, generate, load_scenario
+from pipeline.paths import DEFAULT_ANCHOR
+from stages.generate import GenerateConfig, generate
+from stages.generate.scenario import load_scenario
 from stages.generate.team import roster
 from stages.generate.validate import GenerationError, validate
 
@@ -25,7 +27,7 @@ _cache: dict[tuple, dict[str, pl.DataFrame]] = {}
 def frames(scenario: str, seed: int, **kw) -> dict[str, pl.DataFrame]:
     key = (scenario, seed, tuple(sorted(kw.items())))
     if key not in _cache:
-        result = generate(GenerateConfig(scenario=scenario, seed=seed, **kw))
+        result = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=scenario, seed=seed, **kw))
         _cache[key] = {k: pl.from_arrow(v) for k, v in result.tables.items()}
     return _cache[key]
 
@@ -179,7 +181,7 @@ def test_tables_are_coherent(scenario: str) -> None:
 
 
 def test_validation_fails_loudly_on_broken_tables() -> None:
-    result = generate(GenerateConfig(scenario="baseline", seed=3))
+    result = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="baseline", seed=3))
     tables = dict(result.tables)
     rv = tables["metrics_prreview"]
     pr = tables["metrics_pullrequest"]
@@ -197,20 +199,20 @@ def test_validation_fails_loudly_on_broken_tables() -> None:
 
 
 def test_seed_changes_data_and_anchor_moves_weeks() -> None:
-    a = generate(GenerateConfig(scenario="ai-success", seed=1))
-    b = generate(GenerateConfig(scenario="ai-success", seed=2))
+    a = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", seed=1))
+    b = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", seed=2))
     assert a.tables["metrics_pullrequest"]["title"] != b.tables["metrics_pullrequest"]["title"]
     assert a.tables["metrics_teammember"]["email"] != b.tables["metrics_teammember"]["email"]
     c = generate(GenerateConfig(scenario="ai-success", seed=1, anchor=dt.date(2026, 3, 2), weeks=4))
-    assert c.info["week_starts"] == ["2026-02-09", "2026-02-16", "2026-02-23", "2026-03-02"]
+    assert [w.isoformat() for w in c.info.week_starts] == ["2026-02-09", "2026-02-16", "2026-02-23", "2026-03-02"]
     assert max(c.tables["metrics_pullrequest"]["updated_at"].to_pylist()) < dt.datetime(2026, 3, 9, tzinfo=dt.UTC)
-    assert a.info["anchor"] == "2026-01-05" and a.info["real_share_realized"] == 0.0
-    assert "no real GitHub data" in a.info["real_share_reason"]
+    assert a.info.anchor == dt.date(2026, 1, 5) and a.info.real_share == 0.0
+    assert "no real GitHub data" in (a.info.real_share_reason or "")
 
 
 def test_adding_a_team_leaves_team_one_unchanged() -> None:
-    one = generate(GenerateConfig(scenario="review-bottleneck", seed=5, teams=1)).tables
-    two = generate(GenerateConfig(scenario="review-bottleneck", seed=5, teams=2)).tables
+    one = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="review-bottleneck", seed=5, teams=1)).tables
+    two = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="review-bottleneck", seed=5, teams=2)).tables
     assert two["teams_team"]["slug"].to_pylist() == ["bottleneck-team", "bottleneck-team-2"]
     for name, t1 in one.items():
         t2 = two[name]
@@ -223,21 +225,25 @@ def test_adding_a_team_leaves_team_one_unchanged() -> None:
 
 
 def test_legacy_mode() -> None:
-    r = generate(GenerateConfig(scenario=None, teams=3, members=4, prs=50, team_slug="acme", seed=9))
+    r = generate(
+        GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=None, teams=3, members=4, prs=50, team_slug="acme", seed=9)
+    )
     t = r.tables
     assert t["teams_team"]["slug"].to_pylist() == ["acme", "acme-2", "acme-3"]
     assert t["metrics_teammember"].num_rows == 12
     counts = pl.from_arrow(t["metrics_pullrequest"]).group_by("team_id").len().sort("team_id")["len"].to_list()
     assert counts == [50, 50, 50]
-    assert r.info["mode"] == "legacy" and r.info["scenario"] == "legacy"
-    again = generate(GenerateConfig(scenario=None, teams=3, members=4, prs=50, team_slug="acme", seed=9))
+    assert r.info.mode == "legacy" and r.info.scenario == "legacy"
+    again = generate(
+        GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=None, teams=3, members=4, prs=50, team_slug="acme", seed=9)
+    )
     assert again.tables["metrics_prreview"].equals(t["metrics_prreview"])
 
 
 @pytest.mark.parametrize("seed", [1, 5, 9, 2024])
 def test_legacy_mode_is_baseline_like_even_for_small_teams(seed: int) -> None:
     """~15 % AI share (baseline's curve) even when a team-week has only one or two surveys."""
-    t = generate(GenerateConfig(scenario=None, teams=3, members=4, prs=20, seed=seed)).tables
+    t = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=None, teams=3, members=4, prs=20, seed=seed)).tables
     surveys = pl.from_arrow(t["metrics_prsurvey"]).filter(pl.col("author_ai_assisted").is_not_null())
     share = surveys["author_ai_assisted"].sum() / surveys.height
     assert 0.09 <= share <= 0.21, share
@@ -247,7 +253,7 @@ def test_legacy_mode_is_baseline_like_even_for_small_teams(seed: int) -> None:
 
 
 def test_members_and_prs_override_a_scenario() -> None:
-    r = generate(GenerateConfig(scenario="ai-success", members=8, prs=120, weeks=6))
+    r = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", members=8, prs=120, weeks=6))
     assert r.tables["metrics_teammember"].num_rows == 8
     assert r.tables["metrics_pullrequest"].num_rows == 120
-    assert len(r.info["week_starts"]) == 6
+    assert len(r.info.week_starts) == 6

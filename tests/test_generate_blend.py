@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.base.parquet import conform
 from pipeline.base.schemas import spec
+from pipeline.paths import DEFAULT_ANCHOR
 from stages.generate import GenerateConfig, generate
 
 UTC = dt.UTC
@@ -56,16 +57,20 @@ def gh_tables() -> dict[str, pa.Table]:
         )
     prs = conform(pa.Table.from_pylist(rows), spec("gh_pull_requests"))
     files = [
-        {"repo": r["repo"], "number": r["number"], "path": p, "status": st, "additions": a, "deletions": 1}
+        {"repo": r["repo"], "number": r["number"], "path": p, "status": st, "additions": a, "deletions": 1,
+         "file_category": cat, "is_ai_config": False}
         for r in rows
-        for p, st, a in ((f"src/real_{r['number']}.py", "modified", 5), (f"docs/real_{r['number']}.md", "added", 2))
-    ]
+        for p, st, a, cat in (
+            (f"src/real_{r['number']}.py", "modified", 5, "backend"),
+            (f"docs/real_{r['number']}.md", "added", 2, "docs"),
+        )
+    ]  # fmt: skip
     return {"gh_pull_requests": prs, "gh_files": conform(pa.Table.from_pylist(files), spec("gh_files"))}
 
 
 @pytest.fixture(scope="module")
 def runs() -> tuple:
-    config = GenerateConfig(scenario="ai-success", seed=11)
+    config = GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", seed=11)
     return generate(config, real=gh_tables()), generate(config, real=None)
 
 
@@ -76,9 +81,9 @@ def test_real_share_and_provenance(runs: tuple) -> None:
     blended = pc.equal(prov.column("source"), "real_blend")
     share = pc.mean(blended.cast(pa.float64())).as_py()
     assert 0.20 <= share <= 0.30
-    assert real.info["real_share_realized"] == pytest.approx(share)
-    assert real.info["real_source_prs"] == N_REAL - 1  # the bot's PR is left out
-    assert "real_share_reason" not in real.info
+    assert real.info.real_share == pytest.approx(share)
+    assert real.info.real_source_prs == N_REAL - 1  # the bot's PR is left out
+    assert real.info.real_share_reason is None
     src = gh_tables()["gh_pull_requests"].to_pylist()
     by_key = {(r["repo"], r["number"]): r for r in src}
     pr_by_id = {r["id"]: r for r in prs.to_pylist()}
@@ -96,18 +101,18 @@ def test_real_share_and_provenance(runs: tuple) -> None:
         assert json.loads(pr["assignees"]) == r["assignees"]
         assert json.loads(pr["linked_issues"]) == r["linked_issues"]
         assert pr["is_draft"] == (r["is_draft"] and pr["state"] == "open")
-        names = sorted(f["filename"] for f in files if f["pull_request_id"] == pr["id"])
-        assert names == sorted([f"docs/real_{r['number']}.md", f"src/real_{r['number']}.py"])
+        names = sorted((f["filename"], f["file_category"]) for f in files if f["pull_request_id"] == pr["id"])
+        assert names == [(f"docs/real_{r['number']}.md", "docs"), (f"src/real_{r['number']}.py", "backend")]
         assert sum(1 for c in commits if c["pull_request_id"] == pr["id"]) == r["commit_count"]
-        assert "title" in json.loads(p["real_fields"]) and "author" in json.loads(p["simulated_fields"])
+        assert "title" in json.loads(p["real_fields"]) and "author_id" in json.loads(p["simulated_fields"])
         seen.add((p["real_repo"], p["real_number"]))
     assert len(seen) == min(N_REAL - 1, int(pc.sum(blended).as_py()))  # distinct real PRs within a team
 
 
 def test_synthetic_part_is_identical_without_real_data(runs: tuple) -> None:
     real, synth = runs
-    assert synth.info["real_share_realized"] == 0.0
-    assert "no real GitHub data" in synth.info["real_share_reason"]
+    assert synth.info.real_share == 0.0
+    assert "no real GitHub data" in (synth.info.real_share_reason or "")
     blended_ids = set(
         real.tables["demoseed_provenance"]
         .filter(pc.equal(real.tables["demoseed_provenance"].column("source"), "real_blend"))["pull_request_id"]
@@ -148,7 +153,7 @@ def test_real_pool_text_caps_and_files() -> None:
     prs = conform(pa.Table.from_pylist([a, b]), spec("gh_pull_requests"))
     files = [
         {"repo": a["repo"], "number": a["number"], "path": f"f{i:03d}.py", "status": "DELETED", "additions": i,
-         "deletions": None}
+         "deletions": None, "file_category": "backend", "is_ai_config": False}
         for i in range(120)
     ]  # fmt: skip
     files.append({**files[0], "path": "a" * 501})  # too long for the app: skipped, not counted
@@ -176,3 +181,28 @@ def test_real_pool_text_caps_and_files() -> None:
     assert pool.file_deletions[start_a : start_a + 100].tolist() == [0] * 100
     assert pool.file_path.to_pylist()[start_b : start_b + 2] == ["README.md", "docs/x.md"]
     assert pool.file_status.to_pylist()[start_b : start_b + 2] == ["modified", "renamed"]
+
+
+def test_provenance_names_fields_in_the_apps_terms(runs: tuple) -> None:
+    from pipeline.base.schemas import APP_LOAD_ORDER
+    from stages.generate.provenance import CHILD_TABLES, FIELDS, NOT_PROVENANCE
+
+    assert set(NOT_PROVENANCE) <= set(spec("metrics_pullrequest").column_names)
+    assert set(CHILD_TABLES) <= set(APP_LOAD_ORDER)
+    real, _ = runs
+    rows = real.tables["demoseed_provenance"].to_pylist()
+    by_source: dict[str, set[tuple[str, str]]] = {}
+    for p in rows:
+        by_source.setdefault(p["source"], set()).add((p["real_fields"], p["simulated_fields"]))
+    assert set(by_source) == {"synthetic", "real_blend"}
+    ((synth_real, synth_sim),) = by_source["synthetic"]
+    ((blend_real, blend_sim),) = by_source["real_blend"]
+    assert json.loads(synth_real) == []
+    assert json.loads(synth_sim) == [f for f in FIELDS if f not in ("has_ai_review", "has_ai_files")]
+    assert json.loads(blend_real) == [
+        "title", "additions", "deletions", "is_draft", "labels", "milestone_title", "assignees", "linked_issues",
+        "metrics_prfile",
+    ]  # fmt: skip
+    assert set(json.loads(blend_real)) | set(json.loads(blend_sim)) == set(json.loads(synth_sim))
+    assert not set(json.loads(blend_real)) & set(json.loads(blend_sim))
+    assert {"author_id", "state", "metrics_prreview", "metrics_commit"} <= set(json.loads(blend_sim))

@@ -74,7 +74,8 @@ def test_legacy_mode_cli(tmp_path: Path, data_root: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--real-share", "0.5"], "--real-share 0.5: use 0.20 to 0.30"),
+        (["--real-share", "0.5"], "'--real-share': 0.5 is not 0 or in 0.20..0.30"),
+        (["--weeks", "105"], "'--weeks': 105 is not in the range 1<=x<=104"),
         (["--anchor", "2026-01-06"], "2026-01-06 is a Tuesday; the anchor must be a Monday"),
         (["--scenario", "nope"], "unknown scenario 'nope'"),
         (["--teams", "0"], "--teams"),
@@ -95,9 +96,13 @@ def test_bad_flags_one_line_exit_2(
 
 
 def test_normalize_output_is_used_by_default(data_root: Path) -> None:
-    for name, table in gh_tables().items():
-        write_table(table, spec(name), data_root / "work" / "normalize" / f"{name}.parquet")
+    from pipeline.runners.normalize import NormalizeResult, mark_latest
+    from pipeline.stagecache import write_stage
+
+    directory = data_root / "work" / "normalize" / "somekey"
+    tables = write_stage(directory, gh_tables(), {"raw_rows": 1, "report": {}})
+    mark_latest(NormalizeResult(("acme/x",), tables, {}, 1, "fp", directory, cached=False))
     assert main(["generate", "--scenario", "baseline", "--seed", "4"]) == 0
     info = json.loads((data_root / "work" / "generate" / "baseline-seed4" / "info.json").read_text())
-    assert info["real_data"] == str(data_root / "work" / "normalize")
+    assert info["real_data"] == str(directory)
     assert 0.20 <= info["real_share_realized"] <= 0.30

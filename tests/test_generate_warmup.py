@@ -15,8 +15,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.paths import DEFAULT_ANCHOR
 from stages.aggregate import aggregate
-from stages.generate import GenerateConfig, GenerateResult, generate, load_scenario
+from stages.generate import GenerateConfig, GenerateResult, generate
+from stages.generate.scenario import load_scenario
 from stages.generate.validate import GenerationError, validate
 
 UTC = dt.UTC
@@ -24,24 +26,24 @@ UTC = dt.UTC
 
 @functools.cache
 def run(scenario: str, seed: int) -> GenerateResult:
-    return generate(GenerateConfig(scenario=scenario, seed=seed))
+    return generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=scenario, seed=seed))
 
 
 def _window(r: GenerateResult) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(dt.date.fromisoformat(r.info["week_starts"][0]), dt.time(), UTC)
-    end = dt.datetime.combine(dt.date.fromisoformat(r.info["window_end"]), dt.time(), UTC)
-    warm = dt.datetime.combine(dt.date.fromisoformat(r.info["warmup_start"]), dt.time(), UTC)
+    start = dt.datetime.combine(r.info.week_starts[0], dt.time(), UTC)
+    end = dt.datetime.combine(r.info.window_end, dt.time(), UTC)
+    warm = dt.datetime.combine(r.info.warmup_start, dt.time(), UTC)
     return warm, start, end
 
 
 def test_warmup_prs_are_an_unresolved_backlog() -> None:
     r = run("ai-success", 42)
-    assert r.info["warmup_weeks"] == 2  # 4 x 72 h week-1 cycle time, rounded up to weeks
+    assert r.info.warmup_weeks == 2  # 4 x 72 h week-1 cycle time, rounded up to weeks
     warm, start, end = _window(r)
     assert warm == start - dt.timedelta(days=14)
     prs = pl.from_arrow(r.tables["metrics_pullrequest"])
     early = prs.filter(pl.col("pr_created_at") < start)
-    assert early.height == r.info["warmup_prs"] > 0
+    assert early.height == r.info.warmup_prs > 0
     assert early["pr_created_at"].min() >= warm
     # every one is still in flight at the window start: open, or merged / closed inside the window
     resolved = pl.when(pl.col("state") == "merged").then(pl.col("merged_at")).otherwise(pl.col("updated_at"))
@@ -61,7 +63,7 @@ def test_warmup_prs_are_an_unresolved_backlog() -> None:
 
 def test_weekly_tables_keep_the_scenario_weeks_and_count_the_backlog() -> None:
     r = run("ai-success", 42)
-    weeks = [dt.date.fromisoformat(w) for w in r.info["week_starts"]]
+    weeks = list(r.info.week_starts)
     out = aggregate(r.tables, week_starts=weeks)
     wm = pl.from_arrow(out["metrics_weeklymetrics"])
     assert sorted(set(wm["week_start"])) == weeks
@@ -102,8 +104,8 @@ def test_week_one_cycle_time_tracks_the_curve(scenario: str) -> None:
 
 
 def test_a_fixed_pr_count_has_no_warmup() -> None:
-    r = generate(GenerateConfig(scenario="ai-success", members=8, prs=120, weeks=6))
-    assert r.info["warmup_weeks"] == 0 and r.info["warmup_prs"] == 0
+    r = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="ai-success", members=8, prs=120, weeks=6))
+    assert r.info.warmup_weeks == 0 and r.info.warmup_prs == 0
     _, start, _ = _window(r)
     assert pl.from_arrow(r.tables["metrics_pullrequest"])["pr_created_at"].min() >= start
 

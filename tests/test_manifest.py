@@ -33,7 +33,7 @@ def test_manifest_records_every_table(snap):
         assert entry["rows"] == 12
         assert entry["content_sha256"] == content_hash(tables[name])
     assert manifest["snapshot_id"] == snapshot_id(manifest)
-    assert verify_snapshot(snap)["snapshot_id"] == manifest["snapshot_id"]
+    assert verify_snapshot(snap).snapshot_id == manifest["snapshot_id"]
 
 
 def test_snapshot_id_is_derived_from_content(tmp_path):
@@ -41,8 +41,8 @@ def test_snapshot_id_is_derived_from_content(tmp_path):
     b = write_snapshot(tmp_path / "b", make_snapshot_tables(5), name="b", params={"seed": 1})
     c = write_snapshot(tmp_path / "c", make_snapshot_tables(5, salt=1), name="c", params={"seed": 1})
     d = write_snapshot(tmp_path / "d", make_snapshot_tables(5), name="d", params={"seed": 2})
-    assert a["snapshot_id"] == b["snapshot_id"]
-    assert len({a["snapshot_id"], c["snapshot_id"], d["snapshot_id"]}) == 3
+    assert a.snapshot_id == b.snapshot_id
+    assert len({a.snapshot_id, c.snapshot_id, d.snapshot_id}) == 3
 
 
 def _fails(snap, *fragments):
@@ -119,11 +119,11 @@ def test_verify_cli_exit_codes(snap, capsys):
 
 
 def test_rewrite_replaces_the_snapshot_atomically(snap):
-    before = verify_snapshot(snap)["snapshot_id"]
+    before = verify_snapshot(snap).snapshot_id
     write_snapshot(snap, make_snapshot_tables(3), name="demo-seed1", params={"seed": 1})
     after = verify_snapshot(snap)
-    assert after["snapshot_id"] != before
-    assert after["tables"]["teams_team"]["rows"] == 3
+    assert after.snapshot_id != before
+    assert after.tables["teams_team"].rows == 3
     assert sorted(p.name for p in snap.parent.iterdir()) == ["demo-seed1"]
 
 

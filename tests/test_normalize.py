@@ -252,16 +252,17 @@ def test_reviews_value_by_value(result):
             r["reviewer_login"],
             r["reviewer_id"],
             r["reviewer_is_bot"],
+            r["reviewer_is_ai_bot"],
             r["state"],
         )
         for r in rows(result, "gh_reviews")
     ]
     assert got == [
-        ("acme/api", 1, 106, "coderabbitai[bot]", None, True, "commented"),
-        ("acme/api", 1, 103, "dave", 14, False, "commented"),
-        ("acme/api", 1, 104, "carol", 13, False, "changes_requested"),
-        ("acme/api", 1, 105, None, None, False, "commented"),
-        ("acme/api", 1, 101, "bob", 12, False, "approved"),
+        ("acme/api", 1, 106, "coderabbitai[bot]", None, True, True, "commented"),
+        ("acme/api", 1, 103, "dave", 14, False, False, "commented"),
+        ("acme/api", 1, 104, "carol", 13, False, False, "changes_requested"),
+        ("acme/api", 1, 105, None, None, False, False, "commented"),
+        ("acme/api", 1, 101, "bob", 12, False, False, "approved"),
     ]
     by_id = {r["review_id"]: r for r in rows(result, "gh_reviews")}
     assert by_id[101]["submitted_at"] == dt.datetime(2020, 7, 7, 10, 0, tzinfo=UTC)
@@ -281,20 +282,60 @@ def test_commits_value_by_value(result):
     assert c1["committed_at"] == dt.datetime(2020, 7, 6, 21, 0, tzinfo=UTC)
     assert got[2]["committed_at"] == dt.datetime(2020, 7, 7, 15, 0, tzinfo=UTC)
     assert got[1]["co_authors"] == []
+    assert [(c["ai_tools"], c["ai_co_authors"]) for c in got] == [(["claude"], ["Claude"]), ([], []), ([], [])]
 
 
 def test_files_value_by_value(result):
     got = [
-        (f["repo"], f["number"], f["path"], f["status"], f["additions"], f["deletions"])
+        (f["repo"], f["number"], f["path"], f["status"], f["additions"], f["deletions"], f["file_category"])
         for f in rows(result, "gh_files")
     ]
     assert got == [
-        ("acme/api", 1, "src/a.py", "added", 3, 0),
-        ("acme/api", 1, "src/b.py", "removed", 0, 4),
-        ("acme/api", 1, "src/c.py", "added", 1, 0),
-        ("acme/api", 1, "src/d.py", "modified", 1, 0),
-        ("acme/api", 2, "x", "modified", 1, 0),
-        ("acme/api", 2, "y", "added", 1, 0),
+        ("acme/api", 1, "src/a.py", "added", 3, 0, "backend"),
+        ("acme/api", 1, "src/b.py", "removed", 0, 4, "backend"),
+        ("acme/api", 1, "src/c.py", "added", 1, 0, "backend"),
+        ("acme/api", 1, "src/d.py", "modified", 1, 0, "backend"),
+        ("acme/api", 2, "x", "modified", 1, 0, "other"),
+        ("acme/api", 2, "y", "added", 1, 0, "other"),
+    ]
+
+
+def test_ai_signals_and_file_categories_for_generate():
+    """What generate needs to know about AI and files travels as columns of the gh_* tables."""
+    node = pr_node(
+        "acme/ai",
+        1,
+        reviews=[
+            review(1, "copilot-pull-request-reviewer[bot]", "COMMENTED", "2025-06-02T10:00:00Z"),
+            review(2, "dependabot[bot]", "COMMENTED", "2025-06-02T10:00:00Z"),  # a bot, not an AI reviewer
+            review(3, "copilot", "COMMENTED", "2025-06-02T10:00:00Z"),  # GraphQL names app bots without [bot]
+        ],
+        commits=[
+            commit("a1", "Do it\n\nCo-authored-by: OpenHands <openhands@all-hands.dev>", "2025-06-02T10:00:00Z",
+                   "devin-ai-integration[bot]"),
+            commit("a2", "Co-authored-by: Cursor Agent <cursoragent@cursor.com>\nCo-authored-by: Ann <a@x.io>",
+                   "2025-06-02T11:00:00Z", "alice", 11),
+        ],
+        files=[file("CLAUDE.md", "ADDED"), file(".cursor/rules/style.mdc", "ADDED"),
+               file("web/src/components/App.tsx", "MODIFIED"), file("src/api/routes.ts", "MODIFIED"),
+               file("db/migrations/0001_init.py", "ADDED")],
+    )  # fmt: skip
+    res = normalize(raw_table([node]))
+    assert [(r["review_id"], r["reviewer_is_bot"], r["reviewer_is_ai_bot"]) for r in rows(res, "gh_reviews")] == [
+        (1, True, True),
+        (2, True, False),
+        (3, True, True),
+    ]
+    assert [(c["sha"], c["ai_tools"], c["ai_co_authors"]) for c in rows(res, "gh_commits")] == [
+        ("a1", ["devin", "openhands"], ["OpenHands"]),
+        ("a2", ["cursor"], ["Cursor Agent"]),
+    ]
+    assert [(f["path"], f["file_category"], f["is_ai_config"]) for f in rows(res, "gh_files")] == [
+        (".cursor/rules/style.mdc", "other", True),  # the base name decides, not the dot directory
+        ("CLAUDE.md", "docs", True),
+        ("db/migrations/0001_init.py", "backend", False),
+        ("src/api/routes.ts", "backend", False),
+        ("web/src/components/App.tsx", "frontend", False),
     ]
 
 

@@ -28,12 +28,14 @@ def test_normalize_command_writes_tables_and_report(data_root, capsys):
     assert "gh_pull_requests          4" in out
     assert "      1  pr: dropped, unknown state" in out
     assert "warning: 1 PR(s) list fewer reviews than GitHub's totalCount (not fully fetched)" in out
-    target = data_root / "work" / "normalize"
+    latest = json.loads((data_root / "work" / "normalize" / "latest.json").read_text())
+    target = data_root / "work" / "normalize" / latest["directory"]
+    assert latest["repos"] == ["acme/api"] and f"into {target}" in out
     tables = {t.name: read_table(target / f"{t.name}.parquet", t) for t in NORMALIZED_TABLES}
     assert tables["gh_pull_requests"].column("number").to_pylist() == [1, 2, 3, 6]
     assert set(tables["gh_pull_requests"].column("repo").to_pylist()) == {"acme/api"}
     assert tables["gh_pull_requests"].column("title").to_pylist()[0] == "Fix bug"
-    report = json.loads((target / "normalize-report.json").read_text())
+    report = json.loads((target / "meta.json").read_text())["meta"]["report"]
     assert report["rows"]["gh_reviews"] == 5
     assert report["repairs"]["review: PENDING dropped (not a submitted review)"] == 1
 

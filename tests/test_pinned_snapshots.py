@@ -17,13 +17,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("0624b455411484f9", "aab28a7c61d75e1a"),
-    "review-bottleneck": ("102911516b230bba", "6d576911f740b2ad"),
-    "baseline": ("f6d2cbd2c763e87d", "23cfcfb08a308e16"),
-    "detective-game": ("6cd87b8905bd2dbf", "5835057c71eb43e4"),
-    "legacy": ("74638038ef7d3242", "28945ac9060914da"),
-    "blended": ("cfaff1923ce8e4a4", "f8a4c4b053f60d11"),
-    "project": ("44e7b3afe9af9525", "d22bb75c8cdb621b"),
+    "ai-success": ("15288a161ce3ff18", "98d62cd41acc699c"),
+    "review-bottleneck": ("a556c36d70c30fda", "f35c7b6904a95d23"),
+    "baseline": ("3984724ce99287db", "dc1e6607a3390a91"),
+    "detective-game": ("d22f0e36df0ad6b8", "7d7e0f2eaf3cfc31"),
+    "legacy": ("faeca26545f68d99", "82466dd4b87fd7f9"),
+    "blended": ("80d3ba0eed73d371", "3b8d585948d4b820"),
+    "project": ("4d612dd5840cf06f", "135cfa1cfe0c5902"),
 }
 
 

@@ -233,6 +233,12 @@ def test_children_point_at_the_right_pr(built):
     assert "is_ai_assisted" in json.loads(prov[0]["real_fields"])  # observed for PR 1
     assert "is_ai_assisted" in json.loads(prov[1]["simulated_fields"])
     assert "metrics_prsurvey" in json.loads(prov[1]["simulated_fields"])
+    from stages.generate.provenance import FIELDS  # the same vocabulary as blended runs: the app's names
+
+    for p in prov:
+        real_fields, simulated = json.loads(p["real_fields"]), json.loads(p["simulated_fields"])
+        assert sorted(real_fields + simulated, key=FIELDS.index) == list(FIELDS)  # each field once, in either
+    assert built.info["real_fields"] == json.loads(prov[1]["real_fields"])
 
 
 def test_simulated_children_follow_the_preset(built):

@@ -55,10 +55,10 @@ def test_snapshot_of_a_real_project_matches_the_fake(snapshot):
     assert [(t["name"], t["slug"]) for t in team] == [("Antiwork", "antiwork-demo")]
 
     manifest = read_manifest(out)
-    assert manifest["params"]["mode"] == "project"
-    assert manifest["params"]["generate"]["project"] == "antiwork"
+    assert manifest.params["mode"] == "project"
+    assert manifest.params["generate"]["project"] == "antiwork"
     weekly = tables["metrics_weeklymetrics"]
-    assert weekly.num_rows == len(members) * len(manifest["params"]["generate"]["week_starts"])
+    assert weekly.num_rows == len(members) * len(manifest.params["generate"]["week_starts"])
     prov = tables["demoseed_provenance"].to_pylist()
     assert {p["source"] for p in prov} == {"real_project"}
     assert sorted((p["real_repo"], p["real_number"]) for p in prov) == sorted(kept)

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from pipeline.base.errors import UserError
 from pipeline.cli import cli, main
-from stages.generate import list_scenarios, load_scenario
+from pipeline.paths import DEFAULT_ANCHOR
+from stages.generate.scenario import list_scenarios, load_scenario
 
 GOOD = """\
 name = "my-team"
@@ -149,8 +150,8 @@ def test_user_scenario_generates(tmp_path: Path) -> None:
     from stages.generate import GenerateConfig, generate
 
     path = write(tmp_path, GOOD)
-    r = generate(GenerateConfig(scenario=str(path), seed=2))
-    assert r.info["scenario"] == "my-team" and r.info["weeks"] == 6
+    r = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario=str(path), seed=2))
+    assert r.info.scenario == "my-team" and r.info.weeks == 6
     assert r.tables["teams_team"]["slug"].to_pylist() == ["my-team"]
     assert r.tables["metrics_teammember"].num_rows == 4
-    assert r.info["scenario_parameters"]["curves"]["ai_share"] == {"start": 0.2, "end": 0.5}
+    assert r.info.scenario_parameters["curves"]["ai_share"] == {"start": 0.2, "end": 0.5}

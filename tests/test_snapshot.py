@@ -33,17 +33,17 @@ def test_offline_snapshot_is_synthetic_only_and_says_so(data_root, capsys):
     assert "synthetic only" in out
     snap = data_root / "snapshots" / "baseline-seed3"
     manifest = verify_snapshot(snap)
-    assert set(manifest["tables"]) == set(SNAPSHOT_TABLES)
-    assert manifest["params"]["request"]["seed"] == 3
-    assert manifest["params"]["request"]["scenario"] == "baseline"
-    assert manifest["params"]["generate"]["real_share_realized"] == 0
-    assert any("synthetic only" in n for n in manifest["notes"])
+    assert set(manifest.tables) == set(SNAPSHOT_TABLES)
+    assert manifest.params["request"]["seed"] == 3
+    assert manifest.params["request"]["scenario"] == "baseline"
+    assert manifest.params["generate"]["real_share_realized"] == 0
+    assert any("synthetic only" in n for n in manifest.notes)
     tables = read_snapshot_tables(snap)
     for name in APP_LOAD_ORDER:
         assert tables[name].num_rows > 0, name
     # weekly metrics cover every active member for every week of the scenario
     members = tables["metrics_teammember"].num_rows
-    weeks = len(manifest["params"]["generate"]["week_starts"])
+    weeks = len(manifest.params["generate"]["week_starts"])
     assert tables["metrics_weeklymetrics"].num_rows == members * weeks
 
 
@@ -91,9 +91,9 @@ def test_real_data_is_blended_and_recorded(data_root, tmp_path, capsys):
     assert main(["snapshot", "--scenario", "baseline", "--seed", "3", "--real-data", str(real)]) == 0
     snap = data_root / "snapshots" / "baseline-seed3"
     manifest = verify_snapshot(snap)
-    info = manifest["params"]["generate"]
+    info = manifest.params["generate"]
     assert 0.2 <= info["real_share_realized"] <= 0.3
-    assert manifest["inputs"]["real"]["real_data"] == str(real)
+    assert manifest.inputs["real"]["real_data"] == str(real)
     prov = read_snapshot_tables(snap, ["demoseed_provenance"])["demoseed_provenance"].to_pylist()
     blended = [r for r in prov if r["real_repo"] is not None]
     assert blended and all(r["real_repo"] == "pallets/flask" and 100 <= r["real_number"] < 160 for r in blended)
@@ -120,9 +120,9 @@ def test_with_a_token_the_snapshot_fetches_normalizes_and_blends(data_root, monk
         assert "acme/widgets: ok (80 PRs fetched, 80 cached" in out
         snap = data_root / "snapshots" / "baseline-seed8"
         manifest = verify_snapshot(snap)
-        assert manifest["inputs"]["real"]["real_data"] == "github-cache"
-        assert manifest["params"]["source_repos"] == ["acme/widgets"]
-        assert 0.2 <= manifest["params"]["generate"]["real_share_realized"] <= 0.3
+        assert manifest.inputs["real"]["real_data"] == "github-cache"
+        assert manifest.params["source_repos"] == ["acme/widgets"]
+        assert 0.2 <= manifest.params["generate"]["real_share_realized"] <= 0.3
         prov = read_snapshot_tables(snap, ["demoseed_provenance"])["demoseed_provenance"].to_pylist()
         assert {r["real_repo"] for r in prov if r["real_repo"]} == {"acme/widgets"}
         assert TOKEN not in (snap / "manifest.json").read_text()
@@ -152,6 +152,6 @@ def test_project_snapshot_fetches_only_the_presets_newest_prs(data_root, monkeyp
     raw = load_raw(data_root / "raw" / "github")
     assert sorted(raw.column("number").to_pylist()) == sorted(r["number"] for r in newest)
     manifest = verify_snapshot(data_root / "snapshots" / "fastapi-seed42")
-    assert manifest["params"]["mode"] == "project"
+    assert manifest.params["mode"] == "project"
     prs = read_snapshot_tables(data_root / "snapshots" / "fastapi-seed42", ["metrics_pullrequest"])
     assert set(prs["metrics_pullrequest"].column("github_pr_id").to_pylist()) <= {r["number"] for r in newest}

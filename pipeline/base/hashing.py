@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 
 def _is_str(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
 
 def _np_bytes(arr: pa.Array, dtype: str) -> bytes:

@@ -8,13 +8,17 @@ hashes), never from a clock.
 
 :func:`write_snapshot` writes into a temporary sibling directory and renames
 it into place, so a crash never leaves a half snapshot; :func:`verify_snapshot`
-re-hashes everything and names each table that differs.
+re-hashes everything and names each table that differs. Readers get a
+:class:`Manifest`, the typed view of ``manifest.json``; this module is the
+only one that reads or writes the JSON.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,90 @@ from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 REQUIRED_TABLES = APP_LOAD_ORDER
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """One table of a snapshot: its file, row count and hashes."""
+
+    file: str
+    rows: int
+    sha256: str
+    content_sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The typed view of a snapshot's ``manifest.json`` (``document`` is the JSON as written)."""
+
+    snapshot_id: str
+    name: str
+    tool_version: str
+    params: dict[str, Any]
+    inputs: dict[str, Any]
+    notes: tuple[str, ...]
+    tables: dict[str, TableEntry]
+    document: dict[str, Any]
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], where: Path | str) -> Manifest:
+        try:
+            return cls(
+                snapshot_id=str(doc["snapshot_id"]),
+                name=str(doc.get("name", "")),
+                tool_version=str((doc.get("tool") or {}).get("version", "")),
+                params=dict(doc.get("params") or {}),
+                inputs=dict(doc.get("inputs") or {}),
+                notes=tuple(str(n) for n in doc.get("notes") or ()),
+                tables={
+                    str(n): TableEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
+                    for n, e in doc["tables"].items()
+                },
+                document=doc,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IntegrityError(
+                f"{where}: manifest is incomplete ({exc!r}); fetch a fresh copy of the snapshot"
+            ) from None
+
+    @property
+    def mode(self) -> str | None:
+        """ "scenario", "legacy" or "project" (None for a snapshot written without it)."""
+        mode = self.params.get("mode")
+        return mode if isinstance(mode, str) else None
+
+    @property
+    def generate(self) -> dict[str, Any]:
+        """The generate stage's record (``params.generate``)."""
+        gen = self.params.get("generate")
+        return gen if isinstance(gen, dict) else {}
+
+    @property
+    def scenario(self) -> str | None:
+        """The scenario's name (None for a real-project snapshot or when unknown)."""
+        name = self.generate.get("scenario")
+        return name if self.mode != "project" and isinstance(name, str) and name else None
+
+    @property
+    def seed(self) -> int | None:
+        seed = (self.params.get("request") or {}).get("seed", self.generate.get("seed"))
+        return seed if isinstance(seed, int) else None
+
+    @property
+    def week_starts(self) -> tuple[dt.date, ...] | None:
+        """The weeks the data was generated for (Mondays), None when the manifest does not list them."""
+        weeks = self.generate.get("week_starts")
+        if not isinstance(weeks, list) or not weeks:
+            return None
+        try:
+            return tuple(dt.date.fromisoformat(str(w)) for w in weeks)
+        except ValueError:
+            raise IntegrityError(f"manifest of {self.name}: week_starts holds a value that is not a date") from None
+
+    @property
+    def request_key(self) -> str | None:
+        key = self.inputs.get("request_key")
+        return key if isinstance(key, str) else None
 
 
 def canonical_json(obj: Any) -> str:
@@ -58,7 +146,7 @@ def write_snapshot(
     params: dict[str, Any],
     inputs: dict[str, Any] | None = None,
     notes: list[str] | tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> Manifest:
     """Write ``tables`` and a manifest to ``directory`` atomically; return the manifest."""
     directory = Path(directory)
     missing = [t for t in REQUIRED_TABLES if t not in tables]
@@ -89,11 +177,15 @@ def write_snapshot(
         }
         manifest["snapshot_id"] = snapshot_id(manifest)
         atomic_write_bytes(tmp / MANIFEST_NAME, canonical_json(manifest).encode())
-    return manifest
+    return Manifest.from_document(manifest, directory)
 
 
-def read_manifest(directory: Path | str) -> dict[str, Any]:
+def read_manifest(directory: Path | str) -> Manifest:
     """The manifest of a snapshot directory (IntegrityError when missing or unreadable)."""
+    return Manifest.from_document(_read_document(directory), Path(directory) / MANIFEST_NAME)
+
+
+def _read_document(directory: Path | str) -> dict[str, Any]:
     path = Path(directory) / MANIFEST_NAME
     if not Path(directory).is_dir():
         raise UserError(
@@ -118,7 +210,7 @@ def read_manifest(directory: Path | str) -> dict[str, Any]:
     return manifest
 
 
-def verify_snapshot(directory: Path | str, *, content: bool = True) -> dict[str, Any]:
+def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
     """Re-hash every file, check schemas, row counts and the snapshot id.
 
     Returns the manifest; raises IntegrityError naming each table that differs.
@@ -126,7 +218,7 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> dict[str,
     Parquet footer and schemas are still checked).
     """
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    manifest = _read_document(directory)
     problems: list[str] = []
     tables: dict[str, Any] = manifest["tables"]
     for required in REQUIRED_TABLES:
@@ -143,7 +235,7 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> dict[str,
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
     if problems:
         raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
-    return manifest
+    return Manifest.from_document(manifest, directory / MANIFEST_NAME)
 
 
 def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool) -> str | None:
@@ -180,10 +272,10 @@ def read_snapshot_tables(
     """Read a snapshot's tables (all listed in the manifest, or ``names``)."""
     directory = Path(directory)
     manifest = read_manifest(directory)
-    wanted = list(names) if names is not None else [t for t in SNAPSHOT_TABLES if t in manifest["tables"]]
+    wanted = list(names) if names is not None else [t for t in SNAPSHOT_TABLES if t in manifest.tables]
     out = {}
     for table_name in wanted:
-        if table_name not in manifest["tables"]:
+        if table_name not in manifest.tables:
             raise IntegrityError(f"snapshot {directory} has no table {table_name}")
-        out[table_name] = read_table(directory / manifest["tables"][table_name]["file"], spec(table_name))
+        out[table_name] = read_table(directory / manifest.tables[table_name].file, spec(table_name))
     return out

@@ -46,7 +46,7 @@ ROW_GROUP_SIZE = 1 << 20
 
 
 def _is_str(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
 
 def _compatible(src: pa.DataType, dst: pa.DataType) -> bool:
@@ -58,20 +58,21 @@ def _compatible(src: pa.DataType, dst: pa.DataType) -> bool:
     if _is_str(dst):
         return _is_str(src)
     if pa.types.is_integer(dst):
-        return pa.types.is_integer(src)
+        return bool(pa.types.is_integer(src))
     if pa.types.is_timestamp(dst):
-        return pa.types.is_timestamp(src) and (src.tz or "") in {dst.tz or "", "UTC" if dst.tz else ""}
+        return bool(pa.types.is_timestamp(src) and (src.tz or "") in {dst.tz or "", "UTC" if dst.tz else ""})
     if pa.types.is_decimal(dst):
-        return pa.types.is_decimal(src) and src.scale == dst.scale
+        return bool(pa.types.is_decimal(src) and src.scale == dst.scale)
     if pa.types.is_date(dst):
-        return pa.types.is_date(src)
+        return bool(pa.types.is_date(src))
     if pa.types.is_floating(dst):
-        return pa.types.is_floating(src) or pa.types.is_integer(src)
+        return bool(pa.types.is_floating(src) or pa.types.is_integer(src))
     if pa.types.is_boolean(dst):
-        return pa.types.is_boolean(src)
+        return bool(pa.types.is_boolean(src))
     if pa.types.is_list(dst) or pa.types.is_large_list(dst):
-        return (pa.types.is_list(src) or pa.types.is_large_list(src) or pa.types.is_list_view(src)) and (
-            _compatible(src.value_type, dst.value_type)
+        return bool(
+            (pa.types.is_list(src) or pa.types.is_large_list(src) or pa.types.is_list_view(src))
+            and (_compatible(src.value_type, dst.value_type))
         )
     if pa.types.is_struct(dst):
         if not pa.types.is_struct(src):
@@ -81,7 +82,7 @@ def _compatible(src: pa.DataType, dst: pa.DataType) -> bool:
             dst.field(i).name not in names or _compatible(names[dst.field(i).name], dst.field(i).type)
             for i in range(dst.num_fields)
         )
-    return src == dst
+    return bool(src == dst)
 
 
 def conform(table: pa.Table, spec: TableSpec) -> pa.Table:

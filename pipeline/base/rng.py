@@ -90,15 +90,3 @@ def keyed_u64(keys: np.ndarray | list[int], *parts: object) -> np.ndarray:
 def keyed_uniform(keys: np.ndarray | list[int], *parts: object) -> np.ndarray:
     """One float64 in [0, 1) per key (53 random bits), see :func:`keyed_u64`."""
     return (keyed_u64(keys, *parts) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def keyed_choice(keys: np.ndarray | list[int], n: int, *parts: object) -> np.ndarray:
-    """One integer in [0, n) per key."""
-    if n <= 0:
-        raise ValueError("keyed_choice needs n >= 1")
-    return np.minimum((keyed_uniform(keys, *parts) * n).astype(np.int64), n - 1)
-
-
-def stable_key(*parts: object) -> int:
-    """A stable int64-range key for an entity (e.g. a PR: team slug + number)."""
-    return key64(*parts) & 0x7FFF_FFFF_FFFF_FFFF

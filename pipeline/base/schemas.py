@@ -456,7 +456,8 @@ DEMOSEED_PROVENANCE = _spec(
     order_by=("team_id", "pull_request_id"),
     natural_keys=(("pull_request_id",),),
     doc="Per PR: 'synthetic', 'real_blend' (real metadata blended into a synthetic PR) or "
-    "'real_project' (observed PR); which real PR it came from; which fields are real / simulated.",
+    "'real_project' (observed PR); which real PR it came from; which fields are real / simulated "
+    "(JSON lists of metrics_pullrequest column names and child table names, the same in every mode).",
 )
 
 DEMOSEED_TEAM_WEEKLY = _spec(
@@ -640,6 +641,7 @@ GH_REVIEWS = _spec(
     reviewer_login str?
     reviewer_id i64?
     reviewer_is_bot bool
+    reviewer_is_ai_bot bool
     state str
     submitted_at ts?
     body str
@@ -647,6 +649,7 @@ GH_REVIEWS = _spec(
     stage="normalize",
     order_by=("repo", "number", "submitted_at", "review_id"),
     nested=_NORM_NESTED,
+    doc="Submitted reviews; reviewer_is_ai_bot: an AI code-review bot (its review marks the PR has_ai_review).",
 )
 
 GH_COMMITS = _spec(
@@ -664,11 +667,15 @@ GH_COMMITS = _spec(
     additions i64
     deletions i64
     co_authors strlist
+    ai_tools strlist
+    ai_co_authors strlist
     """,
     stage="normalize",
     order_by=("repo", "number", "committed_at", "sha"),
     natural_keys=(("repo", "number", "sha"),),
     nested=_NORM_NESTED,
+    doc="Commits of PRs; ai_tools: AI tools named by co-authors or an AI agent author (sorted); "
+    "ai_co_authors: the co-authors that are AI tools, names without e-mail.",
 )
 
 GH_FILES = _spec(
@@ -680,10 +687,14 @@ GH_FILES = _spec(
     status str
     additions i64
     deletions i64
+    file_category str
+    is_ai_config bool
     """,
     stage="normalize",
     order_by=("repo", "number", "path"),
     natural_keys=(("repo", "number", "path"),),
+    doc="Changed files; file_category: the app's category of the path (pipeline.base.filecategory); "
+    "is_ai_config: an AI assistant's instruction file (CLAUDE.md, .cursorrules, ...).",
 )
 
 GH_USERS = _spec(

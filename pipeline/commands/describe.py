@@ -8,22 +8,19 @@ scenario's headline columns highlighted and a one-line summary of the story.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import polars as pl
-import pyarrow as pa
-from rich.console import Console
-from rich.table import Table
 
 from pipeline.base.errors import UserError
-from pipeline.base.manifest import MANIFEST_NAME, read_manifest
-from pipeline.base.parquet import read_table
-from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY, spec
 from pipeline.commands._common import resolve_snapshot
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+    from rich.table import Table
 
 HIGHLIGHT = "bold yellow"
 
@@ -68,26 +65,10 @@ COLUMNS: dict[str, tuple[str, Callable[[Any], str], bool]] = {
 }
 
 
-def scenario_of(manifest: dict[str, Any] | None) -> str | None:
-    """The scenario name a snapshot was generated from (None for real projects or when unknown)."""
-    if not manifest:
-        return None
-    params = manifest.get("params") or {}
-    if params.get("mode") == "project":
-        return None
-    gen = params.get("generate") or {}
-    for candidate in (gen.get("scenario"), (params.get("request") or {}).get("scenario")):
-        if isinstance(candidate, dict):
-            candidate = candidate.get("name")
-        if isinstance(candidate, str) and candidate:
-            return Path(candidate).stem if candidate.endswith(".toml") else candidate
-    name = manifest.get("name")
-    if isinstance(name, str) and (m := re.fullmatch(r"(.+)-seed\d+", name)):
-        return m.group(1)
-    return None
-
-
 def _team_weekly(directory: Path) -> tuple[pa.Table, str | None]:
+    from pipeline.base.parquet import read_table
+    from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY
+
     path = directory / f"{DEMOSEED_TEAM_WEEKLY.name}.parquet"
     if path.is_file():
         return read_table(path, DEMOSEED_TEAM_WEEKLY), None
@@ -96,14 +77,16 @@ def _team_weekly(directory: Path) -> tuple[pa.Table, str | None]:
             f"{directory} has neither demoseed_team_weekly.parquet nor the app tables; "
             "give a snapshot directory (make snapshot) or a generate output"
         )
-    from pipeline.commands.aggregate import read_input_tables
-    from stages.aggregate import aggregate
+    from pipeline.runners.aggregate import directory_weeks, read_app_tables, run_aggregate
 
-    tables, week_starts, _ = read_input_tables(directory)
-    return aggregate(tables, week_starts=week_starts)["demoseed_team_weekly"], "computed from the app tables"
+    result = run_aggregate(read_app_tables(directory), directory_weeks(directory)[0])
+    return result.tables["demoseed_team_weekly"], "computed from the app tables"
 
 
 def _team_names(directory: Path) -> dict[int, str]:
+    from pipeline.base.parquet import read_table
+    from pipeline.base.schemas import spec
+
     path = directory / "teams_team.parquet"
     if not path.is_file():
         return {}
@@ -112,6 +95,8 @@ def _team_names(directory: Path) -> dict[int, str]:
 
 
 def _render(weeks: pl.DataFrame, title: str, highlighted: tuple[str, ...], wide: bool) -> Table:
+    from rich.table import Table
+
     shown = [c for c, (_, _, default) in COLUMNS.items() if wide or default or c in highlighted]
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("week", no_wrap=True)
@@ -136,20 +121,24 @@ def command(snapshot: Path | None, latest: bool, scenario_opt: str | None, wide:
     SNAPSHOT is a snapshot directory (default with --latest or no argument:
     the newest in data/snapshots); a generate output directory works too.
     """
+    import polars as pl
+    from rich.console import Console
+
+    from pipeline.base.manifest import MANIFEST_NAME, read_manifest
     from stages.aggregate.story import headline
 
     directory = resolve_snapshot(snapshot, latest or snapshot is None)
     if not directory.is_dir():
         raise UserError(f"{directory}: no such directory; give a snapshot directory or use --latest")
     manifest = read_manifest(directory) if (directory / MANIFEST_NAME).is_file() else None
-    scenario = scenario_opt or scenario_of(manifest)
+    scenario = scenario_opt or (manifest.scenario if manifest else None)
     team_weekly, note = _team_weekly(directory)
     names = _team_names(directory)
     df = pl.from_arrow(team_weekly)
     assert isinstance(df, pl.DataFrame)
     console = Console(width=None if Console().is_terminal else (260 if wide else 160))
-    label = scenario or ("real project" if manifest and (manifest.get("params") or {}).get("mode") == "project" else "")
-    seed = ((manifest or {}).get("params") or {}).get("request", {}).get("seed")
+    label = scenario or ("real project" if manifest and manifest.mode == "project" else "")
+    seed = manifest.seed if manifest else None
     console.print(
         f"[bold]{directory}[/bold]" + (f" — {label}" if label else "") + (f", seed {seed}" if seed is not None else "")
     )

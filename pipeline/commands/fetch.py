@@ -1,15 +1,19 @@
-"""`demoseed fetch`: real PR metadata from GitHub into the raw cache."""
+"""``demoseed fetch``: real PR metadata from GitHub into the raw cache (:mod:`pipeline.runners.fetch`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pipeline import paths
+from pipeline import options
 from pipeline.base.errors import UserError
+
+if TYPE_CHECKING:
+    from stages.fetch import FetchSummary
 
 
 class FetchIncomplete(UserError):
@@ -31,7 +35,7 @@ def _when(value: str | None, flag: str) -> str | None:
         raise UserError(f"{flag} {value!r} is not a date; use YYYY-MM-DD or an ISO-8601 time") from None
 
 
-def _summary_lines(summary) -> list[str]:
+def _summary_lines(summary: FetchSummary) -> list[str]:
     lines = [
         f"{'repo':<32} {'status':<10} {'mode':<11} {'pages':>5} {'PRs':>6} {'cached':>6} {'requests':>8} {'points':>6} {'retries':>7} {'waits':>5}"
     ]
@@ -49,11 +53,9 @@ def _summary_lines(summary) -> list[str]:
 
 
 @click.command("fetch")
-@click.option("--repo", "repos", multiple=True, metavar="OWNER/NAME", help="A repository to fetch (repeatable).")
+@options.repos
 @click.option("--project", default=None, help="Fetch the repos of a real-project preset (see 'demoseed projects').")
-@click.option(
-    "--concurrency", type=click.IntRange(1, 50), default=8, show_default=True, help="Requests in flight at once."
-)
+@options.concurrency
 @click.option(
     "--since",
     default=None,
@@ -75,12 +77,7 @@ def _summary_lines(summary) -> list[str]:
 @click.option(
     "--api-url", default=None, help="GitHub API base URL [env GITHUB_API_URL, default https://api.github.com]."
 )
-@click.option(
-    "--raw-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="The raw cache [default: $DEMOSEED_DATA/raw/github].",
-)
+@options.raw_dir
 def command(
     repos: tuple[str, ...],
     project: str | None,
@@ -104,24 +101,18 @@ def command(
       demoseed fetch --repo pallets/flask --since 2025-07-01
       demoseed fetch --project antiwork
     """
-    from stages.fetch import fetch_repos, resolve_token
+    from pipeline.runners.fetch import FetchRequest, run_fetch, select_repos
+    from stages.fetch import resolve_token
     from stages.fetch.auth import MaskingFilter
 
-    chosen = list(repos)
-    preset = None
-    if project:
-        from pipeline.base.projects import get_preset
-
-        preset = get_preset(project)
-        chosen += [r for r in preset.repos if r not in chosen]
+    chosen = select_repos(repos, project)
     if not chosen:
         raise UserError("nothing to fetch; give --repo owner/name (repeatable) or --project NAME")
-    for r in chosen:
-        if r.count("/") != 1 or not all(r.split("/")):
-            raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
     since_iso, until_iso = _when(since, "--since"), _when(until, "--until")
-    if preset is not None and max_prs is None:
-        max_prs = preset.max_prs_per_repo
+    if project and max_prs is None:
+        from pipeline.base import projects
+
+        max_prs = projects.get_preset(project).max_prs_per_repo
     if since_iso and until_iso and since_iso >= until_iso:
         raise UserError(f"--since {since} is not before --until {until}")
     token = resolve_token()
@@ -129,19 +120,21 @@ def command(
         handler.addFilter(MaskingFilter(token))
     if token is None:
         click.echo("no GITHUB_TOKEN (and no `gh auth token`): using REST, 60 requests/hour", err=True)
-    summary = fetch_repos(
-        chosen,
-        raw_dir=raw_dir or paths.raw_github_dir(),
-        token=token,
-        api_url=(api_url or paths.github_api_url()).rstrip("/"),
-        concurrency=concurrency,
-        since=since_iso,
-        until=until_iso,
-        refresh=refresh,
-        no_cache=no_cache,
-        max_wait=max_wait,
-        progress=sys.stderr.isatty(),
-        max_prs=max_prs,
+    summary = run_fetch(
+        FetchRequest(
+            tuple(chosen),
+            token,
+            concurrency=concurrency,
+            since=since_iso,
+            until=until_iso,
+            max_prs=max_prs,
+            refresh=refresh,
+            no_cache=no_cache,
+            max_wait=max_wait,
+            api_url=api_url,
+            raw_dir=raw_dir,
+            progress=sys.stderr.isatty(),
+        )
     )
     for line in _summary_lines(summary):
         click.echo(line)

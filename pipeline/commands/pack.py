@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from pipeline import paths
-from pipeline.archive import pack, unpack
 
 
 @click.command("pack")
@@ -17,6 +16,8 @@ from pipeline.archive import pack, unpack
 )
 def pack_command(snapshot: Path, output: Path | None) -> None:
     """Verify SNAPSHOT and pack it into one deterministic .tar.gz."""
+    from pipeline.archive import pack
+
     out = pack(snapshot, output or snapshot.with_name(snapshot.name + ".tar.gz"))
     click.echo(f"packed {snapshot} -> {out} ({out.stat().st_size} bytes)")
 
@@ -29,8 +30,7 @@ def pack_command(snapshot: Path, output: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing snapshot of the same name.")
 def unpack_command(archive: Path, dest: Path | None, force: bool) -> None:
     """Check, unpack and verify a snapshot archive (links, absolute paths and '..' are refused)."""
+    from pipeline.archive import unpack
+
     target = unpack(archive, dest or paths.snapshots_dir(), force=force)
     click.echo(f"unpacked {archive} -> {target} (verified)")
-
-
-commands = [pack_command, unpack_command]

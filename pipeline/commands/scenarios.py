@@ -6,7 +6,7 @@ import click
 
 
 def print_scenarios() -> None:
-    from stages.generate import list_scenarios
+    from stages.generate.scenario import list_scenarios
 
     rows = [(s.name, f"{s.team_name} ({s.team_slug})", str(s.members), str(s.weeks), s.story) for s in list_scenarios()]
     head = ("scenario", "team", "members", "weeks", "story")

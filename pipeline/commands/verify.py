@@ -8,7 +8,6 @@ import click
 
 from pipeline import paths
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.manifest import verify_snapshot
 
 
 @click.command("verify")
@@ -17,13 +16,15 @@ from pipeline.base.manifest import verify_snapshot
 @click.option("--quick", is_flag=True, help="Check file hashes and row counts only, not the row contents.")
 def command(snapshots: tuple[Path, ...], all_: bool, quick: bool) -> None:
     """Verify snapshot directories: exit 0 when intact, 2 naming each table that differs."""
+    from pipeline.base.manifest import verify_snapshot
+
     targets = list(snapshots)
     if all_:
         root = paths.snapshots_dir()
         targets += sorted(p.parent for p in root.glob("*/manifest.json")) if root.is_dir() else []
     if not targets:
         raise UserError("nothing to verify: give a snapshot directory or --all (and make one with 'make snapshot')")
-    failed = []
+    failed: list[Path] = []
     for target in targets:
         try:
             manifest = verify_snapshot(target, content=not quick)
@@ -31,7 +32,7 @@ def command(snapshots: tuple[Path, ...], all_: bool, quick: bool) -> None:
             click.echo(f"FAIL {exc}", err=True)
             failed.append(target)
             continue
-        rows = sum(t["rows"] for t in manifest["tables"].values())
-        click.echo(f"ok   {target} (id {manifest['snapshot_id']}, {len(manifest['tables'])} tables, {rows} rows)")
+        rows = sum(t.rows for t in manifest.tables.values())
+        click.echo(f"ok   {target} (id {manifest.snapshot_id}, {len(manifest.tables)} tables, {rows} rows)")
     if failed:
         raise IntegrityError(f"{len(failed)} of {len(targets)} snapshot(s) failed verification")

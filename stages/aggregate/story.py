@@ -10,7 +10,9 @@ Unknown scenarios, legacy teams and real projects get a general summary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
@@ -41,10 +43,10 @@ class Headline:
 def pooled(weeks: pl.DataFrame, share: str, weight: str) -> float | None:
     """Sum of share x weight over sum of weight (the share over all the weeks together)."""
     df = weeks.filter(pl.col(share).is_not_null() & (pl.col(weight) > 0))
-    total = df.get_column(weight).sum()
+    total, weighted = df.select(pl.col(weight).sum(), (pl.col(share) * pl.col(weight)).sum()).row(0)
     if not total:
         return None
-    return float((df.get_column(share) * df.get_column(weight)).sum() / total)
+    return float(weighted / total)
 
 
 def first_last(weeks: pl.DataFrame, column: str) -> tuple[float | None, float | None]:
@@ -62,10 +64,10 @@ def fitted_change(weeks: pl.DataFrame, column: str) -> tuple[float, float] | Non
         return None
     x = df.get_column("i").cast(pl.Float64)
     y = df.get_column(column).cast(pl.Float64)
-    mean_y = float(y.mean())  # type: ignore[arg-type]
-    xc = x - x.mean()
+    mean_y = float(cast(float, y.mean()))
+    xc = x - cast(float, x.mean())
     slope = float((xc * (y - mean_y)).sum()) / float((xc * xc).sum())
-    span = float(x.max() - x.min())  # type: ignore[operator]
+    span = float(cast(float, x.max()) - cast(float, x.min()))
     return slope * span, mean_y
 
 
@@ -98,14 +100,14 @@ def _hours(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.0f} h"
 
 
-def _range(weeks: pl.DataFrame, column: str, fmt) -> str:
+def _range(weeks: pl.DataFrame, column: str, fmt: Callable[[float | None], str]) -> str:
     s = weeks.get_column(column).drop_nulls()
     if s.len() == 0:
         return "n/a"
-    return f"{fmt(float(s.min()))}–{fmt(float(s.max()))}"
+    return f"{fmt(float(cast(float, s.min())))}–{fmt(float(cast(float, s.max())))}"
 
 
-def _arrow(weeks: pl.DataFrame, column: str, fmt) -> str:
+def _arrow(weeks: pl.DataFrame, column: str, fmt: Callable[[float | None], str]) -> str:
     a, b = first_last(weeks, column)
     return f"{fmt(a)} -> {fmt(b)}"
 

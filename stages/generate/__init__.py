@@ -2,14 +2,22 @@
 
 Public entry points::
 
-    from stages.generate import GenerateConfig, generate, load_scenario, list_scenarios
-    result = generate(GenerateConfig(scenario="review-bottleneck", seed=42), real=normalized_tables_or_None)
+    from stages.generate import GenerateConfig, generate
+    config = GenerateConfig(scenario="review-bottleneck", seed=42, anchor=dt.date(2026, 1, 5))
+    result = generate(config, real=normalized_tables_or_None)
     result.tables["metrics_pullrequest"]   # 12 app tables + demoseed_provenance
-    result.info                            # JSON-able: resolved parameters, weeks, real share
+    result.info                            # GenerateInfo: resolved parameters, weeks, real share, warm-up
 
 Legacy mode (``scenario=None``): ``teams`` teams of ``members`` members with
 exactly ``prs`` PRs each, baseline-like behaviour. Every run is validated
 (:mod:`stages.generate.validate`); a violation is a bug and raises loudly.
+The anchor (the last week's Monday) is the caller's to give: the stage reads
+no configuration of its own. Scenarios: :mod:`stages.generate.scenario`
+(``load_scenario``, ``list_scenarios``).
+
+Importing this package is cheap (the command line reads
+:class:`GenerateConfig`'s bounds at start-up): the generator and numpy,
+pyarrow come in when :func:`generate` runs.
 """
 
 from __future__ import annotations
@@ -17,49 +25,135 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
+from stages.generate.config import GenerateConfig
 
-from pipeline import paths
-from pipeline.base.errors import UserError
-from pipeline.base.parquet import sort_rows
-from pipeline.base.schemas import spec
-from stages.generate.scenario import Archetype, Scenario, list_scenarios, load_scenario
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from stages.generate.core import Params
+    from stages.generate.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GenerateConfig", "GenerateResult", "Scenario", "generate", "list_scenarios", "load_scenario"]
+__all__ = ["GenerateConfig", "GenerateInfo", "GenerateResult", "ProjectResult", "generate"]
 
-DEFAULT_REAL_SHARE = 0.25
-MAX_TEAMS = 100_000
-MAX_MEMBERS = 500
+
+def _dates(values: Any) -> tuple[dt.date, ...]:
+    return tuple(dt.date.fromisoformat(str(v)) for v in values)
 
 
 @dataclass(frozen=True)
-class GenerateConfig:
-    scenario: str | Path | None = "ai-success"
-    seed: int = 42
-    anchor: dt.date | None = None
-    weeks: int | None = None
-    real_share: float | None = None
-    teams: int | None = None
-    members: int | None = None
-    prs: int | None = None
-    team_slug: str | None = None
+class GenerateInfo:
+    """What a scenario or legacy run resolved and produced (``info.json``, the manifest's ``params.generate``)."""
+
+    mode: str  # "scenario" or "legacy"
+    scenario: str
+    scenario_title: str
+    seed: int
+    anchor: dt.date
+    weeks: int
+    teams: int
+    members: int
+    prs_per_team: int | None
+    team_slug: str
+    scenario_parameters: dict[str, Any]
+    week_starts: tuple[dt.date, ...]
+    window_end: dt.date
+    warmup_weeks: int
+    warmup_start: dt.date
+    warmup_prs: int
+    team_slugs: tuple[str, ...]
+    real_share_requested: float
+    real_share: float  # realized: the share of PRs that took real metadata
+    real_source_prs: int
+    real_prs_used: int
+    real_share_reason: str | None = None  # why the real share is 0 (None when real data was blended)
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON document (the keys every earlier version wrote, so manifests keep their bytes)."""
+        out: dict[str, Any] = {
+            "mode": self.mode,
+            "scenario": self.scenario,
+            "scenario_title": self.scenario_title,
+            "seed": self.seed,
+            "anchor": self.anchor.isoformat(),
+            "weeks": self.weeks,
+            "teams": self.teams,
+            "members": self.members,
+            "prs_per_team": self.prs_per_team,
+            "team_slug": self.team_slug,
+            "scenario_parameters": self.scenario_parameters,
+            "week_starts": [w.isoformat() for w in self.week_starts],
+            "window_end": self.window_end.isoformat(),
+            "warmup_weeks": self.warmup_weeks,
+            "warmup_start": self.warmup_start.isoformat(),
+            "warmup_prs": self.warmup_prs,
+            "team_slugs": list(self.team_slugs),
+            "real_share_requested": self.real_share_requested,
+            "real_share": self.real_share,
+            "real_share_realized": self.real_share,
+            "real_source_prs": self.real_source_prs,
+            "real_prs_used": self.real_prs_used,
+            "row_counts": dict(self.row_counts),
+        }
+        if self.real_share_reason is not None:
+            out["real_share_reason"] = self.real_share_reason
+        return out
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> GenerateInfo:
+        """The record back from :meth:`as_json` (KeyError/ValueError when a key is missing or malformed)."""
+        return cls(
+            mode=str(doc["mode"]),
+            scenario=str(doc["scenario"]),
+            scenario_title=str(doc["scenario_title"]),
+            seed=int(doc["seed"]),
+            anchor=dt.date.fromisoformat(doc["anchor"]),
+            weeks=int(doc["weeks"]),
+            teams=int(doc["teams"]),
+            members=int(doc["members"]),
+            prs_per_team=None if doc["prs_per_team"] is None else int(doc["prs_per_team"]),
+            team_slug=str(doc["team_slug"]),
+            scenario_parameters=dict(doc["scenario_parameters"]),
+            week_starts=_dates(doc["week_starts"]),
+            window_end=dt.date.fromisoformat(doc["window_end"]),
+            warmup_weeks=int(doc["warmup_weeks"]),
+            warmup_start=dt.date.fromisoformat(doc["warmup_start"]),
+            warmup_prs=int(doc["warmup_prs"]),
+            team_slugs=tuple(str(s) for s in doc["team_slugs"]),
+            real_share_requested=float(doc["real_share_requested"]),
+            real_share=float(doc["real_share"]),
+            real_source_prs=int(doc["real_source_prs"]),
+            real_prs_used=int(doc["real_prs_used"]),
+            real_share_reason=doc.get("real_share_reason"),
+            row_counts={str(k): int(v) for k, v in doc.get("row_counts", {}).items()},
+        )
 
 
 @dataclass
 class GenerateResult:
+    """A scenario or legacy run: the tables and what the run resolved."""
+
+    tables: dict[str, pa.Table]
+    info: GenerateInfo
+
+
+@dataclass
+class ProjectResult:
+    """A real-project run (:func:`stages.generate.project.build_project`): the tables and its JSON record."""
+
     tables: dict[str, pa.Table]
     info: dict[str, Any]
 
 
 def legacy_scenario(members: int, prs: int) -> Scenario:
     """The scenario-less legacy mode: baseline-like behaviour, ``members`` standard developers."""
+    from stages.generate.scenario import Archetype, load_scenario
+
     base = load_scenario("baseline")
     return dataclasses.replace(
         base,
@@ -74,74 +168,39 @@ def legacy_scenario(members: int, prs: int) -> Scenario:
     )
 
 
-def _check(config: GenerateConfig) -> None:
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**63:
-        raise UserError(f"--seed {config.seed!r}: use a whole number from 0 to 2**63-1")
-    if config.weeks is not None and not 1 <= config.weeks <= 104:
-        raise UserError(f"--weeks {config.weeks}: use 1 to 104 weeks")
-    if config.teams is not None and not 1 <= config.teams <= MAX_TEAMS:
-        raise UserError(f"--teams {config.teams}: use 1 to {MAX_TEAMS} teams")
-    if config.members is not None and not 2 <= config.members <= MAX_MEMBERS:
-        raise UserError(f"--members {config.members}: use 2 to {MAX_MEMBERS} members (reviews need two people)")
-    if config.prs is not None and not 1 <= config.prs <= 1_000_000:
-        raise UserError(f"--prs {config.prs}: use 1 to 1000000 PRs per team")
-    rs = config.real_share
-    if rs is not None and not (rs == 0 or 0.20 <= rs <= 0.30):
-        raise UserError(f"--real-share {rs}: use 0.20 to 0.30 (or 0 for synthetic only)")
-    if config.anchor is not None and config.anchor.weekday() != 0:
-        monday = config.anchor - dt.timedelta(days=config.anchor.weekday())
-        raise UserError(f"--anchor {config.anchor}: must be a Monday (e.g. {monday})")
-    if config.team_slug is not None:
-        from stages.generate.scenario import SLUG
-
-        if not SLUG.match(config.team_slug):
-            raise UserError(f"--team-slug {config.team_slug!r}: use lowercase letters, digits and dashes (max 40)")
-
-
-def resolve(config: GenerateConfig) -> tuple[Any, dict[str, Any]]:
-    """Check the config and resolve defaults; returns (core Params, resolved parameters for info)."""
+def resolve(config: GenerateConfig) -> Params:
+    """Check the config and resolve the scenario's defaults into the generator's parameters."""
     from stages.generate.core import Params
+    from stages.generate.scenario import load_scenario
 
-    _check(config)
+    config.check()
+    if config.anchor is None:
+        raise ValueError("GenerateConfig.anchor is unset: the caller passes its default (GenerateConfig.with_anchor)")
     if config.scenario is None:
-        if config.members is None or config.prs is None:
-            raise UserError("legacy mode (no --scenario) needs --members M and --prs P (and --teams N, default 1)")
+        assert config.members is not None and config.prs is not None  # check() saw to it
         sc = legacy_scenario(config.members, config.prs)
-        mode = "legacy"
     else:
         sc = load_scenario(config.scenario)
-        mode = "scenario"
-    anchor = config.anchor or dt.date.fromisoformat(paths.DEFAULT_ANCHOR)
-    weeks = config.weeks or sc.weeks
-    params = Params(
+    return Params(
         scenario=sc,
         seed=int(config.seed),
-        anchor=anchor,
-        weeks=weeks,
+        anchor=config.anchor,
+        weeks=config.weeks or sc.weeks,
         teams=config.teams or 1,
         members=config.members or sc.members,
         fixed_prs=config.prs if config.prs is not None else sc.fixed_prs,
         team_slug=config.team_slug or sc.team_slug,
-        real_share=DEFAULT_REAL_SHARE if config.real_share is None else float(config.real_share),
+        real_share=GenerateConfig.DEFAULT_REAL_SHARE if config.real_share is None else float(config.real_share),
     )
-    resolved = {
-        "mode": mode,
-        "scenario": sc.name,
-        "scenario_title": sc.title,
-        "seed": params.seed,
-        "anchor": anchor.isoformat(),
-        "weeks": weeks,
-        "teams": params.teams,
-        "members": params.members,
-        "prs_per_team": params.fixed_prs,
-        "team_slug": params.team_slug,
-        "scenario_parameters": sc.as_dict(),
-    }
-    return params, resolved
 
 
 def _in_order(table: pa.Table, name: str) -> pa.Table:
     """The table in its spec's row order; no copy when it is already (the usual case)."""
+    import numpy as np
+
+    from pipeline.base.parquet import sort_rows
+    from pipeline.base.schemas import spec
+
     order = spec(name).order_by
     cols = [table.column(c).to_numpy() for c in order]
     ok = all(bool(np.all(np.diff(c) >= 0)) for c in cols) and bool(np.all(np.diff(cols[-1]) > 0))
@@ -150,21 +209,45 @@ def _in_order(table: pa.Table, name: str) -> pa.Table:
 
 def generate(config: GenerateConfig, real: dict[str, pa.Table] | None = None) -> GenerateResult:
     """Generate (and validate) the app tables for a scenario or legacy mode."""
+    import pyarrow as pa
+
     from stages.generate.core import generate_tables
     from stages.generate.validate import validate
 
-    params, resolved = resolve(config)
-    tables, info = generate_tables(params, real)
+    p = resolve(config)
+    tables, produced = generate_tables(p, real)
     tables = {name: _in_order(t, name) for name, t in tables.items()}
     pa.default_memory_pool().release_unused()  # hand the generator's scratch memory back before validating
-    validate(
-        tables,
-        window_end=dt.date.fromisoformat(info["window_end"]),
-        window_start=dt.date.fromisoformat(info["week_starts"][0]),
-        warmup_start=dt.date.fromisoformat(info["warmup_start"]),
-    )
+    week_starts = _dates(produced["week_starts"])
+    window_end = dt.date.fromisoformat(produced["window_end"])
+    warmup_start = dt.date.fromisoformat(produced["warmup_start"])
+    validate(tables, window_end=window_end, window_start=week_starts[0], warmup_start=warmup_start)
     pa.default_memory_pool().release_unused()
-    info = {**resolved, **info, "row_counts": {k: v.num_rows for k, v in tables.items()}}
-    if info.get("real_share_reason"):
-        log.info("real share 0: %s", info["real_share_reason"])
+    info = GenerateInfo(
+        mode="legacy" if config.scenario is None else "scenario",
+        scenario=p.scenario.name,
+        scenario_title=p.scenario.title,
+        seed=p.seed,
+        anchor=p.anchor,
+        weeks=p.weeks,
+        teams=p.teams,
+        members=p.members,
+        prs_per_team=p.fixed_prs,
+        team_slug=p.team_slug,
+        scenario_parameters=p.scenario.as_dict(),
+        week_starts=week_starts,
+        window_end=window_end,
+        warmup_weeks=int(produced["warmup_weeks"]),
+        warmup_start=warmup_start,
+        warmup_prs=int(produced["warmup_prs"]),
+        team_slugs=tuple(produced["team_slugs"]),
+        real_share_requested=float(produced["real_share_requested"]),
+        real_share=float(produced["real_share"]),
+        real_source_prs=int(produced["real_source_prs"]),
+        real_prs_used=int(produced["real_prs_used"]),
+        real_share_reason=produced.get("real_share_reason"),
+        row_counts={k: v.num_rows for k, v in tables.items()},
+    )
+    if info.real_share_reason:
+        log.info("real share 0: %s", info.real_share_reason)
     return GenerateResult(tables=tables, info=info)

@@ -5,8 +5,10 @@ real data exists, and the real fields are laid over a fully drawn synthetic
 PR afterwards, so every other row is byte-identical with and without real
 data. Taken from the real PR: title, additions/deletions, labels, milestone,
 assignees, linked issues, draft flag (open PRs only), file paths (with their
-line counts and status) and commit count. Everything else (author, times,
-state, reviews, surveys, AI) stays simulated and the provenance table says so.
+line counts, status and the app's category, ``gh_files.file_category`` from
+normalize) and commit count. Everything else (author, times, state, reviews,
+commit content, surveys, AI) stays simulated and the provenance table says so
+(in the app's column names, :mod:`stages.generate.provenance`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from pipeline.base.rng import Key
 from pipeline.base.schemas import GH_FILES
 from stages.generate.children import MAX_CHILDREN
 from stages.generate.draws import int_between, rank_within, systematic
-from stages.generate.words import file_category
 
+# Provenance (the app's names, see provenance.py): what a blended PR takes from its real PR. The number
+# of its commits follows the real PR too, but their content is simulated (metrics_commit is simulated).
 REAL_FIELDS = (
     "title",
     "additions",
@@ -33,10 +36,9 @@ REAL_FIELDS = (
     "assignees",
     "linked_issues",
     "is_draft",
-    "files",
-    "commit_count",
+    "metrics_prfile",
 )
-SIMULATED_FIELDS = ("author", "timestamps", "state", "reviews", "commits_content", "surveys", "ai", "jira", "ci")
+UNTOUCHED_FIELDS = ("has_ai_review", "has_ai_files")  # False in scenario mode, as the app's sync leaves them
 
 
 @dataclass
@@ -159,7 +161,7 @@ def _pool_files(prs: pl.DataFrame, gh_files: pa.Table | None) -> pl.DataFrame:
             status=pl.col("status").fill_null("").str.to_lowercase().replace_strict(_STATUS, default="modified"),
             additions=pl.col("additions").fill_null(0),
             deletions=pl.col("deletions").fill_null(0),
-            category=file_category(pl.col("path")),
+            category="file_category",  # the app's category, computed by normalize
         )
     )
 

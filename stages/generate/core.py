@@ -16,7 +16,6 @@ Randomness: ``k = (seed, scenario)`` and every step gets its own extension
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ import pyarrow.compute as pc
 from pipeline.base.parquet import conform
 from pipeline.base.rng import Key
 from pipeline.base.schemas import spec
-from stages.generate import blend, children, prtable, reviews, simulate
+from stages.generate import blend, children, provenance, prtable, reviews, simulate
 from stages.generate.draws import US_PER_DAY, US_PER_HOUR, pick
 from stages.generate.prs import PRFrame, PRState, skeleton, warmup_weeks
 from stages.generate.scenario import Scenario
@@ -217,8 +216,9 @@ def _provenance(frame: PRFrame, mix: blend.Blend) -> pa.Table:
         picked = mix.pool.repo.take(pa.array(np.maximum(mix.src, 0)))
         real_repo = pc.if_else(pa.array(blended), picked, pa.scalar(None, pa.string()))
         real_number = np.where(blended, mix.pool.number[np.maximum(mix.src, 0)], 0)
-    real_json = json.dumps(list(blend.REAL_FIELDS))
-    sim_json = json.dumps(list(blend.SIMULATED_FIELDS))
+    real, simulated = provenance.split(blend.REAL_FIELDS, untouched=blend.UNTOUCHED_FIELDS)
+    _, everything = provenance.split((), untouched=blend.UNTOUCHED_FIELDS)
+    real_json, sim_json, all_json = (provenance.fields_json(f) for f in (real, simulated, everything))
     return conform(
         pa.table(
             {
@@ -228,7 +228,7 @@ def _provenance(frame: PRFrame, mix: blend.Blend) -> pa.Table:
                 "real_repo": real_repo,
                 "real_number": pa.array(real_number, mask=~blended),
                 "real_fields": pick(("[]", real_json), blended),
-                "simulated_fields": pick(('["all"]', sim_json), blended),
+                "simulated_fields": pick((all_json, sim_json), blended),
             }
         ),
         spec("demoseed_provenance"),

@@ -40,49 +40,20 @@ from pipeline.base.parquet import conform, sort_rows
 from pipeline.base.projects import Preset
 from pipeline.base.rng import Key
 from pipeline.base.schemas import spec
-from stages.generate import GenerateResult, simulate
+from stages.generate import ProjectResult, provenance, simulate
 from stages.generate import project_real as real
 from stages.generate import project_rows as rows
-from stages.generate.project_real import to_json
 
 log = logging.getLogger(__name__)
 TEAM_ID = 1
 
-REAL_PR_FIELDS = [
-    "github_pr_id",
-    "github_repo",
-    "title",
-    "body",
-    "author_id",
-    "state",
-    "pr_created_at",
-    "merged_at",
-    "first_review_at",
-    "cycle_time_hours",
-    "review_time_hours",
-    "review_rounds",
-    "avg_fix_response_hours",
-    "commits_after_first_review",
-    "total_comments",
-    "additions",
-    "deletions",
-    "is_revert",
-    "is_hotfix",
-    "is_draft",
-    "labels",
-    "milestone_title",
-    "assignees",
-    "linked_issues",
-    "ai_tools_detected",
-    "has_ai_commits",
-    "has_ai_review",
-    "has_ai_files",
-    "ai_signals",
-    "ai_confidence_score",
+# What a real-project PR takes from GitHub (provenance vocabulary); is_ai_assisted too when observed.
+REAL_PR_FIELDS = (
+    *(c for c in provenance.PR_COLUMNS if c not in ("is_ai_assisted", "jira_key")),
     "metrics_prreview",
     "metrics_commit",
     "metrics_prfile",
-]
+)
 SIMULATED_TABLES = (
     "metrics_prsurvey",
     "metrics_prsurveyreview",
@@ -91,15 +62,6 @@ SIMULATED_TABLES = (
     "metrics_deployment",
     "metrics_prcheckrun",
 )
-SIMULATED_PR_FIELDS = [
-    "is_ai_assisted",
-    "jira_key",
-    "metrics_prsurvey",
-    "metrics_prsurveyreview",
-    "metrics_jiraissue",
-    "metrics_prcheckrun",
-    "metrics_deployment",
-]
 
 
 def _frames(normalized: dict[str, pa.Table]) -> dict[str, pl.DataFrame]:
@@ -138,11 +100,8 @@ def _arrow(df: pl.DataFrame, name: str) -> pa.Table:
 
 def provenance_frame(pr_df: pl.DataFrame) -> pl.DataFrame:
     """One row per PR: real_project, its real repo/number, real vs simulated fields."""
-    observed_ai = ["is_ai_assisted"]
-    real_ai = to_json([REAL_PR_FIELDS + observed_ai])[0]
-    real_plain = to_json([REAL_PR_FIELDS])[0]
-    sim_ai = to_json([[f for f in SIMULATED_PR_FIELDS if f not in observed_ai]])[0]
-    sim_plain = to_json([SIMULATED_PR_FIELDS])[0]
+    real_ai, sim_ai = (provenance.fields_json(f) for f in provenance.split((*REAL_PR_FIELDS, "is_ai_assisted")))
+    real_plain, sim_plain = (provenance.fields_json(f) for f in provenance.split(REAL_PR_FIELDS))
     observed = pl.col("_ai_observed")
     return pr_df.select(
         "team_id",
@@ -209,7 +168,7 @@ def simulate_children(
 
 def build_project(
     preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None = None
-) -> GenerateResult:
+) -> ProjectResult:
     """The preset's team from its real PRs; simulated only what GitHub cannot give."""
     report: Counter[str] = Counter()
     f = _frames(normalized)
@@ -240,7 +199,6 @@ def build_project(
     )
     if before - commits.height:
         report["commits shared by several PRs kept once, on the earliest PR"] += before - commits.height
-    commits = real.commit_ai_tools(commits)
     files = f["gh_files"].join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
 
     metrics = real.pr_metrics(prs, reviews, commits)
@@ -277,10 +235,9 @@ def build_project(
         "real_source_prs": prs.height,
         "real_share": 1.0,
         "real_share_realized": 1.0,
-        "real_fields": REAL_PR_FIELDS,
-        "simulated_fields": SIMULATED_PR_FIELDS,
+        **dict(zip(("real_fields", "simulated_fields"), provenance.split(REAL_PR_FIELDS), strict=True)),
         "simulated_tables": list(SIMULATED_TABLES),
         "dropped": dict(sorted(report.items())),
     }
     log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info["dropped"])
-    return GenerateResult(tables=tables, info=info)
+    return ProjectResult(tables=tables, info=info)

@@ -1,6 +1,10 @@
 """Real-project mode, observed part: normalized gh_* tables -> app-shaped rows.
 
-Everything here comes from GitHub (nothing random). Decisions:
+Everything here comes from GitHub (nothing random). Who is a bot, which
+commits, reviews and files show AI at work and each file's category arrive as
+columns of the normalized tables (``*_is_bot``, ``reviewer_is_ai_bot``,
+``ai_tools``, ``ai_co_authors``, ``is_ai_config``, ``file_category``): normalize
+recognises, this module only assembles. Decisions:
 
 * PRs: the preset's repos only; PRs authored by bots are dropped (they are no
   one's work on the team); PRs of deleted users and of people beyond the
@@ -33,23 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from stages.normalize.identity import ai_tools_expr, bare_login, is_ai_review_bot
-
 HOUR_US = 3_600_000_000
-AI_FILE_PATTERN = (
-    r"(?i)(^|/)(CLAUDE\.md|AGENTS\.md|GEMINI\.md|\.cursorrules|\.windsurfrules|copilot-instructions\.md)$"
-    r"|(^|/)\.(cursor|claude|aider[^/]*)/"
-)
-# Commit authors that are AI agents (bare login -> tool).
-AI_COMMIT_BOTS = {
-    "devin-ai-integration": "devin",
-    "copilot-swe-agent": "copilot",
-    "copilot": "copilot",
-    "google-labs-jules": "jules",
-    "claude": "claude",
-    "cursor": "cursor",
-    "cursoragent": "cursor",
-}
 
 
 def to_json(values: list[Any]) -> list[str]:
@@ -100,7 +88,7 @@ def select_reviews(prs: pl.DataFrame, reviews: pl.DataFrame, report: Counter[str
     """Human reviews of the kept PRs, and per PR whether an AI review bot reviewed it."""
     rv = reviews.join(prs.select("repo", "number", "pr_id", "author_login"), on=["repo", "number"], how="inner")
     ai_review = (
-        rv.filter(is_ai_review_bot(pl.col("reviewer_login")))
+        rv.filter(pl.col("reviewer_is_ai_bot"))
         .group_by("pr_id")
         .agg(ai_review_bots=pl.col("reviewer_login").unique().sort())
     )
@@ -193,16 +181,6 @@ def pr_metrics(prs: pl.DataFrame, reviews: pl.DataFrame, commits: pl.DataFrame) 
     )
 
 
-def commit_ai_tools(commits: pl.DataFrame) -> pl.DataFrame:
-    """Add ``ai_tools`` per commit: AI tools named by its co-authors or its (bot) author."""
-    bot_tool = bare_login(pl.col("author_login")).replace_strict(AI_COMMIT_BOTS, default=None)
-    tools = pl.concat_list(
-        ai_tools_expr(pl.col("co_authors")),
-        pl.when(bot_tool.is_not_null()).then(pl.concat_list(bot_tool)).otherwise(pl.lit([], dtype=pl.List(pl.String))),
-    )
-    return commits.with_columns(ai_tools=tools.list.unique().list.sort())
-
-
 def ai_evidence(prs: pl.DataFrame, commits: pl.DataFrame, files: pl.DataFrame, ai_review: pl.DataFrame) -> pl.DataFrame:
     """Per pr_id the observed AI signals: tools of AI commits, AI review bots, AI instruction files."""
     commit_tools = (
@@ -213,11 +191,7 @@ def ai_evidence(prs: pl.DataFrame, commits: pl.DataFrame, files: pl.DataFrame, a
             ai_commits=pl.len(),
         )
     )
-    ai_files = (
-        files.filter(pl.col("path").str.contains(AI_FILE_PATTERN))
-        .group_by("pr_id")
-        .agg(ai_files=pl.col("path").unique().sort())
-    )
+    ai_files = files.filter(pl.col("is_ai_config")).group_by("pr_id").agg(ai_files=pl.col("path").unique().sort())
     empty = pl.lit([], dtype=pl.List(pl.String))
     return (
         prs.select("pr_id")

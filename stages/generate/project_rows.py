@@ -25,19 +25,6 @@ from stages.generate.project_real import to_json
 UTC = pl.Datetime("us", "UTC")
 FILENAME_MAX = 500
 AI_DETECTION_VERSION = "ds-1"
-_CATEGORIES = (
-    ("test", r"(?i)(^|/)(tests?|__tests__|spec|e2e)/|(_test|\.test|\.spec|_spec)\.[a-z]+$|(^|/)test_[^/]+$"),
-    ("docs", r"(?i)(^|/)docs?/|\.(md|mdx|rst|txt|adoc)$"),
-    ("ci", r"(?i)(^|/)\.(github|circleci|gitlab)/|(^|/)(Dockerfile|Makefile|Jenkinsfile)$"),
-    (
-        "dependencies",
-        r"(?i)(^|/)(package(-lock)?\.json|pnpm-lock\.yaml|yarn\.lock|requirements[^/]*\.txt|poetry\.lock|"
-        r"uv\.lock|Gemfile(\.lock)?|go\.(mod|sum)|Cargo\.(toml|lock)|composer\.(json|lock))$",
-    ),
-    ("config", r"(?i)\.(ya?ml|toml|ini|cfg|conf|json|env)$|(^|/)\.[^/]+rc(\.[a-z]+)?$"),
-    ("frontend", r"(?i)\.(tsx|jsx|vue|svelte|css|scss|sass|less|html)$"),
-    ("backend", r"(?i)\.(py|rb|go|rs|java|kt|php|ex|exs|ts|js|mjs|cjs|sql|c|cc|cpp|h|cs|swift|scala)$"),
-)
 
 
 def team_table(preset: Preset, team_id: int, start: dt.datetime) -> pa.Table:
@@ -216,13 +203,8 @@ def review_frame(reviews: pl.DataFrame, member_of: pl.DataFrame, team_id: int, r
 def commit_frame(commits: pl.DataFrame, member_of: pl.DataFrame, team_id: int) -> pl.DataFrame:
     df = _member_id(commits, "author_login", member_of, "author_member_id")
     df = df.sort(["pr_id", "committed_at", "sha"], nulls_last=True).with_row_index("id", offset=1)
-    ai_names = pl.col("co_authors").list.eval(
-        pl.when(pl.element().str.to_lowercase().str.contains(r"claude|copilot|cursor|devin|jules|aider|codex|gemini"))
-        .then(pl.element().str.replace(r"\s*<[^>]*>\s*$", ""))
-        .otherwise(None)
-    )
     at = pl.coalesce("committed_at", "authored_at", "created_at")
-    return df.with_columns(_ai_names=ai_names.list.drop_nulls()).select(
+    return df.select(
         id=pl.col("id").cast(pl.Int64),
         created_at=at,
         updated_at=at,
@@ -236,15 +218,8 @@ def commit_frame(commits: pl.DataFrame, member_of: pl.DataFrame, team_id: int) -
         deletions=pl.col("deletions").cast(pl.Int32),
         pull_request_id="pr_id",
         is_ai_assisted=pl.col("ai_tools").list.len() > 0,
-        ai_co_authors=pl.Series(to_json(df.select(ai_names.list.drop_nulls()).to_series().to_list())),
+        ai_co_authors=pl.Series(to_json(df["ai_co_authors"].to_list())),
     )
-
-
-def file_category(path: pl.Expr) -> pl.Expr:
-    out = pl.lit("other")
-    for name, pattern in reversed(_CATEGORIES):
-        out = pl.when(path.str.contains(pattern)).then(pl.lit(name)).otherwise(out)
-    return out
 
 
 def file_frame(files: pl.DataFrame, team_id: int, report: Counter[str]) -> pl.DataFrame:
@@ -268,5 +243,5 @@ def file_frame(files: pl.DataFrame, team_id: int, report: Counter[str]) -> pl.Da
         additions=pl.col("additions").cast(pl.Int32),
         deletions=pl.col("deletions").cast(pl.Int32),
         changes=(pl.col("additions") + pl.col("deletions")).cast(pl.Int32),
-        file_category=file_category(pl.col("path")),
+        file_category="file_category",
     )

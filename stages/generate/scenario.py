@@ -25,6 +25,7 @@ from typing import Any, cast
 import numpy as np
 
 from pipeline.base.errors import UserError
+from stages.generate.config import SLUG
 from stages.generate.tomllines import line_of
 
 BUILTIN = ("ai-success", "review-bottleneck", "baseline", "detective-game")
@@ -77,7 +78,6 @@ _TOP_KEYS = (
     "archetypes",
 )
 _TEAM_KEYS = ("name", "slug")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")  # a scenario name or team slug
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from pipeline.base.filecategory import file_category
+
 
 @cache
 def words(name: str) -> tuple[str, ...]:
@@ -37,50 +39,33 @@ def _is_prime(n: int) -> bool:
 
 @cache
 def path_catalog() -> tuple[pa.Array, pa.Array]:
-    """(path, category) of the synthetic file-path catalog; its length is prime (for stride walks)."""
+    """(path, category) of the synthetic file-path catalog; its length is prime (for stride walks).
+
+    The categories are the app's (:mod:`pipeline.base.filecategory`), the same as for real paths.
+    """
     comps, mods = words("components"), words("modules")
-    paths: list[tuple[str, str]] = []
+    paths: list[str] = []
     for c in comps:
         for m in mods:
-            paths.append((f"src/{c}/{m}.py", "backend"))
-            paths.append((f"tests/{c}/test_{m}.py", "test"))
-            paths.append((f"web/src/{c}/{m.title().replace('_', '')}.tsx", "frontend"))
-        paths.append((f"docs/{c}.md", "docs"))
+            paths.append(f"src/{c}/{m}.py")
+            paths.append(f"tests/{c}/test_{m}.py")
+            paths.append(f"web/src/{c}/{m.title().replace('_', '')}.tsx")
+        paths.append(f"docs/{c}.md")
         for i, m in enumerate(mods[:3]):
-            paths.append((f"src/{c}/migrations/{i + 1:04d}_{m}.py", "migration"))
+            paths.append(f"src/{c}/migrations/{i + 1:04d}_{m}.py")
     paths += [
-        (p, "config")
-        for p in (
-            ".github/workflows/ci.yml",
-            "pyproject.toml",
-            "package.json",
-            "Dockerfile",
-            "docker-compose.yml",
-            ".pre-commit-config.yaml",
-            "Makefile",
-            "web/tsconfig.json",
-        )
+        ".github/workflows/ci.yml",
+        "pyproject.toml",
+        "package.json",
+        "Dockerfile",
+        "docker-compose.yml",
+        ".pre-commit-config.yaml",
+        "Makefile",
+        "web/tsconfig.json",
     ]
     n = len(paths)
     while not _is_prime(n):
         n -= 1
-    paths = paths[:n]
-    return pa.array([p for p, _ in paths]), pa.array([c for _, c in paths])
-
-
-_CATEGORY_RULES = (
-    ("migration", r"(^|/)migrations?/"),
-    ("test", r"(^|/)(tests?|__tests__|spec)/|(^|/)test_[^/]*$|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$"),
-    ("docs", r"(^|/)docs?/|\.(md|rst|txt|adoc)$"),
-    ("config", r"(^|/)(Dockerfile|Makefile|\.github/.*)$|\.(ya?ml|toml|json|cfg|ini|lock|env)$"),
-    ("frontend", r"\.(tsx?|jsx?|css|scss|html|vue|svelte)$"),
-    ("backend", r"\.(py|go|rb|java|kt|rs|php|cs|ex|exs|sql|c|cc|cpp|h)$"),
-)
-
-
-def file_category(path: pl.Expr) -> pl.Expr:
-    """Category of real file paths by the same rules as the synthetic catalog ('other' when none fits)."""
-    out = pl.lit("other")
-    for cat, rx in reversed(_CATEGORY_RULES):
-        out = pl.when(path.str.contains(rx)).then(pl.lit(cat)).otherwise(out)
-    return out
+    catalog = pl.DataFrame({"path": paths[:n]}, schema={"path": pl.String})
+    categories = catalog.select(file_category(pl.col("path"))).to_series()
+    return pa.array(paths[:n], pa.string()), categories.to_arrow().cast(pa.string())

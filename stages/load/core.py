@@ -80,7 +80,7 @@ def load_snapshot(
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
     verify_seconds = time.perf_counter() - t0
-    files = {t: snapshot_dir / manifest["tables"][t]["file"] for t in tables}
+    files = {t: snapshot_dir / manifest.tables[t].file for t in tables}
     rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=today)
     teams = pq.read_table(files["teams_team"], columns=["id", "slug"]) if "teams_team" in files else None
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
@@ -114,7 +114,7 @@ def load_snapshot(
     return LoadReport(
         target=target.display,
         snapshot=snapshot_dir,
-        snapshot_id=str(manifest.get("snapshot_id", "")),
+        snapshot_id=manifest.snapshot_id,
         team_slugs=slugs,
         team_ids=new_team_ids,
         created_tables=created,

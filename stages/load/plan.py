@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.base.manifest import Manifest
 from pipeline.base.schemas import TableSpec
 
 from .ddl import quote
@@ -45,9 +45,9 @@ def monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def snapshot_last_week(manifest: dict[str, Any], directory: Path) -> tuple[dt.date | None, str]:
+def snapshot_last_week(manifest: Manifest, directory: Path) -> tuple[dt.date | None, str]:
     """The Monday of the snapshot's last week: manifest parameters first, then the data."""
-    params = manifest.get("params") or {}
+    params = manifest.params
     generate = params.get("generate") if isinstance(params.get("generate"), dict) else {}
     weeks = generate.get("week_starts") or params.get("week_starts")
     if weeks:
@@ -69,7 +69,7 @@ def snapshot_last_week(manifest: dict[str, Any], directory: Path) -> tuple[dt.da
     return None, "no dates in the snapshot"
 
 
-def plan_rebase(manifest: dict[str, Any], directory: Path, *, enabled: bool, today: dt.date | None) -> Rebase:
+def plan_rebase(manifest: Manifest, directory: Path, *, enabled: bool, today: dt.date | None) -> Rebase:
     last, source = snapshot_last_week(manifest, directory)
     if not enabled or last is None:
         return Rebase(last, None, 0, source if enabled else "disabled (--no-rebase-dates)")

@@ -13,11 +13,14 @@ Decisions (each one counted in the report):
   keyed by (repo, number), never by a bare id.
 * Commits: a node without an oid is dropped; a sha repeated within a PR is a
   duplicate. ``co_authors`` are the ``Co-authored-by:`` trailers of the
-  message as ``Name <email>``, whitespace collapsed, in order, distinct.
+  message as ``Name <email>``, whitespace collapsed, in order, distinct;
+  ``ai_tools`` and ``ai_co_authors`` what they say about AI (see ``identity``).
 * Files: ``changeType`` ADDED/MODIFIED/CHANGED/DELETED/REMOVED/RENAMED/COPIED
   (GraphQL or REST spelling) -> ``added|modified|removed|renamed`` (copied ->
   added); unknown or missing -> modified. A path repeated within a PR is a
-  duplicate.
+  duplicate. ``file_category`` is the app's category of the path
+  (:mod:`pipeline.base.filecategory`), ``is_ai_config`` whether it is an AI
+  assistant's instruction file.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ from collections import Counter
 
 import polars as pl
 
-from stages.normalize.identity import clean_login, is_bot
+from pipeline.base.filecategory import file_category
+from stages.normalize.identity import (
+    ai_co_authors,
+    clean_login,
+    commit_ai_tools,
+    is_ai_config,
+    is_ai_review_bot,
+    is_bot,
+)
 from stages.normalize.pulls import count_unparsed, parse_ts
 
 REVIEW_STATES = {
@@ -89,6 +100,7 @@ def reviews(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
         reviewer_login=reviewer,
         reviewer_id=pl.when(reviewer.is_null()).then(None).otherwise(pl.col("author").struct.field("databaseId")),
         reviewer_is_bot=is_bot(reviewer),
+        reviewer_is_ai_bot=is_ai_review_bot(reviewer),
         state="_state",
         submitted_at="submitted_at",
         body=pl.col("body").fill_null(""),
@@ -118,6 +130,12 @@ def commits(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
     count_unparsed(df, {"authoredDate": "authored_at", "committedDate": "committed_at"}, report, "commit")
     author = clean_login(pl.col("_login"))
     message = pl.col("message").fill_null("")
+    co_authors = (
+        message.str.extract_all(_COAUTHOR_LINE)
+        .list.eval(pl.element().str.replace(_COAUTHOR_PREFIX, "").str.replace_all(r"\s+", " ").str.strip_chars())
+        .list.filter(pl.element() != "")
+        .list.unique(maintain_order=True)
+    )
     df = df.select(
         "repo",
         "number",
@@ -130,10 +148,9 @@ def commits(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
         committed_at="committed_at",
         additions=pl.col("additions").fill_null(0),
         deletions=pl.col("deletions").fill_null(0),
-        co_authors=message.str.extract_all(_COAUTHOR_LINE)
-        .list.eval(pl.element().str.replace(_COAUTHOR_PREFIX, "").str.replace_all(r"\s+", " ").str.strip_chars())
-        .list.filter(pl.element() != "")
-        .list.unique(maintain_order=True),
+        co_authors=co_authors,
+        ai_tools=commit_ai_tools(co_authors, author),
+        ai_co_authors=ai_co_authors(co_authors),
     )
     return _dedupe(df, ["repo", "number", "sha"], "commit", report)
 
@@ -152,5 +169,7 @@ def files(prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
         status=status.fill_null("modified"),
         additions=pl.col("additions").fill_null(0),
         deletions=pl.col("deletions").fill_null(0),
+        file_category=file_category(pl.col("path")),
+        is_ai_config=is_ai_config(pl.col("path")),
     )
     return _dedupe(df, ["repo", "number", "path"], "file", report)

@@ -1,0 +1,171 @@
+"""Every command-line option, declared once.
+
+Bounds come from the config each option feeds (:class:`GenerateConfig`'s
+constants, :class:`pipeline.runners.fetch.FetchRequest`'s), so ``--help``,
+the parser and :meth:`GenerateConfig.check` state the same numbers. The
+commands stack these decorators; nothing here imports a heavy library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.paths import DEFAULT_ANCHOR
+from stages.generate.config import GenerateConfig, real_share_ok
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONCURRENCY = (1, 50)  # requests to GitHub in flight at once
+
+
+class MondayType(click.ParamType[dt.date]):
+    """An ISO date that must be a Monday (weeks run Monday to Sunday)."""
+
+    name = "MONDAY"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            day = value
+        else:
+            try:
+                day = dt.date.fromisoformat(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not a date; use YYYY-MM-DD, e.g. {DEFAULT_ANCHOR}", param, ctx)
+        if day.weekday() != 0:
+            monday = day - dt.timedelta(days=day.weekday())
+            self.fail(
+                f"{day.isoformat()} is a {day:%A}; the anchor must be a Monday (e.g. {monday.isoformat()})", param, ctx
+            )
+        return day
+
+
+class RealShareType(click.ParamType[float]):
+    """0 (synthetic only) or a share within GenerateConfig.REAL_SHARE."""
+
+    name = "SHARE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            share = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not real_share_ok(share):
+            low, high = GenerateConfig.REAL_SHARE
+            self.fail(f"{value} is not 0 or in {low:.2f}..{high:.2f}", param, ctx)
+        return share
+
+
+MONDAY = MondayType()
+REAL_SHARE = RealShareType()
+
+
+def _range(bounds: tuple[int, int]) -> click.IntRange:
+    return click.IntRange(bounds[0], bounds[1])
+
+
+C = GenerateConfig
+low_rs, high_rs = C.REAL_SHARE
+
+scenario = click.option(
+    "--scenario",
+    "-s",
+    default=None,
+    metavar="NAME|PATH.toml",
+    help=f"Built-in scenario (see 'demoseed scenarios') or your own TOML file [default: {C.DEFAULT_SCENARIO}; "
+    "none with --members/--prs: legacy mode].",
+)
+project = click.option("--project", "-p", default=None, help="A real-project preset (see 'demoseed projects').")
+seed = click.option("--seed", type=_range(C.SEED), default=42, show_default=True, help="Seed for every random draw.")
+anchor = click.option(
+    "--anchor", type=MONDAY, default=None, help=f"Monday of the last week [default: a fixed Monday, {DEFAULT_ANCHOR}]."
+)
+weeks = click.option(
+    "--weeks",
+    type=_range(C.WEEKS),
+    default=None,
+    help=f"Weeks of data, {C.WEEKS[0]}-{C.WEEKS[1]} [default: the scenario's].",
+)
+real_share = click.option(
+    "--real-share",
+    type=REAL_SHARE,
+    default=None,
+    help=f"Share of PRs with real GitHub metadata, {low_rs:.2f}-{high_rs:.2f}, or 0 for synthetic only "
+    f"[default: {C.DEFAULT_REAL_SHARE}].",
+)
+teams = click.option(
+    "--teams", type=_range(C.TEAMS), default=None, help="Replicate the team N times (slug, slug-2, ...) [default: 1]."
+)
+members = click.option(
+    "--members", type=_range(C.MEMBERS), default=None, help="Members per team [default: the scenario's]."
+)
+prs = click.option("--prs", type=_range(C.PRS), default=None, help="Exactly P PRs per team [default: the scenario's].")
+team_slug = click.option("--team-slug", default=None, help="Slug of the (first) team; others get -2, -3, ...")
+no_github = click.option("--no-github", is_flag=True, help="Use no GitHub data: synthetic only (real share 0).")
+real_data = click.option(
+    "--real-data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A directory of normalized gh_*.parquet to blend real PR metadata from.",
+)
+repos = click.option(
+    "--repo", "repos", multiple=True, metavar="OWNER/NAME", help="A source repository, owner/name (repeatable)."
+)
+concurrency = click.option(
+    "--concurrency",
+    type=_range(CONCURRENCY),
+    default=8,
+    show_default=True,
+    help="GitHub requests in flight at once.",
+)
+force = click.option("--force", is_flag=True, help="Rebuild and replace this command's own earlier output.")
+raw_dir = click.option(
+    "--raw-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The raw GitHub cache [default: $DEMOSEED_DATA/raw/github].",
+)
+
+
+def output(default: str) -> Callable[[F], F]:
+    """``-o/--output DIR``; ``default`` says where the command writes without it."""
+
+    def add(fn: F) -> F:
+        option = click.option(
+            "--output",
+            "-o",
+            type=click.Path(path_type=Path),
+            default=None,
+            help=f"Output directory [default: {default}].",
+        )
+        return option(fn)
+
+    return add
+
+
+def generate_options(fn: F) -> F:
+    """The parameters of a generate run (scenario mode or legacy --teams/--members/--prs), in --help order."""
+    for option in reversed((scenario, seed, weeks, anchor, real_share, teams, members, prs, team_slug)):
+        fn = option(fn)
+    return fn
+
+
+def generate_config(opts: dict[str, Any], *, scenario_default: bool = True) -> GenerateConfig:
+    """The GenerateConfig of parsed options: legacy mode when --members/--prs come without --scenario."""
+    legacy = opts["scenario"] is None and (opts["members"] is not None or opts["prs"] is not None)
+    chosen = opts["scenario"] or (C.DEFAULT_SCENARIO if scenario_default else None)
+    return GenerateConfig(
+        scenario=None if legacy else chosen,
+        seed=opts["seed"],
+        anchor=opts["anchor"],
+        weeks=opts["weeks"],
+        real_share=opts["real_share"],
+        teams=opts["teams"],
+        members=opts["members"],
+        prs=opts["prs"],
+        team_slug=opts["team_slug"],
+    )

@@ -1,0 +1,65 @@
+"""The fetch runner: which repos, and GitHub PR metadata into the raw cache (``data/raw/github``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline import paths
+from pipeline.base.errors import UserError
+
+if TYPE_CHECKING:
+    from stages.fetch import FetchSummary
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What to fetch and how (``demoseed fetch``'s flags; ``snapshot`` sets repos, concurrency and max_prs)."""
+
+    repos: tuple[str, ...]
+    token: str | None
+    concurrency: int = 8
+    since: str | None = None
+    until: str | None = None
+    max_prs: int | None = None
+    refresh: bool = False
+    no_cache: bool = False
+    max_wait: float = 600
+    api_url: str | None = None
+    raw_dir: Path | None = None
+    progress: bool = False
+
+
+def select_repos(repos: Sequence[str], project: str | None) -> list[str]:
+    """``--repo`` values plus a preset's repos, each checked to be owner/name."""
+    chosen = list(repos)
+    if project:
+        from pipeline.base import projects
+
+        chosen += [r for r in projects.get_preset(project).repos if r not in chosen]
+    for r in chosen:
+        if r.count("/") != 1 or not all(r.split("/")):
+            raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
+    return chosen
+
+
+def run_fetch(req: FetchRequest) -> FetchSummary:
+    """Fetch ``req.repos`` into the raw cache; the summary says per repo what happened."""
+    from stages.fetch import fetch_repos
+
+    return fetch_repos(
+        list(req.repos),
+        raw_dir=req.raw_dir or paths.raw_github_dir(),
+        token=req.token,
+        api_url=(req.api_url or paths.github_api_url()).rstrip("/"),
+        concurrency=req.concurrency,
+        since=req.since,
+        until=req.until,
+        refresh=req.refresh,
+        no_cache=req.no_cache,
+        max_wait=req.max_wait,
+        progress=req.progress,
+        max_prs=req.max_prs,
+    )

@@ -1,0 +1,147 @@
+"""The generate runner: a scenario, legacy or real-project run with the pipeline's defaults.
+
+The stage gets everything passed in (the default anchor from
+:mod:`pipeline.paths`, the real tables); this module decides where the
+output goes: ``data/work/generate/<key>/`` for ``snapshot`` (keyed by the
+config, the scenario text and the real tables, so an unchanged request is
+read back), or the directory ``demoseed generate`` writes (tables plus
+``info.json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from pipeline import paths
+from pipeline.base.atomic import atomic_directory, atomic_write_bytes
+from pipeline.base.parquet import write_table
+from pipeline.base.schemas import spec
+from pipeline.stagecache import cached_stage, stage_key, tables_fingerprint
+from stages.generate.config import GenerateConfig
+
+if TYPE_CHECKING:
+    from pipeline.base.projects import Preset
+    from stages.generate import GenerateInfo
+    from stages.generate.scenario import Scenario
+
+INFO_NAME = "info.json"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generate run as the snapshot uses it: tables, the JSON record for the manifest, the weeks."""
+
+    tables: dict[str, pa.Table]
+    record: dict[str, Any]  # GenerateInfo.as_json() or a real-project run's record
+    week_starts: tuple[dt.date, ...]
+    real_share: float
+    real_share_reason: str | None
+    cached: bool
+    seconds: float
+
+
+def with_defaults(config: GenerateConfig) -> GenerateConfig:
+    """``config`` with the pipeline's default anchor, checked (every bound) before any work."""
+    config = config.with_anchor(paths.DEFAULT_ANCHOR)
+    config.check()
+    return config
+
+
+def scenario_inputs(scenario: Scenario) -> dict[str, str]:
+    """The hash that keys a scenario's text: a user's file by its bytes, a built-in by its text."""
+    if scenario.path is not None:
+        return {"scenario_file_sha256": hashlib.sha256(scenario.path.read_bytes()).hexdigest()}
+    return {"scenario_sha256": hashlib.sha256(scenario.source_text.encode()).hexdigest()}
+
+
+def _dates(values: Any) -> tuple[dt.date, ...]:
+    return tuple(dt.date.fromisoformat(str(v)) for v in values)
+
+
+def generate_cached(config: GenerateConfig, real: dict[str, pa.Table] | None, inputs: dict[str, Any]) -> Generated:
+    """A scenario or legacy run, read back from ``data/work/generate/<key>/`` when the same was run before."""
+    from stages.generate import GenerateInfo, generate
+
+    config = with_defaults(config)
+    fingerprint = tables_fingerprint(real) if real else {}
+    key = stage_key("generate", config.as_params(), {"inputs": inputs, "real": fingerprint})
+    t0 = time.perf_counter()
+
+    def compute() -> tuple[dict[str, pa.Table], dict[str, Any]]:
+        res = generate(config, real=real)
+        return res.tables, res.info.as_json()
+
+    tables, record, hit = cached_stage(paths.work_dir(), "generate", key, compute)
+    info = GenerateInfo.from_json(record)
+    return Generated(
+        tables, info.as_json(), info.week_starts, info.real_share, info.real_share_reason, hit, time.perf_counter() - t0
+    )
+
+
+def project_cached(
+    preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None, inputs: dict[str, Any]
+) -> Generated:
+    """A real-project run (its own anchor default: the newest real event), cached like a scenario run."""
+    from stages.generate.project import build_project
+
+    key = stage_key("project", {"project": preset.key, "seed": seed, "anchor": str(anchor)}, inputs)
+    t0 = time.perf_counter()
+
+    def compute() -> tuple[dict[str, pa.Table], dict[str, Any]]:
+        res = build_project(preset, normalized, seed=seed, anchor=anchor)
+        return res.tables, res.info
+
+    tables, record, hit = cached_stage(paths.work_dir(), "generate", key, compute)
+    return Generated(
+        tables, record, _dates(record["week_starts"]), float(record["real_share"]), None, hit, time.perf_counter() - t0
+    )
+
+
+@dataclass(frozen=True)
+class GenerateOutput:
+    """What ``demoseed generate`` wrote."""
+
+    directory: Path
+    info: GenerateInfo
+    prs: int
+    seconds: float
+
+
+def default_output(info: GenerateInfo) -> Path:
+    return paths.work_dir() / "generate" / f"{info.scenario}-seed{info.seed}"
+
+
+def generate_to_directory(
+    config: GenerateConfig,
+    real: dict[str, pa.Table] | None,
+    *,
+    real_data: Path | None,
+    reason: str | None,
+    output: Path | None,
+) -> GenerateOutput:
+    """Run generate and write its tables and ``info.json`` (with ``real_data`` and, when given, ``reason``)."""
+    from stages.generate import generate
+
+    config = with_defaults(config)
+    t0 = time.perf_counter()
+    result = generate(config, real=real)
+    seconds = time.perf_counter() - t0
+    info = result.info if reason is None else dataclasses.replace(result.info, real_share_reason=reason)
+    doc = {**info.as_json(), "real_data": str(real_data) if real is not None else "none"}
+    out = output or default_output(info)
+    n_prs = result.tables["metrics_pullrequest"].num_rows
+    with atomic_directory(out) as tmp:
+        for name in list(result.tables):
+            # generate() returns rows in each spec's order (validated); write and release one by one
+            write_table(result.tables.pop(name), spec(name), tmp / f"{name}.parquet", sort=False)
+        atomic_write_bytes(tmp / INFO_NAME, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+    return GenerateOutput(out, info, n_prs, seconds)

@@ -1,0 +1,250 @@
+"""``demoseed snapshot``: the composition fetch -> normalize -> generate -> aggregate -> snapshot.
+
+The only place that knows the order of the stages. Every bound of the
+request is checked before the first stage runs; each stage runs through its
+runner (which reads an unchanged stage's output back from ``data/work/``),
+and a snapshot whose request and inputs did not change is left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from pipeline import __version__, paths
+from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.manifest import Manifest, verify_snapshot, write_snapshot
+from pipeline.runners import fetch as fetch_runner
+from pipeline.runners.aggregate import run_aggregate
+from pipeline.runners.generate import Generated, generate_cached, project_cached, scenario_inputs
+from pipeline.runners.normalize import read_normalized, run_normalize
+from pipeline.stagecache import stage_key, tables_fingerprint
+from stages.generate.config import GenerateConfig
+
+if TYPE_CHECKING:
+    from pipeline.base.projects import Preset
+    from stages.generate.scenario import Scenario
+
+DEFAULT_SOURCE_REPOS = ("yanchuk/github-issues-rag", "tiangolo/fastapi", "pallets/flask")
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """Everything ``demoseed snapshot`` was asked for: the generate config plus where real data comes from."""
+
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    project: str | None = None
+    no_github: bool = False
+    real_data: Path | None = None
+    repos: tuple[str, ...] = ()
+    output: Path | None = None
+    force: bool = False
+    concurrency: int = 8
+
+    def check(self) -> None:
+        """Every bound and combination, before any stage runs."""
+        if self.project and self.generate.scenario is not None:
+            raise UserError("give either --scenario or --project, not both")
+        if self.project and (self.generate.members is not None or self.generate.prs is not None):
+            raise UserError("--members/--prs are for legacy mode; they do not apply to --project")
+        if self.generate.legacy and not self.project:
+            missing = [f"--{k}" for k in ("teams", "members", "prs") if getattr(self.generate, k) is None]
+            if missing:
+                raise UserError(f"legacy mode needs --teams, --members and --prs; missing {', '.join(missing)}")
+        self.generate.check_bounds()
+        if self.real_data is not None and self.no_github:
+            raise UserError("give either --real-data or --no-github, not both")
+
+    def as_params(self) -> dict[str, Any]:
+        """The request as recorded in the manifest (``params.request``)."""
+        return {
+            **self.generate.as_params(),
+            "project": self.project,
+            "no_github": self.no_github,
+            "real_data": str(self.real_data) if self.real_data else None,
+            "repos": list(self.repos),
+        }
+
+
+@dataclass
+class SnapshotOutcome:
+    directory: Path
+    manifest: Manifest
+    skipped: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def snapshot_name(req: SnapshotRequest, scenario_name: str | None) -> str:
+    g = req.generate
+    if req.project:
+        return f"{req.project}-seed{g.seed}"
+    if scenario_name:
+        return f"{scenario_name}-seed{g.seed}"
+    return f"legacy-t{g.teams}m{g.members}p{g.prs}-seed{g.seed}"
+
+
+class SnapshotRun:
+    """Runs one request; ``echo`` receives one line per step for the console."""
+
+    def __init__(self, echo: Callable[[str], None] = print) -> None:
+        self.echo = echo
+        self.notes: list[str] = []
+
+    def say(self, stage: str, message: str, *, note: bool = False) -> None:
+        self.echo(f"{stage:>9}: {message}")
+        if note:
+            self.notes.append(f"{stage}: {message}")
+
+    def fetch(self, req: SnapshotRequest, repos: tuple[str, ...], max_prs: int | None) -> None:
+        if req.no_github:
+            self.say("fetch", "skipped (--no-github)")
+            return
+        if req.real_data:
+            self.say("fetch", f"skipped (real data given: {req.real_data})")
+            return
+        from stages.fetch import resolve_token
+
+        token = resolve_token()
+        if not token:
+            self.say("fetch", "no GITHUB_TOKEN: using the raw cache only (set GITHUB_TOKEN, or run 'demoseed fetch')")
+            return
+        request = fetch_runner.FetchRequest(repos, token, concurrency=req.concurrency, max_prs=max_prs)
+        try:
+            summary = fetch_runner.run_fetch(request)
+        except UserError as exc:
+            self.say("fetch", f"failed ({exc}); falling back to the raw cache", note=True)
+            return
+        for repo, st in sorted(summary.repos.items()):
+            detail = f"{st.prs_fetched} PRs fetched, {st.prs_cached} cached, {st.requests} requests"
+            if st.error:
+                detail = st.error
+            elif st.status == "paused" and st.resume_at:
+                detail += f"; paused by rate limits, run again after {st.as_dict()['resume_at']}"
+            self.say("fetch", f"{repo}: {st.status} ({detail})", note=st.status not in {"ok", "unchanged"})
+        if not summary.ok:
+            self.say("fetch", "incomplete: using what is cached", note=True)
+
+    def normalize(
+        self, req: SnapshotRequest, repos: tuple[str, ...]
+    ) -> tuple[dict[str, pa.Table] | None, dict[str, Any]]:
+        """Normalized gh_* tables for the source repos (None without real data) and their record for the manifest."""
+        if req.no_github:
+            return None, {"real_data": "none", "reason": "--no-github"}
+        if req.real_data:
+            tables = read_normalized(req.real_data)
+            self.say("normalize", f"{tables['gh_pull_requests'].num_rows} real PRs from {req.real_data}")
+            return tables, {"real_data": str(req.real_data)}  # run() records the tables' hashes in inputs.normalized
+        result = run_normalize(repos)
+        inputs: dict[str, Any] = {"raw_fingerprint": result.raw_fingerprint, "repos": list(repos)}
+        if not result.raw_rows:
+            self.say("normalize", f"no cached GitHub data for {', '.join(repos)}", note=True)
+            return None, {**inputs, "real_data": "none", "reason": "nothing cached for the source repos"}
+        prs = result.tables["gh_pull_requests"]
+        found = sorted(set(prs.column("repo").to_pylist()))
+        missing = [r for r in repos if r not in found]
+        also = f"; nothing cached for {', '.join(missing)}" if missing else ""
+        cached = " (cached)" if result.cached else ""
+        self.say("normalize", f"{prs.num_rows} real PRs from {', '.join(found)}{cached}{also}")
+        return result.tables, {**inputs, "real_data": "github-cache", "real_prs": prs.num_rows}
+
+    def run(self, req: SnapshotRequest) -> SnapshotOutcome:
+        req.check()
+        preset: Preset | None = None
+        scenario: Scenario | None = None
+        inputs: dict[str, Any] = {}
+        if req.project:
+            from pipeline.base import projects
+
+            preset = projects.get_preset(req.project)
+        elif req.generate.scenario is not None:
+            from stages.generate.scenario import load_scenario
+
+            scenario = load_scenario(req.generate.scenario)
+            inputs.update(scenario_inputs(scenario))
+        name = snapshot_name(req, scenario.name if scenario is not None else None)
+        out_dir = req.output or paths.snapshots_dir() / name
+
+        repos = source_repos(req, scenario, preset)
+        self.fetch(req, repos, max_prs=preset.max_prs_per_repo if preset is not None else None)
+        normalized, real_inputs = self.normalize(req, repos)
+        inputs["real"] = real_inputs
+        if normalized:
+            inputs["normalized"] = tables_fingerprint(normalized)
+
+        request_key = stage_key("snapshot", req.as_params(), {"inputs": inputs})
+        if not req.force and (manifest := _up_to_date(out_dir, request_key)) is not None:
+            self.say("snapshot", f"{out_dir} is up to date (id {manifest.snapshot_id}); --force rebuilds it")
+            return SnapshotOutcome(out_dir, manifest, skipped=True, notes=self.notes)
+
+        gen = self.generate(req, preset, normalized, inputs)
+        tables = dict(gen.tables)
+        aggregated = run_aggregate(tables, gen.week_starts)
+        self.say("aggregate", f"{aggregated.member_weeks} member-weeks in {aggregated.seconds:.1f}s")
+        tables.update(aggregated.tables)
+
+        params = {
+            "mode": "project" if req.project else ("legacy" if req.generate.legacy else "scenario"),
+            "request": req.as_params(),
+            "source_repos": list(repos),
+            "generate": gen.record,
+        }
+        inputs["request_key"] = request_key
+        manifest = write_snapshot(out_dir, tables, name=name, params=params, inputs=inputs, notes=self.notes)
+        self.say("snapshot", f"{out_dir} (id {manifest.snapshot_id}, {len(manifest.tables)} tables)")
+        self.say("next", f"demoseed describe {out_dir}   |   demoseed load {out_dir} [--db-url URL]")
+        return SnapshotOutcome(out_dir, manifest, notes=self.notes)
+
+    def generate(
+        self,
+        req: SnapshotRequest,
+        preset: Preset | None,
+        normalized: dict[str, pa.Table] | None,
+        inputs: dict[str, Any],
+    ) -> Generated:
+        if preset is not None:
+            if not normalized:
+                raise UserError(
+                    f"project {preset.key}: no GitHub data cached for {', '.join(preset.repos)}; "
+                    f"run 'demoseed fetch --project {preset.key}' (or set GITHUB_TOKEN) first"
+                )
+            gen = project_cached(preset, normalized, seed=req.generate.seed, anchor=req.generate.anchor, inputs=inputs)
+        else:
+            gen = generate_cached(req.generate, normalized, inputs)
+        n_prs = gen.tables["metrics_pullrequest"].num_rows
+        took = " (cached)" if gen.cached else f" in {gen.seconds:.1f}s"
+        self.say("generate", f"{n_prs} PRs, {len(gen.tables)} tables{took}")
+        if not normalized and not req.project:
+            self.say("generate", "synthetic only: no real GitHub data (real share 0)", note=True)
+        elif gen.real_share_reason:
+            self.say("generate", f"synthetic only: {gen.real_share_reason}", note=True)
+        else:
+            self.say("generate", f"real share {gen.real_share:.1%}")
+        return gen
+
+
+def source_repos(req: SnapshotRequest, scenario: Scenario | None, preset: Preset | None) -> tuple[str, ...]:
+    if req.repos:
+        return tuple(req.repos)
+    if preset is not None:
+        return tuple(preset.repos)
+    return tuple((scenario.source_repos if scenario is not None else ()) or DEFAULT_SOURCE_REPOS)
+
+
+def _up_to_date(out_dir: Path, request_key: str) -> Manifest | None:
+    """The manifest of ``out_dir`` when it is intact and was made by this request and version."""
+    if not (out_dir / "manifest.json").is_file():
+        return None
+    try:
+        manifest = verify_snapshot(out_dir, content=False)
+    except (IntegrityError, UserError):
+        return None
+    return manifest if manifest.request_key == request_key and manifest.tool_version == __version__ else None
+
+
+def run_snapshot(req: SnapshotRequest, echo: Callable[[str], None] = print) -> SnapshotOutcome:
+    """Check ``req`` whole, then run every stage and write (or keep) the snapshot."""
+    return SnapshotRun(echo).run(req)
