@@ -157,7 +157,7 @@ def test_weekly_charts_carry_the_weekly_table_values(snaps, tmp_path, name):
 def test_targets_are_the_scenario_curves(snaps, tmp_path, name):
     specs = report(tmp_path, snaps[name])
     scenario = load_scenario(name)
-    label = f"{name}-seed42"
+    label = manifest(snaps[name])["name"]
     for chart_id, curve in CURVES.items():
         (series,) = WEEKLY_SERIES[chart_id]
         got = [r["value"] for r in rows_of(specs[chart_id], label, series=series, kind="target")]
