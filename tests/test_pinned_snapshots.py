@@ -17,13 +17,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("f901fad681fdfe2d", "20939d1d806a0adc"),
-    "review-bottleneck": ("75e31322e48299a1", "039eae046976cc1b"),
-    "baseline": ("c218514d04fcb22c", "47b01ea5369fe056"),
-    "detective-game": ("4c0eec94886f1587", "efbb0f189de817a2"),
-    "legacy": ("cf4da537ffa970d5", "e47be0e5be1b23c0"),
-    "blended": ("9e9e2802c36a9108", "a256a107d3ef560a"),
-    "project": ("3c14b4c8607d5cd1", "1e3c55ef85bc34c0"),
+    "ai-success": ("e93055f724868b34", "37e190bbc6ca0cff"),
+    "review-bottleneck": ("5a4ddeea37ce7259", "23b3105ae66b6094"),
+    "baseline": ("b04b55999cc229dc", "767b201f80859fcb"),
+    "detective-game": ("72dd29563e25b0a1", "0f7c58153ea4d6ac"),
+    "legacy": ("ec058c80ca619d34", "fbf9aff0aa7c035a"),
+    "blended": ("a36312d8a2557558", "a7e86b899d0b18e5"),
+    "project": ("9c8580505cb30916", "edc4bd9f1032d3dc"),
 }
 
 
@@ -42,7 +42,7 @@ def _pinned(name: str, snap_dir) -> None:
 @pytest.mark.parametrize("scenario", ["ai-success", "review-bottleneck", "baseline", "detective-game"])
 def test_builtin_scenarios_at_seed_42(data_root, scenario):
     assert main(["snapshot", "--scenario", scenario, "--seed", "42", "--no-github"]) == 0
-    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42")
+    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42-no-github")
 
 
 def test_legacy_run(data_root):
