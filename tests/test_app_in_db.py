@@ -15,8 +15,10 @@ load instants, and the database is queried with SQL written from
     each full Monday week is within 10 % of the scenario's curve (the weeks
     are shifted onto the instant: compared by week index);
 (d) detective-game's AI-detective accuracy over the app's 30-day range ending
-    at the instant's day is about 50 %, and ordered by the PR author's
-    archetype.
+    at the instant's day (answers responded from that day - 30 to that day)
+    is 43-57 %, and ordered by the PR author's archetype (obvious_ai and
+    stealth_manual at least 10 points above obvious_manual and stealth_ai);
+(e) a PR's review fields agree with the reviews and commits loaded with it.
 
 The instants: a live demo (a Tuesday 10:00 after the anchor), mid-week, the
 anchor Monday 00:30 and a day before the anchor. Every snapshot is loaded at
@@ -305,13 +307,13 @@ def test_detective_accuracy_about_half_and_ordered_by_author_archetype(seen: lis
     for s in (s for s in seen if s.scenario == "detective-game"):
         correct = sum(c for c, _ in s.guesses.values())
         n = sum(g for _, g in s.guesses.values())
-        assert n >= 40 and 0.40 <= correct / n <= 0.60, (s.seed, s.instant, correct, n)
+        assert n >= 40 and 0.43 <= correct / n <= 0.57, (s.seed, s.instant, correct, n)
         by: dict[str, list[int]] = {a: [0, 0] for a in set(arch)}
         for k, (c, g) in s.guesses.items():
             by[arch[k]][0] += c
             by[arch[k]][1] += g
         acc = {a: c / g for a, (c, g) in by.items() if g}
-        assert min(acc[a] for a in high) > max(acc[a] for a in low), (s.seed, s.instant, acc)
+        assert min(acc[a] for a in high) >= max(acc[a] for a in low) + 0.10, (s.seed, s.instant, acc)
 
 
 # --- PostgreSQL with the app's schema -----------------------------------------------------------
