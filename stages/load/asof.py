@@ -59,8 +59,6 @@ RECOMPUTED = "demoseed_recomputed_week"
 WEEKLY = "metrics_weeklymetrics"
 # bookkeeping timestamps moved back to the instant when later (not events: rows are not dropped for them)
 _STAMPS = ("created_at", "updated_at", "synced_at")
-# review counts of a PR that a later review or commit changes
-_REVIEW_COUNTS = ("review_rounds", "avg_fix_response_hours", "commits_after_first_review")
 _TEAM_STAMPS = (
     "billing_details_last_changed",
     "last_synced_with_stripe",
@@ -195,41 +193,35 @@ class _Cut:
         merged_late = self.later("merged_at")
         reopened = f"{merged_late} OR (state = 'closed' AND updated_at > {t})"
         review_late = self.later("first_review_at")
-        review_cols = ("first_review_at", "review_time_hours", *_REVIEW_COUNTS)
-        replace = [
-            f"CASE WHEN {reopened} THEN 'open' ELSE state END AS state",
-            *self.null_if(merged_late, ("merged_at", "cycle_time_hours")),
-            *self.null_if(review_late, review_cols),
-            *stamps,
-        ]
-        where = f"coalesce(pr_created_at, created_at) <= {t}"
-        if not {"metrics_prreview", "metrics_commit"} <= set(self.files):
-            return self.select("metrics_pullrequest", replace, [where])
+        src, where = self.src("metrics_pullrequest"), f"coalesce(pr_created_at, created_at) <= {t}"
         # a PR still open at the instant whose reviews or commits go on after it: its counts as they stood
-        shown_open = f"(state = 'open' OR {reopened})"
-        held = f"{shown_open} AND (_x.last_event > {t})"
+        held = f"(state = 'open' OR {reopened}) AND _x.last_event > {t}"
         counted = f"{held} AND NOT {review_late} AND first_review_at IS NOT NULL"
         recount = {
             "review_rounds": "least(review_rounds, 1 + _x.changes)",
             "avg_fix_response_hours": "CAST(round(_x.fix_hours, 2) AS DECIMAL(10, 2))",
             "commits_after_first_review": "CAST(_x.after_first AS INTEGER)",
         }
-        replace[3 : 3 + len(review_cols)] = [
-            f"CASE WHEN {review_late} THEN NULL WHEN {counted} THEN {recount[c]} ELSE {quote(c)} END AS {quote(c)}"
-            if c in recount
-            else f"CASE WHEN {review_late} THEN NULL ELSE {quote(c)} END AS {quote(c)}"
-            for c in review_cols
+        elapsed = f"(epoch({t}) - epoch(pr_created_at)) / (epoch(_x.last_event) - epoch(pr_created_at))"
+        comments = (
+            f"WHEN {held} AND _x.last_event > pr_created_at THEN CAST(floor(total_comments * {elapsed}) AS INTEGER)"
+        )
+        joined = {"metrics_prreview", "metrics_commit"} <= set(self.files)
+        if joined:
+            src = f"{src} p LEFT JOIN ({self.review_facts()}) _x ON _x.pr_id = p.id"
+        when = {c: f" WHEN {counted} THEN {e}" for c, e in recount.items()} if joined else {}
+        replace = [
+            f"CASE WHEN {reopened} THEN 'open' ELSE state END AS state",
+            *self.null_if(merged_late, ("merged_at", "cycle_time_hours")),
+            *(
+                f"CASE WHEN {review_late} THEN NULL{when.get(c, '')} ELSE {quote(c)} END AS {quote(c)}"
+                for c in ("first_review_at", "review_time_hours", *recount)
+            ),
+            *([f"CASE {comments} ELSE total_comments END AS total_comments"] if joined else []),
+            *stamps,
         ]
-        elapsed = f"epoch({t}) - epoch(pr_created_at)"
-        life = "epoch(_x.last_event) - epoch(pr_created_at)"
-        replace.append(
-            f"CASE WHEN {held} AND {life} > 0 THEN CAST(floor(total_comments * ({elapsed}) / ({life})) AS INTEGER) "
-            "ELSE total_comments END AS total_comments"
-        )
-        return (
-            f"SELECT p.* REPLACE ({', '.join(replace)}) FROM {self.src('metrics_pullrequest')} p "
-            f"LEFT JOIN ({self.review_facts()}) _x ON _x.pr_id = p.id WHERE {where}"
-        )
+        star = "p.*" if joined else "*"
+        return f"SELECT {star} REPLACE ({', '.join(replace)}) FROM {src} WHERE {where}"
 
     def review_facts(self) -> str:
         """Per PR: its last review or commit, and as of the instant: changes requested, the mean time from a
