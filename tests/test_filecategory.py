@@ -82,7 +82,9 @@ def test_scenario_and_real_modes_classify_a_path_alike() -> None:
 def test_generated_files_carry_the_apps_category() -> None:
     from stages.generate import GenerateConfig, generate
 
-    files = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="baseline", seed=3, weeks=2)).tables["metrics_prfile"]
+    files = generate(GenerateConfig(anchor=DEFAULT_ANCHOR, scenario="baseline", seed=3, weeks=2)).tables[
+        "metrics_prfile"
+    ]
     df = pl.from_arrow(files.select(["filename", "file_category"]))
     assert isinstance(df, pl.DataFrame) and df.height > 50
     assert df.filter(file_category(pl.col("filename")) != pl.col("file_category")).height == 0

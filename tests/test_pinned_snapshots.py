@@ -19,9 +19,9 @@ from pipeline.cli import main
 PINNED: dict[str, tuple[str, str]] = {
     "ai-success": ("f901fad681fdfe2d", "20939d1d806a0adc"),
     "review-bottleneck": ("75e31322e48299a1", "039eae046976cc1b"),
-    "baseline": ("c218514d04fcb22c", "47b01ea5369fe056"),
+    "baseline": ("0f64dc57ba7a800d", "683a1f2e6a4f0762"),
     "detective-game": ("4c0eec94886f1587", "efbb0f189de817a2"),
-    "legacy": ("cf4da537ffa970d5", "e47be0e5be1b23c0"),
+    "legacy": ("becf2798177af665", "5c2900b46eca3678"),
     "blended": ("9e9e2802c36a9108", "a256a107d3ef560a"),
     "project": ("3c14b4c8607d5cd1", "1e3c55ef85bc34c0"),
 }
