@@ -6,6 +6,13 @@ the sha256 of the file bytes and a content hash of the canonical rows. The
 snapshot id is derived from the content (parameters, inputs and content
 hashes), never from a clock.
 
+A large snapshot (format 2, written in partitions of teams by
+:mod:`pipeline.runners.partitioned`) keeps each table as a directory of parts,
+``<table>/part-00000.parquet``...; its entry lists every part with its rows and
+both hashes, and the table's own ``sha256``/``content_sha256`` hash the parts'
+hashes in order (:func:`parts_digest`). :func:`table_files` lists a table's
+files for readers (DuckDB, polars and pyarrow read the list or the directory).
+
 :func:`write_snapshot` writes into a temporary sibling directory and renames
 it into place, so a crash never leaves a half snapshot; :func:`verify_snapshot`
 re-hashes everything and names each table that differs. Readers get a
@@ -29,22 +36,74 @@ from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.hashing import content_hash, file_sha256
-from pipeline.base.parquet import read_table, write_table
+from pipeline.base.parquet import read_table, read_table_files, write_table
 from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
 
 FORMAT_VERSION = 1
+PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
+SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 REQUIRED_TABLES = APP_LOAD_ORDER
 
 
 @dataclass(frozen=True)
-class TableEntry:
-    """One table of a snapshot: its file, row count and hashes."""
+class PartEntry:
+    """One file of a table: its path (relative to the snapshot), row count and hashes."""
 
     file: str
     rows: int
     sha256: str
     content_sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "rows": self.rows, "sha256": self.sha256, "content_sha256": self.content_sha256}
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """One table of a snapshot: its file (a directory for a table in parts), row count and hashes."""
+
+    file: str
+    rows: int
+    sha256: str
+    content_sha256: str
+    parts: tuple[PartEntry, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The table's Parquet files relative to the snapshot, in row order."""
+        return tuple(p.file for p in self.parts) if self.parts else (self.file,)
+
+
+def part_name(table_name: str, index: int) -> str:
+    """The relative path of a table's part ``index``: ``<table>/part-00000.parquet``."""
+    return f"{table_name}/part-{index:05d}.parquet"
+
+
+def parts_digest(hashes: list[str] | tuple[str, ...]) -> str:
+    """A table's hash from its parts' hashes in order (sha256 of the hex digests, one per line)."""
+    return hashlib.sha256("".join(f"{h}\n" for h in hashes).encode()).hexdigest()
+
+
+def parted_entry(parts: list[PartEntry]) -> dict[str, Any]:
+    """The manifest entry of a table written in parts (``file`` is its directory)."""
+    directory = parts[0].file.split("/")[0]
+    return {
+        "file": directory,
+        "rows": sum(p.rows for p in parts),
+        "sha256": parts_digest([p.sha256 for p in parts]),
+        "content_sha256": parts_digest([p.content_sha256 for p in parts]),
+        "parts": [p.as_json() for p in parts],
+    }
+
+
+def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
+    """The Parquet files of one table of a snapshot, in row order (one, or its parts)."""
+    return [Path(directory) / f for f in entry.files]
+
+
+def _part(e: dict[str, Any]) -> PartEntry:
+    return PartEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
 
 
 @dataclass(frozen=True)
@@ -71,7 +130,13 @@ class Manifest:
                 inputs=dict(doc.get("inputs") or {}),
                 notes=tuple(str(n) for n in doc.get("notes") or ()),
                 tables={
-                    str(n): TableEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
+                    str(n): TableEntry(
+                        str(e["file"]),
+                        int(e["rows"]),
+                        str(e["sha256"]),
+                        str(e["content_sha256"]),
+                        tuple(_part(p) for p in e.get("parts") or ()),
+                    )
                     for n, e in doc["tables"].items()
                 },
                 document=doc,
@@ -166,18 +231,34 @@ def write_snapshot(
                 "sha256": file_sha256(tmp / file),
                 "content_sha256": content_hash(written),
             }
-        manifest: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "tool": {"name": "demoseed", "version": __version__},
-            "name": name,
-            "params": params,
-            "inputs": inputs or {},
-            "notes": list(notes),
-            "tables": entries,
-        }
-        manifest["snapshot_id"] = snapshot_id(manifest)
-        atomic_write_bytes(tmp / MANIFEST_NAME, canonical_json(manifest).encode())
-    return Manifest.from_document(manifest, directory)
+        document = write_manifest(tmp, entries, name=name, params=params, inputs=inputs, notes=notes)
+    return Manifest.from_document(document, directory)
+
+
+def write_manifest(
+    directory: Path,
+    entries: dict[str, Any],
+    *,
+    name: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Write ``manifest.json`` for tables already in ``directory`` (entries in SNAPSHOT_TABLES order);
+    format 2 when any table is in parts. Returns the document."""
+    parted = any("parts" in e for e in entries.values())
+    manifest: dict[str, Any] = {
+        "format_version": PARTS_FORMAT_VERSION if parted else FORMAT_VERSION,
+        "tool": {"name": "demoseed", "version": __version__},
+        "name": name,
+        "params": params,
+        "inputs": inputs or {},
+        "notes": list(notes),
+        "tables": entries,
+    }
+    manifest["snapshot_id"] = snapshot_id(manifest)
+    atomic_write_bytes(directory / MANIFEST_NAME, canonical_json(manifest).encode())
+    return manifest
 
 
 def read_manifest(directory: Path | str) -> Manifest:
@@ -202,10 +283,10 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
         raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in SUPPORTED_FORMATS:
         raise IntegrityError(
-            f"{path}: snapshot format {version!r} is not supported by this demoseed (format {FORMAT_VERSION}); "
-            "rebuild the snapshot with this version"
+            f"{path}: snapshot format {version!r} is not supported by this demoseed "
+            f"(formats {', '.join(map(str, SUPPORTED_FORMATS))}); rebuild the snapshot with this version"
         )
     return manifest
 
@@ -228,9 +309,7 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
         problem = _verify_table(directory, table_name, entry, content=content)
         if problem:
             problems.append(f"{table_name}: {problem}")
-    listed = {e.get("file") for e in tables.values() if isinstance(e, dict)} | {MANIFEST_NAME}
-    for extra in sorted(p.name for p in directory.iterdir() if p.name not in listed):
-        problems.append(f"{extra}: not listed in the manifest")
+    problems += _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
     if problems:
@@ -238,13 +317,52 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
 
 
+def _unlisted(directory: Path, tables: dict[str, Any]) -> list[str]:
+    """Files and directories in the snapshot that the manifest does not list."""
+    listed = {MANIFEST_NAME}
+    for e in tables.values():
+        if isinstance(e, dict):
+            listed.add(str(e.get("file")))
+            listed.update(str(p.get("file")) for p in e.get("parts") or () if isinstance(p, dict))
+    found = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
+    found += sorted(
+        f"{p.relative_to(directory).as_posix()}/"
+        for p in directory.rglob("*")
+        if p.is_dir() and p.relative_to(directory).as_posix() not in listed
+    )
+    return [f"{extra}: not listed in the manifest" for extra in found if extra not in listed]
+
+
 def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool) -> str | None:
     if table_name not in SNAPSHOT_TABLES:
         return "not a snapshot table"
     if not isinstance(entry, dict) or not {"file", "rows", "sha256", "content_sha256"} <= entry.keys():
         return "manifest entry is incomplete"
-    if entry["file"] != f"{table_name}.parquet":
-        return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
+    if "parts" not in entry:
+        if entry["file"] != f"{table_name}.parquet":
+            return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
+        return _verify_file(directory, table_name, entry, content=content)
+    parts = entry["parts"]
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        return "manifest lists no parts"
+    try:
+        expected = parted_entry([_part(p) for p in parts])
+    except (KeyError, TypeError, ValueError):
+        return "manifest entry of a part is incomplete"
+    names = [part_name(table_name, i) for i in range(len(parts))]
+    if entry["file"] != table_name or [p["file"] for p in parts] != names:
+        return f"manifest points at {entry['file']!r}, expected parts {table_name}/part-NNNNN.parquet in order"
+    for key in ("rows", "sha256", "content_sha256"):
+        if entry[key] != expected[key]:
+            return f"{key} of the table does not match its parts (the manifest was edited)"
+    for p in parts:
+        problem = _verify_file(directory, table_name, p, content=content)
+        if problem:
+            return f"{p['file']}: {problem}"
+    return None
+
+
+def _verify_file(directory: Path, table_name: str, entry: dict[str, Any], *, content: bool) -> str | None:
     path = directory / entry["file"]
     if not path.is_file() or path.is_symlink():
         return "file is missing"
@@ -277,5 +395,5 @@ def read_snapshot_tables(
     for table_name in wanted:
         if table_name not in manifest.tables:
             raise IntegrityError(f"snapshot {directory} has no table {table_name}")
-        out[table_name] = read_table(directory / manifest.tables[table_name].file, spec(table_name))
+        out[table_name] = read_table_files(table_files(directory, manifest.tables[table_name]), spec(table_name))
     return out

@@ -223,7 +223,8 @@ def generate_slice(
     whole run), in each spec's row order; and the facts :func:`run_info` sums over slices."""
     import pyarrow as pa
 
-    from stages.generate.core import generate_tables, warmup_of, week_starts_for
+    from stages.generate.core import generate_tables, warmup_of
+    from stages.generate.team import week_starts_for
     from stages.generate.validate import validate
 
     tables, facts = generate_tables(p, real, part)
