@@ -102,6 +102,18 @@ def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
     return [Path(directory) / f for f in entry.files]
 
 
+def table_paths(directory: Path | str, table_name: str) -> list[Path]:
+    """The files of ``table_name`` in a snapshot (as its manifest lists them: one file or its parts) or in
+    a plain directory of tables (``<table>.parquet``); [] when it has none. For every reader of a table."""
+    directory = Path(directory)
+    if (directory / MANIFEST_NAME).is_file():
+        entry = read_manifest(directory).tables.get(table_name)
+        if entry is not None:
+            return table_files(directory, entry)
+    single = directory / f"{table_name}.parquet"
+    return [single] if single.is_file() else []
+
+
 def _part(e: dict[str, Any]) -> PartEntry:
     return PartEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
 

@@ -91,6 +91,6 @@ def _dask_executor(address: str) -> Iterator[Executor]:
             f"or check the address (or unset ${DASK_ENV})"
         ) from None
     try:
-        yield client.get_executor()
+        yield client.get_executor(pure=False)
     finally:
         client.close()
