@@ -16,52 +16,86 @@ SNAPSHOT ?=
 DB_URL ?=
 ARGS ?=
 
-.PHONY: help venv snapshot load verify describe test lint typecheck format bench clean
+# Every value reaches a recipe as an environment variable (DS_*), never as text
+# pasted into the shell command: quotes, spaces, ';' and '$' in a value are
+# data (make SCENARIO="my dir/my team.toml" works; a value cannot run a
+# command). ARGS is split into words (no globbing). DB_URL goes to demoseed
+# as DEMOSEED_DB_URL in its environment, never on a command line `ps` shows.
+export DS_DEMOSEED = $(DEMOSEED)
+export DS_PY = $(PY)
+export DS_PYTHON = $(PYTHON)
+export DS_VENV = $(VENV)
+export DS_SCENARIO = $(value SCENARIO)
+export DS_SEED = $(value SEED)
+export DS_PROJECT = $(value PROJECT)
+export DS_SNAPSHOT = $(value SNAPSHOT)
+export DS_ARGS = $(value ARGS)
+export DS_DB_URL = $(value DB_URL)
+unexport DB_URL
+
+.PHONY: help venv snapshot load verify describe report browser test lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
 	@echo "make snapshot PROJECT=antiwork                     a team from a real project's PRs"
 	@echo "make load DB_URL=postgresql://user@host:5432/app  load a snapshot (default: data/app.duckdb)"
 	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
+	@echo "make report [SNAPSHOT=path] [ARGS=--png docs/]     the story as charts (HTML + PNGs)"
 	@echo "make test | make lint | make bench"
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
-	@test -n "$(PYTHON)" || { echo "error: python3.11 not found; install Python 3.11" >&2; exit 2; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	@touch $@
+	@test -n "$$DS_PYTHON" || { echo "error: python3.11 not found; install Python 3.11" >&2; exit 2; }
+	"$$DS_PYTHON" -m venv "$$DS_VENV"
+	"$$DS_PY" -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	"$$DS_PY" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch "$$DS_VENV/.installed"
 
 snapshot: $(STAMP)
-	$(DEMOSEED) snapshot $(if $(PROJECT),--project $(PROJECT),--scenario $(SCENARIO)) --seed $(SEED) $(ARGS)
+	@set -f; if [ -n "$$DS_PROJECT" ]; then set -- --project "$$DS_PROJECT"; else set -- --scenario "$$DS_SCENARIO"; fi; \
+	echo "demoseed snapshot $$* --seed $$DS_SEED $$DS_ARGS"; \
+	exec "$$DS_DEMOSEED" snapshot "$$@" --seed "$$DS_SEED" $$DS_ARGS
 
 load: $(STAMP)
-	@$(DEMOSEED) load $(if $(SNAPSHOT),$(SNAPSHOT),--latest) $(if $(DB_URL),--db-url '$(DB_URL)') $(ARGS)
+	@set -f; unset DB_URL; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
+	if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --latest; fi; \
+	exec "$$DS_DEMOSEED" load "$$@" $$DS_ARGS
 
 verify: $(STAMP)
-	$(DEMOSEED) verify $(if $(SNAPSHOT),$(SNAPSHOT),--all)
+	@set -f; if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --all; fi; \
+	exec "$$DS_DEMOSEED" verify "$$@"
 
 describe: $(STAMP)
-	$(DEMOSEED) describe $(if $(SNAPSHOT),$(SNAPSHOT),--latest)
+	@set -f; if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --latest; fi; \
+	exec "$$DS_DEMOSEED" describe "$$@"
+
+report: $(STAMP)
+	@set -f; if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set --; fi; \
+	exec "$$DS_DEMOSEED" report "$$@" $$DS_ARGS
+
+# The headless browser the report tests open the page in (Debian's chromium); installed only when missing.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; else \
+	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 
 test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+	@set -f; exec "$$DS_PY" -m pytest $$DS_ARGS
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check pipeline stages tests bench
-	$(VENV)/bin/ruff format --check pipeline stages tests bench
+	"$$DS_VENV/bin/ruff" check pipeline stages tests bench
+	"$$DS_VENV/bin/ruff" format --check pipeline stages tests bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy
+	"$$DS_VENV/bin/mypy"
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format pipeline stages tests bench
-	$(VENV)/bin/ruff check --fix pipeline stages tests bench
+	"$$DS_VENV/bin/ruff" format pipeline stages tests bench
+	"$$DS_VENV/bin/ruff" check --fix pipeline stages tests bench
 
 bench: $(STAMP)
-	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b $(ARGS); done
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; (set -f; "$$DS_PY" "$$b" $$DS_ARGS); done
 
 clean:
-	rm -rf $(VENV) data/work
+	rm -rf -- "$$DS_VENV" data/work

@@ -12,6 +12,7 @@ prints them on one line (no traceback) and exits 2.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -29,6 +30,7 @@ from pipeline.commands import (
     normalize,
     pack,
     projects,
+    report,
     scenarios,
     snapshot,
     verify,
@@ -67,10 +69,20 @@ for _command in (
     pack.pack_command,
     pack.unpack_command,
     describe.command,
+    report.command,
     scenarios.command,
     projects.command,
 ):
     cli.add_command(_command)
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error, and what to do about it."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC or "No space left on device" in str(exc):
+        return f"no space left on device{where}; free some space and run again (the previous output is unchanged)"
+    text = exc.strerror or str(exc)
+    return " ".join(f"{text}{where}".split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a full disk, a read-only directory, ...: the writes are atomic, nothing half-done
+        click.echo("error: " + os_error_line(exc), err=True)
         return 1
     # With standalone_mode=False, ctx.exit(n) inside a command comes back as the return value.
     return rv if isinstance(rv, int) else 0

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from pipeline.paths import DEFAULT_ANCHOR
-from stages.generate.config import GenerateConfig, real_share_ok
+from stages.generate.config import GenerateConfig, anchor_ok, real_share_ok
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +37,9 @@ class MondayType(click.ParamType[dt.date]):
                 day = dt.date.fromisoformat(str(value))
             except ValueError:
                 self.fail(f"{value!r} is not a date; use YYYY-MM-DD, e.g. {DEFAULT_ANCHOR}", param, ctx)
+        if not anchor_ok(day):
+            low, high = GenerateConfig.ANCHOR
+            self.fail(f"{day.isoformat()} is out of range; use a Monday from {low} to {high}", param, ctx)
         if day.weekday() != 0:
             monday = day - dt.timedelta(days=day.weekday())
             self.fail(
@@ -83,7 +86,10 @@ scenario = click.option(
 project = click.option("--project", "-p", default=None, help="A real-project preset (see 'demoseed projects').")
 seed = click.option("--seed", type=_range(C.SEED), default=42, show_default=True, help="Seed for every random draw.")
 anchor = click.option(
-    "--anchor", type=MONDAY, default=None, help=f"Monday of the last week [default: a fixed Monday, {DEFAULT_ANCHOR}]."
+    "--anchor",
+    type=MONDAY,
+    default=None,
+    help=f"Monday of the last week, {C.ANCHOR[0]} to {C.ANCHOR[1]} [default: a fixed Monday, {DEFAULT_ANCHOR}].",
 )
 weeks = click.option(
     "--weeks",

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline import __version__
-from pipeline.base.atomic import atomic_directory, atomic_write_bytes
+from pipeline.base.atomic import atomic_directory, atomic_write_bytes, remove_stale_leftovers
 from pipeline.base.errors import UserError
 from pipeline.base.hashing import content_hash
 from pipeline.base.parquet import read_table, write_table
@@ -72,6 +72,7 @@ def cached_stage(
 ) -> tuple[dict[str, pa.Table], dict[str, Any], bool]:
     """Return (tables, meta, hit): stored output for ``key``, or ``compute()`` stored."""
     directory = work_dir / stage / key
+    remove_stale_leftovers(work_dir / stage)  # a killed run's half-written outputs (demoseed's own directory)
     stored = read_stage(directory)
     if stored is not None:
         return stored[0], stored[1], True

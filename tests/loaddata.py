@@ -66,8 +66,7 @@ def table(table_name: str, n: int, /, **columns: list[Any] | Callable[[int], Any
 
 def build_tables(slugs: tuple[str, str] = ("alpha", "beta")) -> dict[str, pa.Table]:
     """The 13 app tables of the two-team dataset."""
-    week = lambda i: LAST_WEEK - dt.timedelta(weeks=i % 3)  # noqa: E731
-    return {
+    tables = {
         "teams_team": table(
             "teams_team",
             2,
@@ -177,15 +176,31 @@ def build_tables(slugs: tuple[str, str] = ("alpha", "beta")) -> dict[str, pa.Tab
             jira_id=lambda i: str(20000 + i),
             assignee_id=lambda i: 2 if i <= 2 else 5,
         ),
-        "metrics_weeklymetrics": table(
-            "metrics_weeklymetrics",
-            6,
-            id=lambda i: i,
-            team_id=lambda i: TEAM_OF_MEMBER[i],
-            member_id=lambda i: i,
-            week_start=week,
-        ),
     }
+    tables["metrics_weeklymetrics"] = weekly(tables)
+    return tables
+
+
+def weekly(tables: dict[str, pa.Table]) -> pa.Table:
+    """Six rows of earlier weeks (ids 1-6), then the last week as the aggregate stage computes it (ids 7-).
+
+    The loader recomputes the load instant's week (the last week, after the
+    shift) from what it loads; with every event of this dataset before that
+    week, the recomputed rows equal these, so a load reproduces the snapshot.
+    """
+    from stages.aggregate import aggregate
+
+    earlier = table(
+        "metrics_weeklymetrics",
+        6,
+        id=lambda i: i,
+        team_id=lambda i: TEAM_OF_MEMBER[i],
+        member_id=lambda i: i,
+        week_start=lambda i: LAST_WEEK - dt.timedelta(weeks=1 + i % 3),
+    )
+    last = aggregate(tables, week_starts=[LAST_WEEK])["metrics_weeklymetrics"]
+    last = last.set_column(0, last.schema.field("id"), pa.array(range(7, 7 + last.num_rows), pa.int64()))
+    return pa.concat_tables([earlier, last])
 
 
 def write_test_snapshot(directory: Path, tables: dict[str, pa.Table] | None = None, *, name: str = "loadtest") -> Path:

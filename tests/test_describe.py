@@ -160,7 +160,7 @@ def test_snapshot_holds_the_weekly_tables_and_describe_tells_the_story(data_root
     from pipeline.base.manifest import read_snapshot_tables, verify_snapshot
 
     assert main(["snapshot", "--scenario", "review-bottleneck", "--seed", "3", "--no-github"]) == 0
-    snap = data_root / "snapshots" / "review-bottleneck-seed3"
+    snap = data_root / "snapshots" / "review-bottleneck-seed3-no-github"
     manifest = verify_snapshot(snap)
     tables = read_snapshot_tables(snap, ["metrics_weeklymetrics", "demoseed_team_weekly", "metrics_teammember"])
     assert manifest.tables["demoseed_team_weekly"].rows == tables["demoseed_team_weekly"].num_rows == 8

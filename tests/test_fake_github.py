@@ -240,3 +240,54 @@ def test_dataset_is_deterministic():
     assert json.dumps(a) == json.dumps(b)
     c = FakeGitHub({"acme/widgets": 20}, seed=8).dataset.expected_rows("acme/widgets")
     assert json.dumps(a) != json.dumps(c)
+
+
+def test_forbidden_fault_has_githubs_partial_data_shape():
+    """A field withheld inside one PR node: that field null, the rest of the page there, an error with its path."""
+    with FakeGitHub({"acme/widgets": 30}) as gh, httpx.Client(base_url=gh.url, headers=AUTH) as c:
+        clean = page(c, 5).json()
+        gh.inject("forbidden", op="PullRequestsPage", params={"index": [3]})
+        got = page(c, 5).json()
+    assert got["errors"] == [
+        {
+            "type": "FORBIDDEN",
+            "path": ["repository", "pullRequests", "nodes", 3, "closingIssuesReferences"],
+            "extensions": {"saml_failure": False},
+            "locations": got["errors"][0]["locations"],
+            "message": "Resource not accessible by integration",
+        }
+    ]
+    assert got["errors"][0]["locations"][0]["line"] > 0
+    nodes, want = (
+        got["data"]["repository"]["pullRequests"]["nodes"],
+        clean["data"]["repository"]["pullRequests"]["nodes"],
+    )
+    assert nodes[3]["closingIssuesReferences"] is None and want[3]["closingIssuesReferences"] is not None
+    assert nodes[3] == {**want[3], "closingIssuesReferences": None}
+    assert nodes[:3] + nodes[4:] == want[:3] + want[4:]
+    assert (
+        got["data"]["repository"]["pullRequests"]["pageInfo"] == clean["data"]["repository"]["pullRequests"]["pageInfo"]
+    )
+
+
+def test_forbidden_fault_by_number_follows_the_pr_into_one_pr_queries():
+    with FakeGitHub({"acme/widgets": 30}) as gh, httpx.Client(base_url=gh.url, headers=AUTH) as c:
+        gh.inject("forbidden", times=5, params={"numbers": [7], "field": "reviews"})
+        text = query("pull_request.graphql")
+        r = gql(c, text, {"owner": "acme", "name": "widgets", "number": 7}, "PullRequest").json()
+        assert r["data"]["repository"]["pullRequest"]["reviews"] is None
+        assert r["data"]["repository"]["pullRequest"]["number"] == 7
+        assert [(e["type"], e["path"]) for e in r["errors"]] == [
+            ("FORBIDDEN", ["repository", "pullRequest", "reviews"])
+        ]
+        other = gql(c, text, {"owner": "acme", "name": "widgets", "number": 8}, "PullRequest").json()
+        assert "errors" not in other and other["data"]["repository"]["pullRequest"]["reviews"] is not None
+
+
+def test_forbidden_fault_on_rest_is_a_403_for_the_prs_named():
+    with FakeGitHub({"acme/widgets": 30}, rest_anon_limit=1000) as gh, httpx.Client(base_url=gh.url) as c:
+        gh.inject("forbidden", api="rest", op="reviews", times=5, params={"numbers": [7]})
+        r = c.get("/repos/acme/widgets/pulls/7/reviews")
+        assert r.status_code == 403 and r.json()["message"] == "Resource not accessible by integration"
+        assert int(r.headers["x-ratelimit-remaining"]) > 0  # not a rate limit
+        assert c.get("/repos/acme/widgets/pulls/8/reviews").status_code == 200

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from stages.fetch.transport import RetryPolicy
+from stages.fetch.transport import RetryPolicy, Timeouts
 from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import DEFAULT_START
 from tests.fake_github.testing import cached, diff, run_fetch, truth
@@ -64,11 +64,12 @@ def test_nested_list_fault_is_retried(fake, raw):
 
 
 def test_slow_answer_times_out_and_is_retried(fake, raw):
-    fake.inject("slow", op="PullRequestsPage", repo="octo/tiny", params={"seconds": 1.5})
-    summary = run_fetch(fake, ["octo/tiny"], raw, timeout=0.5)
-    _ok(fake, raw, summary, ["octo/tiny"])
-    assert summary.repos["octo/tiny"].retries == 1
-    assert [r.first for r in fake.pages("octo/tiny")] == [25, 12]
+    # the second page: a server that has answered before is slow, not dead (tests/test_fetch_deadnet.py)
+    fake.inject("slow", op="PullRequestsPage", repo="acme/widgets", skip=1, params={"seconds": 3.0})
+    summary = run_fetch(fake, ["acme/widgets"], raw, timeouts=Timeouts(deadline=2.0))
+    _ok(fake, raw, summary, ["acme/widgets"])
+    assert summary.repos["acme/widgets"].retries == 1
+    assert [r.first for r in fake.pages("acme/widgets")][:3] == [25, 25, 12]
 
 
 def test_partial_data_null_nodes_are_refetched(fake, raw):

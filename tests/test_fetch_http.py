@@ -22,7 +22,7 @@ from pipeline.base.parquet import write_table
 from stages.fetch.cache import RepoCache
 from stages.fetch.clock import SystemClock
 from stages.fetch.http import CachedSocketStream, PooledTransport, env_proxies
-from stages.fetch.pages import SPEC, read_page, rows_to_table, write_page
+from stages.fetch.pages import SPEC, read_rows, rows_to_table, write_page
 from stages.fetch.transport import Transport
 
 LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=2)
@@ -180,7 +180,7 @@ def test_page_checkpoint_round_trips_exactly(tmp_path):
     table = rows_to_table(_rows(7))
     path = tmp_path / "p000001.arrow"
     write_page(table, path)
-    back = read_page(path)
+    back = read_rows(path)
     assert back.schema == SPEC.schema
     assert back.to_pylist() == table.to_pylist()
     assert back.column("labels").to_pylist()[2] == [] and back.column("assignees").to_pylist()[0] is None
@@ -191,8 +191,8 @@ def test_unreadable_page_is_an_integrity_error(tmp_path):
 
     path = tmp_path / "p000001.arrow"
     path.write_bytes(b"not arrow")
-    with pytest.raises(IntegrityError, match=r"p000001\.arrow is not a readable page checkpoint"):
-        read_page(path)
+    with pytest.raises(IntegrityError, match=r"p000001\.arrow is not a readable cache file"):
+        read_rows(path)
 
 
 def test_pages_from_an_older_version_parquet_are_still_read(tmp_path):

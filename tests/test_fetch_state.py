@@ -161,3 +161,38 @@ def test_memory_and_disk_caches_keep_the_same_rows_and_state(tmp_path):
         assert [(r["number"], r["title"]) for r in got] == [(1, "first"), (2, "second"), (3, "second")]
         cache.drop()
         assert cache.load_state() == RepoState() and cache.table().num_rows == 0
+
+
+def test_a_cache_written_before_withheld_fields_existed_still_loads(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from stages.fetch import load_raw
+    from stages.fetch.pages import rows_to_table
+
+    def rows(*numbers: int) -> list[dict]:
+        return [
+            {
+                "repo": "acme/widgets",
+                "number": n,
+                "id": f"PR_{n}",
+                "state": "OPEN",
+                "createdAt": "2026-01-01T00:00:00Z",
+                "updatedAt": f"2026-01-02T00:00:{n:02d}Z",
+            }
+            for n in numbers
+        ]
+
+    cache = RepoCache(tmp_path, "acme/widgets")
+    cache.pages_dir.mkdir(parents=True)
+    old = rows_to_table(rows(1, 2)).drop_columns(["withheld_fields"])  # the previous version's columns
+    pq.write_table(old, cache.dir / "pull_requests.parquet")
+    page = rows_to_table(rows(3)).drop_columns(["withheld_fields"])
+    with pa.ipc.new_file(str(cache.pages_dir / "p000001.arrow"), page.schema) as writer:
+        writer.write_table(page)
+    state = json.loads(_old_state())
+    cache.state_path.write_text(json.dumps({**state, "scan": None}))
+    got = load_raw(tmp_path).to_pylist()
+    assert [(r["number"], r["withheld_fields"]) for r in got] == [(1, None), (2, None), (3, None)]
+    assert cache.compact(cache.load_state()) == 3
+    assert pq.read_schema(cache.dir / "pull_requests.parquet").names[-1] == "withheld_fields"

@@ -64,11 +64,12 @@ def test_default_output_dir_and_real_data_flag(tmp_path: Path, data_root: Path, 
 
 
 def test_legacy_mode_cli(tmp_path: Path, data_root: Path) -> None:
-    args = ["generate", "--teams", "2", "--members", "3", "--prs", "20", "--team-slug", "acme", "-o", str(tmp_path)]
+    out = tmp_path / "out"
+    args = ["generate", "--teams", "2", "--members", "3", "--prs", "20", "--team-slug", "acme", "-o", str(out)]
     assert main(args) == 0
-    t = pq.read_table(tmp_path / "teams_team.parquet")
+    t = pq.read_table(out / "teams_team.parquet")
     assert t["slug"].to_pylist() == ["acme", "acme-2"]
-    assert pq.read_table(tmp_path / "metrics_pullrequest.parquet").num_rows == 40
+    assert pq.read_table(out / "metrics_pullrequest.parquet").num_rows == 40
 
 
 @pytest.mark.parametrize(

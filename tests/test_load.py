@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -16,13 +19,15 @@ from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.parquet import conform
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from pipeline.cli import main
+from pipeline.runners.load import run_load
 from stages.load import ddl as ddl_mod
-from stages.load import load_snapshot, mask_url, parse_db_url
+from stages.load import mask_url, parse_db_url
 from stages.load.extensions import connect, extension_path
 from stages.load.schema_check import Column, check_table, sqlite_type
 from tests.loaddata import LAST_WEEK, build_tables, table, write_test_snapshot
 
 TODAY = dt.date(2026, 3, 4)  # a Wednesday; its Monday is 9 weeks after LAST_WEEK
+AS_OF = dt.datetime(2026, 3, 4, 12, tzinfo=dt.UTC)  # the load instant: noon that day
 SHIFT = dt.timedelta(weeks=9)
 
 
@@ -107,7 +112,9 @@ def bad_snapshot(directory: Path) -> Path:
 # --------------------------------------------------------------------------- URLs and extensions
 
 
-def test_urls_parse_and_passwords_are_masked(data_root: Path) -> None:
+def test_urls_parse_and_passwords_are_masked(data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(data_root)
+    (data_root / "rel").mkdir()
     t = parse_db_url("postgresql://app:s3cr%40t@db.example:6543/appdb?schema=demo&sslmode=require")
     assert (t.kind, t.host, t.port, t.database, t.user, t.password, t.schema) == (
         "postgres",
@@ -123,9 +130,11 @@ def test_urls_parse_and_passwords_are_masked(data_root: Path) -> None:
     assert parse_db_url("postgres://u@h/db", schema="s2").schema_name == "s2"
     assert parse_db_url("postgres://u@h/db").schema_name == "public"
     assert parse_db_url("sqlite:///rel/demo.db").path == Path("rel/demo.db")
-    assert parse_db_url("sqlite:////abs/demo.db").path == Path("/abs/demo.db")
-    default = parse_db_url(None)
+    assert parse_db_url(f"sqlite:///{data_root}/demo.db").path == data_root / "demo.db"
+    default = parse_db_url(None, default_db=data_root / "app.duckdb")
     assert (default.kind, default.path) == ("duckdb", data_root / "app.duckdb")
+    with pytest.raises(UserError, match="no DB URL given"):
+        parse_db_url(None)
     assert mask_url("postgresql://u:pw@h:1/d?password=pw2") == "postgresql://u:***@h:1/d?password=***"
     for bad, needle in [
         ("mysql://u:pw@h/db", "scheme 'mysql'"),
@@ -217,8 +226,8 @@ def test_duckdb_load_content_rebase_clear_and_second_team_set(
 ) -> None:
     db = tmp_path / "app.duckdb"
     url = f"duckdb:///{db}"
-    report = load_snapshot(snapshot, url, today=TODAY)
-    assert report.ok and report.rows == 84 and report.rebase_weeks == 9 and report.team_ids == [1, 2]
+    report = run_load(snapshot, url, as_of=AS_OF)
+    assert report.ok and report.rows == 87 and report.rebase_weeks == 9 and report.team_ids == [1, 2]
     expected = shifted(build_tables(), SHIFT)
     first = dump_duckdb(db)
     assert first == expected
@@ -226,12 +235,16 @@ def test_duckdb_load_content_rebase_clear_and_second_team_set(
     assert max(r["week_start"] for r in first["metrics_weeklymetrics"]) == dt.date(2026, 3, 2)
 
     with pytest.raises(UserError, match=r"team slug\(s\) alpha, beta already exist.*--clear"):
-        load_snapshot(snapshot, url, today=TODAY)
-    again = load_snapshot(snapshot, url, today=TODAY, clear=True)
-    assert again.ok and again.cleared_team_ids == [1, 2] and all(t.id_offset == 0 for t in again.tables)
+        run_load(snapshot, url, as_of=AS_OF)
+    again = run_load(snapshot, url, as_of=AS_OF, clear=True)
+    assert (
+        again.ok
+        and again.cleared_team_ids == [1, 2]
+        and all(t.id_offset == 0 for t in again.tables if t.name != "teams_team")
+    )
     assert dump_duckdb(db) == first
 
-    other = load_snapshot(other_snapshot, url, rebase_dates=False)
+    other = run_load(other_snapshot, url, rebase_dates=False)
     assert other.ok and other.team_ids == [3, 4]
     offsets = {t.name: t.id_offset for t in other.tables}
     assert offsets["metrics_pullrequest"] == 8 and offsets["metrics_teammember"] == 6
@@ -249,15 +262,15 @@ def test_duckdb_load_content_rebase_clear_and_second_team_set(
 
 def test_duckdb_failure_mid_load_leaves_the_database_as_before(tmp_path: Path, snapshot: Path) -> None:
     db = tmp_path / "app.duckdb"
-    load_snapshot(snapshot, f"duckdb:///{db}", today=TODAY)
+    run_load(snapshot, f"duckdb:///{db}", as_of=AS_OF)
     before = dump_duckdb(db)
     bad = bad_snapshot(tmp_path / "bad")
     with pytest.raises(UserError, match=r"failed and was rolled back.*(?i:constraint)"):
-        load_snapshot(bad, f"duckdb:///{db}", today=TODAY, clear=True)
+        run_load(bad, f"duckdb:///{db}", as_of=AS_OF, clear=True)
     assert dump_duckdb(db) == before
     fresh = tmp_path / "fresh.duckdb"
     with pytest.raises(UserError, match="rolled back"):
-        load_snapshot(bad, f"duckdb:///{fresh}", today=TODAY)
+        run_load(bad, f"duckdb:///{fresh}", as_of=AS_OF)
     con = duckdb.connect(str(fresh), read_only=True)
     assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 0
     con.close()
@@ -273,11 +286,11 @@ def test_tampered_snapshot_is_refused_before_anything_is_opened(tmp_path: Path, 
     pq.write_table(t, copy / "metrics_prfile.parquet")
     db = tmp_path / "never.duckdb"
     with pytest.raises(IntegrityError, match="metrics_prfile"):
-        load_snapshot(copy, f"duckdb:///{db}")
+        run_load(copy, f"duckdb:///{db}")
     assert not db.exists()
     (copy / "metrics_prfile.parquet").unlink()
     with pytest.raises(IntegrityError, match="metrics_prfile: file is missing"):
-        load_snapshot(copy, f"sqlite:///{tmp_path / 'never.db'}")
+        run_load(copy, f"sqlite:///{tmp_path / 'never.db'}")
     assert not (tmp_path / "never.db").exists()
 
 
@@ -287,8 +300,8 @@ def test_tampered_snapshot_is_refused_before_anything_is_opened(tmp_path: Path, 
 def test_sqlite_load_clear_failure_and_app_insert(tmp_path: Path, snapshot: Path, other_snapshot: Path) -> None:
     db = tmp_path / "app.db"
     url = f"sqlite:///{db}"
-    report = load_snapshot(snapshot, url, today=TODAY)
-    assert report.ok and report.rows == 84
+    report = run_load(snapshot, url, as_of=AS_OF)
+    assert report.ok and report.rows == 87
     first = dump_sqlite(db)
     con = sqlite3.connect(db)
     merged, cycle, labels, draft = con.execute(
@@ -301,13 +314,13 @@ def test_sqlite_load_clear_failure_and_app_insert(tmp_path: Path, snapshot: Path
     assert con.execute("SELECT max(week_start) FROM metrics_weeklymetrics").fetchone()[0] == "2026-03-02"
     con.close()
 
-    assert load_snapshot(snapshot, url, today=TODAY, clear=True).ok
+    assert run_load(snapshot, url, as_of=AS_OF, clear=True).ok
     assert dump_sqlite(db) == first
     with pytest.raises(UserError, match="rolled back"):
-        load_snapshot(bad_snapshot(tmp_path / "bad"), url, today=TODAY, clear=True)
+        run_load(bad_snapshot(tmp_path / "bad"), url, as_of=AS_OF, clear=True)
     assert dump_sqlite(db) == first
 
-    other = load_snapshot(other_snapshot, url, today=TODAY)
+    other = run_load(other_snapshot, url, as_of=AS_OF)
     assert other.ok and other.team_ids == [3, 4]
     con = sqlite3.connect(db)
     con.execute("PRAGMA foreign_keys = ON")
@@ -339,7 +352,7 @@ def test_cli_loads_latest_into_the_default_duckdb_and_reports(
     assert err.count("\n") == 1 and "already exist" in err
     assert main(["load", "--latest", "--clear", "--no-rebase-dates"]) == 0
     assert "dates kept exactly" in capsys.readouterr().out
-    monkeypatch.setenv("DB_URL", f"sqlite:///{data_root / 'from-env.db'}")
+    monkeypatch.setenv("DEMOSEED_DB_URL", f"sqlite:///{data_root / 'from-env.db'}")
     assert main(["load", "--latest"]) == 0
     assert "into sqlite:///" in capsys.readouterr().out and (data_root / "from-env.db").is_file()
 
@@ -359,7 +372,7 @@ def test_cli_connection_errors_are_one_line_without_the_password(
 
 def test_include_rejects_non_app_tables(snapshot: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="only the app tables"):
-        load_snapshot(snapshot, f"duckdb:///{tmp_path / 'x.duckdb'}", include=("demoseed_provenance",))
+        run_load(snapshot, f"duckdb:///{tmp_path / 'x.duckdb'}", include=("demoseed_provenance",))
     assert table("teams_team", 1).num_rows == 1 and LAST_WEEK.weekday() == 0
 
 
@@ -384,3 +397,107 @@ def test_a_read_back_difference_is_reported_and_exits_1(
     captured = capsys.readouterr()
     assert "DIFFERS" in captured.out
     assert captured.err == "error: metrics_prfile: read-back differs in additions\n"
+
+
+# --------------------------------------------------------------------------- untrusted snapshots (issue 12.9)
+
+
+@pytest.mark.parametrize("slug", ["x'); DROP TABLE teams_team; --", "a b", "ünïcode", "", "new\nline", 'quo"te'])
+def test_a_verified_snapshot_with_a_bad_slug_is_refused_before_anything_is_opened(slug: str, tmp_path: Path) -> None:
+    tables = build_tables()
+    teams = tables["teams_team"].to_pylist()
+    teams[0]["slug"] = slug
+    tables["teams_team"] = pa.Table.from_pylist(teams, schema=spec("teams_team").schema)
+    snap = write_test_snapshot(tmp_path / "evil", tables, name="evil")  # it verifies: integrity, not safety
+    db = tmp_path / "never.duckdb"
+    with pytest.raises(UserError, match="is not a slug"):
+        run_load(snap, f"duckdb:///{db}", as_of=AS_OF)
+    assert not db.exists()
+
+
+def test_a_snapshot_naming_a_slug_twice_is_refused(tmp_path: Path) -> None:
+    tables = build_tables(("same", "same"))
+    snap = write_test_snapshot(tmp_path / "twice", tables, name="twice")
+    with pytest.raises(UserError, match="'same' more than once"):
+        run_load(snap, f"duckdb:///{tmp_path / 'x.duckdb'}", as_of=AS_OF)
+
+
+@pytest.mark.parametrize("schema", ["information_schema", "pg_catalog", "pg_toast", "PG_temp_3", "Information_Schema"])
+def test_system_schemas_are_refused(schema: str) -> None:
+    with pytest.raises(UserError, match="belongs to the database system"):
+        parse_db_url("postgresql://u@h/db", schema=schema)
+    with pytest.raises(UserError, match="belongs to the database system"):
+        parse_db_url(f"postgresql://u@h/db?schema={schema}")
+    assert parse_db_url("postgresql://u@h/db", schema="pgdemo").schema == "pgdemo"
+
+
+# --------------------------------------------------------------------------- file URLs and the environment (issue 12.10)
+
+
+def _cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **env}
+    full.pop("DEMOSEED_DB_URL", None) if "DEMOSEED_DB_URL" not in env else None
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        cwd=cwd,
+        env={**full, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_three_slashes_to_a_missing_directory_is_refused_with_the_four_slash_form(tmp_path: Path) -> None:
+    """``duckdb:///tmp/x.duckdb`` typed for /tmp used to create ./tmp/x.duckdb in the current directory."""
+    work = tmp_path / "repo"
+    work.mkdir()
+    snap = write_test_snapshot(tmp_path / "snap")
+    proc = _cli(["load", str(snap), "--db-url", "duckdb:///tmp/x.duckdb"], work, {"DEMOSEED_DATA": str(tmp_path / "d")})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "write duckdb:////tmp/x.duckdb (four slashes)" in proc.stderr and "relative to" in proc.stderr
+    assert list(work.iterdir()) == []
+    proc = _cli(["load", str(snap), "--db-url", f"sqlite:///{tmp_path}/no/such/dir/x.db"], work, {})
+    assert proc.returncode == 2 and "directory" in proc.stderr and "does not exist" in proc.stderr
+    assert not (tmp_path / "no").exists()
+    (work / "rel").mkdir()
+    proc = _cli(["load", str(snap), "--db-url", "sqlite:///rel/x.db", "--as-of", "2026-03-04"], work, {})
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "rel" / "x.db").is_file() and f"(= {work / 'rel' / 'x.db'})" in proc.stdout
+
+
+def test_the_db_url_comes_from_demoseed_db_url_not_a_generic_db_url(tmp_path: Path) -> None:
+    snap = write_test_snapshot(tmp_path / "snap")
+    data = tmp_path / "data"
+    env = {"DEMOSEED_DATA": str(data), "DEMOSEED_DB_URL": f"sqlite:///{tmp_path / 'env.db'}"}
+    proc = _cli(["load", str(snap), "--as-of", "2026-03-04"], tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env.db").is_file() and not (data / "app.duckdb").exists()
+    proc = _cli(
+        ["load", str(snap), "--as-of", "2026-03-04"],
+        tmp_path,
+        {"DEMOSEED_DATA": str(data), "DB_URL": f"sqlite:///{tmp_path / 'generic.db'}"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "generic.db").exists() and (data / "app.duckdb").is_file()
+
+
+def test_a_thousand_teams_summarise_in_short_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from pipeline.base.manifest import write_snapshot
+    from stages.aggregate import aggregate
+    from stages.generate import GenerateConfig, generate
+
+    result = generate(
+        GenerateConfig(scenario=None, teams=1000, members=2, prs=1, real_share=0, anchor=dt.date(2026, 1, 5))
+    )
+    tables = dict(result.tables)
+    tables.update(aggregate(tables, week_starts=list(result.info.week_starts)))
+    snap = tmp_path / "many"
+    write_snapshot(snap, tables, name="many", params={"generate": result.info.as_json()}, inputs={})
+    db = tmp_path / "many.duckdb"
+    assert main(["load", str(snap), "--db-url", f"duckdb:///{db}", "--as-of", "2026-03-04"]) == 0
+    out = capsys.readouterr().out
+    assert "1,000 teams (demo-team, demo-team-2, demo-team-3, ..., demo-team-1000; ids 1..1000)" in out
+    assert max(len(line) for line in out.splitlines()) < 400  # the longest: held back per table (13 at most)
+    assert main(["load", str(snap), "--db-url", f"duckdb:///{db}", "--as-of", "2026-03-04"]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 300 and "(1,000 in all)" in err

@@ -14,10 +14,10 @@ import pytest
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from pipeline.cli import main
-from stages.load import load_snapshot
+from pipeline.runners.load import run_load
 from stages.load.ddl import APP_SCHEMA_SQL
 from tests.loaddata import build_tables, table, write_test_snapshot
-from tests.test_load import SHIFT, TODAY, bad_snapshot, shifted
+from tests.test_load import AS_OF, SHIFT, TODAY, bad_snapshot, shifted
 
 pytestmark = pytest.mark.postgres
 
@@ -100,8 +100,8 @@ def _app_insert_member(dsn: str, schema: str, team_id: int) -> int:
 
 
 def test_load_into_empty_database_then_clear_reload_is_identical(pg_database: str, snapshot: Path) -> None:
-    report = load_snapshot(snapshot, pg_database, today=TODAY)
-    assert report.ok and report.rows == 84 and len(report.created_tables) == 13
+    report = run_load(snapshot, pg_database, as_of=AS_OF)
+    assert report.ok and report.rows == 87 and len(report.created_tables) == 13
     first = dump(pg_database)
     expected = shifted(build_tables(), SHIFT)
     for name in APP_LOAD_ORDER:
@@ -110,9 +110,11 @@ def test_load_into_empty_database_then_clear_reload_is_identical(pg_database: st
     assert_app_ddl(pg_database, "public")
 
     with pytest.raises(UserError, match="already exist"):
-        load_snapshot(snapshot, pg_database, today=TODAY)
-    again = load_snapshot(snapshot, pg_database, today=TODAY, clear=True)
-    assert again.ok and again.cleared_team_ids == [1, 2] and sum(t.deleted_rows for t in again.tables) == 84
+        run_load(snapshot, pg_database, as_of=AS_OF)
+    again = run_load(snapshot, pg_database, as_of=AS_OF, clear=True)
+    assert (
+        again.ok and again.cleared_team_ids == [1, 2] and sum(t.deleted_rows for t in again.tables) == 85
+    )  # the 2 team rows stay
     assert dump(pg_database) == first
     assert_app_ddl(pg_database, "public")  # the clear emptied the tables: indexes and FKs were dropped and rebuilt
     assert _app_insert_member(pg_database, "public", 1) == 7
@@ -122,7 +124,7 @@ def test_load_into_empty_app_tables_rebuilds_their_indexes_exactly(pg_database: 
     with psycopg.connect(pg_database) as conn:
         conn.execute(APP_SCHEMA_SQL.read_text())
         conn.execute('CREATE INDEX "app_extra_idx" ON metrics_prfile (filename) WHERE additions > 100')
-    report = load_snapshot(snapshot, pg_database, today=TODAY)
+    report = run_load(snapshot, pg_database, as_of=AS_OF)
     assert report.ok and report.created_tables == []
     assert dump(pg_database) == {**shifted(build_tables(), SHIFT), "_next_ids": dump(pg_database)["_next_ids"]}
     with psycopg.connect(pg_database) as conn:
@@ -153,7 +155,7 @@ def test_load_into_existing_app_schema_with_another_team(pg_database: str, snaps
             )
         conn.execute("SELECT setval('metrics_pullrequest_id_seq', 40)")  # the app used ids up to 40, rows since deleted
     before = dump(pg_database, "app")
-    report = load_snapshot(snapshot, pg_database + "?schema=app", today=TODAY)
+    report = run_load(snapshot, pg_database + "?schema=app", as_of=AS_OF)
     assert report.ok and report.created_tables == [] and report.team_ids == [2, 3]
     offsets = {t.name: t.id_offset for t in report.tables}
     assert offsets["teams_team"] == 1 and offsets["metrics_teammember"] == 3 and offsets["metrics_pullrequest"] == 0
@@ -178,11 +180,11 @@ def test_load_into_existing_app_schema_with_another_team(pg_database: str, snaps
 def test_failure_mid_load_leaves_the_database_exactly_as_before(
     pg_database: str, snapshot: Path, tmp_path: Path
 ) -> None:
-    load_snapshot(snapshot, pg_database, today=TODAY)
+    run_load(snapshot, pg_database, as_of=AS_OF)
     before = dump(pg_database)
     # 1) a unique violation in the last table, after --clear deleted the teams' rows
     with pytest.raises(UserError, match=r"rolled back.*unique_team_member_week"):
-        load_snapshot(bad_snapshot(tmp_path / "bad"), pg_database, today=TODAY, clear=True)
+        run_load(bad_snapshot(tmp_path / "bad"), pg_database, as_of=AS_OF, clear=True)
     assert dump(pg_database) == before
     # 2) a deferred foreign key that only fails at COMMIT, after the sequences moved
     tables = build_tables(("zeta", "eta"))
@@ -190,14 +192,14 @@ def test_failure_mid_load_leaves_the_database_exactly_as_before(
         "metrics_weeklymetrics", 1, id=lambda i: 1, team_id=lambda i: 1, member_id=lambda i: 999
     )
     with pytest.raises(UserError, match=r"rolled back.*foreign key"):
-        load_snapshot(write_test_snapshot(tmp_path / "fk", tables), pg_database, today=TODAY)
+        run_load(write_test_snapshot(tmp_path / "fk", tables), pg_database, as_of=AS_OF)
     assert dump(pg_database) == before
     # 3) into an empty database: no table is left behind
     with psycopg.connect(pg_database) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
     with pytest.raises(UserError, match="rolled back"):
-        load_snapshot(bad_snapshot(tmp_path / "bad2"), pg_database, today=TODAY)
+        run_load(bad_snapshot(tmp_path / "bad2"), pg_database, as_of=AS_OF)
     assert table_names(pg_database) == []
 
 
@@ -210,7 +212,7 @@ def test_tampered_snapshot_refused_and_schema_mismatch_reported(
     manifest["tables"]["metrics_commit"]["rows"] = 9
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IntegrityError, match="metrics_commit"):
-        load_snapshot(copy, pg_database)
+        run_load(copy, pg_database, as_of=AS_OF)
     assert table_names(pg_database) == []
 
     with psycopg.connect(pg_database) as conn:
@@ -218,7 +220,7 @@ def test_tampered_snapshot_refused_and_schema_mismatch_reported(
         conn.execute("ALTER TABLE metrics_prfile DROP COLUMN file_category")
         conn.execute("ALTER TABLE metrics_commit ALTER COLUMN github_sha TYPE varchar(12)")
     with pytest.raises(UserError) as info:
-        load_snapshot(snapshot, pg_database)
+        run_load(snapshot, pg_database, as_of=AS_OF)
     msg = str(info.value)
     assert "metrics_prfile: missing column(s) file_category" in msg
     assert "metrics_commit.github_sha: is character varying(12), expected varchar(40)" in msg
@@ -240,3 +242,35 @@ def test_cli_errors_are_one_line_exit_2(pg_database: str, snapshot: Path, capsys
     assert pa.types.is_timestamp(spec("teams_team").schema.field("created_at").type) and dt.date(
         2026, 3, 2
     ) == TODAY - dt.timedelta(days=2)
+
+
+@pytest.mark.parametrize("name", ["before", "at", "mid-week", "after"])
+def test_shift_before_at_after_the_anchor_and_mid_week(
+    name: str, pg_database: str, data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from tests.test_load_shift import INSTANTS, cli_load, pin_clock
+
+    instant, weeks = INSTANTS[name]
+    pin_clock(monkeypatch, instant)
+    out = cli_load(data_root, pg_database, capsys)
+    assert f"shifted by {weeks:+d} week(s)" in out
+    loaded = dump(pg_database)
+    want = shifted(build_tables(), dt.timedelta(weeks=weeks))
+    for name_ in APP_LOAD_ORDER:
+        assert loaded[name_] == want[name_], name_
+
+
+def test_as_of_a_mid_week_instant_nothing_later_and_foreign_keys_hold(pg_database: str, tmp_path: Path) -> None:
+    """Issue 11.1 on the real target: deferred FKs check every cut row at COMMIT; nothing dated after the instant."""
+    from tests.test_load_asof import INSTANTS, after_instant, make_snapshot
+
+    snap = make_snapshot(tmp_path / "rb", "review-bottleneck", 3)
+    instant = INSTANTS["mid-week"]
+    report = run_load(snap, pg_database, as_of=instant)
+    assert report.ok and report.held_back > 0 and report.reopened_prs > 0
+    with psycopg.connect(pg_database) as conn:
+        assert after_instant(conn, instant) == {}  # type: ignore[arg-type]
+        (open_merged,) = conn.execute(
+            "SELECT count(*) FROM metrics_pullrequest WHERE state = 'open' AND merged_at IS NOT NULL"
+        ).fetchone() or (0,)
+    assert open_merged == 0

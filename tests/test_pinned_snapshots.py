@@ -22,8 +22,8 @@ PINNED: dict[str, tuple[str, str]] = {
     "baseline": ("0f64dc57ba7a800d", "683a1f2e6a4f0762"),
     "detective-game": ("4c0eec94886f1587", "efbb0f189de817a2"),
     "legacy": ("becf2798177af665", "5c2900b46eca3678"),
-    "blended": ("9e9e2802c36a9108", "a256a107d3ef560a"),
-    "project": ("3c14b4c8607d5cd1", "1e3c55ef85bc34c0"),
+    "blended": ("c3f406aaf8192a3a", "a256a107d3ef560a"),
+    "project": ("af1da1949f2568f1", "1e3c55ef85bc34c0"),
 }
 
 
@@ -42,7 +42,7 @@ def _pinned(name: str, snap_dir) -> None:
 @pytest.mark.parametrize("scenario", ["ai-success", "review-bottleneck", "baseline", "detective-game"])
 def test_builtin_scenarios_at_seed_42(data_root, scenario):
     assert main(["snapshot", "--scenario", scenario, "--seed", "42", "--no-github"]) == 0
-    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42")
+    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42-no-github")
 
 
 def test_legacy_run(data_root):

@@ -66,10 +66,10 @@ def test_snapshot_of_a_real_project_matches_the_fake(snapshot):
 
 @pytest.mark.postgres
 def test_snapshot_of_a_real_project_loads_into_postgres(snapshot, pg_database):
-    from stages.load import load_snapshot
+    from pipeline.runners.load import run_load
 
     out, _ = snapshot
-    report = load_snapshot(out, pg_database)
+    report = run_load(out, pg_database, rebase_dates=False)
     import psycopg
 
     tables = read_snapshot_tables(out)

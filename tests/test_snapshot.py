@@ -49,7 +49,7 @@ def test_offline_snapshot_is_synthetic_only_and_says_so(data_root, capsys):
 
 def test_second_run_is_skipped_and_force_rebuilds_the_same_bytes(data_root, capsys):
     assert main(["snapshot", "--scenario", "ai-success", "--seed", "5", "--no-github"]) == 0
-    snap = data_root / "snapshots" / "ai-success-seed5"
+    snap = data_root / "snapshots" / "ai-success-seed5-no-github"
     before = {p.name: p.read_bytes() for p in snap.iterdir()}
     capsys.readouterr()
     assert main(["snapshot", "--scenario", "ai-success", "--seed", "5", "--no-github"]) == 0
@@ -89,7 +89,7 @@ def test_real_data_is_blended_and_recorded(data_root, tmp_path, capsys):
     real = tmp_path / "real"
     write_table(_real_prs(60), GH_PULL_REQUESTS, real / "gh_pull_requests.parquet")
     assert main(["snapshot", "--scenario", "baseline", "--seed", "3", "--real-data", str(real)]) == 0
-    snap = data_root / "snapshots" / "baseline-seed3"
+    (snap,) = (data_root / "snapshots").iterdir()  # baseline-seed3-src-<hash of --real-data>
     manifest = verify_snapshot(snap)
     info = manifest.params["generate"]
     assert 0.2 <= info["real_share_realized"] <= 0.3
@@ -103,7 +103,7 @@ def test_real_data_is_blended_and_recorded(data_root, tmp_path, capsys):
 
 def test_manifest_is_canonical_json(data_root):
     assert main(["snapshot", "--scenario", "detective-game", "--no-github"]) == 0
-    text = (data_root / "snapshots" / "detective-game-seed42" / "manifest.json").read_text()
+    text = (data_root / "snapshots" / "detective-game-seed42-no-github" / "manifest.json").read_text()
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -118,7 +118,7 @@ def test_with_a_token_the_snapshot_fetches_normalizes_and_blends(data_root, monk
         assert main(args) == 0
         out = capsys.readouterr().out
         assert "acme/widgets: ok (80 PRs fetched, 80 cached" in out
-        snap = data_root / "snapshots" / "baseline-seed8"
+        (snap,) = (data_root / "snapshots").iterdir()  # baseline-seed8-src-<hash of --repo>
         manifest = verify_snapshot(snap)
         assert manifest.inputs["real"]["real_data"] == "github-cache"
         assert manifest.params["source_repos"] == ["acme/widgets"]

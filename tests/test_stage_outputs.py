@@ -59,7 +59,7 @@ def test_real_share_0_is_synthetic_only_in_snapshot_and_generate(data_root: Path
     from pipeline.base.manifest import read_manifest
 
     assert main(["snapshot", "--scenario", "baseline", "--no-github", "--real-share", "0"]) == 0
-    manifest = read_manifest(data_root / "snapshots" / "baseline-seed42")
+    manifest = read_manifest(data_root / "snapshots" / "baseline-seed42-rs0-no-github")
     assert manifest.generate["real_share"] == 0 and manifest.generate["real_share_requested"] == 0
     assert main(["generate", "--scenario", "baseline", "--real-share", "0", "-o", str(tmp_path / "g")]) == 0
     info = json.loads((tmp_path / "g" / "info.json").read_text())

@@ -1,14 +1,58 @@
 """Atomic file and directory writes: temporary file or directory beside the
 target, fsync, rename. A crash never leaves a half-written file or a mix of
-old and new files."""
+old and new files.
+
+The temporary names are ``.NAME.tmp-PID`` (and ``.NAME.old-PID`` for the
+directory being replaced). A killed process leaves them behind; the next
+write of the same target removes them once that process is gone
+(:func:`remove_stale_leftovers`), never while it runs.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>[0-9]+)$")
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (ours, another user's, or a zombie count as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def remove_stale_leftovers(parent: Path | str, name: str | None = None) -> list[Path]:
+    """Remove ``.NAME.tmp-PID`` / ``.NAME.old-PID`` in ``parent`` whose process is gone (only ``name``'s
+    when given); returns what was removed."""
+    parent = Path(parent)
+    removed: list[Path] = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _LEFTOVER.match(entry.name)
+        if m is None or (name is not None and m["name"] != name) or _alive(int(m["pid"])):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        removed.append(entry)
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:
@@ -31,6 +75,7 @@ def atomic_target(path: Path | str) -> Iterator[Path]:
     is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_leftovers(path.parent, path.name)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp
@@ -51,6 +96,7 @@ def atomic_directory(directory: Path | str) -> Iterator[Path]:
     readers never see a mix of old and new files."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_leftovers(directory.parent, directory.name)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
     if tmp.exists():

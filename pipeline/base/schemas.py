@@ -506,6 +506,7 @@ SNAPSHOT_EXTRA_TABLES: tuple[TableSpec, ...] = (DEMOSEED_PROVENANCE, DEMOSEED_TE
 _USER = pa.struct([pa.field("login", pa.string()), pa.field("databaseId", pa.int64())])
 _RAW_NESTED: dict[str, pa.DataType] = {
     "user": _USER,
+    "strlist": pa.list_(pa.string()),
     "labels": pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("color", pa.string())])),
     "milestone": pa.struct(
         [pa.field("title", pa.string()), pa.field("number", pa.int64()), pa.field("dueOn", pa.string())]
@@ -580,6 +581,7 @@ GH_RAW_PULL_REQUESTS = _spec(
     files files?
     filesTotalCount i64?
     commentsTotalCount i64?
+    withheld_fields strlist?  # what GitHub withheld from the token inside this PR (FORBIDDEN/NOT_FOUND); null: nothing
     """,
     stage="fetch",
     order_by=("repo", "number"),

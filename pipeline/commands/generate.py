@@ -21,11 +21,12 @@ from pipeline.base.errors import UserError
 @options.real_data
 @options.no_github
 @click.option("--list-scenarios", is_flag=True, help="List the built-in scenarios and exit.")
-@options.output("data/work/generate/<scenario>-seed<seed>")
+@options.output("data/work/generate/<scenario>-seed<seed>[-<parameters given>]")
+@options.force
 def command(**opts: Any) -> None:
     """Generate the app's tables for a scenario (or legacy --teams/--members/--prs) as Parquet."""
     from pipeline.commands.scenarios import print_scenarios
-    from pipeline.runners.generate import generate_to_directory, with_defaults
+    from pipeline.runners.generate import generate_to_directory
     from pipeline.runners.normalize import latest_output, read_normalized
 
     if opts["list_scenarios"]:
@@ -34,12 +35,18 @@ def command(**opts: Any) -> None:
     real_data: Path | None = opts["real_data"]
     if real_data is not None and opts["no_github"]:
         raise UserError("give either --real-data or --no-github, not both")
-    config = with_defaults(options.generate_config(opts))  # every bound, before any work
+    config = options.generate_config(opts)
+    config.check()  # every bound, before any work
     if real_data is None and not opts["no_github"]:
         real_data = latest_output()  # the newest 'demoseed normalize' output, if any
     real = None if opts["no_github"] or real_data is None else read_normalized(real_data)
     out = generate_to_directory(
-        config, real, real_data=real_data, reason="--no-github" if opts["no_github"] else None, output=opts["output"]
+        config,
+        real,
+        real_data=real_data,
+        reason="--no-github" if opts["no_github"] else None,
+        output=opts["output"],
+        force=opts["force"],
     )
     info = out.info
     click.echo(

@@ -11,15 +11,38 @@ from rich.console import Console
 from pipeline.commands._common import resolve_snapshot
 
 
+class AsOfType(click.ParamType):  # type: ignore[type-arg]
+    """A load instant: a date (the end of that day, UTC) or an ISO date-time (UTC unless it has an offset)."""
+
+    name = "WHEN"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                day = dt.date.fromisoformat(text)
+                return dt.datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=dt.UTC)
+            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{text!r} is not a date or date-time; use 2026-03-04 or 2026-03-04T15:30", param, ctx)
+        return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+AS_OF = AsOfType()
+
+
 @click.command("load")
 @click.argument("snapshot", required=False, type=click.Path(path_type=Path))
 @click.option("--latest", is_flag=True, help="Load the most recently written snapshot under data/snapshots.")
 @click.option(
     "--db-url",
-    envvar="DB_URL",
+    envvar="DEMOSEED_DB_URL",
     metavar="URL",
-    help="postgresql://user:pass@host:5432/db[?schema=s], sqlite:///path.db or duckdb:///path.duckdb "
-    "(also $DB_URL; default: the embedded data/app.duckdb).",
+    help="postgresql://user:pass@host:5432/db[?schema=s], sqlite:///rel/path.db, sqlite:////abs/path.db, "
+    "duckdb:///rel/path.duckdb or duckdb:////abs/path.duckdb (also $DEMOSEED_DB_URL, which keeps a password "
+    "out of ps; default: the embedded data/app.duckdb).",
 )
 @click.option("--schema", metavar="NAME", help="PostgreSQL/DuckDB schema for the app tables (default public/main).")
 @click.option("--clear", is_flag=True, help="Delete the snapshot's teams (by slug) and all their rows first.")
@@ -30,10 +53,14 @@ from pipeline.commands._common import resolve_snapshot
     help="Shift all dates by whole weeks so the snapshot's last week is the current week.",
 )
 @click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The day to rebase dates to (default: the real current date).",
+    "--as-of",
+    "as_of",
+    type=AS_OF,
+    metavar="WHEN",
+    help="The load instant: the database shows the team as it stood then (default: now). "
+    "YYYY-MM-DD (the end of that day, UTC) or YYYY-MM-DDTHH:MM[:SS][+HH:MM] (UTC without an offset).",
 )
+@click.option("--today", type=AS_OF, hidden=True, help="The former name of --as-of.")
 def command(
     snapshot: Path | None,
     latest: bool,
@@ -41,6 +68,7 @@ def command(
     schema: str | None,
     clear: bool,
     rebase_dates: bool,
+    as_of: dt.datetime | None,
     today: dt.datetime | None,
 ) -> None:
     """Load SNAPSHOT (a snapshot directory, or --latest) into the app database, in one transaction.
@@ -49,9 +77,9 @@ def command(
     Examples:
       demoseed load --latest
       demoseed load data/snapshots/ai-success-seed42 --db-url postgresql://app@localhost:5432/app --clear
-      DB_URL=sqlite:///demo.db demoseed load --latest --no-rebase-dates
+      DEMOSEED_DB_URL=sqlite:///demo.db demoseed load --latest --as-of 2026-03-04T15:00
     """
-    from stages.load import load_snapshot
+    from pipeline.runners.load import run_load
     from stages.load.report import ReadBackMismatch
 
     directory = resolve_snapshot(snapshot, latest)
@@ -65,13 +93,13 @@ def command(
             if status is not None:
                 status.update(msg)
 
-        report = load_snapshot(
+        report = run_load(
             directory,
             db_url or None,
             schema=schema,
             clear=clear,
             rebase_dates=rebase_dates,
-            today=today.date() if today else None,
+            as_of=as_of or today,
             progress=progress,
         )
     out.print(report.rich_table())

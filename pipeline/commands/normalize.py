@@ -15,7 +15,10 @@ from pipeline.base.errors import UserError
 @click.option("--project", default=None, help="Only the repos of this real-project preset (see 'demoseed projects').")
 @options.raw_dir
 @options.output("data/work/normalize/<key>/, keyed by the repos and their cached data")
-def command(repos: tuple[str, ...], project: str | None, raw_dir: Path | None, output: Path | None) -> None:
+@options.force
+def command(
+    repos: tuple[str, ...], project: str | None, raw_dir: Path | None, output: Path | None, force: bool
+) -> None:
     """Flatten cached raw PR nodes into typed gh_* tables and print what was repaired.
 
     \b
@@ -24,9 +27,12 @@ def command(repos: tuple[str, ...], project: str | None, raw_dir: Path | None, o
     choices; bots are flagged, deleted users nulled, duplicates resolved.
     """
     from pipeline import paths
+    from pipeline.outputs import NORMALIZE_OUTPUT, check_replace
     from pipeline.runners.fetch import select_repos
     from pipeline.runners.normalize import export, mark_latest, run_normalize
 
+    if output is not None:
+        check_replace(output, NORMALIZE_OUTPUT, explicit=True, force=force)
     selected = select_repos(repos, project) or None
     raw = raw_dir or paths.raw_github_dir()
     result = run_normalize(selected, raw_dir=raw)

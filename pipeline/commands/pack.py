@@ -12,13 +12,18 @@ from pipeline import paths
 @click.command("pack")
 @click.argument("snapshot", type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), default=None, help="Archive file [default: <snapshot>.tar.gz]."
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Archive file, or a directory to write <name>.tar.gz into [default: <snapshot>.tar.gz].",
 )
-def pack_command(snapshot: Path, output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing archive file.")
+def pack_command(snapshot: Path, output: Path | None, force: bool) -> None:
     """Verify SNAPSHOT and pack it into one deterministic .tar.gz."""
     from pipeline.archive import pack
 
-    out = pack(snapshot, output or snapshot.with_name(snapshot.name + ".tar.gz"))
+    out = pack(snapshot, output or snapshot.with_name(snapshot.name + ".tar.gz"), force=force)
     click.echo(f"packed {snapshot} -> {out} ({out.stat().st_size} bytes)")
 
 

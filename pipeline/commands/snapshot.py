@@ -16,7 +16,7 @@ from pipeline import options
 @options.no_github
 @options.real_data
 @options.repos
-@options.output("data/snapshots/<scenario>-seed<seed>")
+@options.output("data/snapshots/<scenario>-seed<seed>[-<parameters given>]")
 @options.force
 @options.concurrency
 @options.scale_options

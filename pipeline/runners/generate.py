@@ -25,6 +25,7 @@ from pipeline import paths
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.parquet import write_table
 from pipeline.base.schemas import spec
+from pipeline.outputs import GENERATE_OUTPUT, check_replace
 from pipeline.stagecache import cached_stage, stage_key, tables_fingerprint
 from stages.generate.config import GenerateConfig
 
@@ -116,8 +117,37 @@ class GenerateOutput:
     seconds: float
 
 
-def default_output(info: GenerateInfo) -> Path:
-    return paths.work_dir() / "generate" / f"{info.scenario}-seed{info.seed}"
+def run_name(config: GenerateConfig, scenario_name: str | None) -> str:
+    """``<scenario>-seed<seed>`` for a default request; every parameter given adds itself.
+
+    ``ai-success-seed42``, ``ai-success-seed42-w12``, ``legacy-t3m4p30-seed42``,
+    ``review-bottleneck-seed7-w12-a2026-03-02-rs0`` — so that two requests
+    that differ never share a name (and never replace each other's output).
+    """
+    g = config
+    if scenario_name is None:
+        base, sized = f"legacy-t{g.teams or 1}m{g.members}p{g.prs}-seed{g.seed}", False
+    else:
+        base, sized = f"{scenario_name}-seed{g.seed}", True
+    parts = [base]
+    if g.weeks is not None:
+        parts.append(f"w{g.weeks}")
+    if g.anchor is not None:
+        parts.append(f"a{g.anchor.isoformat()}")
+    if g.real_share is not None:
+        parts.append(f"rs{g.real_share:g}")
+    if sized:
+        parts += [f"{flag}{n}" for flag, n in (("t", g.teams), ("m", g.members), ("p", g.prs)) if n is not None]
+    if g.team_slug is not None:
+        parts.append(f"team-{g.team_slug}")
+    return "-".join(parts)
+
+
+def scenario_name(config: GenerateConfig) -> str | None:
+    """The name of the config's scenario (None in legacy mode)."""
+    from stages.generate.scenario import load_scenario
+
+    return None if config.scenario is None else load_scenario(config.scenario).name
 
 
 def generate_to_directory(
@@ -127,17 +157,19 @@ def generate_to_directory(
     real_data: Path | None,
     reason: str | None,
     output: Path | None,
+    force: bool = False,
 ) -> GenerateOutput:
     """Run generate and write its tables and ``info.json`` (with ``real_data`` and, when given, ``reason``)."""
     from stages.generate import generate
 
+    out = output or paths.work_dir() / "generate" / run_name(config, scenario_name(config))
+    check_replace(out, GENERATE_OUTPUT, explicit=output is not None, force=force)
     config = with_defaults(config)
     t0 = time.perf_counter()
     result = generate(config, real=real)
     seconds = time.perf_counter() - t0
     info = result.info if reason is None else dataclasses.replace(result.info, real_share_reason=reason)
     doc = {**info.as_json(), "real_data": str(real_data) if real is not None else "none"}
-    out = output or default_output(info)
     n_prs = result.tables["metrics_pullrequest"].num_rows
     with atomic_directory(out) as tmp:
         for name in list(result.tables):

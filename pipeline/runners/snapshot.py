@@ -8,6 +8,8 @@ and a snapshot whose request and inputs did not change is left as it is.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from pipeline import __version__, paths
+from pipeline.base.atomic import remove_stale_leftovers
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.manifest import Manifest, verify_snapshot, write_snapshot
+from pipeline.outputs import SNAPSHOT, check_output, check_replace
 from pipeline.runners import fetch as fetch_runner
 from pipeline.runners.aggregate import run_aggregate
-from pipeline.runners.generate import Generated, generate_cached, project_cached, scenario_inputs
+from pipeline.runners.generate import Generated, generate_cached, project_cached, run_name, scenario_inputs
 from pipeline.runners.normalize import read_normalized, run_normalize
 from pipeline.runners.partitioned import PartitionPlan, plan_partitions
 from pipeline.stagecache import stage_key, tables_fingerprint
@@ -88,12 +92,22 @@ class SnapshotOutcome:
 
 
 def snapshot_name(req: SnapshotRequest, scenario_name: str | None) -> str:
+    """The default directory name: ``ai-success-seed42`` for a default request, every flag given shows.
+
+    Generate parameters as in :func:`run_name` (``-w12``, ``-a2026-03-02``, ...);
+    ``-no-github``; ``-src-<hash>`` for ``--real-data``/``--repo``.
+    """
     g = req.generate
     if req.project:
-        return f"{req.project}-seed{g.seed}"
-    if scenario_name:
-        return f"{scenario_name}-seed{g.seed}"
-    return f"legacy-t{g.teams}m{g.members}p{g.prs}-seed{g.seed}"
+        name = f"{req.project}-seed{g.seed}" + (f"-a{g.anchor.isoformat()}" if g.anchor else "")
+    else:
+        name = run_name(g, scenario_name)
+    if req.no_github:
+        name += "-no-github"
+    if req.real_data is not None or req.repos:
+        source = json.dumps([str(req.real_data) if req.real_data else None, sorted(req.repos)])
+        name += "-src-" + hashlib.sha256(source.encode()).hexdigest()[:6]
+    return name
 
 
 class SnapshotRun:
@@ -162,6 +176,7 @@ class SnapshotRun:
 
     def run(self, req: SnapshotRequest) -> SnapshotOutcome:
         req.check()
+        remove_stale_leftovers(paths.snapshots_dir())  # a killed run's half-written snapshots
         preset: Preset | None = None
         scenario: Scenario | None = None
         inputs: dict[str, Any] = {}
@@ -176,6 +191,8 @@ class SnapshotRun:
             inputs.update(scenario_inputs(scenario))
         name = snapshot_name(req, scenario.name if scenario is not None else None)
         out_dir = req.output or paths.snapshots_dir() / name
+        explicit = req.output is not None
+        check_output(out_dir, SNAPSHOT, explicit=explicit)  # before any stage runs: nothing else is touched
 
         repos = source_repos(req, scenario, preset)
         self.fetch(req, repos, max_prs=preset.max_prs_per_repo if preset is not None else None)
@@ -191,6 +208,7 @@ class SnapshotRun:
             self.say("snapshot", f"{out_dir} is up to date (id {manifest.snapshot_id}); --force rebuilds it")
             return SnapshotOutcome(out_dir, manifest, skipped=True, notes=self.notes)
 
+        check_replace(out_dir, SNAPSHOT, explicit=explicit, force=req.force)
         if partitioned is not None:
             inputs["request_key"] = request_key
             return self.run_partitioned(req, partitioned, normalized, out_dir, name, request, repos, inputs)

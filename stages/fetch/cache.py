@@ -50,8 +50,8 @@ import pyarrow.parquet as pq
 from pipeline.base.atomic import atomic_write_bytes
 from pipeline.base.errors import IntegrityError
 from pipeline.base.hashing import content_hash
-from pipeline.base.parquet import conform, read_table, sort_rows, write_table
-from stages.fetch.pages import SPEC, combine, read_page, rows_to_table, write_page
+from pipeline.base.parquet import conform, sort_rows, write_table
+from stages.fetch.pages import SPEC, combine, read_rows, rows_to_table, write_page
 from stages.fetch.source import Row
 from stages.fetch.state import RepoState, Scan
 
@@ -147,10 +147,11 @@ def state_from_json(text: str, repo: str) -> tuple[RepoState, Ledger]:
         raise ValueError("not a JSON object")
     if raw.get("version", STATE_VERSION) != STATE_VERSION or raw.get("repo", repo) != repo:
         raise ValueError(f"version {raw.get('version')!r} of repo {raw.get('repo')!r}")
-    scan = raw.get("scan")
-    state = _record(RepoState, {**raw, "scan": None}, "state")
-    if scan is not None:
+    state = _record(RepoState, {k: v for k, v in raw.items() if k not in ("scan", "withheld")}, "state")
+    if (scan := raw.get("scan")) is not None:
         state = replace(state, scan=_record(Scan, scan, "scan"))
+    if withheld := raw.get("withheld"):
+        state = replace(state, withheld=_withheld(withheld))
     counts = raw.get("counts") or {}
     pages = raw.get("pages") or []
     if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
@@ -159,8 +160,20 @@ def state_from_json(text: str, repo: str) -> tuple[RepoState, Ledger]:
     return state, replace(ledger, pages=tuple(pages))
 
 
+def _withheld(raw: object) -> dict[int, tuple[str, ...]]:
+    """``{"12": ["closingIssuesReferences"]}`` as ``{12: ("closingIssuesReferences",)}``."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"withheld is {raw!r}")
+    out = {}
+    for number, names in raw.items():
+        if not number.isdigit() or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"withheld.{number} is {names!r}")
+        out[int(number)] = tuple(names)
+    return out
+
+
 def state_to_json(repo: str, state: RepoState, ledger: Ledger) -> str:
-    """``state.json``: the same keys as every version-1 file, sorted, indented."""
+    """``state.json``: the keys of every version-1 file (``withheld`` only when not empty), sorted, indented."""
     raw: dict[str, object] = {
         "version": STATE_VERSION,
         "repo": repo,
@@ -169,6 +182,10 @@ def state_to_json(repo: str, state: RepoState, ledger: Ledger) -> str:
         "pages": list(ledger.pages),
         "next_page": ledger.next_page,
     }
+    if state.withheld:
+        raw["withheld"] = {str(n): list(f) for n, f in sorted(state.withheld.items())}
+    else:
+        del raw["withheld"]
     return json.dumps(raw, indent=2, sort_keys=True) + "\n"
 
 
@@ -238,11 +255,11 @@ class RepoCache:
         parts = []
         compact = self.dir / COMPACT_NAME
         if compact.is_file():
-            parts.append(read_table(compact, SPEC))
+            parts.append(read_rows(compact))
         for name in self.ledger.pages:
             path = self.pages_dir / name
             if path.is_file():
-                parts.append(read_page(path))
+                parts.append(read_rows(path))
             else:
                 log.warning("%s: page file %s named in state.json is missing", self.repo, name)
         return parts

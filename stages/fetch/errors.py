@@ -12,12 +12,19 @@ Every failure is one of four kinds, and the kind decides what happens next:
   repos carry on.
 * :class:`Paused` — a wait would pass ``--max-wait``: the run stops cleanly
   with what it has (everything is checkpointed) and says when to resume.
+* :class:`Unreachable` — the API URL is not a URL, or nothing answers there
+  (connection refused, unknown host, TLS failure; a connect or answer timeout
+  before the server ever answered): no repo can be fetched, so the whole run
+  stops at once with one line naming the URL. It is a
+  :class:`~pipeline.base.errors.UserError`: the CLI prints it, and a snapshot
+  falls back to the raw cache.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pipeline.base.errors import UserError
 from stages.fetch.ratelimit import RateHeaders
 
 
@@ -59,9 +66,17 @@ class RepoError(FetchError):
     """A refusal that retrying cannot fix; reported once for the repo."""
 
 
+class Forbidden(RepoError):
+    """HTTP 403 that is not a rate limit: the token may not see this resource (REST)."""
+
+
 class Paused(FetchError):
     """The run stopped before a wait longer than ``--max-wait``; resume after ``resume_at`` (epoch)."""
 
     def __init__(self, message: str, *, resume_at: float) -> None:
         super().__init__(message)
         self.resume_at = resume_at
+
+
+class Unreachable(FetchError, UserError):
+    """Nothing answers at the API URL (or it is not a URL): the run stops, never retried."""

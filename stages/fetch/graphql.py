@@ -8,9 +8,16 @@ cut. Every query also asks ``rateLimit``, so the budget is read on every page.
 
 :func:`check_graphql` classifies a 200 answer's ``errors``: RATE_LIMITED /
 RATE_LIMIT -> wait; secondary-limit message -> wait; "Something went wrong"
-(a server timeout) -> retry with a smaller page; NOT_FOUND on the repository,
-validation errors, missing scopes -> the repo's error; null PR nodes (partial
-data) -> retry, and after the last attempt keep what came back and say so.
+(a server timeout) -> retry with a smaller page; FORBIDDEN or NOT_FOUND on
+the repository itself, validation errors, missing scopes, no data at all ->
+the repo's error; null PR nodes (partial data) -> retry, and after the last
+attempt keep what came back and say so.
+
+FORBIDDEN or NOT_FOUND *inside* a PR node (a linked issue in a private repo,
+a field the token may not see: that part is null, the rest of the page is
+there) is not the repo's error: the page is kept, the PR is asked once more
+alone (``pull_request.graphql``), and what is still withheld is recorded in
+the row's ``withheld_fields`` (:func:`withheld_paths`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 import httpx
 
 from stages.fetch.errors import PartialData, RateLimited, RepoError, TransientError
+from stages.fetch.nodes import ITEM, NESTED, Lists, first_pages, has_more, map_pr, nodes_of
 from stages.fetch.ratelimit import RateHeaders
 from stages.fetch.source import Json, Page, PageSizer, Probe, Row, gather_strict, split_repo
 from stages.fetch.summary import RepoStats
@@ -32,15 +40,7 @@ from stages.fetch.transport import Transport
 log = logging.getLogger(__name__)
 
 QUERY_DIR = Path(__file__).parent / "queries"
-# nested list -> (query file, operation name)
-NESTED: dict[str, tuple[str, str]] = {
-    "labels": ("labels_page.graphql", "LabelsPage"),
-    "assignees": ("assignees_page.graphql", "AssigneesPage"),
-    "closingIssuesReferences": ("closing_issues_page.graphql", "ClosingIssuesReferencesPage"),
-    "reviews": ("reviews_page.graphql", "ReviewsPage"),
-    "commits": ("commits_page.graphql", "CommitsPage"),
-    "files": ("files_page.graphql", "FilesPage"),
-}
+FRAGMENTS = "fragments.graphql"  # appended to the queries that use them
 NESTED_FIRST = 100
 # first: of each nested list inside PullRequestsPage (for the cost estimate)
 _NESTED_IN_PAGE = 6
@@ -48,8 +48,9 @@ _NESTED_IN_PAGE = 6
 
 @functools.cache
 def query(name: str) -> str:
-    """The text of ``queries/<name>``."""
-    return (QUERY_DIR / name).read_text(encoding="utf-8")
+    """The text of ``queries/<name>``, with the fragments it uses."""
+    text = (QUERY_DIR / name).read_text(encoding="utf-8")
+    return text + "\n" + query(FRAGMENTS) if "...PullRequestFields" in text else text
 
 
 @functools.cache
@@ -69,9 +70,9 @@ def estimate_cost(first: int, nested: int = _NESTED_IN_PAGE) -> int:
 # -- classifying answers -------------------------------------------------------
 
 _RATE_TYPES = {"RATE_LIMITED", "RATE_LIMIT"}
+_REFUSED_TYPES = {"FORBIDDEN", "NOT_FOUND"}  # the repo's error on the repository, withheld inside a PR
 _FATAL_TYPES = {
     "INSUFFICIENT_SCOPES",
-    "FORBIDDEN",
     "MAX_NODE_LIMIT_EXCEEDED",
     "MISSING_PAGINATION_BOUNDARIES",
     "EXCESSIVE_PAGINATION",
@@ -81,6 +82,41 @@ _FATAL_TYPES = {
 def _etype(err: Json) -> str:
     ext = err.get("extensions") or {}
     return str(err.get("type") or ext.get("type") or err.get("code") or ext.get("code") or "")
+
+
+def _inside_pr(path: list[object]) -> tuple[int | None, list[object]] | None:
+    """(node index, path inside the PR) for a path into a field of a PR node; None otherwise.
+
+    ``repository.pullRequests.nodes.3.closingIssuesReferences`` -> (3, [closingIssuesReferences]);
+    ``repository.pullRequest.reviews.nodes.0.author`` (a one-PR query) -> (None, [reviews, nodes, 0, author]).
+    """
+    if path[:3] == ["repository", "pullRequests", "nodes"] and len(path) > 4 and isinstance(path[3], int):
+        return path[3], path[4:]
+    if path[:2] == ["repository", "pullRequest"] and len(path) > 2:
+        return None, path[2:]
+    return None
+
+
+def _withheld(err: Json) -> tuple[int | None, str] | None:
+    """(node index, field) when ``err`` withholds part of one PR from the token; None otherwise."""
+    if _etype(err) not in _REFUSED_TYPES:
+        return None
+    inside = _inside_pr(list(err.get("path") or []))
+    if inside is None:
+        return None
+    index, rest = inside
+    return index, ".".join(str(p) for p in rest if not isinstance(p, int) and p not in ("nodes", "edges", "node"))
+
+
+def withheld_paths(payload: Json) -> dict[int | None, set[str]]:
+    """What GitHub withheld, per PR node index (None for a one-PR query): ``closingIssuesReferences``,
+    ``reviews.author``... (list indexes dropped)."""
+    out: dict[int | None, set[str]] = {}
+    for err in payload.get("errors") or []:
+        found = _withheld(err)
+        if found is not None:
+            out.setdefault(found[0], set()).add(found[1])
+    return out
 
 
 def check_graphql(resp: httpx.Response, rh: RateHeaders) -> Json:
@@ -103,120 +139,25 @@ def check_graphql(resp: httpx.Response, rh: RateHeaders) -> Json:
             raise RateLimited(f"GraphQL rate limit: {msg}", kind="primary", headers=rh, request_id=rid)
         if "secondary rate limit" in low:
             raise RateLimited(f"secondary rate limit: {msg}", kind="secondary", headers=rh, request_id=rid)
-    for err in errors:
+    others = [e for e in errors if _withheld(e) is None]
+    for err in others:
         etype, msg = _etype(err), str(err.get("message", ""))
         if "something went wrong" in msg.lower():
             raise TransientError(f"GitHub timed out: {msg[:120]}", shrink=True, request_id=rid)
         path = err.get("path") or []
-        if etype == "NOT_FOUND" and path[:1] == ["repository"] and len(path) == 1:
+        if etype == "NOT_FOUND" and path == ["repository"]:
             raise RepoError(f"repository not found: {msg}", request_id=rid)
+        if etype in _REFUSED_TYPES and len(path) <= 1:
+            raise RepoError(f"GitHub refused the repository ({etype}): {msg}", request_id=rid)
         if etype in _FATAL_TYPES:
             raise RepoError(f"GitHub refused the query ({etype}): {msg}", request_id=rid)
     if data is None:  # validation errors and the like: no data at all
         msgs = "; ".join(str(e.get("message", "")) for e in errors[:3])
         raise RepoError(f"GitHub refused the query: {msgs}", request_id=rid)
-    msgs = "; ".join(str(e.get("message", "")) for e in errors[:2])
-    raise PartialData(f"partial data ({len(errors)} error(s): {msgs[:160]})", payload=payload, request_id=rid)
-
-
-# -- mapping nodes to rows -----------------------------------------------------
-
-
-def _user(u: Json | None) -> Json | None:
-    if not u:
-        return None
-    return {"login": u.get("login"), "databaseId": u.get("databaseId")}
-
-
-def _nodes(conn: Json | None) -> list[Json]:
-    return [n for n in (conn or {}).get("nodes") or [] if n is not None]
-
-
-def _commit(n: Json) -> Json:
-    c = n.get("commit") or {}
-    return {
-        "oid": c.get("oid"),
-        "message": c.get("message"),
-        "authoredDate": c.get("authoredDate"),
-        "committedDate": c.get("committedDate"),
-        "additions": c.get("additions"),
-        "deletions": c.get("deletions"),
-        "author": _user((c.get("author") or {}).get("user")),
-    }
-
-
-Lists = dict[str, list[Json | None] | None]  # nested list name -> its items (None: GitHub sent null)
-
-_ITEM: dict[str, Callable[[Json], Json | None]] = {
-    "labels": lambda n: {"name": n.get("name"), "color": n.get("color")},
-    "assignees": _user,
-    "closingIssuesReferences": lambda n: {"number": n.get("number"), "title": n.get("title")},
-    "reviews": lambda n: {
-        "databaseId": n.get("databaseId"),
-        "author": _user(n.get("author")),
-        "state": n.get("state"),
-        "submittedAt": n.get("submittedAt"),
-        "body": n.get("body"),
-    },
-    "commits": _commit,
-    "files": lambda n: {
-        "path": n.get("path"),
-        "additions": n.get("additions"),
-        "deletions": n.get("deletions"),
-        "changeType": n.get("changeType"),
-    },
-}
-
-
-def map_pr(repo: str, node: Json, lists: Lists) -> Row:
-    """A PullRequest node (with its completed nested lists) as a gh_raw_pull_requests row."""
-    ms = node.get("milestone")
-
-    def total(name: str) -> int | None:
-        conn = node.get(name)
-        return None if conn is None else conn.get("totalCount")
-
-    return {
-        "repo": repo,
-        "number": node["number"],
-        "id": node["id"],
-        "title": node.get("title"),
-        "body": node.get("body"),
-        "state": node["state"],
-        "isDraft": node.get("isDraft"),
-        "createdAt": node["createdAt"],
-        "updatedAt": node["updatedAt"],
-        "mergedAt": node.get("mergedAt"),
-        "closedAt": node.get("closedAt"),
-        "additions": node.get("additions"),
-        "deletions": node.get("deletions"),
-        "changedFiles": node.get("changedFiles"),
-        "author": _user(node.get("author")),
-        "mergedBy": _user(node.get("mergedBy")),
-        "headRefName": node.get("headRefName"),
-        "baseRefName": node.get("baseRefName"),
-        "labels": lists["labels"],
-        "milestone": None
-        if ms is None
-        else {"title": ms.get("title"), "number": ms.get("number"), "dueOn": ms.get("dueOn")},
-        "assignees": lists["assignees"],
-        "closingIssuesReferences": lists["closingIssuesReferences"],
-        "reviews": lists["reviews"],
-        "reviewsTotalCount": total("reviews"),
-        "commits": lists["commits"],
-        "commitsTotalCount": total("commits"),
-        "files": lists["files"],
-        "filesTotalCount": total("files"),
-        "commentsTotalCount": total("comments"),
-    }
-
-
-def _has_more(node: Json) -> bool:
-    return any(((node.get(f) or {}).get("pageInfo") or {}).get("hasNextPage") for f in NESTED)
-
-
-def _first_pages(node: Json) -> Lists:
-    return {f: None if node.get(f) is None else [_ITEM[f](n) for n in _nodes(node.get(f))] for f in NESTED}
+    if not others:  # only parts of PRs withheld: the caller records them
+        return payload
+    msgs = "; ".join(str(e.get("message", "")) for e in others[:2])
+    raise PartialData(f"partial data ({len(others)} error(s): {msgs[:160]})", payload=payload, request_id=rid)
 
 
 # -- the source ------------------------------------------------------------------
@@ -276,7 +217,7 @@ class GraphQLSource:
         variables = _fixed({"owner": owner, "name": name})
         payload, rh = await self._post(query("probe.graphql"), "NewestUpdate", variables, stats, 1)
         conn = ((payload.get("data") or {}).get("repository") or {}).get("pullRequests") or {}
-        nodes = _nodes(conn)
+        nodes = nodes_of(conn)
         return Probe(newest_updated=nodes[0]["updatedAt"] if nodes else None, server_time=rh.date)
 
     async def page(
@@ -311,13 +252,18 @@ class GraphQLSource:
             raise RepoError(f"repository {repo} not found or not visible to this token")
         conn = repo_node["pullRequests"]
         raw_nodes = conn.get("nodes") or []
-        keep = [n for n in raw_nodes if n is not None and not (skip_older and n["updatedAt"] < skip_older)]
+        held = withheld_paths(payload)
+        keep: list[tuple[Json, set[str]]] = [
+            (n, held.get(i, set()))
+            for i, n in enumerate(raw_nodes)
+            if n is not None and not (skip_older and n["updatedAt"] < skip_older)
+        ]
+        # a PR GitHub withheld part of is asked once more, alone; what is still withheld is recorded
+        again = await gather_strict(*(self._refetch(repo, n, w, stats) for n, w in keep if w))
+        redone = {n["number"]: (n, w) for n, w in again}
+        keep = [redone.get(n["number"], (n, w)) for n, w in keep]
         # nested lists that need more pages are fetched concurrently; the rest are mapped at once
-        longer = [n for n in keep if _has_more(n)]
-        paged = dict(
-            zip((n["number"] for n in longer), await gather_strict(*(self._complete(repo, n, stats) for n in longer)))
-        )
-        rows = [map_pr(repo, n, paged.get(n["number"]) or _first_pages(n)) for n in keep]
+        rows = await gather_strict(*(self._row(repo, n, w, stats) for n, w in keep))
         info = conn.get("pageInfo") or {}
         nulls = sum(1 for n in raw_nodes if n is None)
         if nulls:
@@ -333,16 +279,39 @@ class GraphQLSource:
             warnings=warnings,
         )
 
-    async def _complete(self, repo: str, node: Json, stats: RepoStats) -> Lists:
-        """Every nested list of ``node``, paged to its totalCount."""
+    async def _refetch(self, repo: str, node: Json, withheld: set[str], stats: RepoStats) -> tuple[Json, set[str]]:
+        """``node`` asked once more alone, with what GitHub still withholds (the old node if that fails)."""
+        owner, name = split_repo(repo)
+        variables = _fixed({"owner": owner, "name": name, "number": node["number"]})
+        stats.nested_requests += 1
+        try:
+            payload, _ = await self._post(query("pull_request.graphql"), "PullRequest", variables, stats, 1)
+        except (PartialData, RepoError) as exc:
+            log.info("%s#%s: asking again failed (%s); keeping the first answer", repo, node["number"], exc.message)
+            return node, withheld
+        again = ((payload.get("data") or {}).get("repository") or {}).get("pullRequest")
+        if again is None:
+            return node, withheld
+        return again, withheld_paths(payload).get(None, set())
+
+    async def _row(self, repo: str, node: Json, withheld: set[str], stats: RepoStats) -> Row:
+        """The row of ``node``: its nested lists completed (if longer than their first page)."""
+        if not has_more(node):
+            return map_pr(repo, node, first_pages(node), withheld)
+        lists, more = await self._complete(repo, node, stats)
+        return map_pr(repo, node, lists, withheld | more)
+
+    async def _complete(self, repo: str, node: Json, stats: RepoStats) -> tuple[Lists, set[str]]:
+        """Every nested list of ``node``, paged to its totalCount, and what GitHub withheld on the way."""
         owner, name = split_repo(repo)
         out: Lists = {}
+        withheld: set[str] = set()
         for field, (qfile, op) in NESTED.items():
             conn = node.get(field)
             if conn is None:
                 out[field] = None
                 continue
-            items = [_ITEM[field](n) for n in _nodes(conn)]
+            items = [ITEM[field](n) for n in nodes_of(conn)]
             info = conn.get("pageInfo") or {}
             after = info.get("endCursor")
             while info.get("hasNextPage") and after:
@@ -357,15 +326,16 @@ class GraphQLSource:
                 payload, _ = await self._post(
                     query(qfile), op, _fixed(variables), stats, estimate_cost(NESTED_FIRST, 1)
                 )
+                withheld |= withheld_paths(payload).get(None, set())
                 pr = ((payload.get("data") or {}).get("repository") or {}).get("pullRequest")
                 sub = (pr or {}).get(field)
                 if sub is None:
                     break
-                items.extend(_ITEM[field](n) for n in _nodes(sub))
+                items.extend(ITEM[field](n) for n in nodes_of(sub))
                 info = sub.get("pageInfo") or {}
                 after = info.get("endCursor")
             total = conn.get("totalCount")
-            if total is not None and len(items) != total:
+            if total is not None and len(items) != total and field not in withheld:
                 log.warning("%s#%s: %s has %d of %d items", repo, node["number"], field, len(items), total)
             out[field] = items
-        return out
+        return out, withheld

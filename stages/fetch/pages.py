@@ -18,14 +18,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline.base.atomic import atomic_write_bytes
 from pipeline.base.errors import IntegrityError
-from pipeline.base.parquet import conform, read_table
+from pipeline.base.parquet import conform
 from pipeline.base.schemas import GH_RAW_PULL_REQUESTS
 from stages.fetch.source import Row
 
 SPEC = GH_RAW_PULL_REQUESTS
+ADDED_COLUMNS = ("withheld_fields",)  # newer than some caches (all nullable, at the end of the spec)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -60,16 +62,25 @@ def write_page(table: pa.Table, path: Path) -> None:
     atomic_write_bytes(path, sink.getvalue().to_pybytes())
 
 
-def read_page(path: Path) -> pa.Table:
-    """A checkpointed page's rows, checked against the spec."""
-    if path.suffix == ".parquet":
-        return read_table(path, SPEC)
+def read_rows(path: Path) -> pa.Table:
+    """The rows of a page checkpoint or a compacted file, checked against the spec.
+
+    Columns added to the spec since a file was written (:data:`ADDED_COLUMNS`)
+    are read as null: a cache written by an older version still loads.
+    """
     try:
-        table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+        else:
+            table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
     except (pa.ArrowException, OSError) as exc:
         raise IntegrityError(
-            f"{path} is not a readable page checkpoint ({exc}); run `demoseed fetch --refresh` for its repo"
+            f"{path} is not a readable cache file ({exc}); run `demoseed fetch --refresh` for its repo"
         ) from None
+    for name in ADDED_COLUMNS:
+        if name not in table.schema.names:
+            spec_field = SPEC.schema.field(name)
+            table = table.append_column(spec_field, pa.nulls(table.num_rows, spec_field.type))
     return conform(table, SPEC)
 
 

@@ -6,22 +6,27 @@ PR also needs ``/pulls/{n}``, ``/pulls/{n}/reviews``, ``/pulls/{n}/commits``
 and ``/pulls/{n}/files``, each paged by the ``link`` header. Answers are
 mapped into the ``gh_raw_pull_requests`` shape; what REST cannot say is null
 (``closingIssuesReferences``, per-commit additions/deletions). The probe sends
-the last ``etag`` as ``If-None-Match``: a 304 costs nothing.
+the last ``etag`` as ``If-None-Match``: a 304 costs nothing. A 403 (not a
+rate limit) on one PR's reviews, commits or files is asked once more; if
+GitHub still refuses, that list is null and named in ``withheld_fields``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
-from stages.fetch.errors import TransientError
+from stages.fetch.errors import Forbidden, TransientError
 from stages.fetch.ratelimit import RateHeaders, parse_headers
 from stages.fetch.source import Json, Page, PageSizer, Probe, Row, gather_strict
 from stages.fetch.summary import RepoStats
 from stages.fetch.transport import Transport
+
+log = logging.getLogger(__name__)
 
 PER_PAGE_LIST = 30
 PER_PAGE_NESTED = 100
@@ -50,10 +55,45 @@ def _user(u: Json | None) -> Json | None:
     return None if not u else {"login": u.get("login"), "databaseId": u.get("id")}
 
 
-def map_rest(repo: str, pr: Json, reviews: list[Json], commits: list[Json], files: list[Json]) -> Row:
-    """A REST pull request (detail) and its lists as a gh_raw_pull_requests row."""
+def _review(r: Json) -> Json:
+    return {
+        "databaseId": r.get("id"),
+        "author": _user(r.get("user")),
+        "state": r.get("state"),
+        "submittedAt": r.get("submitted_at"),
+        "body": r.get("body"),
+    }
+
+
+def _commit(c: Json) -> Json:
+    commit = c.get("commit") or {}
+    return {
+        "oid": c.get("sha"),
+        "message": commit.get("message"),
+        "authoredDate": (commit.get("author") or {}).get("date"),
+        "committedDate": (commit.get("committer") or {}).get("date"),
+        "additions": None,
+        "deletions": None,
+        "author": _user(c.get("author")),
+    }
+
+
+def _file(f: Json) -> Json:
+    return {
+        "path": f.get("filename"),
+        "additions": f.get("additions"),
+        "deletions": f.get("deletions"),
+        "changeType": CHANGE_TYPES.get(str(f.get("status")), "CHANGED"),
+    }
+
+
+def map_rest(
+    repo: str, pr: Json, reviews: list[Json] | None, commits: list[Json] | None, files: list[Json] | None
+) -> Row:
+    """A REST pull request (detail) and its lists as a gh_raw_pull_requests row (a list GitHub withheld: None)."""
     ms = pr.get("milestone")
     state = "MERGED" if pr.get("merged_at") else str(pr.get("state", "")).upper()
+    withheld = [name for name, items in (("commits", commits), ("files", files), ("reviews", reviews)) if items is None]
     return {
         "repo": repo,
         "number": pr["number"],
@@ -79,41 +119,14 @@ def map_rest(repo: str, pr: Json, reviews: list[Json], commits: list[Json], file
         else {"title": ms.get("title"), "number": ms.get("number"), "dueOn": ms.get("due_on")},
         "assignees": [_user(a) for a in pr.get("assignees") or []],
         "closingIssuesReferences": None,
-        "reviews": [
-            {
-                "databaseId": r.get("id"),
-                "author": _user(r.get("user")),
-                "state": r.get("state"),
-                "submittedAt": r.get("submitted_at"),
-                "body": r.get("body"),
-            }
-            for r in reviews
-        ],
-        "reviewsTotalCount": len(reviews),
-        "commits": [
-            {
-                "oid": c.get("sha"),
-                "message": (c.get("commit") or {}).get("message"),
-                "authoredDate": ((c.get("commit") or {}).get("author") or {}).get("date"),
-                "committedDate": ((c.get("commit") or {}).get("committer") or {}).get("date"),
-                "additions": None,
-                "deletions": None,
-                "author": _user(c.get("author")),
-            }
-            for c in commits
-        ],
+        "reviews": None if reviews is None else [_review(r) for r in reviews],
+        "reviewsTotalCount": None if reviews is None else len(reviews),
+        "commits": None if commits is None else [_commit(c) for c in commits],
         "commitsTotalCount": pr.get("commits"),
-        "files": [
-            {
-                "path": f.get("filename"),
-                "additions": f.get("additions"),
-                "deletions": f.get("deletions"),
-                "changeType": CHANGE_TYPES.get(str(f.get("status")), "CHANGED"),
-            }
-            for f in files
-        ],
+        "files": None if files is None else [_file(f) for f in files],
         "filesTotalCount": pr.get("changed_files"),
         "commentsTotalCount": pr.get("comments"),
+        "withheld_fields": withheld or None,
     }
 
 
@@ -202,11 +215,22 @@ class RestSource:
         stats.nested_requests += 4
         detail, _ = await self._get(self._url(base), stats)
         reviews, commits, files = await gather_strict(
-            self._all(self._url(base + "/reviews"), stats),
-            self._all(self._url(base + "/commits"), stats),
-            self._all(self._url(base + "/files"), stats),
+            self._unless_withheld(self._url(base + "/reviews"), stats),
+            self._unless_withheld(self._url(base + "/commits"), stats),
+            self._unless_withheld(self._url(base + "/files"), stats),
         )
         return map_rest(repo, detail, reviews, commits, files)
+
+    async def _unless_withheld(self, url: str, stats: RepoStats) -> list[Json] | None:
+        """A PR's list (:meth:`_all`), asked once more after a 403; None when GitHub refuses it twice."""
+        try:
+            return await self._all(url, stats)
+        except Forbidden as exc:
+            log.info("%s: %s; asking once more", url, exc.message)
+        try:
+            return await self._all(url, stats)
+        except Forbidden:
+            return None
 
 
 def _date(resp: httpx.Response) -> float | None:

@@ -26,7 +26,7 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,15 +38,15 @@ from stages.fetch import rest
 from stages.fetch.auth import mask
 from stages.fetch.cache import Cache, MemoryCache, RepoCache
 from stages.fetch.clock import Clock, SystemClock, iso
-from stages.fetch.errors import FetchError, Paused, RepoError, TransientError
+from stages.fetch.errors import FetchError, Paused, RepoError, TransientError, Unreachable
 from stages.fetch.graphql import GraphQLSource, query_version
 from stages.fetch.pages import combine
 from stages.fetch.progress import Progress
 from stages.fetch.rest import RestSource
-from stages.fetch.source import PageSizer, Source
+from stages.fetch.source import PageSizer, Row, Source
 from stages.fetch.state import Scan, ScanKind
 from stages.fetch.summary import FetchSummary, RepoStats
-from stages.fetch.transport import RetryPolicy, Transport
+from stages.fetch.transport import RetryPolicy, Timeouts, Transport
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Options:
     margin: float = 300.0  # seconds the watermark stays behind the scan's start
     page_size: int = 25
     max_prs: int | None = None  # newest PRs per repo in a full scan
-    timeout: float = 30.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -101,6 +101,7 @@ class _RepoRun:
         self.stats, self.clock, self.progress, self.version = stats, clock, progress, version
         self.io = io
         self.state = cache.load_state()
+        self.withheld_now: dict[int, tuple[str, ...]] = {}  # PR number -> withheld fields, this run
 
     async def _io(self, func: Callable[..., T], *args: object) -> T:
         """Run a cache write on the run's I/O thread (None: asyncio's default pool)."""
@@ -226,6 +227,7 @@ class _RepoRun:
             for w in page.warnings:
                 if w not in self.stats.warnings:
                     self.stats.warnings.append(w)
+            withheld = self._withheld(rows)
             scan = replace(
                 scan,
                 null_nodes=scan.null_nodes + page.null_nodes,
@@ -234,7 +236,7 @@ class _RepoRun:
                 prs=scan.prs + len(rows),
                 done=reached or not page.has_next or not page.end_cursor,
             )
-            self.state = replace(self.state, scan=scan)
+            self.state = replace(self.state, scan=scan, withheld=withheld)
             # checkpoint off the event loop (fsyncs), but before the next page is asked
             await self._io(self.cache.commit_page, rows, self.state)
             self.stats.pages += 1
@@ -242,6 +244,18 @@ class _RepoRun:
             self.progress.page(self.repo, self.stats)
             if scan.done:
                 return scan
+
+    def _withheld(self, rows: list[Row]) -> Mapping[int, tuple[str, ...]]:
+        """The state's withheld fields after ``rows``: theirs replace what an older fetch of those PRs had."""
+        if not self.state.withheld and not any(r.get("withheld_fields") for r in rows):
+            return self.state.withheld
+        withheld = dict(self.state.withheld)
+        for r in rows:
+            if fields := r.get("withheld_fields"):
+                withheld[r["number"]] = self.withheld_now[r["number"]] = tuple(fields)
+            else:
+                withheld.pop(r["number"], None)
+        return withheld
 
     async def _finish(self, scan: Scan, final: float | None) -> None:
         s = replace(self.state, scan=None, last_check=iso(final if final is not None else self.clock.now()))
@@ -263,6 +277,13 @@ class _RepoRun:
                     window_since=self.opts.since,
                     last_full_scan=iso(scan.first_started or self.clock.now()),
                 )
+        if self.withheld_now:
+            self.stats.withheld = len(self.withheld_now)
+            fields = sorted({f for fs in self.withheld_now.values() for f in fs})
+            self.stats.warnings.append(
+                f"GitHub withheld {', '.join(fields)} of {len(self.withheld_now)} PR(s) from this token: "
+                "kept as null and listed in the PRs' withheld_fields"
+            )
         self.state = s
         self.stats.prs_cached = await self._io(self.cache.compact, s)
         self.stats.status = "ok"
@@ -288,7 +309,7 @@ async def fetch_async(
         clock=clock,
         concurrency=opts.concurrency,
         max_wait=opts.max_wait,
-        timeout=opts.timeout,
+        timeouts=opts.timeouts,
         retry=opts.retry,
         http_transport=http_transport,
     )
@@ -309,7 +330,7 @@ async def fetch_async(
             await _RepoRun(repo, source, cache, opts, st, clock, progress, version, io).run()
         except Paused as exc:
             st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
-        except RepoError as exc:
+        except (RepoError, Unreachable) as exc:
             st.status, st.error = "failed", mask(exc.message, token)
             if repo in caches:
                 caches[repo].drop_if_empty()
@@ -330,6 +351,8 @@ async def fetch_async(
     finally:
         io.shutdown(wait=True)  # a cancelled run still finishes the checkpoint being written
         await transport.aclose()
+    if transport.unreachable is not None:  # one line for the run, not one per repo
+        raise transport.unreachable
     summary = FetchSummary(
         repos=stats,
         transport=source.name,

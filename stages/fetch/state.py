@@ -4,15 +4,17 @@
 it is fetched, with which queries and transport); :class:`Scan` is a scan in
 progress inside it, saved after every page so a killed run resumes at its
 cursor. Both are frozen: the run (:mod:`stages.fetch.run`) makes new ones
-with :func:`dataclasses.replace`, the cache (:mod:`stages.fetch.cache`) only
-stores and loads them (it alone knows their JSON form in ``state.json``).
+with :func:`dataclasses.replace` (a new ``withheld`` mapping too, never an
+edited one), the cache (:mod:`stages.fetch.cache`) only stores and loads them
+(it alone knows their JSON form in ``state.json``).
 Times are GitHub's ISO-8601 strings, except the scan's ``started`` and
 ``first_started`` (epoch seconds, server clock).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 ScanKind = Literal["full", "incremental", "catchup"]
@@ -52,3 +54,5 @@ class RepoState:
     incomplete: bool = False  # the last scan kept null nodes: the next run looks again
     etag: str | None = None  # REST: the probe's last etag (a 304 is free)
     scan: Scan | None = None  # the scan in progress (None between runs)
+    # PR number -> what GitHub withheld from the token inside it (as in the row's withheld_fields)
+    withheld: Mapping[int, tuple[str, ...]] = field(default_factory=dict)

@@ -27,6 +27,7 @@ class RepoStats:
     prs_fetched: int = 0
     prs_cached: int = 0
     nested_requests: int = 0
+    withheld: int = 0  # PRs fetched this run that GitHub withheld a part of from the token
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     resume_at: float | None = None

@@ -17,12 +17,23 @@ A wait that would take the run's total waiting past ``max_wait`` raises
 :class:`Paused` here and in every other repo's next request: the run stops
 cleanly, each repo's checkpoint intact. The token is only ever in the
 ``Authorization`` header; every message is masked.
+
+A dead network is not waited out (:class:`Timeouts`): an API URL that is not
+an http(s) URL is refused before anything is sent; a refused connection, an
+unknown host or a TLS failure raises :class:`Unreachable` at once (never
+retried), and so does a connect or answer timeout while the server has not
+answered a single request of the run. Once it has answered, a timeout is
+transient (retried with a smaller page). Every later request of the run
+raises the same :class:`Unreachable` without connecting.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import importlib.util
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +45,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from pipeline import __version__
 from stages.fetch.auth import mask
 from stages.fetch.clock import Clock, iso
-from stages.fetch.errors import Paused, RateLimited, RepoError, TransientError
+from stages.fetch.errors import Forbidden, Paused, RateLimited, RepoError, TransientError, Unreachable
 from stages.fetch.http import PooledTransport, env_proxies
 from stages.fetch.ratelimit import Budget, RateHeaders, limit_wait, parse_headers
 from stages.fetch.source import Json
@@ -61,6 +72,41 @@ class RetryPolicy:
     backoff: float = 1.0  # multiplier of the random exponential wait
     cap: float = 30.0  # no single retry wait is longer
     max_rate_limit_waits: int = 20  # consecutive rate-limited answers before giving up on a request
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one request may take, in seconds (see module doc)."""
+
+    connect: float = 5.0  # DNS + TCP (+ TLS): GitHub connects in well under a second
+    deadline: float = 30.0  # from sending to the answer's last byte; GitHub gives up on a query at ~10 s
+
+
+def check_api_url(api_url: str) -> str:
+    """``api_url`` without a trailing slash, or :class:`Unreachable` when it is not an http(s) URL."""
+    try:
+        url: httpx.URL | None = httpx.URL(api_url)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise Unreachable(
+            f"the GitHub API URL {api_url!r} is not an http(s) URL; "
+            "set GITHUB_API_URL (or --api-url) to one like https://api.github.com"
+        )
+    return api_url.rstrip("/")
+
+
+def _cause(exc: BaseException) -> str:
+    """Why a connection failed, in a few words (refused, unknown host, or what the OS said)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "unknown host"
+        if isinstance(seen, OSError) and seen.errno == errno.ECONNREFUSED:
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _message(resp: httpx.Response) -> str:
@@ -97,7 +143,7 @@ def classify_http(resp: httpx.Response, rh: RateHeaders) -> None:
             raise RateLimited(f"secondary rate limit: {msg}", kind="secondary", headers=rh, request_id=rid)
         if rh.remaining == 0 or rh.retry_after is not None:
             raise RateLimited(f"rate limit exhausted: {msg}", kind="primary", headers=rh, request_id=rid)
-        raise RepoError(f"forbidden (HTTP {status}): {msg}", request_id=rid)
+        raise Forbidden(f"forbidden (HTTP {status}): {msg}", request_id=rid)
     if status == 401:
         raise RepoError(f"GitHub refused the token (HTTP 401: {msg}); check GITHUB_TOKEN", request_id=rid)
     if status == 404:
@@ -116,20 +162,23 @@ class Transport:
         clock: Clock,
         concurrency: int = 8,
         max_wait: float = 600.0,
-        timeout: float = 30.0,
+        timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.api_url = api_url.rstrip("/")
+        self.api_url = check_api_url(api_url)
         self.token = token
         self.clock = clock
         self.max_wait = max_wait
+        self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.budget = Budget()
         self.waited = 0.0
         self.stopped: Paused | None = None
+        self.unreachable: Unreachable | None = None
+        self.answered = False  # the server has answered a request of this run
         self.concurrency = max(1, concurrency)
-        self._sem: Any = None
+        self._sem: asyncio.Semaphore | None = None
         headers = {
             "User-Agent": f"demoseed/{__version__}",
             "Accept": "application/vnd.github+json",
@@ -140,6 +189,7 @@ class Transport:
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         if http_transport is None and not env_proxies():  # a proxy: httpx's transport (stages/fetch/http.py)
             http_transport = PooledTransport(limits=limits, tls=self.api_url.lower().startswith("https:"))
+        timeout = httpx.Timeout(self.timeouts.deadline, connect=self.timeouts.connect)
         self.client = httpx.AsyncClient(
             headers=headers, timeout=timeout, limits=limits, transport=http_transport, follow_redirects=True
         )
@@ -153,12 +203,19 @@ class Transport:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def _semaphore(self) -> Any:
+    def _semaphore(self) -> asyncio.Semaphore:
         if self._sem is None:
-            import asyncio
-
             self._sem = asyncio.Semaphore(self.concurrency)
         return self._sem
+
+    def _unreachable(self, reason: str) -> Unreachable:
+        """The run's :class:`Unreachable` (the first reason wins)."""
+        if self.unreachable is None:
+            self.unreachable = Unreachable(
+                f"cannot reach the GitHub API at {self.api_url}: {reason}; "
+                "check GITHUB_API_URL (or --api-url) and the network"
+            )
+        return Unreachable(self.unreachable.message)
 
     # -- waiting -------------------------------------------------------------
 
@@ -278,16 +335,31 @@ class Transport:
         cost: int,
     ) -> httpx.Response:
         async with self._semaphore():
+            if self.unreachable is not None:
+                raise Unreachable(self.unreachable.message)
             # the budget is checked and reserved only by requests about to go out
             await self._ready(cost, stats)
             self.budget.reserved += cost
             stats.requests += 1
             try:
                 payload = body() if body else None
-                return await self.client.request(method, url, json=payload, params=params, headers=headers)
-            except httpx.TimeoutException as exc:
-                raise TransientError(f"timed out ({type(exc).__name__})", shrink=True) from None
+                async with asyncio.timeout(self.timeouts.deadline):
+                    resp = await self.client.request(method, url, json=payload, params=params, headers=headers)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                connect = isinstance(exc, httpx.ConnectTimeout)
+                if not self.answered:
+                    t = self.timeouts
+                    raise self._unreachable(
+                        f"no connection within {t.connect:g}s"
+                        if connect
+                        else f"no answer within {t.deadline:g}s (the connection was accepted)"
+                    ) from None
+                raise TransientError(f"timed out ({type(exc).__name__})", shrink=not connect) from None
+            except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+                raise self._unreachable(mask(_cause(exc), self.token)) from None
             except httpx.TransportError as exc:
                 raise TransientError(mask(f"connection error: {type(exc).__name__}: {exc}", self.token)) from None
             finally:
                 self.budget.reserved -= cost
+            self.answered = True
+            return resp

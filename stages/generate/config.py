@@ -38,6 +38,7 @@ class GenerateConfig:
     team_slug: str | None = None
 
     SEED: ClassVar[tuple[int, int]] = (0, 2**63 - 1)
+    ANCHOR: ClassVar[tuple[dt.date, dt.date]] = (dt.date(1980, 1, 7), dt.date(2199, 12, 30))  # Mondays
     WEEKS: ClassVar[tuple[int, int]] = (1, 104)
     TEAMS: ClassVar[tuple[int, int]] = (1, 100_000)
     MEMBERS: ClassVar[tuple[int, int]] = (2, 500)  # reviews need two people
@@ -77,9 +78,13 @@ class GenerateConfig:
         if rs is not None and not real_share_ok(rs):
             low_rs, high_rs = self.REAL_SHARE
             raise UserError(f"--real-share {rs}: use {low_rs:.2f} to {high_rs:.2f} (or 0 for synthetic only)")
-        if self.anchor is not None and self.anchor.weekday() != 0:
-            monday = self.anchor - dt.timedelta(days=self.anchor.weekday())
-            raise UserError(f"--anchor {self.anchor}: must be a Monday (e.g. {monday})")
+        if self.anchor is not None:
+            if not anchor_ok(self.anchor):
+                low_a, high_a = self.ANCHOR
+                raise UserError(f"--anchor {self.anchor}: use a Monday from {low_a} to {high_a}")
+            if self.anchor.weekday() != 0:
+                monday = self.anchor - dt.timedelta(days=self.anchor.weekday())
+                raise UserError(f"--anchor {self.anchor}: must be a Monday (e.g. {monday})")
         if self.team_slug is not None and not SLUG.match(self.team_slug):
             raise UserError(f"--team-slug {self.team_slug!r}: use lowercase letters, digits and dashes (max 40)")
 
@@ -102,3 +107,9 @@ def real_share_ok(value: float) -> bool:
     """0 (synthetic only) or within :attr:`GenerateConfig.REAL_SHARE`."""
     low, high = GenerateConfig.REAL_SHARE
     return value == 0 or low <= value <= high
+
+
+def anchor_ok(day: dt.date) -> bool:
+    """Within :attr:`GenerateConfig.ANCHOR` (the weeks before it, and the week after, stay valid dates)."""
+    low, high = GenerateConfig.ANCHOR
+    return low <= day <= high

@@ -255,9 +255,10 @@ def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_st
     merge_week = np.where(merged, np.clip((frame.closed - start) // (7 * US_PER_DAY), 0, weeks - 1), w)
     # reverts and hotfixes spread evenly over a team's merged PRs in merge-week order (a running quota)
     seq = (merge_week.astype(np.uint64) << np.uint64(40)) | (keyed_u64(key, *k, "flag-order") >> np.uint64(24))
-    revert_p = np.where(merged, scenario.curve("revert_rate", weeks)[merge_week], 0.0)
+    curve_week = np.maximum(merge_week, 0)  # warm-up PRs not merged have week < 0; their rates are unused
+    revert_p = np.where(merged, scenario.curve("revert_rate", weeks)[curve_week], 0.0)
     frame.is_revert = systematic(revert_p, t, key, *k, "revert", order=seq)
-    hot = scenario.curve("hotfix_rate", weeks)[merge_week]
+    hot = scenario.curve("hotfix_rate", weeks)[curve_week]
     hot_p = np.where(merged & ~frame.is_revert, hot / np.maximum(1 - revert_p, 0.05), 0.0)
     frame.is_hotfix = systematic(hot_p, t, key, *k, "hotfix", order=seq)
     frame.is_draft = (frame.state == PRState.OPEN) & (keyed_uniform(key, *k, "draft") < 0.25)

@@ -10,11 +10,16 @@ PostgreSQL, DuckDB and SQLite all accept.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from pipeline.base.errors import UserError
 from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec
 
 from .ddl import quote
@@ -38,7 +43,7 @@ class Backend(abc.ABC):
         """The table's name in the target's own SQL."""
 
     @abc.abstractmethod
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Run a SELECT in the target (inside the current transaction, if any)."""
 
     @abc.abstractmethod
@@ -105,20 +110,83 @@ class Backend(abc.ABC):
         rows = self.query(f"SELECT slug, id FROM {self.qname('teams_team')} WHERE slug IN ({values})")
         return {str(slug): int(i) for slug, i in rows}
 
-    def clear_teams(self, team_ids: Sequence[int], tables: Sequence[str]) -> dict[str, int]:
-        """Delete the teams and all their rows, children first; return rows deleted per table."""
+    def foreign_keys(self) -> list[ForeignKeyRef]:
+        """Every single-column foreign key in the database, from its catalog (none: the target has none)."""
+        return []
+
+    def clear_teams(self, team_ids: Sequence[int], tables: Sequence[str]) -> Cleared:
+        """Delete the teams' rows of every app table but the team rows themselves, and what depends on them.
+
+        The team rows stay (:meth:`update_rows` rewrites them), so whatever
+        references only the team (memberships, integrations, ...) stays too.
+        Rows of other tables that reference a deleted row are deleted when
+        their foreign key column is NOT NULL and set to NULL when it is
+        nullable (Django's CASCADE / SET_NULL), found from the catalog:
+        deletions first (recursively), then the NULLs.
+        """
         ids = ", ".join(str(int(i)) for i in team_ids)
+        ours = {self.key(t): t for t in tables}
+        refs = [fk for fk in self.foreign_keys() if fk.child not in ours]
+        roots = [(self.key(t), f"{quote('team_id')} IN ({ids})") for t in tables if t != "teams_team"]
+        foreign: dict[str, tuple[str, int]] = {}
+        for parent, pred in roots:
+            self._cascade(parent, pred, refs, foreign, nullify=False, depth=0)
+        for parent, pred in roots:
+            self._cascade(parent, pred, refs, foreign, nullify=True, depth=0)
         deleted: dict[str, int] = {}
         for t in reversed(APP_LOAD_ORDER):
-            if t not in tables:
+            if t not in tables or t == "teams_team":
                 continue
-            key = "id" if t == "teams_team" else "team_id"
-            where = f"WHERE {quote(key)} IN ({ids})"
+            where = f"WHERE {quote('team_id')} IN ({ids})"
             (n,) = self.query(f"SELECT count(*) FROM {self.qname(t)} {where}")[0]
             if n:
                 self.execute(f"DELETE FROM {self.qname(t)} {where}")
             deleted[t] = int(n)
-        return deleted
+        return Cleared(deleted, foreign)
+
+    def _cascade(
+        self,
+        parent: tuple[str, str],
+        pred: str,
+        refs: list[ForeignKeyRef],
+        out: dict[str, tuple[str, int]],
+        *,
+        nullify: bool,
+        depth: int,
+    ) -> None:
+        if depth > 16:
+            raise UserError(f"--clear: foreign keys nest deeper than 16 tables below {parent[1]}; clear them first")
+        parent_sql = self.sql_name(parent)
+        for fk in refs:
+            if fk.parent != parent:
+                continue
+            child = self.sql_name(fk.child)
+            where = f"{quote(fk.column)} IN (SELECT {quote(fk.ref_column)} FROM {parent_sql} WHERE {pred})"
+            if fk.nullable and (nullify or depth > 0):
+                (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
+                if n:
+                    self.execute(f"UPDATE {child} SET {quote(fk.column)} = NULL WHERE {where}")
+                    _count(out, f"{fk.child[1]}.{fk.column}", "set NULL", int(n))
+            elif not fk.nullable and (not nullify or depth > 0):
+                self._cascade(fk.child, where, refs, out, nullify=nullify, depth=depth + 1)
+                (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
+                if n:
+                    self.execute(f"DELETE FROM {child} WHERE {where}")
+                    _count(out, fk.child[1], "deleted", int(n))
+
+    def key(self, table: str) -> tuple[str, str]:
+        """(schema, table) of an app table, as :meth:`foreign_keys` names tables."""
+        return ("main", table)
+
+    def sql_name(self, key: tuple[str, str]) -> str:
+        return f"{quote(key[0])}.{quote(key[1])}"
+
+    def update_rows(self, table: str, columns: Sequence[str], rows: list[dict[str, object]]) -> int:
+        """Rewrite existing rows (by id) with the given values; return how many."""
+        for row in rows:
+            sets = ", ".join(f"{quote(c)} = {sql_value(row[c])}" for c in columns if c != "id")
+            self.execute(f"UPDATE {self.qname(table)} SET {sets} WHERE {quote('id')} = {int(str(row['id']))}")
+        return len(rows)
 
     def max_ids(self, tables: Sequence[str]) -> dict[str, int]:
         sql = " UNION ALL ".join(
@@ -126,7 +194,7 @@ class Backend(abc.ABC):
         )
         return {str(t): int(m or 0) for t, m in self.query(sql)}
 
-    def aggregates(self, spec: TableSpec, team_ids: Sequence[int]) -> tuple:
+    def aggregates(self, spec: TableSpec, team_ids: Sequence[int]) -> tuple[Any, ...]:
         """Count and per-column aggregates of one table's rows for ``team_ids``, as text."""
         exprs = [
             f"{self.text(self.aggregate_expr(kind, quote(name)))} AS a{i}"
@@ -136,6 +204,42 @@ class Backend(abc.ABC):
         ids = ", ".join(str(int(i)) for i in team_ids) or "NULL"
         sql = f"SELECT {', '.join(exprs)} FROM {self.qname(spec.name)} WHERE {quote(key)} IN ({ids})"
         return tuple(self.query(sql)[0])
+
+
+@dataclass(frozen=True)
+class ForeignKeyRef:
+    """One foreign key of the database: ``child.column`` -> ``parent.ref_column``; tables as (schema, name)."""
+
+    child: tuple[str, str]
+    column: str
+    nullable: bool
+    parent: tuple[str, str]
+    ref_column: str
+
+
+@dataclass
+class Cleared:
+    """What --clear removed: app rows per table; rows of other tables deleted or set NULL."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    foreign: dict[str, tuple[str, int]] = field(default_factory=dict)  # table[.column] -> (action, rows)
+
+
+def _count(out: dict[str, tuple[str, int]], key: str, action: str, n: int) -> None:
+    out[key] = (action, out.get(key, (action, 0))[1] + n)
+
+
+def sql_value(value: object) -> str:
+    """A SQL literal for a value read back from DuckDB (PostgreSQL, SQLite and DuckDB all take these)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return sql_literal(value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat())
+    return sql_literal(str(value))
 
 
 def aggregate_kinds(spec: TableSpec) -> list[tuple[str, str]]:

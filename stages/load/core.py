@@ -8,7 +8,9 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
 3. create the app tables when none exist, or check the existing ones
    (missing / mismatched columns are one clear error);
 4. lock the tables (PostgreSQL); find the snapshot's team slugs: an existing
-   slug is an error, or with ``clear`` its rows are deleted child-first;
+   slug is an error, or with ``clear`` its rows are deleted child-first, the
+   team row kept (and rewritten in step 5), rows of other tables that point
+   at deleted rows deleted or set NULL (:meth:`Backend.clear_teams`);
 5. id offsets = the max id now in each table; insert every table in FK order
    through one DuckDB SELECT each (remapped ids, rebased dates);
 6. indexes / foreign keys of tables created by this load; id sequences moved
@@ -21,8 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -32,12 +37,13 @@ from pipeline.base.errors import UserError
 from pipeline.base.manifest import verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 
-from .backend import Backend, aggregate_kinds, duckdb_aggregate_expr
+from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
+from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
 from .schema_check import check_table
-from .target import DUCKDB, POSTGRES, Target, parse_db_url, scrub
+from .target import DUCKDB, POSTGRES, Target, check_identifier, parse_db_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +64,33 @@ def load_snapshot(
     snapshot_dir: Path,
     db_url: str | None,
     *,
+    as_of: dt.datetime,
+    recompute_week: WeekRecompute | None = None,
     schema: str | None = None,
     clear: bool = False,
     rebase_dates: bool = True,
-    today: dt.date | None = None,
+    default_db: Path | None = None,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
 ) -> LoadReport:
-    """Load a verified snapshot into the database at ``db_url`` (None: data/app.duckdb)."""
+    """Load a verified snapshot, as the team stood at ``as_of``, into ``db_url`` (None: the DuckDB file ``default_db``).
+
+    ``as_of`` (the load instant, UTC) is an input: the stage never reads the
+    clock. Dates move by whole weeks so the snapshot's last week is the
+    instant's week (unless ``rebase_dates`` is off), then the rows are cut at
+    the instant (:mod:`stages.load.asof`); the instant's week of weekly
+    metrics is recomputed by ``recompute_week`` (the caller's aggregate stage,
+    see :mod:`pipeline.runners.load`).
+    """
     say = progress or (lambda _msg: None)
-    target = parse_db_url(db_url, schema=schema)
+    target = parse_db_url(db_url, schema=schema, default_db=default_db)
     unknown = [t for t in include if t not in APP_LOAD_ORDER]
     if unknown:
         raise UserError(
             f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
         )
+    if as_of.tzinfo is None:
+        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
     tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
@@ -80,18 +98,27 @@ def load_snapshot(
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
     verify_seconds = time.perf_counter() - t0
-    files = {t: snapshot_dir / manifest.tables[t].file for t in tables}
-    rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=today)
+    # the file names verify_snapshot checked (<table>.parquet), never a name taken from the manifest's text
+    every = {
+        check_identifier(t, "table name"): snapshot_dir / f"{t}.parquet" for t in APP_LOAD_ORDER if t in manifest.tables
+    }
+    files = {t: every[t] for t in tables}
+    rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=as_of.astimezone(dt.UTC).date())
+    say("cutting the snapshot at the load instant")
+    cut = plan_cut(every, AsOf(as_of.astimezone(dt.UTC) - dt.timedelta(days=rebase.days)), recompute_week)
     teams = pq.read_table(files["teams_team"], columns=["id", "slug"]) if "teams_team" in files else None
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
+    _check_slugs(slugs, snapshot_dir)
+    snapshot_teams = dict(zip(slugs, snapshot_team_ids, strict=True))
 
     say(f"connecting to {target.display}")
     backend = open_backend(target)
     try:
+        backend.duck.register(RECOMPUTED, cut.recomputed)
         t1 = time.perf_counter()
         try:
-            reports, created, cleared, offsets, nexts = _write(backend, tables, files, slugs, rebase, clear, say)
+            w = _write(backend, tables, files, snapshot_teams, rebase, cut, clear, say)
         except UserError as exc:
             raise UserError(f"{exc} (nothing was written)") from None
         except Exception as exc:
@@ -99,11 +126,11 @@ def load_snapshot(
                 f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}"
             ) from None
         load_seconds = time.perf_counter() - t1
-        new_team_ids = [i + offsets.get("teams_team", 0) for i in snapshot_team_ids]
+        new_team_ids = [w.team_map.get(i, i + w.offsets.get("teams_team", 0)) for i in snapshot_team_ids]
         t2 = time.perf_counter()
         say("reading back")
         try:
-            _read_back(backend, reports, files, offsets, rebase, new_team_ids)
+            _read_back(backend, w, cut, rebase, new_team_ids)
         except Exception as exc:
             raise UserError(
                 f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
@@ -117,33 +144,59 @@ def load_snapshot(
         snapshot_id=manifest.snapshot_id,
         team_slugs=slugs,
         team_ids=new_team_ids,
-        created_tables=created,
-        cleared_team_ids=cleared,
+        created_tables=w.created,
+        cleared_team_ids=w.cleared,
+        foreign=w.foreign,
         rebase=describe_rebase(rebase),
         rebase_weeks=rebase.weeks,
-        tables=reports,
-        next_ids=nexts,
+        tables=w.reports,
+        next_ids=w.nexts,
+        as_of=as_of.astimezone(dt.UTC),
+        reopened_prs=cut.reopened,
+        recomputed_week=(
+            cut.recomputed_week + dt.timedelta(days=rebase.days) if cut.recomputed_week is not None else None
+        ),
+        recomputed_rows=cut.recomputed.num_rows,
         verify_seconds=verify_seconds,
         load_seconds=load_seconds,
         readback_seconds=readback_seconds,
     )
 
 
+_PG_CAUSE = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+(.*)", re.S)
+_MAX_CAUSE = 500
+
+
 def _one_line(exc: BaseException, target: Target) -> str:
+    """The cause of a failure on one line: PostgreSQL's own ``ERROR: ...`` (+ DETAIL/HINT) when present.
+
+    DuckDB's postgres extension reports ``Failed to execute query "<the whole
+    statement>": ERROR: <cause>``; the statement can be kilobytes of DDL, so
+    the cause is picked out rather than the text cut after its first lines.
+    """
     text = scrub(str(exc), target).strip()
+    if m := _PG_CAUSE.search(text):
+        lines = [ln.strip() for ln in m.group(1).splitlines() if ln.strip()]
+        keep = lines[:1] + [ln for ln in lines[1:] if ln.startswith(("DETAIL:", "HINT:"))]
+        return _cut(" ".join(" ".join(keep).split()))
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return " ".join(lines[:2]) if lines else type(exc).__name__
+    return _cut(" ".join(lines[:2])) if lines else type(exc).__name__
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
 
 def _write(
     backend: Backend,
     tables: list[str],
     files: dict[str, Path],
-    slugs: list[str],
+    snapshot_teams: dict[str, int],
     rebase: Rebase,
+    cut: CutPlan,
     clear: bool,
     say: Progress,
-) -> tuple[list[TableReport], list[str], list[int], dict[str, int], dict[str, int]]:
+) -> Written:
     target = backend.target
     ddl = app_ddl()
     backend.begin()
@@ -165,18 +218,17 @@ def _write(
             say(f"creating {len(created)} app tables")
             backend.create_tables(created)
         backend.lock(tables)
-        found = backend.teams_by_slug(slugs) if "teams_team" in tables else {}
-        cleared: list[int] = []
-        deleted: dict[str, int] = {}
+        found = backend.teams_by_slug(list(snapshot_teams)) if "teams_team" in tables else {}
         if found and not clear:
             raise UserError(
-                f"team slug(s) {', '.join(sorted(found))} already exist in {target.display}; "
-                "use --clear to replace them (their rows are deleted first)"
+                f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
+                "use --clear to replace their rows (the team rows and what the app attached to them stay)"
             )
+        team_map = {snapshot_teams[slug]: i for slug, i in found.items()}
+        swept = Cleared()
         if found:
-            cleared = sorted(found.values())
-            say(f"clearing team(s) {', '.join(sorted(found))}")
-            deleted = backend.clear_teams(cleared, tables)
+            say(f"clearing {len(found):,} team(s)")
+            swept = backend.clear_teams(sorted(found.values()), tables)
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
         offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
@@ -184,14 +236,31 @@ def _write(
         for t in tables:
             s = spec(t)
             sql = select_sql(
-                s, files[t], offsets=offsets, refs=ddl.references(t), days=rebase.days, dialect=backend.dialect
+                s,
+                cut.sources[t],
+                offsets=offsets,
+                refs=ddl.references(t),
+                days=rebase.days,
+                dialect=backend.dialect,
+                team_map=team_map,
             )
-            rows = pq.ParquetFile(files[t]).metadata.num_rows
+            in_file = pq.ParquetFile(files[t]).metadata.num_rows
+            count = backend.duck.execute(f"SELECT count(*) FROM ({cut.sources[t]})").fetchone()
+            rows = int(count[0]) if count else 0
+            held = cut.weekly_held_back if t == WEEKLY else in_file - rows
             say(f"inserting {t} ({rows:,} rows)")
             ts = time.perf_counter()
-            n = backend.insert(t, s.column_names, sql)
+            n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
             reports.append(
-                TableReport(t, rows, n, offsets.get(t, 0), deleted.get(t, 0), seconds=time.perf_counter() - ts)
+                TableReport(
+                    t,
+                    rows,
+                    n,
+                    offsets.get(t, 0),
+                    swept.deleted.get(t, 0),
+                    held_back=held,
+                    seconds=time.perf_counter() - ts,
+                )
             )
         if created or restore:
             say("creating indexes and foreign keys")
@@ -203,23 +272,63 @@ def _write(
     except BaseException:
         backend.rollback()
         raise
-    return reports, created, cleared, offsets, nexts
+    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign)
 
 
-def _read_back(
-    backend: Backend,
-    reports: list[TableReport],
-    files: dict[str, Path],
-    offsets: dict[str, int],
-    rebase: Rebase,
-    team_ids: Sequence[int],
-) -> None:
+@dataclass
+class Written:
+    reports: list[TableReport]
+    created: list[str]
+    cleared: list[int]  # ids of the team rows --clear kept (their other rows replaced)
+    offsets: dict[str, int]
+    nexts: dict[str, int]
+    team_map: dict[int, int]  # snapshot team id -> kept team row id
+    foreign: dict[str, tuple[str, int]]
+
+
+def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
+    """Insert the rows of ``sql``; rows whose id is in ``kept`` already exist and are rewritten instead."""
+    if not kept:
+        return backend.insert(table, columns, sql)
+    ids = ", ".join(str(i) for i in sorted(kept))
+    rows = backend.duck.execute(f"SELECT * FROM ({sql}) WHERE id IN ({ids})").to_arrow_table().to_pylist()
+    updated = backend.update_rows(table, columns, rows)
+    return updated + backend.insert(table, columns, f"SELECT * FROM ({sql}) WHERE id NOT IN ({ids})")
+
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")  # Django's SlugField in the app's varchar(50)
+
+
+def _check_slugs(slugs: list[str], snapshot_dir: Path) -> None:
+    """A verified snapshot is intact, not safe: its team slugs go into SQL text, so they must be slugs."""
+    bad = [s for s in slugs if not _SLUG.match(s)]
+    if bad:
+        raise UserError(
+            f"snapshot {snapshot_dir} has team slug {bad[0]!r}, which is not a slug (letters, digits, '-', '_', "
+            "at most 50); refusing to load it"
+        )
+    dupes = sorted(s for s, n in Counter(slugs).items() if n > 1)
+    if dupes:
+        raise UserError(f"snapshot {snapshot_dir} names team slug {dupes[0]!r} more than once; refusing to load it")
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:3])}, ... ({len(names):,} in all)"
+
+
+def _read_back(backend: Backend, w: Written, cut: CutPlan, rebase: Rebase, team_ids: Sequence[int]) -> None:
     ddl = app_ddl()
-    for report in reports:
+    for report in w.reports:
         s = spec(report.name)
         kinds = aggregate_kinds(s)
         source = select_sql(
-            s, files[report.name], offsets=offsets, refs=ddl.references(report.name), days=rebase.days, dialect="duckdb"
+            s,
+            cut.sources[report.name],
+            offsets=w.offsets,
+            refs=ddl.references(report.name),
+            days=rebase.days,
+            dialect="duckdb",
+            team_map=w.team_map,
         )
         exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in kinds)
         want = backend.duck.execute(f"SELECT {exprs} FROM ({source})").fetchone() or ()

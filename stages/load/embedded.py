@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
 from pipeline.base.errors import UserError
 
 from . import ddl
-from .backend import Backend, duckdb_aggregate_expr
+from .backend import Backend, ForeignKeyRef, duckdb_aggregate_expr
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -38,7 +39,8 @@ class DuckDBBackend(Backend):
 
     def __init__(self, target: Target) -> None:
         assert target.path is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        if target.create_dir:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             duck = connect(str(target.path))
         except duckdb.Error as exc:
@@ -51,7 +53,7 @@ class DuckDBBackend(Backend):
     def qname(self, table: str) -> str:
         return f"{self.prefix}{quote(table)}"
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.duck.execute(sql).fetchall()
 
     def execute(self, sql: str) -> None:
@@ -136,7 +138,8 @@ class SQLiteBackend(Backend):
 
     def __init__(self, target: Target) -> None:
         assert target.path is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        if target.create_dir:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(target.path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -147,7 +150,7 @@ class SQLiteBackend(Backend):
     def qname(self, table: str) -> str:
         return quote(table)
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.db.execute(sql).fetchall()
 
     def execute(self, sql: str) -> None:
@@ -177,6 +180,20 @@ class SQLiteBackend(Backend):
                 has_default = default is not None or (pk and "int" in str(declared).lower())
                 out.setdefault(t, []).append(
                     Column(name, sqlite_type(declared), declared, not notnull, bool(has_default))
+                )
+        return out
+
+    def foreign_keys(self) -> list[ForeignKeyRef]:
+        out = []
+        names = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for child in names:
+            notnull = {r[1]: bool(r[3]) for r in self.query(f"PRAGMA table_info({quote(child)})")}
+            keys: dict[int, list[tuple[str, str, str | None]]] = {}
+            for fk_id, _seq, parent, col, ref, *_rest in self.query(f"PRAGMA foreign_key_list({quote(child)})"):
+                keys.setdefault(int(fk_id), []).append((str(parent), str(col), ref))
+            for ((parent, col, ref),) in (cols for cols in keys.values() if len(cols) == 1):
+                out.append(
+                    ForeignKeyRef(("main", child), col, not notnull.get(col, False), ("main", parent), ref or "id")
                 )
         return out
 

@@ -5,6 +5,7 @@ Three transformations happen in that SELECT, over whole columns:
 - id remapping: ``id + offset(table)`` and every foreign-key column
   ``+ offset(referenced table)``, so the rows land past the target's existing
   ids (offset 0 into an empty database: the ids stay as in the snapshot);
+  a team row that ``--clear`` keeps keeps its id (``team_map``);
 - date rebasing: every timestamptz and date column moves by the same whole
   number of weeks (weekdays and Monday week starts survive);
 - dialect shaping: SQLite gets ISO text for timestamps/dates and floats for
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,12 +49,12 @@ def monday(day: dt.date) -> dt.date:
 
 def snapshot_last_week(manifest: Manifest, directory: Path) -> tuple[dt.date | None, str]:
     """The Monday of the snapshot's last week: manifest parameters first, then the data."""
-    params = manifest.params
-    generate = params.get("generate") if isinstance(params.get("generate"), dict) else {}
+    params: dict[str, Any] = manifest.params
+    generate: dict[str, Any] = params["generate"] if isinstance(params.get("generate"), dict) else {}
     weeks = generate.get("week_starts") or params.get("week_starts")
     if weeks:
         return monday(max(dt.date.fromisoformat(str(w)) for w in weeks)), "manifest week_starts"
-    request = params.get("request") if isinstance(params.get("request"), dict) else {}
+    request: dict[str, Any] = params["request"] if isinstance(params.get("request"), dict) else {}
     for where, value in (("anchor", params.get("anchor")), ("request anchor", request.get("anchor"))):
         if value:
             return monday(dt.date.fromisoformat(str(value))), f"manifest {where}"
@@ -73,28 +75,44 @@ def plan_rebase(manifest: Manifest, directory: Path, *, enabled: bool, today: dt
     last, source = snapshot_last_week(manifest, directory)
     if not enabled or last is None:
         return Rebase(last, None, 0, source if enabled else "disabled (--no-rebase-dates)")
-    target = monday(today or dt.date.today())  # the load is the one stage allowed to read the clock
+    if today is None:
+        raise ValueError("plan_rebase: the load day is an input (the runner reads the clock)")
+    target = monday(today)
     return Rebase(last, target, (target - last).days // 7, source)
 
 
 def _is_ts(f: pa.Field) -> bool:
-    return pa.types.is_timestamp(f.type)
+    return bool(pa.types.is_timestamp(f.type))
 
 
 def column_expr(
-    f: pa.Field, *, offsets: dict[str, int], refs: dict[str, str], table: str, days: int, dialect: str
+    f: pa.Field,
+    *,
+    offsets: dict[str, int],
+    refs: dict[str, str],
+    table: str,
+    days: int,
+    dialect: str,
+    team_map: dict[int, int] | None = None,
 ) -> str:
-    """The DuckDB expression producing one target column from the snapshot column."""
+    """The DuckDB expression producing one target column from the snapshot column.
+
+    ``team_map``: snapshot team id -> the id of the team row --clear keeps (other teams: + offset).
+    """
     col = quote(f.name)
     expr = col
-    if f.name == "id" and offsets.get(table):
+    ref = table if f.name == "id" else refs.get(f.name)
+    if ref == "teams_team" and team_map:
+        kept = " ".join(f"WHEN {int(a)} THEN {int(b)}" for a, b in sorted(team_map.items()))
+        expr = f"CASE {col} {kept} ELSE {col} + {int(offsets.get(ref, 0))} END"
+    elif f.name == "id" and offsets.get(table):
         expr = f"{col} + {int(offsets[table])}"
     elif f.name in refs and offsets.get(refs[f.name]):
         expr = f"{col} + {int(offsets[refs[f.name]])}"
     elif _is_ts(f) and days:
-        expr = f"{col} + INTERVAL {int(days)} DAY"
+        expr = f"{col} + to_days({int(days)})"  # to_days: INTERVAL -7 DAY is a syntax error
     elif pa.types.is_date(f.type) and days:
-        expr = f"{col} + {int(days)}"
+        expr = f"{col} + ({int(days)})"
     if dialect == "sqlite":
         if _is_ts(f):
             expr = f"strftime({expr}, '%Y-%m-%d %H:%M:%S.%f')"
@@ -107,18 +125,20 @@ def column_expr(
 
 def select_sql(
     spec: TableSpec,
-    path: Path,
+    source: str,
     *,
     offsets: dict[str, int],
     refs: dict[str, str],
     days: int,
     dialect: str,
+    team_map: dict[int, int] | None = None,
 ) -> str:
-    """``SELECT <target columns> FROM read_parquet(<file>)`` for one table."""
+    """``SELECT <target columns> FROM (<source>)`` for one table (``source``: a DuckDB SELECT of its rows)."""
     cols = ", ".join(
-        column_expr(f, offsets=offsets, refs=refs, table=spec.name, days=days, dialect=dialect) for f in spec.schema
+        column_expr(f, offsets=offsets, refs=refs, table=spec.name, days=days, dialect=dialect, team_map=team_map)
+        for f in spec.schema
     )
-    return f"SELECT {cols} FROM read_parquet('{_lit(str(path))}')"
+    return f"SELECT {cols} FROM ({source})"
 
 
 def _lit(text: str) -> str:

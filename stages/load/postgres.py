@@ -8,19 +8,29 @@ as ``COPY ... FROM STDIN (FORMAT BINARY)``). PostgreSQL DDL is transactional,
 and identity sequences are moved with ``ALTER SEQUENCE ... RESTART`` (which,
 unlike ``setval``, is rolled back with the transaction), so any failure,
 including a deferred foreign-key check at COMMIT, leaves the database as it was.
+
+Loads into one database run one at a time: the first statement of the
+transaction takes the transaction-scoped advisory lock
+:data:`ADVISORY_LOCK_KEY` (``pg_advisory_xact_lock``), before anything is read
+or created, and PostgreSQL releases it at COMMIT or ROLLBACK (or when the
+process dies). A second load waits there, then sees the first one's tables and
+ids. The transaction runs at READ COMMITTED (the extension opens REPEATABLE
+READ, whose snapshot would be taken before the lock wait and hide what the
+load it waited for committed).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
 from pipeline.base.errors import UserError
 
 from . import ddl
-from .backend import Backend
+from .backend import Backend, ForeignKeyRef
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -29,6 +39,8 @@ from .target import Target, scrub
 
 log = logging.getLogger(__name__)
 ALIAS = "demoseed_pg"
+# pg_advisory_xact_lock key that serializes demoseed loads into one database: the bytes "demoseed".
+ADVISORY_LOCK_KEY = int.from_bytes(b"demoseed", "big")  # 7234307576302018916
 
 
 def _connect_error(target: Target, exc: Exception) -> UserError:
@@ -74,7 +86,7 @@ class PostgresBackend(Backend):
     def qname(self, table: str) -> str:
         return f"{quote(self.schema)}.{quote(table)}"
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.duck.execute(f"SELECT * FROM postgres_query('{ALIAS}', {sql_literal(sql)})").fetchall()
 
     def execute(self, sql: str) -> None:
@@ -82,6 +94,10 @@ class PostgresBackend(Backend):
 
     def begin(self) -> None:
         self.duck.execute("BEGIN TRANSACTION")
+        self.execute(
+            f"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"
+        )
+        self.duck.execute("CALL pg_clear_cache()")  # tables another load created while we waited
 
     def commit(self) -> None:
         self.duck.execute("COMMIT")
@@ -111,6 +127,21 @@ class PostgresBackend(Backend):
                 shown = f"numeric({precision}, {scale})"
             out.setdefault(table, []).append(Column(name, canon, shown, nullable == "YES", bool(has_default)))
         return out
+
+    def key(self, table: str) -> tuple[str, str]:
+        return (self.schema, table)
+
+    def foreign_keys(self) -> list[ForeignKeyRef]:
+        rows = self.query(
+            "SELECT cn.nspname::text AS cs, cc.relname::text AS ct, a.attname::text AS col, NOT a.attnotnull AS n, "
+            "pn.nspname::text AS ps, pc.relname::text AS pt, pa.attname::text AS ref FROM pg_constraint c "
+            "JOIN pg_class cc ON cc.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace "
+            "JOIN pg_class pc ON pc.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1] "
+            "WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 ORDER BY 1, 2, 3"
+        )
+        return [ForeignKeyRef((cs, ct), col, bool(null), (ps, pt), ref) for cs, ct, col, null, ps, pt, ref in rows]
 
     def create_tables(self, tables: Sequence[str]) -> None:
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")

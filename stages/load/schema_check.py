@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,13 +21,13 @@ from pipeline.base.schemas import TableSpec
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: tuple  # canonical: ("int64",), ("str", 100 | None), ("dec", 10, 2), ...
+    type: tuple[Any, ...]  # canonical: ("int64",), ("str", 100 | None), ("dec", 10, 2), ...
     shown: str  # the type as the database names it
     nullable: bool
     has_default: bool
 
 
-def spec_type(f: pa.Field) -> tuple:
+def spec_type(f: pa.Field) -> tuple[Any, ...]:
     t = f.type
     if f.metadata and f.metadata.get(b"logical") == b"json":
         return ("json",)
@@ -48,7 +49,7 @@ def spec_type(f: pa.Field) -> tuple:
     return (str(t),)
 
 
-def show(canon: tuple) -> str:
+def show(canon: tuple[Any, ...]) -> str:
     names = {
         "int64": "bigint",
         "int32": "integer",
@@ -61,10 +62,10 @@ def show(canon: tuple) -> str:
         return f"varchar({canon[1]})" if canon[1] else "text"
     if canon[0] == "dec":
         return f"numeric({canon[1]}, {canon[2]})"
-    return names.get(canon[0], canon[0])
+    return str(names.get(canon[0], canon[0]))
 
 
-def postgres_type(data_type: str, length: int | None, precision: int | None, scale: int | None) -> tuple:
+def postgres_type(data_type: str, length: int | None, precision: int | None, scale: int | None) -> tuple[Any, ...]:
     dt = data_type.lower()
     simple = {
         "bigint": ("int64",),
@@ -90,7 +91,7 @@ def postgres_type(data_type: str, length: int | None, precision: int | None, sca
 _DEC = re.compile(r"(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)", re.I)
 
 
-def duckdb_type(data_type: str) -> tuple:
+def duckdb_type(data_type: str) -> tuple[Any, ...]:
     dt = data_type.upper()
     if m := _DEC.fullmatch(dt):
         return ("dec", int(m.group(1)), int(m.group(2)))
@@ -107,7 +108,7 @@ def duckdb_type(data_type: str) -> tuple:
     return simple.get(dt, (dt.lower(),))
 
 
-def sqlite_type(declared: str) -> tuple:
+def sqlite_type(declared: str) -> tuple[Any, ...]:
     """SQLite has affinities, not types: map the declared type to the family it stores."""
     d = declared.lower()
     if "int" in d:
@@ -125,24 +126,24 @@ def sqlite_type(declared: str) -> tuple:
     return (d,)
 
 
-def fits(want: tuple, got: tuple) -> bool:
+def fits(want: tuple[Any, ...], got: tuple[Any, ...]) -> bool:
     if want == got:
         return True
     kind = want[0]
     if got[0] == "int_any":
         return kind in {"int64", "int32", "bool"}
     if kind == "int32":
-        return got[0] == "int64"
+        return bool(got[0] == "int64")
     if kind == "str":
-        return got[0] == "str" and (got[1] is None or (want[1] is not None and got[1] >= want[1]))
+        return bool(got[0] == "str" and (got[1] is None or (want[1] is not None and got[1] >= want[1])))
     if kind == "json":
-        return got[0] == "str" and got[1] is None
+        return bool(got[0] == "str" and got[1] is None)
     if kind == "dec":
         if got[0] != "dec":
             return False
         if got[1] is None:
             return True
-        return got[2] == want[2] and got[1] - got[2] >= want[1] - want[2]
+        return bool(got[2] == want[2] and got[1] - got[2] >= want[1] - want[2])
     return False
 
 

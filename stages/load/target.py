@@ -7,7 +7,12 @@ Accepted forms::
     duckdb:///relative/path.duckdb  duckdb:////absolute/path.duckdb
     (none)                          the embedded default, data/app.duckdb
 
-The file URLs follow SQLAlchemy's convention (three slashes, then the path).
+The file URLs follow SQLAlchemy's convention (three slashes, then the path),
+so ``duckdb:///tmp/x.duckdb`` is ``./tmp/x.duckdb``. The directory of a file
+URL must exist: it is never created (only the default's ``data/`` is). When it
+does not exist and the path read as absolute would work, the error says to
+write four slashes, so the form people type (``duckdb:///tmp/x.duckdb`` for
+``/tmp``) never silently creates ``./tmp`` in the current directory.
 Passwords never leave this module unmasked except inside the DSN handed to
 the database driver: :func:`mask_url` is what every message shows.
 """
@@ -17,9 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from pipeline import paths
 from pipeline.base.errors import UserError
 
 POSTGRES = "postgres"
@@ -40,6 +44,7 @@ class Target:
     dsn: str = ""  # postgres: the libpq URI handed to DuckDB's ATTACH (may hold the password)
     path: Path | None = None  # sqlite / duckdb: the database file
     schema: str | None = None  # postgres / duckdb: the schema holding the app tables
+    create_dir: bool = False  # the default database only: its directory may be created
     host: str = ""
     port: int | None = None
     database: str = ""
@@ -73,9 +78,10 @@ def mask_url(url: str) -> str:
     return masked
 
 
-def _safe_port(parts) -> int | None:
+def _safe_port(parts: SplitResult) -> int | None:
     try:
-        return parts.port
+        port: int | None = parts.port
+        return port
     except ValueError:
         return None
 
@@ -88,11 +94,13 @@ def scrub(text: str, target: Target) -> str:
     return out
 
 
-def parse_db_url(url: str | None, *, schema: str | None = None) -> Target:
-    """Parse a DB URL (None or '' = the embedded DuckDB default) into a :class:`Target`."""
+def parse_db_url(url: str | None, *, schema: str | None = None, default_db: Path | None = None) -> Target:
+    """Parse a DB URL (None or '' = the embedded DuckDB file ``default_db``) into a :class:`Target`."""
     if not url:
-        path = paths.default_db_path()
-        return Target(DUCKDB, f"duckdb:///{path}", path=path, schema=_check_schema(schema))
+        if default_db is None:
+            raise UserError("no DB URL given; use --db-url (or DEMOSEED_DB_URL)")
+        path = default_db
+        return Target(DUCKDB, f"duckdb:///{path}", path=path, schema=_check_schema(schema), create_dir=True)
     shown = mask_url(url)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     kind = _SCHEMES.get(scheme)
@@ -112,15 +120,48 @@ def parse_db_url(url: str | None, *, schema: str | None = None) -> Target:
         raise UserError(f"bad DB_URL {shown!r}: no database file name after {scheme}:///")
     if kind == SQLITE and schema:
         raise UserError(f"--schema does not apply to SQLite ({shown}); SQLite has a single schema")
-    return Target(kind, shown, path=Path(unquote(file)), schema=_check_schema(schema))
+    path = Path(unquote(file))
+    _check_directory(path, shown, scheme)
+    if not path.is_absolute():
+        shown = f"{shown} (= {Path.cwd() / path})"
+    return Target(kind, shown, path=path, schema=_check_schema(schema))
+
+
+def _check_directory(path: Path, shown: str, scheme: str) -> None:
+    """A file URL's directory must exist; say how to write the absolute path when that is what was meant."""
+    parent = path.parent
+    if parent.is_dir():
+        return
+    if path.is_absolute():
+        raise UserError(f"bad DB_URL {shown!r}: directory {parent} does not exist; create it first")
+    meant = Path("/") / path
+    hint = f"; for {meant} write {scheme}:///{meant} (four slashes)" if meant.parent.is_dir() else "; create it first"
+    raise UserError(
+        f"bad DB_URL {shown!r}: three slashes make {path} a path relative to {Path.cwd()}, "
+        f"and directory {parent} does not exist there{hint}"
+    )
 
 
 def _check_schema(schema: str | None) -> str | None:
     if schema is None or schema == "":
         return None
-    if not _IDENT.match(schema):
-        raise UserError(f"bad schema name {schema!r}: use letters, digits and underscores (e.g. demo_app)")
-    return schema
+    return check_identifier(schema, "schema name")
+
+
+_SYSTEM_SCHEMAS = re.compile(r"^(information_schema|pg_.*)$", re.I)
+
+
+def check_identifier(name: str, what: str) -> str:
+    """``name`` if it is a plain SQL identifier (it goes into SQL text, quoted); UserError otherwise.
+
+    Schemas of the database system itself (``information_schema``, ``pg_catalog``
+    and every ``pg_*``) are refused: a load never writes there.
+    """
+    if not _IDENT.match(name):
+        raise UserError(f"bad {what} {name!r}: use letters, digits and underscores (e.g. demo_app)")
+    if what == "schema name" and _SYSTEM_SCHEMAS.match(name):
+        raise UserError(f"schema {name!r} belongs to the database system; load into public or a schema of your own")
+    return name
 
 
 def _parse_postgres(url: str, shown: str, schema: str | None) -> Target:

@@ -12,7 +12,8 @@ nested lists, GitHub's field names and ISO-8601 strings), as
                         mergers, assignees), bot flag, first appearance, counts
 
 and ``report``: how many rows went in and out and, for each repair or drop,
-why and how often. Every rule is documented where it is applied
+why and how often; ``withheld`` counts PRs per field GitHub withheld from the
+fetch's token (the raw ``withheld_fields``). Every rule is documented where it is applied
 (``text``, ``identity``, ``pulls``, ``children``); everything is keyed by
 (repo, number), so PRs of the same number in different repos never mix.
 Rows come out in each table's declared order, so the same input gives the
@@ -90,6 +91,12 @@ def users(prs: pl.DataFrame, reviews: pl.DataFrame, commits: pl.DataFrame) -> pl
     )
 
 
+def _withheld(df: pl.DataFrame) -> dict[str, int]:
+    """PRs per field GitHub withheld from the fetch's token (its ``withheld_fields``)."""
+    fields = df.select(pl.col("withheld_fields").explode().drop_nulls()).to_series()
+    return {str(k): int(n) for k, n in sorted(fields.value_counts().iter_rows())}
+
+
 def _incomplete(df: pl.DataFrame) -> dict[str, int]:
     """PRs whose nested list holds fewer nodes than GitHub's totalCount (not fully paged)."""
     out = {}
@@ -145,5 +152,6 @@ def normalize(raw: pa.Table) -> NormalizeResult:
         },
         "repairs": repairs,
         "incomplete": _incomplete(df),
+        "withheld": _withheld(df),
     }
     return NormalizeResult(tables=tables, report=summary)

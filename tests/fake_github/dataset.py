@@ -302,4 +302,5 @@ def expected_row(repo: str, p: dict, transport: str) -> dict:
         "files": [dict(f) for f in p["files"]],
         "filesTotalCount": len(p["files"]),
         "commentsTotalCount": len(p["comments"]),
+        "withheld_fields": None,
     }

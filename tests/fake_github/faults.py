@@ -22,6 +22,18 @@ requests through, then fires ``times`` times. Kinds:
                      ``updatedAt`` becomes now: it jumps to the top)
 ``bad_json``         400 "Problems parsing JSON" (as if the body were broken)
 ``scopes``           200 with an INSUFFICIENT_SCOPES error (a token missing a scope)
+``forbidden``        part of a PR withheld from the token, as GitHub does when a
+                     linked issue lives in a private repo: GraphQL executes
+                     with ``params["field"]`` (default ``closingIssuesReferences``)
+                     of some PRs raising FORBIDDEN ("Resource not accessible by
+                     integration", ``extensions.saml_failure``), so ``data``
+                     has that field null, the rest of the page intact, and
+                     ``errors`` a path into the node. Which PRs: those numbered
+                     ``params["numbers"]`` wherever they appear (a page, the
+                     PR alone, its nested pages), else the page positions
+                     ``params["index"]`` (default [0]). REST: 403 with that
+                     message (e.g. ``op="reviews"``: PRs' reviews; with
+                     ``params["numbers"]`` only those PRs')
 ==================  =========================================================
 """
 
@@ -44,7 +56,9 @@ KINDS = {
     "edit",
     "bad_json",
     "scopes",
+    "forbidden",
 }
+FORBIDDEN_MESSAGE = "Resource not accessible by integration"
 SCOPES_MESSAGE = (
     "Your token has not been granted the required scopes to execute this query. The 'databaseId' field requires "
     "one of the following scopes: ['read:org'], but your token has only been granted the: ['repo'] scopes. "
@@ -82,16 +96,18 @@ class Fault:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(KINDS)}")
 
-    def matches(self, api: str, op: str | None, repo: str | None) -> bool:
+    def matches(self, api: str, op: str | None, repo: str | None, number: int | None = None) -> bool:
+        """Whether a request is one this fault is for (``number``: the PR of a REST PR route)."""
         return (
             (self.api is None or self.api == api)
             and (self.op is None or self.op == op)
             and (self.repo is None or (repo or "").lower() == self.repo.lower())
+            and (number is None or "numbers" not in self.params or number in self.params["numbers"])
         )
 
-    def take(self, api: str, op: str | None, repo: str | None) -> bool:
+    def take(self, api: str, op: str | None, repo: str | None, number: int | None = None) -> bool:
         """Whether this request gets the fault (consumes one firing)."""
-        if self.fired >= self.times or not self.matches(api, op, repo):
+        if self.fired >= self.times or not self.matches(api, op, repo, number):
             return False
         self.seen += 1
         if self.seen <= self.skip:

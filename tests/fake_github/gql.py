@@ -38,6 +38,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from tests.fake_github.faults import FORBIDDEN_MESSAGE
+
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 MAX_NODES = 500_000
 
@@ -315,8 +317,14 @@ def keyset_after(ordered: list[dict], key: str, desc: bool) -> Callable[[str], i
 
 
 def field_resolver(source: Any, info: graphql.GraphQLResolveInfo, **args: Any) -> Any:
-    """Dict lookup; callables are resolvers; lists under ``*Connection`` types are paginated."""
-    value = source.get(info.field_name) if isinstance(source, Mapping) else getattr(source, info.field_name, None)
+    """Dict lookup; callables are resolvers; lists under ``*Connection`` types are paginated; a field
+    a ``forbidden`` fault marked raises GitHub's FORBIDDEN (the field null, the rest of the node kept)."""
+    if isinstance(source, Mapping):
+        if source.get("__forbidden") == info.field_name:
+            raise GraphQLError(FORBIDDEN_MESSAGE, extensions={"type": "FORBIDDEN", "saml_failure": False})
+        value = source.get(info.field_name)
+    else:
+        value = getattr(source, info.field_name, None)
     if callable(value):
         return value(info, **args)
     if isinstance(value, list) and get_named_type(info.return_type).name.endswith("Connection"):

@@ -193,7 +193,7 @@ def _run(
         return charged, None
     rate, headers = charged
     null_at = set(fault.params.get("index", [0])) if fault is not None and fault.kind == "null_nodes" else set()
-    ctx = {"rate": rate, "fake": fake, "null_at": null_at}
+    ctx = {"rate": rate, "fake": fake, "null_at": null_at, "forbidden": _forbidden(fault)}
     result = graphql.execute(
         gql.schema(),
         doc,
@@ -209,6 +209,18 @@ def _run(
     rec.status = 200
     ans = _json(200, payload, headers)
     return ans, (_memo(payload, ans.body, analysis, doc, op) if memoize else None)
+
+
+def _forbidden(fault: Fault | None) -> dict[str, Any] | None:
+    """What a ``forbidden`` fault withholds in this execution: the field, and which PRs."""
+    if fault is None or fault.kind != "forbidden":
+        return None
+    numbers = fault.params.get("numbers")
+    return {
+        "field": fault.params.get("field", "closingIssuesReferences"),
+        "numbers": set(numbers or ()),
+        "index": set() if numbers else set(fault.params.get("index", [0])),
+    }
 
 
 def _github_error(e: graphql.GraphQLError) -> dict:

@@ -13,6 +13,13 @@ def _not_found(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"type": "NOT_FOUND"})
 
 
+def _withhold(pr: dict, forbidden: dict, index: int | None) -> dict:
+    """``pr`` marked so that its forbidden field raises FORBIDDEN (see ``gql.field_resolver``)."""
+    if pr["number"] in forbidden["numbers"] or (index is not None and index in forbidden["index"]):
+        return dict(pr, __forbidden=forbidden["field"])
+    return pr
+
+
 def repo_value(fake: Any, repo: Any) -> dict:
     full = repo.full_name
 
@@ -29,6 +36,9 @@ def repo_value(fake: Any, repo: Any) -> dict:
         null_at = (info.context or {}).get("null_at")
         if null_at:
             conn["nodes"] = [dict(p, __null_fault=True) if i in null_at else p for i, p in enumerate(conn["nodes"])]
+        forbidden = (info.context or {}).get("forbidden")
+        if forbidden:
+            conn["nodes"] = [_withhold(p, forbidden, i) for i, p in enumerate(conn["nodes"])]
         return conn
 
     def pull_request(info: GraphQLResolveInfo, number: int) -> dict:
@@ -36,7 +46,8 @@ def repo_value(fake: Any, repo: Any) -> dict:
             pr = repo.prs.get(number)
         if pr is None:
             raise _not_found(f"Could not resolve to a PullRequest with the number of {number}.")
-        return pr
+        forbidden = (info.context or {}).get("forbidden")
+        return _withhold(pr, forbidden, None) if forbidden else pr
 
     newest = max((p["updatedAt"] for p in repo.prs.values()), default=None)
     return {

@@ -135,7 +135,7 @@ def handle_rest(
     page = int((query.get("page") or ["1"])[0])
     rec = Record("rest", route, repo_name, str(page), int((query.get("per_page") or ["30"])[0]), time=fake.clock.now())
     fake.record(rec)
-    fault = fake._fault("rest", route, repo_name)
+    fault = fake._fault("rest", route, repo_name, int(m.group(3)) if m and m.group(3) else None)
     delay = 0.0
     if fault is not None:
         rec.fault = fault.kind

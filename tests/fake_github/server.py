@@ -29,7 +29,14 @@ from urllib.parse import parse_qs, urlsplit
 from tests.fake_github import gql
 from tests.fake_github.clock import FakeClock
 from tests.fake_github.dataset import Dataset
-from tests.fake_github.faults import HTML_502, SCOPES_MESSAGE, SECONDARY_MESSAGE, TIMEOUT_MESSAGE, Fault
+from tests.fake_github.faults import (
+    FORBIDDEN_MESSAGE,
+    HTML_502,
+    SCOPES_MESSAGE,
+    SECONDARY_MESSAGE,
+    TIMEOUT_MESSAGE,
+    Fault,
+)
 
 DOCS = "https://docs.github.com/graphql"
 HOUR = 3600.0
@@ -258,10 +265,10 @@ class FakeGitHub:
         ans.headers["server"] = "GitHub.com"
         return ans
 
-    def _fault(self, api: str, op: str | None, repo: str | None) -> Fault | None:
+    def _fault(self, api: str, op: str | None, repo: str | None, number: int | None = None) -> Fault | None:
         with self._lock:
             for f in self.faults:
-                if f.take(api, op, repo):
+                if f.take(api, op, repo, number):
                     return f
         return None
 
@@ -291,6 +298,8 @@ class FakeGitHub:
             return _json(
                 200, {"data": None, "errors": [{"type": "INSUFFICIENT_SCOPES", "message": SCOPES_MESSAGE}]}, rate
             )
+        if k == "forbidden" and api == "rest":
+            return _json(403, {"message": FORBIDDEN_MESSAGE, "documentation_url": DOCS, "status": "403"}, rate)
         if k == "bad_json":
             return _json(400, {"message": "Problems parsing JSON", "documentation_url": DOCS}, rate)
         if k == "secondary":

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stages.fetch import Options, fetch_async, load_raw
-from stages.fetch.transport import RetryPolicy
+from stages.fetch.transport import RetryPolicy, Timeouts
 from tests.fake_github.server import FakeGitHub
 
 TOKEN = "test-token"
@@ -17,7 +17,7 @@ FAST_RETRY = RetryPolicy(attempts=5, backoff=1.0, cap=8.0)
 def run_fetch(fake: FakeGitHub, repos: list[str], raw_dir: Path, *, token: str | None = TOKEN, **opts: Any):
     """Fetch with the fake's clock (no real sleeping) and short timeouts; returns the FetchSummary."""
     opts.setdefault("retry", FAST_RETRY)
-    opts.setdefault("timeout", 20.0)
+    opts.setdefault("timeouts", Timeouts(connect=5.0, deadline=20.0))
     return asyncio.run(
         fetch_async(repos, raw_dir=raw_dir, token=token, api_url=fake.url, options=Options(**opts), clock=fake.clock)
     )
