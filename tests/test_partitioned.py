@@ -72,7 +72,9 @@ def test_partitions_hold_the_rows_of_one_run(runs: dict[str, Path]) -> None:
             assert parted[table].equals(rows), f"{name}: {table}"
     prs = m.tables["metrics_pullrequest"]
     assert [p.file for p in prs.parts] == [f"metrics_pullrequest/part-0000{i}.parquet" for i in range(3)]
-    team_ids = [sorted(set(pq.read_table(f, columns=["team_id"]).column(0).to_pylist())) for f in table_files(runs["p2"], prs)]
+    team_ids = [
+        sorted(set(pq.read_table(f, columns=["team_id"]).column(0).to_pylist())) for f in table_files(runs["p2"], prs)
+    ]
     assert team_ids == [[1, 2], [3, 4], [5]]
     weekly = pq.read_table(table_files(runs["p2"], m.tables["metrics_weeklymetrics"])[1])
     assert weekly.column("id").to_pylist()[0] == 2 * 5 * 8 + 1  # after teams 1-2's member-weeks
@@ -145,6 +147,41 @@ def test_aggregate_reads_a_snapshot_in_parts(runs: dict[str, Path], tmp_path: Pa
     assert main(["aggregate", "--input", str(runs["p2"]), "--output", str(tmp_path / "w")]) == 0
     weekly = pq.read_table(tmp_path / "w" / "metrics_weeklymetrics.parquet")
     assert weekly.equals(read_snapshot_tables(runs["whole"], ["metrics_weeklymetrics"])["metrics_weeklymetrics"])
+
+
+def test_duckdb_load_of_parts_equals_the_load_of_one_file_per_table(runs: dict[str, Path], tmp_path: Path) -> None:
+    from pipeline.runners.load import run_load
+    from tests.test_load import AS_OF, dump_duckdb
+
+    loaded = {}
+    for name in ("whole", "p2"):
+        db = tmp_path / f"{name}.duckdb"
+        report = run_load(runs[name], f"duckdb:///{db}", as_of=AS_OF)
+        assert report.ok
+        loaded[name] = dump_duckdb(db)
+    assert loaded["p2"] == loaded["whole"]
+    assert len(loaded["p2"]["metrics_pullrequest"]) > 1000  # cut at the load instant, as the whole snapshot is
+
+
+@pytest.mark.postgres
+def test_postgres_load_of_parts_is_one_transaction_like_one_file(runs: dict[str, Path], pg_database: str) -> None:
+    from pipeline.runners.load import run_load
+    from tests.test_load import AS_OF
+    from tests.test_load_postgres import dump
+
+    url = pg_database
+    assert run_load(runs["whole"], url, as_of=AS_OF).ok
+    whole = dump(pg_database)
+    assert run_load(runs["p2"], url, as_of=AS_OF, clear=True).ok
+    assert dump(pg_database) == whole
+    broken = runs["p2"].parent / "p2-broken"
+    shutil.copytree(runs["p2"], broken)
+    part = broken / "metrics_prfile" / "part-00002.parquet"
+    part.write_bytes(part.read_bytes()[:-20] + bytes(20))
+    with pytest.raises(IntegrityError):
+        run_load(broken, url, as_of=AS_OF, clear=True)
+    assert dump(pg_database) == whole
+    shutil.rmtree(broken)
 
 
 @pytest.mark.slow

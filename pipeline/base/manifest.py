@@ -102,6 +102,15 @@ def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
     return [Path(directory) / f for f in entry.files]
 
 
+def checked_files(directory: Path | str, table_name: str, entry: TableEntry) -> tuple[Path, ...]:
+    """A verified table's files by the names verification insists on (``<table>.parquet`` or
+    ``<table>/part-NNNNN.parquet``, numbered from 0), never a name taken from the manifest's text."""
+    directory = Path(directory)
+    if entry.parts:
+        return tuple(directory / part_name(table_name, i) for i in range(len(entry.parts)))
+    return (directory / f"{table_name}.parquet",)
+
+
 def table_paths(directory: Path | str, table_name: str) -> list[Path]:
     """The files of ``table_name`` in a snapshot (as its manifest lists them: one file or its parts) or in
     a plain directory of tables (``<table>.parquet``); [] when it has none. For every reader of a table."""
