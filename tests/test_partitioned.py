@@ -135,12 +135,59 @@ def test_verify_checks_every_part(runs: dict[str, Path], tmp_path: Path) -> None
         verify_snapshot(edited)
 
 
+def test_pack_and_unpack_round_trip_parts(runs: dict[str, Path], tmp_path: Path) -> None:
+    import tarfile
+
+    from pipeline.archive import pack, unpack
+
+    one = pack(runs["p2"], tmp_path / "one.tar.gz")
+    two = pack(runs["p2"], tmp_path / "two.tar.gz")
+    assert one.read_bytes() == two.read_bytes()  # deterministic
+    with tarfile.open(one) as tar:
+        names = tar.getnames()
+    assert "p2/metrics_pullrequest" in names and "p2/metrics_pullrequest/part-00002.parquet" in names
+    out = unpack(one, tmp_path / "dest")
+    assert out == tmp_path / "dest" / "p2" and same_files(out, runs["p2"])
+    assert verify_snapshot(out).snapshot_id == read_manifest(runs["p2"]).snapshot_id
+
+
+def test_unpack_refuses_a_part_the_manifest_does_not_list(runs: dict[str, Path], tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from pipeline.archive import pack, unpack
+    from pipeline.base.errors import UserError
+
+    good = pack(runs["p2"], tmp_path / "good.tar.gz")
+    bad = tmp_path / "bad.tar.gz"
+    with tarfile.open(good) as src, tarfile.open(bad, "w:gz") as dst:
+        for m in src.getmembers():
+            dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+        extra = tarfile.TarInfo("p2/teams_team/part-00009.parquet")
+        extra.size = 3
+        dst.addfile(extra, io.BytesIO(b"abc"))
+    with pytest.raises(UserError, match=r"part-00009.parquet' is not listed in the snapshot's manifest"):
+        unpack(bad, tmp_path / "dest")
+    assert not (tmp_path / "dest" / "p2").exists()
+
+
 def test_describe_reads_parts(runs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["describe", str(runs["p2"])]) == 0
     parted = capsys.readouterr().out
     assert main(["describe", str(runs["whole"])]) == 0
     assert parted == capsys.readouterr().out.replace(str(runs["whole"]), str(runs["p2"]))
     assert "Bottleneck Team 5" in parted
+
+
+def test_report_draws_a_snapshot_in_parts(runs: dict[str, Path], tmp_path: Path) -> None:
+    from tests.test_report import specs_in
+
+    pages = {}
+    for name in ("whole", "p2"):
+        out = tmp_path / f"{name}.html"
+        assert main(["report", str(runs[name]), "-o", str(out), "--team", "bottleneck-team-4"]) == 0
+        pages[name] = specs_in(out.read_text("utf-8"))
+    assert pages["p2"] == pages["whole"] and pages["p2"]
 
 
 def test_aggregate_reads_a_snapshot_in_parts(runs: dict[str, Path], tmp_path: Path) -> None:
