@@ -134,7 +134,7 @@ partition_teams = click.option(
     type=_range(C.TEAMS),
     default=None,
     help="Teams per partition: a run of more teams is generated, aggregated and written one partition "
-    "at a time (memory bounded by a partition; every table in parts) [default: about 200,000 PRs' worth].",
+    "at a time (memory bounded by a partition; every table in parts) [default: about 100,000 PRs' worth].",
 )
 workers = click.option(
     "--workers",

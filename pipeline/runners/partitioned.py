@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from stages.generate import GenerateConfig, GenerateInfo
     from stages.generate.core import Params
 
-# Default partition: about this many PRs (~ 0.5 GB of peak memory per worker).
-PARTITION_PRS = 200_000
+# Default partition: about this many PRs (~ 0.5 GB of peak memory per worker; 10 partitions a million PRs).
+PARTITION_PRS = 100_000
 
 
 def default_partition_teams(params: Params) -> int:

@@ -139,12 +139,16 @@ def _draft(
     k: Key,
     fixed_prs: int | None,
     warmup: int,
+    *,
+    only_warmup: bool = False,
 ) -> _Draft:
     weeks = len(week_starts)
     m = roster.size
     start, end = window_us(week_starts)
     span = warmup + weeks
     counts = _counts(scenario, roster, teams, weeks, warmup, k, fixed_prs)
+    if only_warmup:  # every draw is per PR or per team x week: the warm-up weeks' PRs alone come out the same
+        counts = np.where(np.arange(len(counts)) % span < warmup, counts, 0)
     cell = np.repeat(np.arange(len(counts)), counts)
     ordinal = np.arange(len(cell)) - np.repeat(np.cumsum(counts) - counts, counts)
     t, rem = np.divmod(cell, m * span)
@@ -199,8 +203,12 @@ def count_prs(
     fixed_prs: int | None,
     warmup: int = 0,
 ) -> int:
-    """How many PRs :func:`skeleton` makes for ``teams`` (the id offset of the teams after them)."""
-    return len(_draft(scenario, roster, teams, week_starts, k, fixed_prs, warmup).key)
+    """How many PRs :func:`skeleton` makes for ``teams`` (the id offset of the teams after them): every PR
+    created in the window, and the warm-up PRs still unresolved at its start (only those are drawn here)."""
+    counts = _counts(scenario, roster, teams, len(week_starts), warmup, k, fixed_prs)
+    in_window = int(counts[np.arange(len(counts)) % (warmup + len(week_starts)) >= warmup].sum())
+    kept = _draft(scenario, roster, teams, week_starts, k, fixed_prs, warmup, only_warmup=True)
+    return in_window + len(kept.key)
 
 
 def skeleton(
