@@ -266,3 +266,13 @@ def test_pa_tables_in_parts_read_by_duckdb_and_polars(runs: dict[str, Path]) -> 
     assert pl.scan_parquet(f"{d}/*.parquet").select(pl.len()).collect().item() == n
     assert pq.read_table(d).num_rows == n
     assert isinstance(pq.read_table(d), pa.Table)
+
+
+def test_a_worker_that_dies_is_one_user_error() -> None:
+    import os
+
+    from pipeline.base.errors import UserError
+    from pipeline.runners.executors import open_executor
+
+    with pytest.raises(UserError, match=r"a worker process died"), open_executor(2) as pool:
+        pool.submit(os._exit, 9).result()

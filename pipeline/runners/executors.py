@@ -42,8 +42,12 @@ class InlineExecutor(Executor):
         return future
 
 
-def _limit_threads(threads: int) -> None:
-    """In a pool worker, before polars or pyarrow is imported: use ``threads`` threads, not every core."""
+def _start_worker(threads: int) -> None:
+    """In a pool worker, before polars or pyarrow is imported: use ``threads`` threads, not every core;
+    leave Ctrl-C to the parent (which cancels what has not started and removes the half-written snapshot)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS"):
         os.environ[var] = str(threads)
 
@@ -65,16 +69,21 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[Executor]:
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_limit_threads,
+        initializer=_start_worker,
         initargs=(threads,),
     )
     try:
         yield pool
+    except BrokenProcessPool:
+        raise UserError(
+            f"a worker process died (out of memory?); try fewer --workers than {workers} or a smaller --partition-teams"
+        ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
