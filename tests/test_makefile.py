@@ -45,7 +45,9 @@ def make(
 ) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
     record = tmp_path / "record.jsonl"
     record.unlink(missing_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in {"DB_URL", "DEMOSEED_DB_URL", "MAKEFLAGS"}}
+    # Not what an outer make (e.g. `make test ARGS=...`) hands its recipes: its command-line variables and DS_*.
+    outer = {"DB_URL", "DEMOSEED_DB_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "ARGS", "SCENARIO", "SEED", "PROJECT"}
+    env = {k: v for k, v in os.environ.items() if k not in outer | {"SNAPSHOT"} and not k.startswith("DS_")}
     env["RECORD"] = str(record)
     out = subprocess.run(
         ["make", "--no-print-directory", "-C", str(ROOT), target, f"VENV={fake_venv}", *assignments],

@@ -17,13 +17,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("f901fad681fdfe2d", "20939d1d806a0adc"),
-    "review-bottleneck": ("75e31322e48299a1", "039eae046976cc1b"),
-    "baseline": ("0f64dc57ba7a800d", "683a1f2e6a4f0762"),
-    "detective-game": ("4c0eec94886f1587", "efbb0f189de817a2"),
-    "legacy": ("becf2798177af665", "5c2900b46eca3678"),
-    "blended": ("c3f406aaf8192a3a", "a256a107d3ef560a"),
-    "project": ("af1da1949f2568f1", "1e3c55ef85bc34c0"),
+    "ai-success": ("15288a161ce3ff18", "98d62cd41acc699c"),
+    "review-bottleneck": ("a556c36d70c30fda", "f35c7b6904a95d23"),
+    "baseline": ("c79ea0733a22fded", "e573cddfdda5e135"),
+    "detective-game": ("d22f0e36df0ad6b8", "7d7e0f2eaf3cfc31"),
+    "legacy": ("00c7102475a6da5b", "5c795aedc63c4d19"),
+    "blended": ("1c2315fa3e1775d4", "3b8d585948d4b820"),
+    "project": ("c4e30ee418c17627", "135cfa1cfe0c5902"),
 }
 
 
@@ -42,7 +42,8 @@ def _pinned(name: str, snap_dir) -> None:
 @pytest.mark.parametrize("scenario", ["ai-success", "review-bottleneck", "baseline", "detective-game"])
 def test_builtin_scenarios_at_seed_42(data_root, scenario):
     assert main(["snapshot", "--scenario", scenario, "--seed", "42", "--no-github"]) == 0
-    _pinned(scenario, data_root / "snapshots" / f"{scenario}-seed42-no-github")
+    (snap,) = (data_root / "snapshots").iterdir()
+    _pinned(scenario, snap)
 
 
 def test_legacy_run(data_root):

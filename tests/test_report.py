@@ -58,17 +58,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("DEMOSEED_DATA", str(root))
             for s in SCENARIOS:
-                assert main(["snapshot", "--scenario", s, "--no-github"]) == 0
+                out = str(root / "snapshots" / DIRS[s])
+                assert main(["snapshot", "--scenario", s, "--no-github", "-o", out]) == 0
             with FakeGitHub({"acme/widgets": 80}) as gh:
                 mp.setenv("GITHUB_TOKEN", TOKEN)
                 mp.setenv("GITHUB_API_URL", gh.url)
                 args = ["snapshot", "--scenario", "review-bottleneck", "--seed", "7", "--repo", "acme/widgets"]
-                assert main(args) == 0
+                assert main([*args, "-o", str(root / "snapshots" / DIRS["blended"])]) == 0
             small = dataclasses.replace(projects.get_preset("fastapi"), max_prs_per_repo=40)
             mp.setattr(projects, "get_preset", lambda key: small)
             with FakeGitHub({"tiangolo/fastapi": 60}) as gh:
                 mp.setenv("GITHUB_API_URL", gh.url)
-                assert main(["snapshot", "--project", "fastapi", "--seed", "42"]) == 0
+                out = str(root / "snapshots" / DIRS["project"])
+                assert main(["snapshot", "--project", "fastapi", "--seed", "42", "-o", out]) == 0
         _built.update({name: root / "snapshots" / d for name, d in DIRS.items()})
     return dict(_built)
 
@@ -155,7 +157,7 @@ def test_weekly_charts_carry_the_weekly_table_values(snaps, tmp_path, name):
 def test_targets_are_the_scenario_curves(snaps, tmp_path, name):
     specs = report(tmp_path, snaps[name])
     scenario = load_scenario(name)
-    label = f"{name}-seed42"
+    label = manifest(snaps[name])["name"]
     for chart_id, curve in CURVES.items():
         (series,) = WEEKLY_SERIES[chart_id]
         got = [r["value"] for r in rows_of(specs[chart_id], label, series=series, kind="target")]

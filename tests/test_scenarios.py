@@ -73,10 +73,10 @@ def test_builtins_have_the_documented_parameters() -> None:
     det = by_name["detective-game"]
     assert det.members == 6
     assert {a.name: a.guess_accuracy for a in det.archetypes} == {
-        "obvious_ai": (0.70, 0.85),
-        "stealth_ai": (0.30, 0.45),
-        "obvious_manual": (0.35, 0.50),
-        "stealth_manual": (0.65, 0.80),
+        "obvious_ai": (0.55, 0.70),
+        "stealth_ai": (0.20, 0.35),
+        "obvious_manual": (0.25, 0.40),
+        "stealth_manual": (0.50, 0.65),
     }
     assert det.curve("review_approved")[0] == pytest.approx(0.70)
 

@@ -22,6 +22,7 @@ from enum import IntEnum
 import numpy as np
 
 from pipeline.base.rng import Key, keyed_u64, keyed_uniform
+from stages.generate.aim import aim_durations
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -48,6 +49,7 @@ class PRState(IntEnum):
 STATES = np.array(["merged", "closed", "open"], dtype=object)
 _DAY_WEIGHTS = np.array([0.22, 0.22, 0.22, 0.2, 0.12, 0.01, 0.01])
 SURVEY_MARGIN = 2 * US_PER_HOUR  # merged PRs keep room for a survey answer before the window ends
+OPEN_REVIEW_MARGIN = 60_000_000  # an open PR's first review is at least a minute before the window end
 MAX_WARMUP_WEEKS = 12
 WEEK_BITS = 1024  # the week field of a PR key; warm-up week -j is stored as 1024 - j
 
@@ -75,7 +77,7 @@ class PRFrame:
     author_id: np.ndarray
     created: np.ndarray  # epoch us
     state: np.ndarray  # PRState
-    first_review: np.ndarray  # epoch us (valid for non-open)
+    first_review: np.ndarray  # epoch us; -1 for an open PR nobody has reviewed yet (and every draft)
     closed: np.ndarray  # merged_at for merged, close time for closed, -1 for open
     additions: np.ndarray
     deletions: np.ndarray
@@ -168,22 +170,27 @@ def _draft(
     probs = np.stack([scenario.curve(c, weeks) for c in ("pr_merged", "pr_closed", "pr_open")], axis=1)
     state = categorical(stratified_uniform(group, key, *k, "state"), probs[cw])
 
-    # durations: stratified lognormal around the week's curve value
-    rt_curve = scenario.curve("review_time_hours", weeks)[cw]
-    ct_curve = scenario.curve("cycle_time_hours", weeks)[cw]
-    rt = rt_curve * lognormal_factor(stratified_uniform(group, key, *k, "review-time"), 0.5)
-    ct = ct_curve * lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
-    rt = np.maximum(rt, 0.25)
-    ct = np.maximum(ct, rt * 1.15 + 0.5)
-    ct = np.where(state == PRState.CLOSED, ct * (0.5 + keyed_uniform(key, *k, "close-factor")), ct)
-    ct = np.maximum(ct, rt * 1.15 + 0.5)
+    # durations: stratified lognormal around the curve value of the week the PR merges in (the week the
+    # app reports it in): a first guess from the creation week, then the week that guess lands in
+    rt_f = lognormal_factor(stratified_uniform(group, key, *k, "review-time"), 0.5)
+    ct_f = lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
+    close_f = np.where(state == PRState.CLOSED, 0.5 + keyed_uniform(key, *k, "close-factor"), 1.0)
+    rt_curve = scenario.curve("review_time_hours", weeks)
+    ct_curve = scenario.curve("cycle_time_hours", weeks)
+    at_week = cw
+    for _ in range(2):
+        rt = np.maximum(rt_curve[at_week] * rt_f, 0.25)
+        ct = np.maximum(ct_curve[at_week] * ct_f, rt * 1.15 + 0.5)
+        ct = np.maximum(ct * close_f, rt * 1.15 + 0.5)
+        at_week = np.clip((created + (ct * US_PER_HOUR).astype(np.int64) - start) // (7 * US_PER_DAY), 0, weeks - 1)
     first_review = created + (rt * US_PER_HOUR).astype(np.int64)
     closed = created + (ct * US_PER_HOUR).astype(np.int64)
-    # PRs that would merge/close after the window are still open at its end
+    # PRs that would merge/close after the window are still open at its end; an open PR keeps its
+    # first review if that came before the window end (drafts lose it in _flags_and_sizes)
     late = closed >= end - SURVEY_MARGIN
     state = np.where(late, PRState.OPEN, state)
     closed = np.where(state == PRState.OPEN, -1, closed)
-    first_review = np.where(state == PRState.OPEN, -1, first_review)
+    first_review = np.where((state == PRState.OPEN) & (first_review >= end - OPEN_REVIEW_MARGIN), -1, first_review)
     # warm-up PRs resolved before the window are history the app never sees: drop them
     keep = (w >= 0) | (state == PRState.OPEN) | (closed >= start)
     if not keep.all():
@@ -251,6 +258,20 @@ def skeleton(
     )
     frame.take(order)
     frame.id = np.arange(pr_offset + 1, pr_offset + frame.n + 1, dtype=np.int64)
+    weeks = len(week_starts)
+    start, end = window_us(week_starts)
+    frame.first_review, frame.closed = aim_durations(
+        created=frame.created,
+        first_review=frame.first_review,
+        closed=frame.closed,
+        merged=frame.state == PRState.MERGED,
+        team=frame.team,
+        start=start,
+        weeks=weeks,
+        latest_merge=end - SURVEY_MARGIN,
+        review_curve=scenario.curve("review_time_hours", weeks),
+        cycle_curve=scenario.curve("cycle_time_hours", weeks),
+    )
     _flags_and_sizes(frame, scenario, roster, week_starts, k)
     return frame
 
@@ -270,6 +291,7 @@ def _flags_and_sizes(frame: PRFrame, scenario: Scenario, roster: Roster, week_st
     hot_p = np.where(merged & ~frame.is_revert, hot / np.maximum(1 - revert_p, 0.05), 0.0)
     frame.is_hotfix = systematic(hot_p, t, key, *k, "hotfix", order=seq)
     frame.is_draft = (frame.state == PRState.OPEN) & (keyed_uniform(key, *k, "draft") < 0.25)
+    frame.first_review = np.where(frame.is_draft, -1, frame.first_review)  # nobody reviews a draft
 
     size_u = keyed_uniform(key, *k, "size")
     adds = np.round(90 * lognormal_factor(size_u, 1.0) * 1.6487212707001282).astype(np.int64) + 1  # x e^0.5

@@ -178,7 +178,7 @@ def pr_table(
     """metrics_pullrequest: the skeleton, the fields, review outcomes and the drawn extras."""
     n = frame.n
     merged = frame.state == PRState.MERGED
-    reviewed = frame.state != PRState.OPEN
+    reviewed = frame.first_review >= 0  # every merged or closed PR, and the open ones reviewed before the window end
     body_comp = take("components", int_between(frame.key, 0, 19, *k, "body-comp"))
     body = pc.binary_join_element_wise(
         pa.scalar("Touches the "),

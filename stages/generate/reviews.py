@@ -21,9 +21,19 @@ import pyarrow as pa
 from pipeline.base.parquet import conform
 from pipeline.base.rng import Key, keyed_u64, keyed_uniform
 from pipeline.base.schemas import spec
-from stages.generate.draws import categorical, int_between, pick, rank_within, stratified_uniform, ts_array
+from stages.generate.draws import (
+    US_PER_HOUR,
+    categorical,
+    int_between,
+    pick,
+    rank_within,
+    stratified_uniform,
+    systematic,
+    ts_array,
+)
 from stages.generate.prs import PRFrame, PRState, week_code
 from stages.generate.scenario import Scenario
+from stages.generate.simbase import window_us
 from stages.generate.team import Roster
 
 
@@ -35,6 +45,9 @@ class ReviewState(IntEnum):
     COMMENTED = 2
 
 
+OPEN_SPAN = 72 * US_PER_HOUR  # an open PR's later reviews come within three days of its first
+MAX_WAITING = 0.95  # the largest share of a reviewer's reviews on open PRs that leave the PR waiting on them
+ROUND_UP = 1.0 - 1e-9  # the running quota's phase: counts are rounded up
 REVIEW_STATES = np.array(["approved", "changes_requested", "commented"], dtype=object)
 BODIES = np.array(
     [
@@ -51,10 +64,18 @@ BODIES = np.array(
 )
 
 
+def review_share(roster: Roster) -> np.ndarray:
+    """Each member's share of the team's reviews: the archetypes' review_share, else their weights."""
+    if roster.review_share is not None:
+        return roster.review_share
+    w = roster.review_weight if roster.review_weight.sum() > 0 else np.ones(roster.size)
+    return np.asarray(w / w.sum())
+
+
 def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tuple[np.ndarray, np.ndarray]:
     """(PR row index, reviewer local member index) per review slot, all teams at once."""
     m = roster.size
-    rows = np.flatnonzero(frame.state != PRState.OPEN)
+    rows = np.flatnonzero(frame.first_review >= 0)
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo, hi = scenario.reviewers_per_pr
@@ -63,14 +84,12 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
     key = frame.key[rows]
     author = frame.member[rows]
     group = frame.team[rows] * 1024 + week_code(frame.week[rows])
-    slots = int_between(key, lo, hi, *k, "n-reviewers")
+    # a PR still open at the window end has every reviewer it asked for (at most one review each so far)
+    slots = np.where(frame.state[rows] == PRState.OPEN, hi, int_between(key, lo, hi, *k, "n-reviewers"))
     uniq, ginv = np.unique(group, return_inverse=True)
     n_groups = len(uniq)
 
-    share = roster.review_share
-    if share is None:
-        w = roster.review_weight if roster.review_weight.sum() > 0 else np.ones(m)
-        share = w / w.sum()
+    share = review_share(roster)
     # eligible PRs per group and member (not authored by them)
     authored = np.zeros((n_groups, m), np.int64)
     np.add.at(authored, (ginv, author), 1)
@@ -163,17 +182,27 @@ def build_reviews(
         a[by_id] for a in (pr_row, reviewer_local, pr_id, pair_key, j, rid)
     )
     first = frame.first_review[pr_row]
-    close = frame.closed[pr_row]
+    is_open = frame.state[pr_row] == PRState.OPEN
+    # later reviews fall between the first review and the close; on a PR still open at the window end,
+    # within OPEN_SPAN of the first review, and only those that came before the window end exist
+    close = np.where(is_open, first + OPEN_SPAN, frame.closed[pr_row])
     frac = 0.05 + 0.85 * keyed_uniform(pair_key, *k, "review-at")
     at = np.where(j == 0, first, first + ((close - first) * frac).astype(np.int64))
     at = np.minimum(at, close - 1_000_000)
     at = np.maximum(at, frame.created[pr_row] + 1_000_000)
-    w = frame.week[pr_row]
-    group = frame.team[pr_row] * 1024 + week_code(w)
+    _, end = window_us(week_starts)
+    keep = at < end - 1_000_000
+    pr_row, reviewer_local, pr_id, pair_key, rid, at, is_open = (
+        a[keep] for a in (pr_row, reviewer_local, pr_id, pair_key, rid, at, is_open)
+    )
+    group = (frame.team[pr_row] * 1024 + week_code(frame.week[pr_row])) * 2 + is_open
+    w = np.maximum(frame.week[pr_row], 0)
     probs = np.stack(
         [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
     )
-    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[np.maximum(w, 0)])
+    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
+    waiting = _waiting(probs[w], frame.team[pr_row], reviewer_local, pair_key, at, is_open, roster, k)
+    state = np.where(is_open, waiting, state)
     body_idx = np.where(
         state == ReviewState.CHANGES_REQUESTED, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body")
     )
@@ -200,3 +229,35 @@ def build_reviews(
     changes = np.zeros(frame.n, bool)
     changes[pr_row[state == ReviewState.CHANGES_REQUESTED]] = True
     return table, changes
+
+
+def _waiting(
+    probs: np.ndarray,
+    team: np.ndarray,
+    reviewer: np.ndarray,
+    pair_key: np.ndarray,
+    at: np.ndarray,
+    is_open: np.ndarray,
+    roster: Roster,
+    k: Key,
+) -> np.ndarray:
+    """The state of each review on a PR still open at the window end.
+
+    Not approved (the PR waits on its reviewer: changes requested or commented, in the week's
+    proportion) with the week's non-approved share times the square of the reviewer's load (their
+    share of the team's reviews over an even share; capped at 95 %): a queue grows faster than
+    its load, so an overloaded reviewer leaves PRs waiting and a lightly loaded one comes back
+    to them soon. With even shares (load 1) it is the week's non-approved share. Drawn as a running quota per reviewer in time order,
+    rounded up: at any instant a reviewer's waiting PRs are their share of the reviews so far,
+    rounded up, so whoever has reviewed an open PR has one waiting on them from the first.
+    """
+    load = review_share(roster)[reviewer] * roster.size
+    p = np.clip((1.0 - probs[:, ReviewState.APPROVED]) * load * load, 0.0, MAX_WAITING)
+    p = np.where(is_open, p, 0.0)
+    waits = systematic(p, team * roster.size + reviewer, pair_key, *k, "waiting", phase=ROUND_UP, order=at)
+    cr, cm = probs[:, ReviewState.CHANGES_REQUESTED], probs[:, ReviewState.COMMENTED]
+    cr_share = np.where(cr + cm > 0, cr / np.maximum(cr + cm, 1e-9), 0.5)
+    changes = keyed_uniform(pair_key, *k, "waiting-kind") < cr_share
+    return np.where(
+        waits, np.where(changes, ReviewState.CHANGES_REQUESTED, ReviewState.COMMENTED), ReviewState.APPROVED
+    )

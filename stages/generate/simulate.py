@@ -13,7 +13,7 @@ outputs are app tables conforming to ``pipeline.base.schemas``. Stable signature
 * ``simulate_surveys(prs, reviews, *, k, surveyed, week_starts, quality=2.6,
   guess_accuracy=0.5, ai_assisted=None) -> (metrics_prsurvey, metrics_prsurveyreview)``
   survey id = PR id; 1-3 of the PR's reviewers answer; quality and guess
-  correctness are quota-drawn (quality per team x merge week, guesses per author).
+  correctness are quota-drawn (quality per team x merge week, guesses per author in answer order).
 * ``simulate_check_runs(prs, *, k, week_starts, ci_pass_rate=0.88) -> metrics_prcheckrun``
 * ``simulate_deployments(prs, *, k, week_starts, production_share=0.35,
   staging_share=0.5) -> metrics_deployment``
@@ -246,9 +246,10 @@ def simulate_surveys(
     u = stratified_uniform(group_code(team[srow], week), rid, *k, "quality")
     rating = categorical(u, probs) + 1
     acc = acc_all[rows][srow]
-    correct = systematic(acc, author[srow] + 1, rid, *k, "guess")
-    guess = np.where(correct, ai[srow], ~ai[srow])
     resp = clamp_after(created[srow], (keyed_uniform(rid, *k, "review-delay") * 47.0 + 0.1) * US_PER_HOUR, end)
+    # a running quota per author in answer order: any stretch of weeks has each author's accuracy
+    correct = systematic(acc, author[srow] + 1, rid, *k, "guess", order=resp)
+    guess = np.where(correct, ai[srow], ~ai[srow])
     rsrc = categorical(keyed_uniform(rid, *k, "review-source"), np.array([0.5, 0.35, 0.15]))
     survey_reviews = build_table(
         "metrics_prsurveyreview",

@@ -12,6 +12,11 @@ the first week, but such a PR must still be unresolved when the window starts
 through its merge, reviews and backlog inside the window. Their reviews,
 commits, files and check runs follow the PR's own rules (after its creation);
 Jira issues may predate their PR, and teams/members predate everything.
+
+Reviews: after the PR's creation, before its merge or close, never by its
+author, one per reviewer and PR; a PR still open at the window end may have
+reviews in flight (dated before the window end, like every row), and a PR's
+``first_review_at`` is its earliest review (NULL when it has none).
 """
 
 from __future__ import annotations
@@ -199,7 +204,16 @@ def validate(
     v.fail(rv, "review after PR creation", at <= pr_created[row])
     v.fail(rv, "review before merge", (pr_merged[row] >= 0) & (at >= pr_merged[row]))
     v.fail(rv, "reviewer is not the PR author", v.col(rv, "reviewer_id") == pr_author[row])
+    pr_is_closed = pc.equal(tables[pr].column("state"), "closed").to_numpy(zero_copy_only=False)
+    v.fail(rv, "review before the PR was closed", pr_is_closed[row] & (at >= v.col(pr, "updated_at")[row]))
     _unique(v, rv, ("pull_request_id", "reviewer_id"))
+    # first_review_at is the earliest review (open PRs too: their reviews in flight), and only reviewed PRs have one
+    never = np.iinfo(np.int64).max
+    first_at = np.full(len(pr_ids), never)
+    np.minimum.at(first_at, row, at)
+    reviewed = first_at < never
+    v.fail(pr, "first_review_at is the earliest review", reviewed & (pr_first != first_at))
+    v.fail(pr, "first_review_at only on a reviewed PR", ~reviewed & (pr_first >= 0))
 
     cm = "metrics_commit"
     _, row = pr_child(cm)
