@@ -276,3 +276,32 @@ def test_a_worker_that_dies_is_one_user_error() -> None:
 
     with pytest.raises(UserError, match=r"a worker process died"), open_executor(2) as pool:
         pool.submit(os._exit, 9).result()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"scenario": None, "members": 4, "prs": 30, "teams": 7, "seed": 3},  # exact PR counts: quota rounding
+        {"scenario": "detective-game", "teams": 6, "seed": 9},
+    ],
+)
+def test_a_slice_of_teams_is_those_teams_rows_of_the_whole_run(config: dict) -> None:
+    from pipeline.paths import DEFAULT_ANCHOR
+    from stages.generate import GenerateConfig, generate, generate_slice, resolve, run_info
+    from stages.generate.core import TeamSlice, count_slice_prs
+
+    cfg = GenerateConfig(anchor=DEFAULT_ANCHOR, **config)
+    whole = generate(cfg)
+    p = resolve(cfg)
+    parts, facts, offset = [], None, 0
+    for first, last in ((0, 1), (1, 4), (4, p.teams)):
+        tables, f = generate_slice(p, None, TeamSlice(first, last - first, offset))
+        assert count_slice_prs(p, range(first, last)) == f.prs
+        offset += f.prs
+        parts.append(tables)
+        facts = f if facts is None else facts.plus(f)
+    for name, table in whole.tables.items():
+        assert pa.concat_tables([t[name] for t in parts]).equals(table), name
+    assert facts is not None
+    counts = {n: sum(t[n].num_rows for t in parts) for n in whole.tables}
+    assert run_info(cfg, p, facts, counts).as_json() == whole.info.as_json()
