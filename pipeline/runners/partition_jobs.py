@@ -23,11 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
+from pipeline.base.hashing import content_hash, file_sha256
 from pipeline.base.manifest import PartEntry, part_name
+from pipeline.base.parquet import read_table, write_table
+from pipeline.base.schemas import spec
+from stages.aggregate import Weeks, aggregate_with_weeks, restamp
+from stages.generate import generate_slice
+from stages.generate.core import count_slice_prs
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from stages.generate.core import Params, RunFacts, TeamSlice
 
 WEEKLY = "metrics_weeklymetrics"
@@ -67,28 +73,17 @@ class WeeklyJob:
 
 
 def count_job(params: Params, teams: range) -> int:
-    from stages.generate.core import count_slice_prs
-
     return count_slice_prs(params, teams)
 
 
 def write_part(table: pa.Table, table_name: str, root: Path, index: int) -> PartEntry:
     """Write one part (rows already in the spec's order) and return its entry."""
-    from pipeline.base.hashing import content_hash, file_sha256
-    from pipeline.base.parquet import write_table
-    from pipeline.base.schemas import spec
-
     name = part_name(table_name, index)
     written = write_table(table, spec(table_name), root / name, sort=False)
     return PartEntry(name, written.num_rows, file_sha256(root / name), content_hash(written))
 
 
 def slice_job(job: SliceJob) -> SliceDone:
-    import pyarrow as pa
-
-    from stages.aggregate import aggregate_with_weeks
-    from stages.generate import generate_slice
-
     root = Path(job.root)
     tables, facts = generate_slice(job.params, job.real, job.part)
     rows = {name: t.num_rows for name, t in tables.items()}
@@ -96,9 +91,6 @@ def slice_job(job: SliceJob) -> SliceDone:
     parts: dict[str, PartEntry] = {}
     for name in list(tables):
         parts[name] = write_part(tables.pop(name), name, root, job.index)  # write and release one by one
-    from pipeline.base.parquet import write_table
-    from pipeline.base.schemas import spec
-
     parts["demoseed_team_weekly"] = write_part(weekly["demoseed_team_weekly"], "demoseed_team_weekly", root, job.index)
     write_table(weekly[WEEKLY], spec(WEEKLY), root / part_name(WEEKLY, job.index), sort=False)  # see weekly_job
     pa.default_memory_pool().release_unused()
@@ -106,10 +98,6 @@ def slice_job(job: SliceJob) -> SliceDone:
 
 
 def weekly_job(job: WeeklyJob) -> PartEntry:
-    from pipeline.base.parquet import read_table
-    from pipeline.base.schemas import spec
-    from stages.aggregate import Weeks, restamp
-
     path = Path(job.root) / part_name(WEEKLY, job.index)
     provisional = read_table(path, spec(WEEKLY))
     final = restamp(provisional, Weeks(sorted(job.week_starts), job.last_event), job.id_offset)

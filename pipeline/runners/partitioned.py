@@ -22,6 +22,7 @@ hashes: the partition size is part of the request (``params.request``).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -122,14 +123,14 @@ def _write_parts(
     ranges = team_ranges(params.teams, plan.partition_teams)
     weeks = tuple(week_starts_for(params.anchor, params.weeks))
     counts = list(executor.map(count_job, [params] * len(ranges), ranges))
-    offsets = [sum(counts[:i]) for i in range(len(ranges))]
+    offsets = [0, *itertools.accumulate(counts)][:-1]
     jobs = [
         SliceJob(params, real, _slice(r, offset), i, str(root), weeks)
         for i, (r, offset) in enumerate(zip(ranges, offsets, strict=True))
     ]
     done: list[SliceDone] = list(executor.map(slice_job, jobs))
     last = max((d.last_event for d in done if d.last_event is not None), default=None)  # of all the data
-    weekly_offsets = [sum(d.weekly_rows for d in done[:i]) for i in range(len(done))]
+    weekly_offsets = [0, *itertools.accumulate(d.weekly_rows for d in done)][:-1]
     weekly_parts = list(
         executor.map(
             weekly_job, [WeeklyJob(str(root), d.index, off, weeks, last) for d, off in zip(done, weekly_offsets)]
