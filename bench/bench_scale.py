@@ -124,7 +124,7 @@ def line(label: str, run: Run, anchor: Run | None) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--prs", type=int, default=1_000_000)
+    ap.add_argument("--prs", type=int, default=1_000_000, help="0: skip the comparison")
     ap.add_argument("--big", type=int, default=0, help="also one run of this many PRs with 2 workers")
     ap.add_argument("--partition-teams", type=int, default=None)
     ap.add_argument("--skip-anchor", action="store_true")
@@ -135,33 +135,8 @@ def main() -> None:
     part = ["--partition-teams", str(a.partition_teams)] if a.partition_teams else []
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     try:
-        teams = round(a.prs / PRS_PER_TEAM)
-        anchor = None
-        if not a.skip_anchor:
-            anchor = snapshot(tmp / "anchor", teams, "--partition-teams", str(teams))
-            print(f"ai-success --teams {teams}: {anchor.prs:,} PRs, {anchor.rows:,} rows")
-            print(line("anchor: unpartitioned (today)", anchor, None))
-        one = snapshot(tmp / "w1", teams, *part, "--workers", "1")
-        parts = len(one.manifest["tables"]["metrics_pullrequest"]["parts"])
-        print(line(f"{parts} partitions, 1 worker", one, anchor))
-        two = snapshot(tmp / "w2", teams, *part, "--workers", "2")
-        print(line(f"{parts} partitions, 2 workers", two, anchor))
-        same = one.manifest["snapshot_id"] == two.manifest["snapshot_id"]
-        print(
-            f"speed-up 2 workers / 1 worker: {one.wall / two.wall:.2f}x (target >= 1.7; "
-            f"CPU work {two.cpu / one.cpu:.2f}x: on an idle machine about {2 * one.cpu / two.cpu:.2f}x); same id: {same}"
-        )
-        if a.load:
-            dsn = os.environ.get("DEMOSEED_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-            if anchor is None:
-                raise SystemExit("--load compares with the unpartitioned anchor: drop --skip-anchor")
-            lw, lc, lp = load(tmp / "anchor", dsn)
-            pw, pc, pp = load(tmp / "w2", dsn)
-            print(f"load unpartitioned: {lw:6.1f} s (cpu {lc:5.1f} s), loader peak {lp:,.0f} MB")
-            print(
-                f"load partitioned:   {pw:6.1f} s (cpu {pc:5.1f} s), loader peak {pp:,.0f} MB "
-                f"({lw / pw:.2f}x the speed, {pp / lp:.2f}x the memory)"
-            )
+        if a.prs:
+            compare(a, tmp, part)
         if a.big:
             big_teams = round(a.big / PRS_PER_TEAM)
             big = snapshot(tmp / "big", big_teams, *part, "--workers", "2")
@@ -174,6 +149,37 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept {tmp}")
+
+
+def compare(a: argparse.Namespace, tmp: Path, part: list[str]) -> None:
+    """Section 1 (and 3): the anchor, 1 and 2 workers, the loads."""
+    teams = round(a.prs / PRS_PER_TEAM)
+    anchor = None
+    if not a.skip_anchor:
+        anchor = snapshot(tmp / "anchor", teams, "--partition-teams", str(teams))
+        print(f"ai-success --teams {teams}: {anchor.prs:,} PRs, {anchor.rows:,} rows")
+        print(line("anchor: unpartitioned (today)", anchor, None))
+    one = snapshot(tmp / "w1", teams, *part, "--workers", "1")
+    parts = len(one.manifest["tables"]["metrics_pullrequest"]["parts"])
+    print(line(f"{parts} partitions, 1 worker", one, anchor))
+    two = snapshot(tmp / "w2", teams, *part, "--workers", "2")
+    print(line(f"{parts} partitions, 2 workers", two, anchor))
+    same = one.manifest["snapshot_id"] == two.manifest["snapshot_id"]
+    print(
+        f"speed-up 2 workers / 1 worker: {one.wall / two.wall:.2f}x (target >= 1.7; "
+        f"CPU work {two.cpu / one.cpu:.2f}x: on an idle machine about {2 * one.cpu / two.cpu:.2f}x); same id: {same}"
+    )
+    if a.load:
+        dsn = os.environ.get("DEMOSEED_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+        if anchor is None:
+            raise SystemExit("--load compares with the unpartitioned anchor: drop --skip-anchor")
+        lw, lc, lp = load(tmp / "anchor", dsn)
+        pw, pc, pp = load(tmp / "w2", dsn)
+        print(f"load unpartitioned: {lw:6.1f} s (cpu {lc:5.1f} s), loader peak {lp:,.0f} MB")
+        print(
+            f"load partitioned:   {pw:6.1f} s (cpu {pc:5.1f} s), loader peak {pp:,.0f} MB "
+            f"({lw / pw:.2f}x the speed, {pp / lp:.2f}x the memory)"
+        )
 
 
 if __name__ == "__main__":
