@@ -93,7 +93,7 @@ def _dask_executor(address: str) -> Iterator[Executor]:
     from distributed import Client
 
     try:
-        client = Client(address, timeout=30)
+        client = Client(address, timeout=10)
     except (OSError, TimeoutError) as exc:
         raise UserError(
             f"--dask {address}: cannot reach the Dask scheduler ({exc}); start it ('dask scheduler') "
