@@ -10,7 +10,7 @@ A large snapshot (format 2, written in partitions of teams by
 :mod:`pipeline.runners.partitioned`) keeps each table as a directory of parts,
 ``<table>/part-00000.parquet``...; its entry lists every part with its rows and
 both hashes, and the table's own ``sha256``/``content_sha256`` hash the parts'
-hashes in order (:func:`parts_digest`). :func:`table_files` lists a table's
+hashes in order (:mod:`pipeline.base.parts`). :func:`table_files` lists a table's
 files for readers (DuckDB, polars and pyarrow read the list or the directory).
 
 :func:`write_snapshot` writes into a temporary sibling directory and renames
@@ -37,6 +37,7 @@ from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.hashing import content_hash, file_sha256
 from pipeline.base.parquet import read_table, read_table_files, write_table
+from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
 from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
 
 FORMAT_VERSION = 1
@@ -44,19 +45,6 @@ PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
 SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 REQUIRED_TABLES = APP_LOAD_ORDER
-
-
-@dataclass(frozen=True)
-class PartEntry:
-    """One file of a table: its path (relative to the snapshot), row count and hashes."""
-
-    file: str
-    rows: int
-    sha256: str
-    content_sha256: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "rows": self.rows, "sha256": self.sha256, "content_sha256": self.content_sha256}
 
 
 @dataclass(frozen=True)
@@ -73,28 +61,6 @@ class TableEntry:
     def files(self) -> tuple[str, ...]:
         """The table's Parquet files relative to the snapshot, in row order."""
         return tuple(p.file for p in self.parts) if self.parts else (self.file,)
-
-
-def part_name(table_name: str, index: int) -> str:
-    """The relative path of a table's part ``index``: ``<table>/part-00000.parquet``."""
-    return f"{table_name}/part-{index:05d}.parquet"
-
-
-def parts_digest(hashes: list[str] | tuple[str, ...]) -> str:
-    """A table's hash from its parts' hashes in order (sha256 of the hex digests, one per line)."""
-    return hashlib.sha256("".join(f"{h}\n" for h in hashes).encode()).hexdigest()
-
-
-def parted_entry(parts: list[PartEntry]) -> dict[str, Any]:
-    """The manifest entry of a table written in parts (``file`` is its directory)."""
-    directory = parts[0].file.split("/")[0]
-    return {
-        "file": directory,
-        "rows": sum(p.rows for p in parts),
-        "sha256": parts_digest([p.sha256 for p in parts]),
-        "content_sha256": parts_digest([p.content_sha256 for p in parts]),
-        "parts": [p.as_json() for p in parts],
-    }
 
 
 def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
@@ -121,10 +87,6 @@ def table_paths(directory: Path | str, table_name: str) -> list[Path]:
             return table_files(directory, entry)
     single = directory / f"{table_name}.parquet"
     return [single] if single.is_file() else []
-
-
-def _part(e: dict[str, Any]) -> PartEntry:
-    return PartEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
 
 
 @dataclass(frozen=True)
@@ -156,7 +118,7 @@ class Manifest:
                         int(e["rows"]),
                         str(e["sha256"]),
                         str(e["content_sha256"]),
-                        tuple(_part(p) for p in e.get("parts") or ()),
+                        tuple(part_from_json(p) for p in e.get("parts") or ()),
                     )
                     for n, e in doc["tables"].items()
                 },
@@ -367,7 +329,7 @@ def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool
     if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
         return "manifest lists no parts"
     try:
-        expected = parted_entry([_part(p) for p in parts])
+        expected = parted_entry([part_from_json(p) for p in parts])
     except (KeyError, TypeError, ValueError):
         return "manifest entry of a part is incomplete"
     names = [part_name(table_name, i) for i in range(len(parts))]

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base.hashing import file_sha256
-from pipeline.base.manifest import TableEntry, parts_digest, snapshot_id, table_files
+from pipeline.base.manifest import TableEntry, snapshot_id, table_files
+from pipeline.base.parts import parts_digest
 from pipeline.report.source import READ_TABLES, Story
 from stages.aggregate.story import first_last, is_flat, pooled
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from pipeline.base.hashing import content_hash, file_sha256
-from pipeline.base.manifest import PartEntry, part_name
 from pipeline.base.parquet import read_table, write_table
+from pipeline.base.parts import PartEntry, part_name
 from pipeline.base.schemas import spec
 from stages.aggregate import Weeks, aggregate_with_weeks, restamp
 from stages.generate import generate_slice

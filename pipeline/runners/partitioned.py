@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.base.atomic import atomic_directory
-from pipeline.base.manifest import Manifest, PartEntry, parted_entry, write_manifest
+from pipeline.base.manifest import Manifest, write_manifest
+from pipeline.base.parts import PartEntry, parted_entry
 from pipeline.base.schemas import SNAPSHOT_TABLES
 from pipeline.runners.partition_jobs import SliceDone, SliceJob, WeeklyJob, count_job, slice_job, weekly_job
 

@@ -240,7 +240,7 @@ def generate_slice(
 
 def run_info(config: GenerateConfig, p: Params, facts: RunFacts, row_counts: dict[str, int]) -> GenerateInfo:
     """The GenerateInfo of a run from its (summed) facts and row counts."""
-    from stages.generate.core import run_info as produced_info
+    from stages.generate.core import produced_info
 
     produced = produced_info(p, facts)
     info = GenerateInfo(

@@ -1,7 +1,7 @@
 """Scenario generation: from a validated scenario to the 12 app tables + provenance.
 
 Order of work in :func:`generate_tables` (every step whole-column
-numpy/pyarrow, all teams at once): teams and members -> PR skeleton (volume,
+numpy/pyarrow, all teams of the run, or of a :class:`TeamSlice` of it, at once): teams and members -> PR skeleton (volume,
 times, states, sizes, flags; plus the warm-up backlog created before week 1,
 ``prs.py``) -> reviews by archetype quota (``reviews.py``) -> survey selection
 and AI truth (quota per week) -> the real-share plan (``blend.py``) -> the PR
@@ -66,7 +66,7 @@ class TeamSlice:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What :func:`run_info` needs from the tables of one slice; slices' facts add up (:meth:`plus`)."""
+    """What :func:`produced_info` needs from the tables of one slice; slices' facts add up (:meth:`plus`)."""
 
     prs: int
     warmup_prs: int
@@ -255,7 +255,7 @@ def _simulated_tables(
     }
 
 
-def run_info(p: Params, facts: RunFacts) -> dict[str, Any]:
+def produced_info(p: Params, facts: RunFacts) -> dict[str, Any]:
     """The run's JSON-able facts: weeks, warm-up, real share (the same for a run and its slices' sum)."""
     week_starts = week_starts_for(p.anchor, p.weeks)
     warmup = warmup_of(p)
