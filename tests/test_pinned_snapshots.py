@@ -17,13 +17,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("15288a161ce3ff18", "98d62cd41acc699c"),
-    "review-bottleneck": ("a556c36d70c30fda", "f35c7b6904a95d23"),
-    "baseline": ("c79ea0733a22fded", "e573cddfdda5e135"),
-    "detective-game": ("d22f0e36df0ad6b8", "7d7e0f2eaf3cfc31"),
-    "legacy": ("00c7102475a6da5b", "5c795aedc63c4d19"),
-    "blended": ("1c2315fa3e1775d4", "3b8d585948d4b820"),
-    "project": ("c4e30ee418c17627", "135cfa1cfe0c5902"),
+    "ai-success": ("0aa0a5daf8140356", "9bb856a761b12b25"),
+    "review-bottleneck": ("09ac0df127b83ca8", "8dcd6c7b5e620fbf"),
+    "baseline": ("fd9ce51171652476", "095b5a04b07ab7bd"),
+    "detective-game": ("ef1784fcec273362", "7db678accbd8e2d3"),
+    "legacy": ("45bf4406c65c97da", "e94d0586f3fe177c"),
+    "blended": ("5dfd2e01b5a181fb", "48db0e06b1eb1e4b"),
+    "project": ("9ae4a7294c2e97d9", "ee133698eee0edcf"),
 }
 
 
