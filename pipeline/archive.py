@@ -22,6 +22,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import zlib
@@ -33,7 +34,8 @@ from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.manifest import MANIFEST_NAME, verify_snapshot
 
 MAX_MEMBER_BYTES = 8 << 30  # 8 GiB per file
-MAX_MEMBERS = 1000
+MAX_MEMBERS = 100_000  # a snapshot in parts has one file per table and partition
+_PART = re.compile(r"^[a-z_]+/part-[0-9]{5}\.parquet$")  # <table>/part-NNNNN.parquet
 MAX_MANIFEST_BYTES = 16 << 20
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -41,7 +43,7 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -> Path:
     """Verify a snapshot and pack it into ``output`` (.tar.gz; a directory: ``<output>/<name>.tar.gz``)."""
     snapshot_dir = Path(snapshot_dir)
-    verify_snapshot(snapshot_dir)
+    manifest = verify_snapshot(snapshot_dir)
     output = Path(output)
     name = snapshot_dir.resolve().name
     if output.is_dir():
@@ -50,14 +52,20 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
         raise UserError(f"{output} already exists; give another -o or pass --force to replace it")
     if output.exists() and not output.is_file():
         raise UserError(f"{output} is not a regular file; give another -o")
-    files = sorted(p for p in snapshot_dir.iterdir() if p.is_file())
+    listed = [MANIFEST_NAME, *(f for entry in manifest.tables.values() for f in entry.files)]
+    dirs = {f.split("/")[0] for f in listed if "/" in f}  # tables in parts
+    files = [snapshot_dir / f for f in sorted(listed)]
     try:
         with atomic_target(output) as tmp:
             with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
                     tar.addfile(_info(f"{name}", tarfile.DIRTYPE, 0))
-                    for path in files:
-                        info = _info(f"{name}/{path.name}", tarfile.REGTYPE, path.stat().st_size)
+                    for rel in sorted([*listed, *dirs]):
+                        if rel in dirs:
+                            tar.addfile(_info(f"{name}/{rel}", tarfile.DIRTYPE, 0))
+                            continue
+                        path = snapshot_dir / rel
+                        info = _info(f"{name}/{rel}", tarfile.REGTYPE, path.stat().st_size)
                         with open(path, "rb") as fh:
                             tar.addfile(info, fh)
     except OSError as exc:
@@ -115,8 +123,13 @@ def _check_members(members: list[tarfile.TarInfo]) -> str:
         if not parts:
             continue
         tops.add(parts[0])
-        if m.isfile() and len(parts) != 2:
-            raise UserError(f"refusing archive: entry {m.name!r} is not a file directly inside the snapshot directory")
+        if m.isfile() and len(parts) != 2 and not (len(parts) == 3 and _PART.match("/".join(parts[1:]))):
+            raise UserError(
+                f"refusing archive: entry {m.name!r} is not a file directly inside the snapshot directory "
+                "(nor a table's part, <table>/part-NNNNN.parquet)"
+            )
+        if m.isdir() and len(parts) > 2:
+            raise UserError(f"refusing archive: entry {m.name!r} is a directory below a table's")
     if len(tops) != 1:
         raise UserError("refusing archive: it must hold exactly one snapshot directory")
     top = tops.pop()
@@ -145,9 +158,10 @@ def _listed_files(tar: tarfile.TarFile, members: list[tarfile.TarInfo], top: str
         manifest: Any = json.loads(raw.decode("utf-8"))
         tables = manifest["tables"]
         files = {str(e["file"]) for e in tables.values()}
+        files |= {str(p["file"]) for e in tables.values() for p in e.get("parts") or ()}
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
         raise IntegrityError(f"{archive}: its {MANIFEST_NAME} has no readable table list; fetch a fresh copy") from None
-    plain = {f for f in files if f == PurePosixPath(f).name and f.endswith(".parquet")}
+    plain = {f for f in files if (f == PurePosixPath(f).name and f.endswith(".parquet")) or _PART.match(f)}
     return {f"{top}/{f}" for f in plain} | {f"{top}/{MANIFEST_NAME}"}
 
 
@@ -219,7 +233,9 @@ def _extract(tar: tarfile.TarFile, files: list[tarfile.TarInfo], tmp: Path, arch
         src = tar.extractfile(m)
         if src is None:
             raise UserError(f"refusing archive: entry {m.name!r} has no data")
-        with src, open(tmp / PurePosixPath(m.name).name, "wb") as out:
+        inside = tmp.joinpath(*_relative(m).split("/")[1:])  # checked: a file or a table's part
+        inside.parent.mkdir(exist_ok=True)
+        with src, open(inside, "wb") as out:
             left = m.size
             while left > 0:
                 try:

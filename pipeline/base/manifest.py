@@ -6,6 +6,13 @@ the sha256 of the file bytes and a content hash of the canonical rows. The
 snapshot id is derived from the content (parameters, inputs and content
 hashes), never from a clock.
 
+A large snapshot (format 2, written in partitions of teams by
+:mod:`pipeline.runners.partitioned`) keeps each table as a directory of parts,
+``<table>/part-00000.parquet``...; its entry lists every part with its rows and
+both hashes, and the table's own ``sha256``/``content_sha256`` hash the parts'
+hashes in order (:mod:`pipeline.base.parts`). :func:`table_files` lists a table's
+files for readers (DuckDB, polars and pyarrow read the list or the directory).
+
 :func:`write_snapshot` writes into a temporary sibling directory and renames
 it into place, so a crash never leaves a half snapshot; :func:`verify_snapshot`
 re-hashes everything and names each table that differs. Readers get a
@@ -29,22 +36,57 @@ from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.hashing import content_hash, file_sha256
-from pipeline.base.parquet import read_table, write_table
+from pipeline.base.parquet import read_table, read_table_files, write_table
+from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
 from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
 
 FORMAT_VERSION = 1
+PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
+SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 REQUIRED_TABLES = APP_LOAD_ORDER
 
 
 @dataclass(frozen=True)
 class TableEntry:
-    """One table of a snapshot: its file, row count and hashes."""
+    """One table of a snapshot: its file (a directory for a table in parts), row count and hashes."""
 
     file: str
     rows: int
     sha256: str
     content_sha256: str
+    parts: tuple[PartEntry, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The table's Parquet files relative to the snapshot, in row order."""
+        return tuple(p.file for p in self.parts) if self.parts else (self.file,)
+
+
+def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
+    """The Parquet files of one table of a snapshot, in row order (one, or its parts)."""
+    return [Path(directory) / f for f in entry.files]
+
+
+def checked_files(directory: Path | str, table_name: str, entry: TableEntry) -> tuple[Path, ...]:
+    """A verified table's files by the names verification insists on (``<table>.parquet`` or
+    ``<table>/part-NNNNN.parquet``, numbered from 0), never a name taken from the manifest's text."""
+    directory = Path(directory)
+    if entry.parts:
+        return tuple(directory / part_name(table_name, i) for i in range(len(entry.parts)))
+    return (directory / f"{table_name}.parquet",)
+
+
+def table_paths(directory: Path | str, table_name: str) -> list[Path]:
+    """The files of ``table_name`` in a snapshot (as its manifest lists them: one file or its parts) or in
+    a plain directory of tables (``<table>.parquet``); [] when it has none. For every reader of a table."""
+    directory = Path(directory)
+    if (directory / MANIFEST_NAME).is_file():
+        entry = read_manifest(directory).tables.get(table_name)
+        if entry is not None:
+            return table_files(directory, entry)
+    single = directory / f"{table_name}.parquet"
+    return [single] if single.is_file() else []
 
 
 @dataclass(frozen=True)
@@ -71,7 +113,13 @@ class Manifest:
                 inputs=dict(doc.get("inputs") or {}),
                 notes=tuple(str(n) for n in doc.get("notes") or ()),
                 tables={
-                    str(n): TableEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
+                    str(n): TableEntry(
+                        str(e["file"]),
+                        int(e["rows"]),
+                        str(e["sha256"]),
+                        str(e["content_sha256"]),
+                        tuple(part_from_json(p) for p in e.get("parts") or ()),
+                    )
                     for n, e in doc["tables"].items()
                 },
                 document=doc,
@@ -166,18 +214,34 @@ def write_snapshot(
                 "sha256": file_sha256(tmp / file),
                 "content_sha256": content_hash(written),
             }
-        manifest: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "tool": {"name": "demoseed", "version": __version__},
-            "name": name,
-            "params": params,
-            "inputs": inputs or {},
-            "notes": list(notes),
-            "tables": entries,
-        }
-        manifest["snapshot_id"] = snapshot_id(manifest)
-        atomic_write_bytes(tmp / MANIFEST_NAME, canonical_json(manifest).encode())
-    return Manifest.from_document(manifest, directory)
+        document = write_manifest(tmp, entries, name=name, params=params, inputs=inputs, notes=notes)
+    return Manifest.from_document(document, directory)
+
+
+def write_manifest(
+    directory: Path,
+    entries: dict[str, Any],
+    *,
+    name: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Write ``manifest.json`` for tables already in ``directory`` (entries in SNAPSHOT_TABLES order);
+    format 2 when any table is in parts. Returns the document."""
+    parted = any("parts" in e for e in entries.values())
+    manifest: dict[str, Any] = {
+        "format_version": PARTS_FORMAT_VERSION if parted else FORMAT_VERSION,
+        "tool": {"name": "demoseed", "version": __version__},
+        "name": name,
+        "params": params,
+        "inputs": inputs or {},
+        "notes": list(notes),
+        "tables": entries,
+    }
+    manifest["snapshot_id"] = snapshot_id(manifest)
+    atomic_write_bytes(directory / MANIFEST_NAME, canonical_json(manifest).encode())
+    return manifest
 
 
 def read_manifest(directory: Path | str) -> Manifest:
@@ -202,10 +266,10 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
         raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in SUPPORTED_FORMATS:
         raise IntegrityError(
-            f"{path}: snapshot format {version!r} is not supported by this demoseed (format {FORMAT_VERSION}); "
-            "rebuild the snapshot with this version"
+            f"{path}: snapshot format {version!r} is not supported by this demoseed "
+            f"(formats {', '.join(map(str, SUPPORTED_FORMATS))}); rebuild the snapshot with this version"
         )
     return manifest
 
@@ -228,9 +292,7 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
         problem = _verify_table(directory, table_name, entry, content=content)
         if problem:
             problems.append(f"{table_name}: {problem}")
-    listed = {e.get("file") for e in tables.values() if isinstance(e, dict)} | {MANIFEST_NAME}
-    for extra in sorted(p.name for p in directory.iterdir() if p.name not in listed):
-        problems.append(f"{extra}: not listed in the manifest")
+    problems += _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
     if problems:
@@ -238,13 +300,52 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
 
 
+def _unlisted(directory: Path, tables: dict[str, Any]) -> list[str]:
+    """Files and directories in the snapshot that the manifest does not list."""
+    listed = {MANIFEST_NAME}
+    for e in tables.values():
+        if isinstance(e, dict):
+            listed.add(str(e.get("file")))
+            listed.update(str(p.get("file")) for p in e.get("parts") or () if isinstance(p, dict))
+    found = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
+    found += sorted(
+        f"{p.relative_to(directory).as_posix()}/"
+        for p in directory.rglob("*")
+        if p.is_dir() and p.relative_to(directory).as_posix() not in listed
+    )
+    return [f"{extra}: not listed in the manifest" for extra in found if extra not in listed]
+
+
 def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool) -> str | None:
     if table_name not in SNAPSHOT_TABLES:
         return "not a snapshot table"
     if not isinstance(entry, dict) or not {"file", "rows", "sha256", "content_sha256"} <= entry.keys():
         return "manifest entry is incomplete"
-    if entry["file"] != f"{table_name}.parquet":
-        return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
+    if "parts" not in entry:
+        if entry["file"] != f"{table_name}.parquet":
+            return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
+        return _verify_file(directory, table_name, entry, content=content)
+    parts = entry["parts"]
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        return "manifest lists no parts"
+    try:
+        expected = parted_entry([part_from_json(p) for p in parts])
+    except (KeyError, TypeError, ValueError):
+        return "manifest entry of a part is incomplete"
+    names = [part_name(table_name, i) for i in range(len(parts))]
+    if entry["file"] != table_name or [p["file"] for p in parts] != names:
+        return f"manifest points at {entry['file']!r}, expected parts {table_name}/part-NNNNN.parquet in order"
+    for key in ("rows", "sha256", "content_sha256"):
+        if entry[key] != expected[key]:
+            return f"{key} of the table does not match its parts (the manifest was edited)"
+    for p in parts:
+        problem = _verify_file(directory, table_name, p, content=content)
+        if problem:
+            return f"{p['file']}: {problem}"
+    return None
+
+
+def _verify_file(directory: Path, table_name: str, entry: dict[str, Any], *, content: bool) -> str | None:
     path = directory / entry["file"]
     if not path.is_file() or path.is_symlink():
         return "file is missing"
@@ -277,5 +378,5 @@ def read_snapshot_tables(
     for table_name in wanted:
         if table_name not in manifest.tables:
             raise IntegrityError(f"snapshot {directory} has no table {table_name}")
-        out[table_name] = read_table(directory / manifest.tables[table_name].file, spec(table_name))
+        out[table_name] = read_table_files(table_files(directory, manifest.tables[table_name]), spec(table_name))
     return out

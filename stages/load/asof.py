@@ -88,14 +88,16 @@ class AsOf:
         return f"DATE '{self.instant.astimezone(dt.UTC).date().isoformat()}'"
 
 
-def _parquet(path: Path) -> str:
-    return "read_parquet('" + str(path).replace("'", "''") + "')"
+def _parquet(paths: tuple[Path, ...]) -> str:
+    """DuckDB's reader over a table's files (one, or its parts in order)."""
+    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{quoted}])"
 
 
 class _Cut:
     """Builds the per-table SQL for one instant over one snapshot's files."""
 
-    def __init__(self, files: dict[str, Path], asof: AsOf) -> None:
+    def __init__(self, files: dict[str, tuple[Path, ...]], asof: AsOf) -> None:
         self.files = files
         self.t = asof.ts
         self.asof = asof
@@ -268,7 +270,7 @@ class _Cut:
         return f"SELECT * REPLACE ({stamps}) FROM ({before} UNION ALL {current})"
 
 
-def cut_sources(files: dict[str, Path], asof: AsOf | None) -> dict[str, str]:
+def cut_sources(files: dict[str, tuple[Path, ...]], asof: AsOf | None) -> dict[str, str]:
     """Per table, the SELECT the loader reads: the file as is (``asof`` None) or cut at the instant."""
     if asof is None:
         return {t: f"SELECT * FROM {_parquet(p)}" for t, p in files.items()}
@@ -276,7 +278,7 @@ def cut_sources(files: dict[str, Path], asof: AsOf | None) -> dict[str, str]:
     return {t: cut.table(t) for t in files}
 
 
-def needs_recompute(files: dict[str, Path], asof: AsOf | None, weeks: list[dt.date]) -> bool:
+def needs_recompute(files: dict[str, tuple[Path, ...]], asof: AsOf | None, weeks: list[dt.date]) -> bool:
     """Whether the instant's week is one of the snapshot's weeks (its weekly rows must be recomputed)."""
     return asof is not None and WEEKLY in files and bool(weeks) and min(weeks) <= asof.week <= max(weeks)
 
@@ -291,7 +293,7 @@ _WEEK_EVENTS = {
 }
 
 
-def week_inputs_sql(files: dict[str, Path], asof: AsOf) -> dict[str, str]:
+def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> dict[str, str]:
     """The cut rows the aggregate stage needs to recompute the instant's week (SQL per input table).
 
     Events of that week (a PR merged or opened in it, a review, commit, Jira
@@ -323,7 +325,7 @@ def week_inputs_sql(files: dict[str, Path], asof: AsOf) -> dict[str, str]:
     return out
 
 
-def held_back_sql(files: dict[str, Path], asof: AsOf) -> str:
+def held_back_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
     """One row: weekly rows of weeks after the instant's, and PRs shown open that were merged or closed later."""
     cut = _Cut(files, asof)
     weekly = f"(SELECT count(*) FROM {cut.src(WEEKLY)} WHERE week_start > {asof.day})" if WEEKLY in files else "0"
@@ -348,7 +350,7 @@ class CutPlan:
     recomputed_week: dt.date | None = None
 
 
-def plan_cut(files: dict[str, Path], asof: AsOf | None, recompute_week: WeekRecompute | None) -> CutPlan:
+def plan_cut(files: dict[str, tuple[Path, ...]], asof: AsOf | None, recompute_week: WeekRecompute | None) -> CutPlan:
     """Cut the snapshot at ``asof`` (None: load it as it is); recompute the instant's week with ``recompute_week``."""
     empty = spec(WEEKLY).schema.empty_table()
     sources = cut_sources(files, asof)
