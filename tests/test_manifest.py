@@ -76,6 +76,7 @@ def test_dropped_row_with_manifest_hash_updated_is_caught_by_row_count(snap):
     pq.write_table(pq.read_table(path).slice(1), path)
     manifest = json.loads((snap / "manifest.json").read_text())
     manifest["tables"]["metrics_commit"]["sha256"] = file_sha256(path)
+    manifest["tables"]["metrics_commit"]["bytes"] = path.stat().st_size
     (snap / "manifest.json").write_text(json.dumps(manifest))
     _fails(snap, "metrics_commit: 11 rows, the manifest says 12")
 

@@ -2,15 +2,20 @@
 
 The manifest records the snapshot format version, the tool version, the
 scenario and every parameter, the input hashes, and per table its row count,
-the sha256 of the file bytes and a content hash of the canonical rows. The
-snapshot id is derived from the content (parameters, inputs and content
-hashes), never from a clock.
+the byte size and sha256 of the file and a content hash of the canonical
+rows. The snapshot id is derived from the content (parameters, inputs and
+content hashes), never from a clock.
 
 :func:`write_snapshot` writes into a temporary sibling directory and renames
-it into place, so a crash never leaves a half snapshot; :func:`verify_snapshot`
-re-hashes everything and names each table that differs. Readers get a
-:class:`Manifest`, the typed view of ``manifest.json``; this module is the
-only one that reads or writes the JSON.
+it into place, so a crash never leaves a half snapshot. :func:`verify_snapshot`
+checks every file's size and sha256 (files hashed in parallel), row counts
+from the Parquet footers and the snapshot id, and names each table that
+differs; ``content=True`` also re-hashes the canonical rows (the hash that
+survives a Parquet library upgrade). :func:`verify_files` is the byte-level
+part alone and imports neither pyarrow nor numpy (the unchanged-snapshot
+check of ``demoseed snapshot`` uses it). Readers get a :class:`Manifest`, the
+typed view of ``manifest.json``; this module is the only one that reads or
+writes the JSON.
 """
 
 from __future__ import annotations
@@ -18,33 +23,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.hashing import content_hash, file_sha256
-from pipeline.base.parquet import read_table, write_table
-from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
+from pipeline.base.filehash import file_sha256, files_sha256
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
-REQUIRED_TABLES = APP_LOAD_ORDER
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # what a file name may be built from
 
 
 @dataclass(frozen=True)
 class TableEntry:
-    """One table of a snapshot: its file, row count and hashes."""
+    """One table of a snapshot: its file, row count, hashes and byte size (None in manifests without it)."""
 
     file: str
     rows: int
     sha256: str
     content_sha256: str
+    bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,13 @@ class Manifest:
                 inputs=dict(doc.get("inputs") or {}),
                 notes=tuple(str(n) for n in doc.get("notes") or ()),
                 tables={
-                    str(n): TableEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
+                    str(n): TableEntry(
+                        str(e["file"]),
+                        int(e["rows"]),
+                        str(e["sha256"]),
+                        str(e["content_sha256"]),
+                        int(e["bytes"]) if "bytes" in e else None,
+                    )
                     for n, e in doc["tables"].items()
                 },
                 document=doc,
@@ -148,8 +159,12 @@ def write_snapshot(
     notes: list[str] | tuple[str, ...] = (),
 ) -> Manifest:
     """Write ``tables`` and a manifest to ``directory`` atomically; return the manifest."""
+    from pipeline.base.hashing import content_hash
+    from pipeline.base.parquet import write_table
+    from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
+
     directory = Path(directory)
-    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    missing = [t for t in APP_LOAD_ORDER if t not in tables]
     if missing:
         raise IntegrityError(f"snapshot {name}: missing table(s) {', '.join(missing)}")
     unknown = [t for t in tables if t not in SNAPSHOT_TABLES]
@@ -163,6 +178,7 @@ def write_snapshot(
             entries[table_name] = {
                 "file": file,
                 "rows": written.num_rows,
+                "bytes": (tmp / file).stat().st_size,
                 "sha256": file_sha256(tmp / file),
                 "content_sha256": content_hash(written),
             }
@@ -210,27 +226,41 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
     return manifest
 
 
-def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
-    """Re-hash every file, check schemas, row counts and the snapshot id.
+def verify_snapshot(directory: Path | str, *, content: bool = False) -> Manifest:
+    """Check every file's size and sha256, the row counts in the Parquet footers and the snapshot id.
 
     Returns the manifest; raises IntegrityError naming each table that differs.
-    ``content=False`` skips reading the rows (bytes, row counts from the
-    Parquet footer and schemas are still checked).
+    ``content=True`` also reads the rows and compares their content hash (the
+    hash that stays the same when a newer Parquet library encodes the same rows
+    differently): slower, and what to use across library versions.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
+
     directory = Path(directory)
     manifest = _read_document(directory)
-    problems: list[str] = []
     tables: dict[str, Any] = manifest["tables"]
-    for required in REQUIRED_TABLES:
-        if required not in tables:
-            problems.append(f"{required}: missing from the manifest")
+    problems = [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
+    unknown = {t: "not a snapshot table" for t in tables if t not in SNAPSHOT_TABLES}
+    found = _byte_problems(directory, {t: e for t, e in tables.items() if t not in unknown})
     for table_name, entry in sorted(tables.items()):
-        problem = _verify_table(directory, table_name, entry, content=content)
+        problem = unknown.get(table_name) or found.get(table_name)
+        if problem is None:
+            path = directory / entry["file"]
+            try:
+                rows = pq.ParquetFile(path).metadata.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                problem = f"not a readable Parquet file ({exc})"
+            else:
+                if rows != entry["rows"]:
+                    problem = f"{rows} rows, the manifest says {entry['rows']}"
+                elif content:
+                    problem = _content_problem(path, table_name, entry)
         if problem:
             problems.append(f"{table_name}: {problem}")
-    listed = {e.get("file") for e in tables.values() if isinstance(e, dict)} | {MANIFEST_NAME}
-    for extra in sorted(p.name for p in directory.iterdir() if p.name not in listed):
-        problems.append(f"{extra}: not listed in the manifest")
+    problems += _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
     if problems:
@@ -238,38 +268,85 @@ def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
 
 
-def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool) -> str | None:
-    if table_name not in SNAPSHOT_TABLES:
+def verify_files(directory: Path | str) -> Manifest:
+    """The byte-level part of :func:`verify_snapshot`: every listed file's size and sha256, no unlisted
+    file, the snapshot id. Reads no Parquet and imports neither pyarrow nor numpy."""
+    directory = Path(directory)
+    manifest = _read_document(directory)
+    tables: dict[str, Any] = manifest["tables"]
+    found = _byte_problems(directory, tables)
+    problems = [f"{t}: {p}" for t, p in sorted(found.items())] + _unlisted(directory, tables)
+    if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
+        problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
+    if problems:
+        raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
+    return Manifest.from_document(manifest, directory / MANIFEST_NAME)
+
+
+def _unlisted(directory: Path, tables: dict[str, Any]) -> list[str]:
+    listed = {e.get("file") for e in tables.values() if isinstance(e, dict)} | {MANIFEST_NAME}
+    return [
+        f"{extra}: not listed in the manifest"
+        for extra in sorted(p.name for p in directory.iterdir())
+        if extra not in listed
+    ]
+
+
+def _entry_problem(table_name: str, entry: Any) -> str | None:
+    if not _TABLE_NAME.match(table_name):
         return "not a snapshot table"
     if not isinstance(entry, dict) or not {"file", "rows", "sha256", "content_sha256"} <= entry.keys():
         return "manifest entry is incomplete"
     if entry["file"] != f"{table_name}.parquet":
         return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
-    path = directory / entry["file"]
-    if not path.is_file() or path.is_symlink():
-        return "file is missing"
-    if file_sha256(path) != entry["sha256"]:
-        return "sha256 of the file differs from the manifest (the file was changed or swapped)"
-    try:
-        rows = pq.ParquetFile(path).metadata.num_rows
-    except (pa.ArrowException, OSError) as exc:
-        return f"not a readable Parquet file ({exc})"
-    if rows != entry["rows"]:
-        return f"{rows} rows, the manifest says {entry['rows']}"
-    if content:
-        try:
-            table = read_table(path, spec(table_name))
-        except UserError as exc:
-            return str(exc)
-        if content_hash(table) != entry["content_sha256"]:
-            return "content hash differs from the manifest"
+    size = entry.get("bytes", 0)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return "manifest entry has no valid byte size"
     return None
+
+
+def _byte_problems(directory: Path, tables: dict[str, Any]) -> dict[str, str]:
+    """table -> what is wrong with its file's bytes (entry, presence, sha256, size); the files hashed in parallel."""
+    problems: dict[str, str] = {}
+    present: dict[str, Path] = {}
+    for table_name, entry in tables.items():
+        problem = _entry_problem(table_name, entry)
+        path = directory / f"{table_name}.parquet"
+        if problem is None and (not path.is_file() or path.is_symlink()):
+            problem = "file is missing"
+        if problem:
+            problems[table_name] = problem
+        else:
+            present[table_name] = path
+    digests = files_sha256(list(present.values()))
+    for (table_name, path), digest in zip(present.items(), digests, strict=True):
+        entry = tables[table_name]
+        if digest != entry["sha256"]:
+            problems[table_name] = "sha256 of the file differs from the manifest (the file was changed or swapped)"
+        elif "bytes" in entry and path.stat().st_size != entry["bytes"]:
+            problems[table_name] = f"{path.stat().st_size} bytes, the manifest says {entry['bytes']}"
+    return problems
+
+
+def _content_problem(path: Path, table_name: str, entry: dict[str, Any]) -> str | None:
+    from pipeline.base.hashing import content_hash
+    from pipeline.base.parquet import read_table
+    from pipeline.base.schemas import spec
+
+    try:
+        table = read_table(path, spec(table_name))
+    except UserError as exc:
+        return str(exc)
+    return "content hash differs from the manifest" if content_hash(table) != entry["content_sha256"] else None
 
 
 def read_snapshot_tables(
     directory: Path | str, names: list[str] | tuple[str, ...] | None = None
 ) -> dict[str, pa.Table]:
     """Read a snapshot's tables (all listed in the manifest, or ``names``)."""
+    from pipeline.base.parquet import read_table
+    from pipeline.base.schemas import SNAPSHOT_TABLES, spec
+
     directory = Path(directory)
     manifest = read_manifest(directory)
     wanted = list(names) if names is not None else [t for t in SNAPSHOT_TABLES if t in manifest.tables]
