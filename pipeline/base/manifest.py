@@ -24,6 +24,8 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,38 +228,39 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
     return manifest
 
 
-def verify_snapshot(directory: Path | str, *, content: bool = False) -> Manifest:
+def verify_snapshot(
+    directory: Path | str, *, content: bool = False, known: Mapping[str, str] | None = None
+) -> Manifest:
     """Check every file's size and sha256, the row counts in the Parquet footers and the snapshot id.
 
     Returns the manifest; raises IntegrityError naming each table that differs.
     ``content=True`` also reads the rows and compares their content hash (the
     hash that stays the same when a newer Parquet library encodes the same rows
-    differently): slower, and what to use across library versions.
+    differently): slower, and what to use across library versions. ``known``
+    gives the sha256 of files the caller has just written and hashed (``unpack``
+    hashes each file as it extracts it), by file name; they are not read again.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
-
     directory = Path(directory)
     manifest = _read_document(directory)
     tables: dict[str, Any] = manifest["tables"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the files are hashed (hashlib releases the GIL) while pyarrow loads and the footers are read
+        hashing = pool.submit(_byte_problems, directory, tables, known or {})
+        from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
+
+        ours = [t for t in tables if t in SNAPSHOT_TABLES]
+        footers = {t: _footer_rows(directory / f"{t}.parquet") for t in ours}
+        found = hashing.result()
     problems = [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
-    unknown = {t: "not a snapshot table" for t in tables if t not in SNAPSHOT_TABLES}
-    found = _byte_problems(directory, {t: e for t, e in tables.items() if t not in unknown})
     for table_name, entry in sorted(tables.items()):
-        problem = unknown.get(table_name) or found.get(table_name)
-        if problem is None:
-            path = directory / entry["file"]
-            try:
-                rows = pq.ParquetFile(path).metadata.num_rows
-            except (pa.ArrowException, OSError) as exc:
-                problem = f"not a readable Parquet file ({exc})"
-            else:
-                if rows != entry["rows"]:
-                    problem = f"{rows} rows, the manifest says {entry['rows']}"
-                elif content:
-                    problem = _content_problem(path, table_name, entry)
+        problem = "not a snapshot table" if table_name not in SNAPSHOT_TABLES else found.get(table_name)
+        rows = footers.get(table_name)
+        if problem is None and isinstance(rows, str):
+            problem = rows
+        elif problem is None and rows != entry["rows"]:
+            problem = f"{rows} rows, the manifest says {entry['rows']}"
+        elif problem is None and content:
+            problem = _content_problem(directory / f"{table_name}.parquet", table_name, entry)
         if problem:
             problems.append(f"{table_name}: {problem}")
     problems += _unlisted(directory, tables)
@@ -274,7 +277,7 @@ def verify_files(directory: Path | str) -> Manifest:
     directory = Path(directory)
     manifest = _read_document(directory)
     tables: dict[str, Any] = manifest["tables"]
-    found = _byte_problems(directory, tables)
+    found = _byte_problems(directory, tables, {})
     problems = [f"{t}: {p}" for t, p in sorted(found.items())] + _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
@@ -305,7 +308,7 @@ def _entry_problem(table_name: str, entry: Any) -> str | None:
     return None
 
 
-def _byte_problems(directory: Path, tables: dict[str, Any]) -> dict[str, str]:
+def _byte_problems(directory: Path, tables: dict[str, Any], known: Mapping[str, str]) -> dict[str, str]:
     """table -> what is wrong with its file's bytes (entry, presence, sha256, size); the files hashed in parallel."""
     problems: dict[str, str] = {}
     present: dict[str, Path] = {}
@@ -318,14 +321,29 @@ def _byte_problems(directory: Path, tables: dict[str, Any]) -> dict[str, str]:
             problems[table_name] = problem
         else:
             present[table_name] = path
-    digests = files_sha256(list(present.values()))
-    for (table_name, path), digest in zip(present.items(), digests, strict=True):
+    unknown = [p for p in present.values() if p.name not in known]
+    digests = dict(zip((p.name for p in unknown), files_sha256(unknown), strict=True)) | dict(known)
+    for table_name, path in present.items():
+        digest = digests[path.name]
         entry = tables[table_name]
         if digest != entry["sha256"]:
             problems[table_name] = "sha256 of the file differs from the manifest (the file was changed or swapped)"
         elif "bytes" in entry and path.stat().st_size != entry["bytes"]:
             problems[table_name] = f"{path.stat().st_size} bytes, the manifest says {entry['bytes']}"
     return problems
+
+
+def _footer_rows(path: Path) -> int | str | None:
+    """The row count in a Parquet file's footer, what is wrong with it, or None when there is no such file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (pa.ArrowException, OSError) as exc:
+        return f"not a readable Parquet file ({exc})"
 
 
 def _content_problem(path: Path, table_name: str, entry: dict[str, Any]) -> str | None:
