@@ -16,7 +16,9 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
 6. indexes / foreign keys of tables created by this load; id sequences moved
    past the new ids; COMMIT;
 7. read back counts and per-column aggregates for the loaded teams and
-   compare them with the same aggregates over the snapshot.
+   compare them with the same aggregates over the snapshot. The snapshot's
+   side is computed by a second DuckDB connection in a thread as soon as
+   the rows are in, while PostgreSQL builds the indexes and commits.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -130,7 +133,7 @@ def load_snapshot(
         t2 = time.perf_counter()
         say("reading back")
         try:
-            _read_back(backend, w, cut, rebase, new_team_ids)
+            _read_back(backend, w, new_team_ids)
         except Exception as exc:
             raise UserError(
                 f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
@@ -232,7 +235,7 @@ def _write(
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
         offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
-        reports = []
+        reports: list[TableReport] = []
         for t in tables:
             s = spec(t)
             sql = select_sql(
@@ -262,6 +265,7 @@ def _write(
                     seconds=time.perf_counter() - ts,
                 )
             )
+        expected = _expect(backend, reports, cut, rebase, offsets, team_map)
         if created or restore:
             say("creating indexes and foreign keys")
             backend.create_post(created)
@@ -272,7 +276,7 @@ def _write(
     except BaseException:
         backend.rollback()
         raise
-    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign)
+    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected)
 
 
 @dataclass
@@ -284,6 +288,7 @@ class Written:
     nexts: dict[str, int]
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
+    expected: Future[dict[str, tuple[object, ...]]]  # the snapshot side of the read-back, per table
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -316,25 +321,59 @@ def _few(names: list[str]) -> str:
     return ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:3])}, ... ({len(names):,} in all)"
 
 
-def _read_back(backend: Backend, w: Written, cut: CutPlan, rebase: Rebase, team_ids: Sequence[int]) -> None:
+def _expect(
+    backend: Backend,
+    reports: list[TableReport],
+    cut: CutPlan,
+    rebase: Rebase,
+    offsets: dict[str, int],
+    team_map: dict[int, int],
+) -> Future[dict[str, tuple[object, ...]]]:
+    """Start the snapshot side of the read-back: the same aggregates over the rows as they were inserted.
+
+    It runs on its own DuckDB connection in a thread (DuckDB releases the GIL),
+    reading only the Parquet files and the recomputed week, while the target
+    builds its indexes and commits; :func:`_read_back` waits for it.
+    """
+    duck = backend.duck.cursor()
+    duck.register(RECOMPUTED, cut.recomputed)
     ddl = app_ddl()
-    for report in w.reports:
+    queries = {}
+    for report in reports:
         s = spec(report.name)
-        kinds = aggregate_kinds(s)
         source = select_sql(
             s,
             cut.sources[report.name],
-            offsets=w.offsets,
+            offsets=offsets,
             refs=ddl.references(report.name),
             days=rebase.days,
             dialect="duckdb",
-            team_map=w.team_map,
+            team_map=team_map,
         )
-        exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in kinds)
-        want = backend.duck.execute(f"SELECT {exprs} FROM ({source})").fetchone() or ()
+        exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in aggregate_kinds(s))
+        queries[report.name] = f"SELECT {exprs} FROM ({source})"
+
+    def run() -> dict[str, tuple[object, ...]]:
+        try:
+            return {name: tuple(duck.execute(sql).fetchone() or ()) for name, sql in queries.items()}
+        finally:
+            duck.close()
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demoseed-readback")
+    try:
+        return pool.submit(run)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
+    want = w.expected.result()
+    for report in w.reports:
+        s = spec(report.name)
+        kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
         report.readback_rows = int(got[0]) if got and got[0] is not None else 0
-        report.mismatched = [c for (c, _k), a, b in zip(kinds, want, got) if not _same(a, b)]
+        report.mismatched = [c for (c, _k), a, b in zip(kinds, want[report.name], got) if not _same(a, b)]
         report.content_ok = not report.mismatched
 
 
