@@ -23,6 +23,7 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 
 from pipeline.base.errors import UserError
@@ -43,6 +45,7 @@ from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
+from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
 from .schema_check import check_table
@@ -202,6 +205,7 @@ def _write(
 ) -> Written:
     target = backend.target
     ddl = app_ddl()
+    expected: Expected | None = None
     backend.begin()
     try:
         existing = backend.columns(tables)
@@ -248,16 +252,15 @@ def _write(
                 team_map=team_map,
             )
             in_file = pq.ParquetFile(files[t]).metadata.num_rows
-            count = backend.duck.execute(f"SELECT count(*) FROM ({cut.sources[t]})").fetchone()
-            rows = int(count[0]) if count else 0
-            held = cut.weekly_held_back if t == WEEKLY else in_file - rows
-            say(f"inserting {t} ({rows:,} rows)")
+            say(f"inserting {t} ({in_file:,} rows in the snapshot)")
             ts = time.perf_counter()
             n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
+            # expected_rows is counted independently from the snapshot by the read-back (_read_back)
+            held = cut.weekly_held_back if t == WEEKLY else in_file - n
             reports.append(
                 TableReport(
                     t,
-                    rows,
+                    n,
                     n,
                     offsets.get(t, 0),
                     swept.deleted.get(t, 0),
@@ -274,6 +277,8 @@ def _write(
         say("committing")
         backend.commit()
     except BaseException:
+        if expected is not None:
+            expected.cancel()
         backend.rollback()
         raise
     return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected)
@@ -288,7 +293,7 @@ class Written:
     nexts: dict[str, int]
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
-    expected: Future[dict[str, tuple[object, ...]]]  # the snapshot side of the read-back, per table
+    expected: Expected  # the snapshot side of the read-back
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -328,14 +333,16 @@ def _expect(
     rebase: Rebase,
     offsets: dict[str, int],
     team_map: dict[int, int],
-) -> Future[dict[str, tuple[object, ...]]]:
+) -> Expected:
     """Start the snapshot side of the read-back: the same aggregates over the rows as they were inserted.
 
-    It runs on its own DuckDB connection in a thread (DuckDB releases the GIL),
-    reading only the Parquet files and the recomputed week, while the target
-    builds its indexes and commits; :func:`_read_back` waits for it.
+    It runs in a thread (DuckDB releases the GIL) on a DuckDB database of its
+    own, never the one the target is attached to (whose connection to the
+    target must see one statement at a time), reading only the Parquet files
+    and the recomputed week, while the target builds its indexes and commits;
+    :func:`_read_back` waits for it.
     """
-    duck = backend.duck.cursor()
+    duck = connect()
     duck.register(RECOMPUTED, cut.recomputed)
     ddl = app_ddl()
     queries = {}
@@ -361,9 +368,26 @@ def _expect(
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demoseed-readback")
     try:
-        return pool.submit(run)
+        return Expected(pool.submit(run), duck)
     finally:
         pool.shutdown(wait=False)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The snapshot side of the read-back, running: per table, its aggregates as text."""
+
+    future: Future[dict[str, tuple[object, ...]]]
+    duck: duckdb.DuckDBPyConnection
+
+    def result(self) -> dict[str, tuple[object, ...]]:
+        return self.future.result()
+
+    def cancel(self) -> None:
+        """Stop it (the load failed): a process that is ending does not wait for it."""
+        if not self.future.done():
+            with contextlib.suppress(duckdb.Error):  # it may finish (and close) meanwhile
+                self.duck.interrupt()
 
 
 def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
@@ -372,6 +396,10 @@ def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
         s = spec(report.name)
         kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
+        expected = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
+        if report.name != WEEKLY:
+            report.held_back += report.expected_rows - expected
+        report.expected_rows = expected
         report.readback_rows = int(got[0]) if got and got[0] is not None else 0
         report.mismatched = [c for (c, _k), a, b in zip(kinds, want[report.name], got) if not _same(a, b)]
         report.content_ok = not report.mismatched
