@@ -17,13 +17,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("15288a161ce3ff18", "98d62cd41acc699c"),
-    "review-bottleneck": ("a556c36d70c30fda", "f35c7b6904a95d23"),
-    "baseline": ("3984724ce99287db", "dc1e6607a3390a91"),
-    "detective-game": ("d22f0e36df0ad6b8", "7d7e0f2eaf3cfc31"),
-    "legacy": ("faeca26545f68d99", "82466dd4b87fd7f9"),
-    "blended": ("1c2315fa3e1775d4", "3b8d585948d4b820"),
-    "project": ("c4e30ee418c17627", "135cfa1cfe0c5902"),
+    "ai-success": ("0aa0a5daf8140356", "9bb856a761b12b25"),
+    "review-bottleneck": ("09ac0df127b83ca8", "8dcd6c7b5e620fbf"),
+    "baseline": ("c27f102a9c26ca89", "b6048910406d5f8c"),
+    "detective-game": ("ef1784fcec273362", "7db678accbd8e2d3"),
+    "legacy": ("4c5b8d4bd1c9134c", "caa40bd03fa7694b"),
+    "blended": ("5dfd2e01b5a181fb", "48db0e06b1eb1e4b"),
+    "project": ("9ae4a7294c2e97d9", "ee133698eee0edcf"),
 }
 
 

@@ -82,7 +82,7 @@ def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[s
     prs = prtable.pr_table(
         frame, fields, ai=ai, changes=changes, commits_after=after, jira_keys=jira_keys, k=(*k, "pr-extra")
     )
-    simulated = _simulated_tables(p, frame, prs, review_table, members, surveyed, ai, week_starts, (*k, "sim"))
+    simulated = _simulated_tables(p, frame, prs, review_table, (teams, members), surveyed, ai, week_starts, (*k, "sim"))
     members = with_copilot_activity(members, simulated["metrics_aiusagedaily"], (*k, "member"))
 
     tables = {
@@ -152,7 +152,7 @@ def _simulated_tables(
     frame: PRFrame,
     prs: pa.Table,
     review_table: pa.Table,
-    members: pa.Table,
+    people: tuple[pa.Table, pa.Table],  # teams_team, metrics_teammember
     surveyed: np.ndarray,
     ai: np.ndarray,
     week_starts: list[dt.date],
@@ -160,10 +160,12 @@ def _simulated_tables(
 ) -> dict[str, pa.Table]:
     """Surveys, check runs, deployments, Jira issues and AI usage, in the app tables' order."""
     sc = p.scenario
+    teams, members = people
     surveys, survey_reviews = simulate.simulate_surveys(
         prs,
         review_table,
         k=k,
+        teams=teams,
         surveyed=surveyed,
         week_starts=week_starts,
         quality=sc.curve("quality_rating", p.weeks),

@@ -154,7 +154,13 @@ def simulate_children(
     prs = prs.set_column(schema.get_field_index("jira_key"), schema.field("jira_key"), jira)
     out = {"metrics_pullrequest": conform(prs, spec("metrics_pullrequest"))}
     surveys, survey_reviews = simulate.simulate_surveys(
-        prs, tables["metrics_prreview"], k=k, surveyed=surveyed, week_starts=weeks, ai_assisted=ai
+        prs,
+        tables["metrics_prreview"],
+        k=k,
+        teams=tables["teams_team"],
+        surveyed=surveyed,
+        week_starts=weeks,
+        ai_assisted=ai,
     )
     out["metrics_prsurvey"] = surveys
     out["metrics_prsurveyreview"] = survey_reviews

@@ -10,9 +10,10 @@ outputs are app tables conforming to ``pipeline.base.schemas``. Stable signature
 * ``assign_ai_assisted(prs, *, k, ai_probability, week_starts, surveyed=None,
   target_share=None) -> np.ndarray[bool]`` the AI-assisted truth per PR, drawn with
   quotas per team x week (x surveyed), so a weekly share tracks its target.
-* ``simulate_surveys(prs, reviews, *, k, surveyed, week_starts, quality=2.6,
+* ``simulate_surveys(prs, reviews, *, k, teams, surveyed, week_starts, quality=2.6,
   guess_accuracy=0.5, ai_assisted=None) -> (metrics_prsurvey, metrics_prsurveyreview)``
-  survey id = PR id; 1-3 of the PR's reviewers answer; quality and guess
+  survey id = PR id; the token (unique app-wide) is keyed by the team's slug and the
+  id, so snapshots that can share a database never collide; 1-3 of the PR's reviewers answer; quality and guess
   correctness are quota-drawn (quality per team x merge week, guesses per author in answer order).
 * ``simulate_check_runs(prs, *, k, week_starts, ci_pass_rate=0.88) -> metrics_prcheckrun``
 * ``simulate_deployments(prs, *, k, week_starts, production_share=0.35,
@@ -47,7 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.base.rng import Key, keyed_u64, keyed_uniform
+from pipeline.base.rng import Key, key64, keyed_u64, keyed_uniform
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -159,11 +160,26 @@ def assign_ai_assisted(
 # ---------------------------------------------------------------------------
 
 
+def team_keyed(ids: np.ndarray, team: np.ndarray, teams: pa.Table) -> np.ndarray:
+    """Per row a key of (its team's slug, id): the id xor the slug's 64-bit key.
+
+    A value drawn from it differs between teams of other slugs even where
+    seed, scenario and ids are the same (two snapshots of one seed in one
+    database); the app's slugs are unique, so such keys are too.
+    """
+    team_ids = int_column(teams, "id")
+    salt = np.array([key64("team-slug", s) for s in teams.column("slug").to_pylist()], dtype=np.uint64)
+    order = np.argsort(team_ids)
+    at = order[np.searchsorted(team_ids[order], team)]
+    return np.asarray(ids).astype(np.uint64) ^ salt[at]
+
+
 def simulate_surveys(
     prs: pa.Table,
     reviews: pa.Table,
     *,
     k: Key,
+    teams: pa.Table,
     surveyed: np.ndarray,
     week_starts: Sequence[dt.date],
     quality: float | np.ndarray = 2.6,
@@ -201,7 +217,7 @@ def simulate_surveys(
             "team_id": team,
             "pull_request_id": ids,
             "author_id": pa.array(author, mask=author < 0),
-            "token": hex_strings(ids, 32, *k, "token"),
+            "token": hex_strings(team_keyed(ids, team, teams), 32, *k, "token"),
             "token_expires_at": ts_array(expires),
             "github_comment_id": 2_000_000_000 + ids,
             "author_ai_assisted": pa.array(ai, type=pa.bool_()),

@@ -14,6 +14,13 @@ file that the loader reads instead of the file itself:
   ``avg_fix_response_hours``, ``commits_after_first_review`` NULL, as for a
   PR nobody reviewed). The app sets ``first_review_at`` / ``review_time_hours``
   at the first review, merged or not, so a review before the instant keeps them;
+  a PR open at the instant whose reviews or commits go on after it gets its
+  counts as they stood (as the app's sync computes them from the rows then):
+  ``commits_after_first_review`` counts the commits up to the instant,
+  ``review_rounds`` is at most 1 + the changes requested so far,
+  ``avg_fix_response_hours`` is the mean time from a change request to the
+  next commit, both up to the instant (NULL without one), and
+  ``total_comments`` is the share of the PR's life so far (rounded down);
 - reviews, commits, reviewer answers, deployments, Jira issues submitted /
   committed / answered / deployed / created after it are absent; a survey
   answered after it is unanswered (answer fields NULL), a check run still
@@ -52,6 +59,8 @@ RECOMPUTED = "demoseed_recomputed_week"
 WEEKLY = "metrics_weeklymetrics"
 # bookkeeping timestamps moved back to the instant when later (not events: rows are not dropped for them)
 _STAMPS = ("created_at", "updated_at", "synced_at")
+# review counts of a PR that a later review or commit changes
+_REVIEW_COUNTS = ("review_rounds", "avg_fix_response_hours", "commits_after_first_review")
 _TEAM_STAMPS = (
     "billing_details_last_changed",
     "last_synced_with_stripe",
@@ -134,25 +143,7 @@ class _Cut:
         if table == "metrics_teammember":
             return self.select(table, self.stamps(table, ("copilot_last_activity_at",)), [])
         if table == "metrics_pullrequest":
-            merged_late = self.later("merged_at")
-            reopened = f"{merged_late} OR (state = 'closed' AND updated_at > {t})"
-            review_late = self.later("first_review_at")
-            replace = [
-                f"CASE WHEN {reopened} THEN 'open' ELSE state END AS state",
-                *self.null_if(merged_late, ("merged_at", "cycle_time_hours")),
-                *self.null_if(
-                    review_late,
-                    (
-                        "first_review_at",
-                        "review_time_hours",
-                        "review_rounds",
-                        "avg_fix_response_hours",
-                        "commits_after_first_review",
-                    ),
-                ),
-                *stamps,
-            ]
-            return self.select(table, replace, [f"coalesce(pr_created_at, created_at) <= {t}"])
+            return self.pull_requests(stamps)
         if table == "metrics_prreview":
             return self.select(table, stamps, [in_prs, f"coalesce(submitted_at, created_at) <= {t}"])
         if table == "metrics_commit":
@@ -197,6 +188,75 @@ class _Cut:
         if table == WEEKLY:
             return self.weekly()
         raise ValueError(f"no as-of rule for {table}")
+
+    def pull_requests(self, stamps: list[str]) -> str:
+        """PRs created by the instant; merged/closed later: open; review fields as of the instant (see module doc)."""
+        t = self.t
+        merged_late = self.later("merged_at")
+        reopened = f"{merged_late} OR (state = 'closed' AND updated_at > {t})"
+        review_late = self.later("first_review_at")
+        review_cols = ("first_review_at", "review_time_hours", *_REVIEW_COUNTS)
+        replace = [
+            f"CASE WHEN {reopened} THEN 'open' ELSE state END AS state",
+            *self.null_if(merged_late, ("merged_at", "cycle_time_hours")),
+            *self.null_if(review_late, review_cols),
+            *stamps,
+        ]
+        where = f"coalesce(pr_created_at, created_at) <= {t}"
+        if not {"metrics_prreview", "metrics_commit"} <= set(self.files):
+            return self.select("metrics_pullrequest", replace, [where])
+        # a PR still open at the instant whose reviews or commits go on after it: its counts as they stood
+        shown_open = f"(state = 'open' OR {reopened})"
+        held = f"{shown_open} AND (_x.last_event > {t})"
+        counted = f"{held} AND NOT {review_late} AND first_review_at IS NOT NULL"
+        recount = {
+            "review_rounds": "least(review_rounds, 1 + _x.changes)",
+            "avg_fix_response_hours": "CAST(round(_x.fix_hours, 2) AS DECIMAL(10, 2))",
+            "commits_after_first_review": "CAST(_x.after_first AS INTEGER)",
+        }
+        replace[3 : 3 + len(review_cols)] = [
+            f"CASE WHEN {review_late} THEN NULL WHEN {counted} THEN {recount[c]} ELSE {quote(c)} END AS {quote(c)}"
+            if c in recount
+            else f"CASE WHEN {review_late} THEN NULL ELSE {quote(c)} END AS {quote(c)}"
+            for c in review_cols
+        ]
+        elapsed = f"epoch({t}) - epoch(pr_created_at)"
+        life = "epoch(_x.last_event) - epoch(pr_created_at)"
+        replace.append(
+            f"CASE WHEN {held} AND {life} > 0 THEN CAST(floor(total_comments * ({elapsed}) / ({life})) AS INTEGER) "
+            "ELSE total_comments END AS total_comments"
+        )
+        return (
+            f"SELECT p.* REPLACE ({', '.join(replace)}) FROM {self.src('metrics_pullrequest')} p "
+            f"LEFT JOIN ({self.review_facts()}) _x ON _x.pr_id = p.id WHERE {where}"
+        )
+
+    def review_facts(self) -> str:
+        """Per PR: its last review or commit, and as of the instant: changes requested, the mean time from a
+        change request to the next commit (the app's avg_fix_response_hours), commits after the first review."""
+        t = self.t
+        reviews, commits, prs = (
+            self.src("metrics_prreview"),
+            self.src("metrics_commit"),
+            self.src("metrics_pullrequest"),
+        )
+        return (
+            "SELECT p.id AS pr_id, greatest(r.last_review, c.last_commit) AS last_event, "
+            "coalesce(r.changes, 0) AS changes, f.fix_hours, coalesce(c.after_first, 0) AS after_first "
+            f"FROM {prs} p LEFT JOIN (SELECT pull_request_id, max(submitted_at) AS last_review, "
+            f"count(*) FILTER (WHERE state = 'changes_requested' AND submitted_at <= {t}) AS changes "
+            f"FROM {reviews} GROUP BY pull_request_id) r ON r.pull_request_id = p.id "
+            "LEFT JOIN (SELECT c.pull_request_id, max(c.committed_at) AS last_commit, "
+            f"count(*) FILTER (WHERE c.committed_at > q.first_review_at AND c.committed_at <= {t}) AS after_first "
+            f"FROM {commits} c JOIN {prs} q ON q.id = c.pull_request_id GROUP BY c.pull_request_id) c "
+            "ON c.pull_request_id = p.id "
+            "LEFT JOIN (SELECT pull_request_id, avg(epoch(next_commit) - epoch(submitted_at)) / 3600 AS fix_hours "
+            "FROM (SELECT r.pull_request_id, r.submitted_at, min(c.committed_at) AS next_commit "
+            f"FROM {reviews} r JOIN {commits} c ON c.pull_request_id = r.pull_request_id "
+            f"AND c.committed_at > r.submitted_at AND c.committed_at <= {t} "
+            f"WHERE r.state = 'changes_requested' AND r.submitted_at <= {t} "
+            "GROUP BY r.pull_request_id, r.id, r.submitted_at) GROUP BY pull_request_id) f ON f.pull_request_id = p.id"
+        )
 
     def weekly(self) -> str:
         """Weeks before the instant's as in the snapshot, its own week as recomputed (snapshot ids kept)."""
