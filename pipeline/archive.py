@@ -30,6 +30,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import zlib
@@ -43,7 +44,9 @@ from pipeline.base.filehash import file_sha256
 from pipeline.base.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_snapshot
 
 MAX_MEMBER_BYTES = 8 << 30  # 8 GiB per file
-MAX_MEMBERS = 1000
+MAX_MEMBERS = 100_000  # a snapshot in parts has one file per table and partition
+_PART = re.compile(r"^[a-z_]+/part-[0-9]{5}\.parquet$")  # <table>/part-NNNNN.parquet
+_LISTABLE = re.compile(r"^[a-z_]+\.parquet$|^[a-z_]+/part-[0-9]{5}\.parquet$")  # what pack copies
 MAX_MANIFEST_BYTES = 16 << 20
 COPY_BUFFER = 64 << 10  # small enough to stay in the CPU cache: copies faster than megabytes
 GZIP_SUFFIXES = (".tar.gz", ".tgz")
@@ -53,7 +56,7 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -> Path:
     """Verify a snapshot and pack it into ``output`` (a directory: ``<output>/<name>.tar``)."""
     snapshot_dir = Path(snapshot_dir)
-    read_manifest(snapshot_dir)  # a clear error for a path that is no snapshot, before anything else
+    manifest = read_manifest(snapshot_dir)  # a clear error for a path that is no snapshot, before anything else
     output = Path(output)
     name = snapshot_dir.resolve().name
     if output.is_dir():
@@ -62,12 +65,17 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
         raise UserError(f"{output} already exists; give another -o or pass --force to replace it")
     if output.exists() and not output.is_file():
         raise UserError(f"{output} is not a regular file; give another -o")
-    files = sorted(p for p in snapshot_dir.iterdir() if p.is_file())
+    listed = sorted(f for entry in manifest.tables.values() for f in entry.files)
+    files = [snapshot_dir / MANIFEST_NAME, *(snapshot_dir / f for f in listed)]
     with ThreadPoolExecutor(max_workers=1) as pool:
         verified = pool.submit(verify_snapshot, snapshot_dir)  # hashes the files while they are copied
+        if not all(_LISTABLE.match(f) for f in listed):
+            verified.result()  # names verification refuses: never copied (it raises)
         try:
             with atomic_target(output) as tmp:
-                _write_tar(tmp, name, files, gzipped=output.name.endswith(GZIP_SUFFIXES))
+                _write_tar(
+                    tmp, snapshot_dir, name, [MANIFEST_NAME, *listed], gzipped=output.name.endswith(GZIP_SUFFIXES)
+                )
                 verified.result()  # a failed verification raises here: the archive is never put in place
         except OSError as exc:
             _raise_verify_error(verified)
@@ -82,14 +90,18 @@ def _raise_verify_error(verified: Future[Manifest]) -> None:
         raise exc
 
 
-def _write_tar(path: Path, name: str, files: list[Path], *, gzipped: bool) -> None:
+def _write_tar(path: Path, snapshot_dir: Path, name: str, listed: list[str], *, gzipped: bool) -> None:
+    dirs = {f.split("/")[0] for f in listed if "/" in f}  # tables in parts
     with open(path, "wb") as raw:
         gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=1) if gzipped else None
         with tarfile.TarFile(fileobj=gz or raw, mode="w", format=tarfile.PAX_FORMAT, copybufsize=COPY_BUFFER) as tar:
             tar.addfile(_info(f"{name}", tarfile.DIRTYPE, 0))
-            for p in files:
-                with open(p, "rb") as fh:
-                    tar.addfile(_info(f"{name}/{p.name}", tarfile.REGTYPE, os.fstat(fh.fileno()).st_size), fh)
+            for rel in sorted([*listed, *dirs]):
+                if rel in dirs:
+                    tar.addfile(_info(f"{name}/{rel}", tarfile.DIRTYPE, 0))
+                    continue
+                with open(snapshot_dir / rel, "rb") as fh:
+                    tar.addfile(_info(f"{name}/{rel}", tarfile.REGTYPE, os.fstat(fh.fileno()).st_size), fh)
         if gz is not None:
             gz.close()
 
@@ -144,8 +156,13 @@ def _check_members(members: list[tarfile.TarInfo]) -> str:
         if not parts:
             continue
         tops.add(parts[0])
-        if m.isfile() and len(parts) != 2:
-            raise UserError(f"refusing archive: entry {m.name!r} is not a file directly inside the snapshot directory")
+        if m.isfile() and len(parts) != 2 and not (len(parts) == 3 and _PART.match("/".join(parts[1:]))):
+            raise UserError(
+                f"refusing archive: entry {m.name!r} is not a file directly inside the snapshot directory "
+                "(nor a table's part, <table>/part-NNNNN.parquet)"
+            )
+        if m.isdir() and len(parts) > 2:
+            raise UserError(f"refusing archive: entry {m.name!r} is a directory below a table's")
     if len(tops) != 1:
         raise UserError("refusing archive: it must hold exactly one snapshot directory")
     top = tops.pop()
@@ -177,9 +194,12 @@ def _listed_files(
         manifest: Any = json.loads(raw.decode("utf-8"))
         tables = manifest["tables"]
         files = {str(e["file"]): _size(e.get("bytes")) for e in tables.values()}
+        files |= {str(p["file"]): _size(p.get("bytes")) for e in tables.values() for p in e.get("parts") or ()}
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
         raise IntegrityError(f"{archive}: its {MANIFEST_NAME} has no readable table list; fetch a fresh copy") from None
-    plain = {f: n for f, n in files.items() if f == PurePosixPath(f).name and f.endswith(".parquet")}
+    plain = {
+        f: n for f, n in files.items() if (f == PurePosixPath(f).name and f.endswith(".parquet")) or _PART.match(f)
+    }
     return {f"{top}/{f}": n for f, n in plain.items()} | {f"{top}/{MANIFEST_NAME}": None}
 
 
@@ -271,10 +291,12 @@ def _extract(tar: tarfile.TarFile, files: list[tarfile.TarInfo], tmp: Path, arch
             src = tar.extractfile(m)
             if src is None:
                 raise UserError(f"refusing archive: entry {m.name!r} has no data")
-            path = tmp / PurePosixPath(m.name).name
+            inside = "/".join(_relative(m).split("/")[1:])  # checked: a file or a table's part
+            path = tmp / inside
+            path.parent.mkdir(exist_ok=True)
             with src, open(path, "wb") as out:
                 _copy(src, out, m, archive)
-            hashed[path.name] = pool.submit(file_sha256, path)
+            hashed[inside] = pool.submit(file_sha256, path)
         return {name: f.result() for name, f in hashed.items()}
 
 

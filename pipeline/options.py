@@ -21,6 +21,7 @@ from stages.generate.config import GenerateConfig, anchor_ok, real_share_ok
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONCURRENCY = (1, 50)  # requests to GitHub in flight at once
+WORKERS = (1, 64)  # local processes generating partitions at once
 
 
 class MondayType(click.ParamType[dt.date]):
@@ -128,6 +129,26 @@ concurrency = click.option(
     show_default=True,
     help="GitHub requests in flight at once.",
 )
+partition_teams = click.option(
+    "--partition-teams",
+    type=_range(C.TEAMS),
+    default=None,
+    help="Teams per partition: a run of more teams is generated, aggregated and written one partition "
+    "at a time (memory bounded by a partition; every table in parts) [default: about 100,000 PRs' worth].",
+)
+workers = click.option(
+    "--workers",
+    type=_range(WORKERS),
+    default=1,
+    show_default=True,
+    help="Partitions generated at once, in local processes (the bytes do not depend on it).",
+)
+dask = click.option(
+    "--dask",
+    metavar="tcp://HOST:8786",
+    default=None,
+    help="Run the partitions on this Dask cluster; its workers must see --output [default: $DEMOSEED_DASK].",
+)
 force = click.option("--force", is_flag=True, help="Rebuild and replace this command's own earlier output.")
 raw_dir = click.option(
     "--raw-dir",
@@ -151,6 +172,13 @@ def output(default: str) -> Callable[[F], F]:
         return option(fn)
 
     return add
+
+
+def scale_options(fn: F) -> F:
+    """Partitions of a large run and where they run (--partition-teams, --workers, --dask)."""
+    for option in reversed((partition_teams, workers, dask)):
+        fn = option(fn)
+    return fn
 
 
 def generate_options(fn: F) -> F:

@@ -395,3 +395,38 @@ def test_snapshots_of_one_seed_share_a_postgres_database(same_seed_pairs: list[P
         ((teams,),) = rows("SELECT count(*) FROM teams_team")
         ((tokens, distinct),) = rows("SELECT count(token), count(DISTINCT token) FROM metrics_prsurvey")
     assert teams == len(same_seed_pairs) and tokens == distinct > 0
+
+
+# --- a PR still open at the instant: its review counts as they stood -----------------------------
+
+
+def test_a_pr_open_at_the_instant_has_its_counts_as_they_stood(
+    snapshots: dict[tuple[str, int], Path], tmp_path: Path
+) -> None:
+    """PRs whose reviews or commits go on after the instant: counts of what is loaded, comments pro rata."""
+    snap, instant = snapshots[("review-bottleneck", 2)], INSTANTS["mid-week"]
+    report = run_load(snap, f"duckdb:///{tmp_path / 'app.duckdb'}", as_of=instant)
+    shift = dt.timedelta(weeks=report.rebase_weeks)
+    t = instant - shift  # the instant in the snapshot's own time
+    prs = {p["id"]: p for p in pq.read_table(snap / "metrics_pullrequest.parquet").to_pylist()}
+    events: dict[int, list[dt.datetime]] = {}
+    for name, col in (("metrics_prreview", "submitted_at"), ("metrics_commit", "committed_at")):
+        for r in pq.read_table(snap / f"{name}.parquet", columns=["pull_request_id", col]).to_pylist():
+            events.setdefault(r["pull_request_id"], []).append(r[col])
+    con = duckdb.connect(str(tmp_path / "app.duckdb"), read_only=True)
+    loaded = con.execute(
+        "SELECT id, total_comments, review_rounds, commits_after_first_review, first_review_at IS NOT NULL "
+        "FROM metrics_pullrequest WHERE state = 'open'"
+    ).fetchall()
+    con.close()
+    held = [(row, prs[row[0]]) for row in loaded if max(events.get(row[0], [t])) > t]
+    assert len(held) >= 5
+    fewer = 0
+    for (_, comments, rounds, after, reviewed), p in held:
+        assert comments <= p["total_comments"]
+        fewer += comments < p["total_comments"]
+        if not reviewed:
+            assert (rounds, after) == (None, None)
+        else:
+            assert rounds <= p["review_rounds"] and after <= p["commits_after_first_review"]
+    assert fewer > 0

@@ -19,9 +19,9 @@ from pipeline.cli import main
 PINNED: dict[str, tuple[str, str]] = {
     "ai-success": ("0aa0a5daf8140356", "9bb856a761b12b25"),
     "review-bottleneck": ("09ac0df127b83ca8", "8dcd6c7b5e620fbf"),
-    "baseline": ("c27f102a9c26ca89", "b6048910406d5f8c"),
+    "baseline": ("fd9ce51171652476", "095b5a04b07ab7bd"),
     "detective-game": ("ef1784fcec273362", "7db678accbd8e2d3"),
-    "legacy": ("4c5b8d4bd1c9134c", "caa40bd03fa7694b"),
+    "legacy": ("45bf4406c65c97da", "e94d0586f3fe177c"),
     "blended": ("5dfd2e01b5a181fb", "48db0e06b1eb1e4b"),
     "project": ("9ae4a7294c2e97d9", "ee133698eee0edcf"),
 }

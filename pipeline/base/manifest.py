@@ -6,6 +6,13 @@ the byte size and sha256 of the file and a content hash of the canonical
 rows. The snapshot id is derived from the content (parameters, inputs and
 content hashes), never from a clock.
 
+A large snapshot (format 2, written in partitions of teams by
+:mod:`pipeline.runners.partitioned`) keeps each table as a directory of parts,
+``<table>/part-00000.parquet``...; its entry lists every part with its rows and
+both hashes, and the table's own ``sha256``/``content_sha256`` hash the parts'
+hashes in order (:mod:`pipeline.base.parts`). :func:`table_files` lists a table's
+files for readers (DuckDB, polars and pyarrow read the list or the directory).
+
 :func:`write_snapshot` writes into a temporary sibling directory and renames
 it into place, so a crash never leaves a half snapshot. :func:`verify_snapshot`
 checks every file's size and sha256 (files hashed in parallel), row counts
@@ -34,24 +41,59 @@ from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
+from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMAT_VERSION = 1
+PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
+SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # what a file name may be built from
 
 
 @dataclass(frozen=True)
 class TableEntry:
-    """One table of a snapshot: its file, row count, hashes and byte size (None in manifests without it)."""
+    """One table of a snapshot: its file (a directory for a table in parts), row count and hashes."""
 
     file: str
     rows: int
     sha256: str
     content_sha256: str
-    bytes: int | None = None
+    parts: tuple[PartEntry, ...] = ()
+    bytes: int | None = None  # the file's size (None: a manifest without it, or a table in parts)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The table's Parquet files relative to the snapshot, in row order."""
+        return tuple(p.file for p in self.parts) if self.parts else (self.file,)
+
+
+def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
+    """The Parquet files of one table of a snapshot, in row order (one, or its parts)."""
+    return [Path(directory) / f for f in entry.files]
+
+
+def checked_files(directory: Path | str, table_name: str, entry: TableEntry) -> tuple[Path, ...]:
+    """A verified table's files by the names verification insists on (``<table>.parquet`` or
+    ``<table>/part-NNNNN.parquet``, numbered from 0), never a name taken from the manifest's text."""
+    directory = Path(directory)
+    if entry.parts:
+        return tuple(directory / part_name(table_name, i) for i in range(len(entry.parts)))
+    return (directory / f"{table_name}.parquet",)
+
+
+def table_paths(directory: Path | str, table_name: str) -> list[Path]:
+    """The files of ``table_name`` in a snapshot (as its manifest lists them: one file or its parts) or in
+    a plain directory of tables (``<table>.parquet``); [] when it has none. For every reader of a table."""
+    directory = Path(directory)
+    if (directory / MANIFEST_NAME).is_file():
+        entry = read_manifest(directory).tables.get(table_name)
+        if entry is not None:
+            return table_files(directory, entry)
+    single = directory / f"{table_name}.parquet"
+    return [single] if single.is_file() else []
 
 
 @dataclass(frozen=True)
@@ -83,6 +125,7 @@ class Manifest:
                         int(e["rows"]),
                         str(e["sha256"]),
                         str(e["content_sha256"]),
+                        tuple(part_from_json(p) for p in e.get("parts") or ()),
                         int(e["bytes"]) if "bytes" in e else None,
                     )
                     for n, e in doc["tables"].items()
@@ -184,18 +227,34 @@ def write_snapshot(
                 "sha256": file_sha256(tmp / file),
                 "content_sha256": content_hash(written),
             }
-        manifest: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "tool": {"name": "demoseed", "version": __version__},
-            "name": name,
-            "params": params,
-            "inputs": inputs or {},
-            "notes": list(notes),
-            "tables": entries,
-        }
-        manifest["snapshot_id"] = snapshot_id(manifest)
-        atomic_write_bytes(tmp / MANIFEST_NAME, canonical_json(manifest).encode())
-    return Manifest.from_document(manifest, directory)
+        document = write_manifest(tmp, entries, name=name, params=params, inputs=inputs, notes=notes)
+    return Manifest.from_document(document, directory)
+
+
+def write_manifest(
+    directory: Path,
+    entries: dict[str, Any],
+    *,
+    name: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Write ``manifest.json`` for tables already in ``directory`` (entries in SNAPSHOT_TABLES order);
+    format 2 when any table is in parts. Returns the document."""
+    parted = any("parts" in e for e in entries.values())
+    manifest: dict[str, Any] = {
+        "format_version": PARTS_FORMAT_VERSION if parted else FORMAT_VERSION,
+        "tool": {"name": "demoseed", "version": __version__},
+        "name": name,
+        "params": params,
+        "inputs": inputs or {},
+        "notes": list(notes),
+        "tables": entries,
+    }
+    manifest["snapshot_id"] = snapshot_id(manifest)
+    atomic_write_bytes(directory / MANIFEST_NAME, canonical_json(manifest).encode())
+    return manifest
 
 
 def read_manifest(directory: Path | str) -> Manifest:
@@ -220,10 +279,10 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
         raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in SUPPORTED_FORMATS:
         raise IntegrityError(
-            f"{path}: snapshot format {version!r} is not supported by this demoseed (format {FORMAT_VERSION}); "
-            "rebuild the snapshot with this version"
+            f"{path}: snapshot format {version!r} is not supported by this demoseed "
+            f"(formats {', '.join(map(str, SUPPORTED_FORMATS))}); rebuild the snapshot with this version"
         )
     return manifest
 
@@ -238,29 +297,48 @@ def verify_snapshot(
     hash that stays the same when a newer Parquet library encodes the same rows
     differently): slower, and what to use across library versions. ``known``
     gives the sha256 of files the caller has just written and hashed (``unpack``
-    hashes each file as it extracts it), by file name; they are not read again.
+    hashes each file as it extracts it), by path in the snapshot; they are not read again.
     """
-    directory = Path(directory)
+    return _verify(Path(directory), content=content, known=known or {}, footers=True)
+
+
+def verify_files(directory: Path | str) -> Manifest:
+    """The byte-level part of :func:`verify_snapshot`: every listed file's size and sha256, no unlisted
+    file, the snapshot id. Reads no Parquet and imports neither pyarrow nor numpy."""
+    return _verify(Path(directory), content=False, known={}, footers=False)
+
+
+def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers: bool) -> Manifest:
     manifest = _read_document(directory)
     tables: dict[str, Any] = manifest["tables"]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # the files are hashed (hashlib releases the GIL) while pyarrow loads and the footers are read
-        hashing = pool.submit(_byte_problems, directory, tables, known or {})
+    problems: list[str] = []
+    allowed: set[str] | None = None
+    if footers:
         from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
 
-        ours = [t for t in tables if t in SNAPSHOT_TABLES]
-        footers = {t: _footer_rows(directory / f"{t}.parquet") for t in ours}
-        found = hashing.result()
-    problems = [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
-    for table_name, entry in sorted(tables.items()):
-        problem = "not a snapshot table" if table_name not in SNAPSHOT_TABLES else found.get(table_name)
-        rows = footers.get(table_name)
-        if problem is None and isinstance(rows, str):
-            problem = rows
-        elif problem is None and rows != entry["rows"]:
-            problem = f"{rows} rows, the manifest says {entry['rows']}"
-        elif problem is None and content:
-            problem = _content_problem(directory / f"{table_name}.parquet", table_name, entry)
+        allowed = set(SNAPSHOT_TABLES)
+        problems += [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
+    files = {t: _table_entries(t, e, allowed) for t, e in tables.items()}
+    present = [
+        f["file"]
+        for v in files.values()
+        if not isinstance(v, str)
+        for f in v
+        if (directory / f["file"]).is_file() and not (directory / f["file"]).is_symlink()
+    ]
+    todo = [f for f in present if f not in known]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the files are hashed (hashlib releases the GIL) while pyarrow loads and the footers are read
+        hashing = pool.submit(files_sha256, [directory / f for f in todo])
+        rows = {f: _footer_rows(directory / f) for f in present} if footers else {}
+        digests = dict(zip(todo, hashing.result(), strict=True)) | dict(known)
+    for table_name, v in sorted(files.items()):
+        problem = v if isinstance(v, str) else None
+        for f in [] if isinstance(v, str) else v:
+            problem = _file_problem(directory, table_name, f, digests.get(f["file"]), rows, content=content)
+            if problem:
+                problem = f"{f['file']}: {problem}" if "parts" in tables[table_name] else problem
+                break
         if problem:
             problems.append(f"{table_name}: {problem}")
     problems += _unlisted(directory, tables)
@@ -271,75 +349,83 @@ def verify_snapshot(
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
 
 
-def verify_files(directory: Path | str) -> Manifest:
-    """The byte-level part of :func:`verify_snapshot`: every listed file's size and sha256, no unlisted
-    file, the snapshot id. Reads no Parquet and imports neither pyarrow nor numpy."""
-    directory = Path(directory)
-    manifest = _read_document(directory)
-    tables: dict[str, Any] = manifest["tables"]
-    found = _byte_problems(directory, tables, {})
-    problems = [f"{t}: {p}" for t, p in sorted(found.items())] + _unlisted(directory, tables)
-    if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
-        problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
-    if problems:
-        raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
-    return Manifest.from_document(manifest, directory / MANIFEST_NAME)
-
-
 def _unlisted(directory: Path, tables: dict[str, Any]) -> list[str]:
-    listed = {e.get("file") for e in tables.values() if isinstance(e, dict)} | {MANIFEST_NAME}
-    return [
-        f"{extra}: not listed in the manifest"
-        for extra in sorted(p.name for p in directory.iterdir())
-        if extra not in listed
-    ]
+    """Files and directories in the snapshot that the manifest does not list."""
+    listed = {MANIFEST_NAME}
+    for e in tables.values():
+        if isinstance(e, dict):
+            listed.add(str(e.get("file")))
+            listed.update(str(p.get("file")) for p in e.get("parts") or () if isinstance(p, dict))
+    found = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if not p.is_dir())
+    found += sorted(
+        f"{p.relative_to(directory).as_posix()}/"
+        for p in directory.rglob("*")
+        if p.is_dir() and p.relative_to(directory).as_posix() not in listed
+    )
+    return [f"{extra}: not listed in the manifest" for extra in found if extra not in listed]
 
 
-def _entry_problem(table_name: str, entry: Any) -> str | None:
-    if not _TABLE_NAME.match(table_name):
+def _table_entries(table_name: str, entry: Any, allowed: set[str] | None) -> str | list[dict[str, Any]]:
+    """What is wrong with a table's manifest entry, or its file entries (the entry itself, or its parts)."""
+    if not _TABLE_NAME.match(table_name) or (allowed is not None and table_name not in allowed):
         return "not a snapshot table"
     if not isinstance(entry, dict) or not {"file", "rows", "sha256", "content_sha256"} <= entry.keys():
         return "manifest entry is incomplete"
-    if entry["file"] != f"{table_name}.parquet":
-        return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
-    size = entry.get("bytes", 0)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        return "manifest entry has no valid byte size"
-    return None
+    if "parts" not in entry:
+        if entry["file"] != f"{table_name}.parquet":
+            return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
+        files = [entry]
+    else:
+        parts = entry["parts"]
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+            return "manifest lists no parts"
+        try:
+            expected = parted_entry([part_from_json(p) for p in parts])
+        except (KeyError, TypeError, ValueError):
+            return "manifest entry of a part is incomplete"
+        names = [part_name(table_name, i) for i in range(len(parts))]
+        if entry["file"] != table_name or [p["file"] for p in parts] != names:
+            return f"manifest points at {entry['file']!r}, expected parts {table_name}/part-NNNNN.parquet in order"
+        for key in ("rows", "sha256", "content_sha256"):
+            if entry[key] != expected[key]:
+                return f"{key} of the table does not match its parts (the manifest was edited)"
+        files = parts
+    for f in files:
+        size = f.get("bytes", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return "manifest entry has no valid byte size"
+    return files
 
 
-def _byte_problems(directory: Path, tables: dict[str, Any], known: Mapping[str, str]) -> dict[str, str]:
-    """table -> what is wrong with its file's bytes (entry, presence, sha256, size); the files hashed in parallel."""
-    problems: dict[str, str] = {}
-    present: dict[str, Path] = {}
-    for table_name, entry in tables.items():
-        problem = _entry_problem(table_name, entry)
-        path = directory / f"{table_name}.parquet"
-        if problem is None and (not path.is_file() or path.is_symlink()):
-            problem = "file is missing"
-        if problem:
-            problems[table_name] = problem
-        else:
-            present[table_name] = path
-    unknown = [p for p in present.values() if p.name not in known]
-    digests = dict(zip((p.name for p in unknown), files_sha256(unknown), strict=True)) | dict(known)
-    for table_name, path in present.items():
-        digest = digests[path.name]
-        entry = tables[table_name]
-        if digest != entry["sha256"]:
-            problems[table_name] = "sha256 of the file differs from the manifest (the file was changed or swapped)"
-        elif "bytes" in entry and path.stat().st_size != entry["bytes"]:
-            problems[table_name] = f"{path.stat().st_size} bytes, the manifest says {entry['bytes']}"
-    return problems
+def _file_problem(
+    directory: Path,
+    table_name: str,
+    entry: dict[str, Any],
+    digest: str | None,
+    rows: dict[str, int | str],
+    *,
+    content: bool,
+) -> str | None:
+    path = directory / entry["file"]
+    if digest is None:
+        return "file is missing"
+    if digest != entry["sha256"]:
+        return "sha256 of the file differs from the manifest (the file was changed or swapped)"
+    if "bytes" in entry and path.stat().st_size != entry["bytes"]:
+        return f"{path.stat().st_size} bytes, the manifest says {entry['bytes']}"
+    found = rows.get(entry["file"])
+    if isinstance(found, str):
+        return found
+    if found is not None and found != entry["rows"]:
+        return f"{found} rows, the manifest says {entry['rows']}"
+    return _content_problem(path, table_name, entry) if content else None
 
 
-def _footer_rows(path: Path) -> int | str | None:
-    """The row count in a Parquet file's footer, what is wrong with it, or None when there is no such file."""
+def _footer_rows(path: Path) -> int | str:
+    """The row count in a Parquet file's footer, or what is wrong with it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not path.is_file() or path.is_symlink():
-        return None
     try:
         return int(pq.ParquetFile(path).metadata.num_rows)
     except (pa.ArrowException, OSError) as exc:
@@ -362,7 +448,7 @@ def read_snapshot_tables(
     directory: Path | str, names: list[str] | tuple[str, ...] | None = None
 ) -> dict[str, pa.Table]:
     """Read a snapshot's tables (all listed in the manifest, or ``names``)."""
-    from pipeline.base.parquet import read_table
+    from pipeline.base.parquet import read_table_files
     from pipeline.base.schemas import SNAPSHOT_TABLES, spec
 
     directory = Path(directory)
@@ -372,5 +458,5 @@ def read_snapshot_tables(
     for table_name in wanted:
         if table_name not in manifest.tables:
             raise IntegrityError(f"snapshot {directory} has no table {table_name}")
-        out[table_name] = read_table(directory / manifest.tables[table_name].file, spec(table_name))
+        out[table_name] = read_table_files(table_files(directory, manifest.tables[table_name]), spec(table_name))
     return out

@@ -141,6 +141,13 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path | str, *, sort: boo
     return out
 
 
+def read_table_files(paths: list[Path], spec: TableSpec) -> pa.Table:
+    """Read a table stored as one file or as parts (in row order) and check it against its spec."""
+    if len(paths) == 1:
+        return read_table(paths[0], spec)
+    return pa.concat_tables([read_table(p, spec) for p in paths]) if paths else spec.schema.empty_table()
+
+
 def read_table(path: Path | str, spec: TableSpec) -> pa.Table:
     """Read a Parquet file and check it against its spec."""
     path = Path(path)

@@ -66,13 +66,14 @@ COLUMNS: dict[str, tuple[str, Callable[[Any], str], bool]] = {
 
 
 def _team_weekly(directory: Path) -> tuple[pa.Table, str | None]:
-    from pipeline.base.parquet import read_table
+    from pipeline.base.manifest import table_paths
+    from pipeline.base.parquet import read_table_files
     from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY
 
-    path = directory / f"{DEMOSEED_TEAM_WEEKLY.name}.parquet"
-    if path.is_file():
-        return read_table(path, DEMOSEED_TEAM_WEEKLY), None
-    if not (directory / "metrics_pullrequest.parquet").is_file():
+    files = table_paths(directory, DEMOSEED_TEAM_WEEKLY.name)
+    if files:
+        return read_table_files(files, DEMOSEED_TEAM_WEEKLY), None
+    if not table_paths(directory, "metrics_pullrequest"):
         raise UserError(
             f"{directory} has neither demoseed_team_weekly.parquet nor the app tables; "
             "give a snapshot directory (make snapshot) or a generate output"
@@ -84,13 +85,14 @@ def _team_weekly(directory: Path) -> tuple[pa.Table, str | None]:
 
 
 def _team_names(directory: Path) -> dict[int, str]:
-    from pipeline.base.parquet import read_table
+    from pipeline.base.manifest import table_paths
+    from pipeline.base.parquet import read_table_files
     from pipeline.base.schemas import spec
 
-    path = directory / "teams_team.parquet"
-    if not path.is_file():
+    files = table_paths(directory, "teams_team")
+    if not files:
         return {}
-    teams = read_table(path, spec("teams_team")).select(["id", "name", "slug"]).to_pylist()
+    teams = read_table_files(files, spec("teams_team")).select(["id", "name", "slug"]).to_pylist()
     return {t["id"]: f"{t['name']} ({t['slug']})" if t["name"] else t["slug"] for t in teams}
 
 

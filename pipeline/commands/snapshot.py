@@ -19,6 +19,7 @@ from pipeline import options
 @options.output("data/snapshots/<scenario>-seed<seed>[-<parameters given>]")
 @options.force
 @options.concurrency
+@options.scale_options
 def command(**opts: Any) -> None:
     """Run fetch -> normalize -> generate -> aggregate and write a snapshot.
 
@@ -38,5 +39,8 @@ def command(**opts: Any) -> None:
         output=output,
         force=opts["force"],
         concurrency=opts["concurrency"],
+        partition_teams=opts["partition_teams"],
+        workers=opts["workers"],
+        dask=opts["dask"],
     )
     run_snapshot(req, echo=click.echo)

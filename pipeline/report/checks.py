@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base.hashing import file_sha256
-from pipeline.base.manifest import snapshot_id
+from pipeline.base.manifest import TableEntry, snapshot_id, table_files
+from pipeline.base.parts import parts_digest
 from pipeline.report.source import READ_TABLES, Story
 from stages.aggregate.story import first_last, is_flat, pooled
 
@@ -53,7 +55,7 @@ def integrity(story: Story) -> list[Check]:
     wrong_rows = []
     for name, entry in sorted(manifest.tables.items()):
         try:
-            rows = pq.ParquetFile(directory / entry.file).metadata.num_rows
+            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in table_files(directory, entry))
         except (pa.ArrowException, OSError):
             rows = None
         if rows != entry.rows:
@@ -68,7 +70,7 @@ def integrity(story: Story) -> list[Check]:
         )
     )
     tables = manifest.tables
-    changed = [t for t in READ_TABLES if file_sha256(directory / tables[t].file) != tables[t].sha256]
+    changed = [t for t in READ_TABLES if _sha256(directory, tables[t]) != tables[t].sha256]
     out.append(
         Check(
             "the tables drawn here have the manifest's sha256",
@@ -132,3 +134,9 @@ def promises(story: Story) -> list[Check]:
 
 def all_checks(story: Story) -> list[Check]:
     return [*integrity(story), generator(story), *promises(story)]
+
+
+def _sha256(directory: Path, entry: TableEntry) -> str:
+    """The table's sha256 as the manifest states it: of its file, or of its parts' hashes."""
+    hashes = [file_sha256(f) for f in table_files(directory, entry)]
+    return parts_digest(hashes) if entry.parts else hashes[0]

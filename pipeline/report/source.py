@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.manifest import Manifest, read_manifest
+from pipeline.base.manifest import Manifest, read_manifest, table_files
 from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY
 
 # The tables a report reads (their files are re-hashed by checks.integrity).
@@ -79,24 +79,28 @@ class Story:
         return self.manifest.generate
 
 
-def _path(directory: Path, manifest: Manifest, table: str) -> Path:
+def _paths(directory: Path, manifest: Manifest, table: str) -> list[Path]:
+    """The table's files (one, or its parts in order)."""
     entry = manifest.tables.get(table)
     if entry is None:
         raise IntegrityError(f"snapshot {directory} has no table {table}; rebuild it with 'demoseed snapshot'")
-    path = directory / entry.file
-    if not path.is_file():
-        raise IntegrityError(f"snapshot {directory}: {entry.file} is missing; run 'demoseed verify {directory}'")
-    return path
+    paths = table_files(directory, entry)
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        name = missing[0].relative_to(directory).as_posix()
+        raise IntegrityError(f"snapshot {directory}: {name} is missing; run 'demoseed verify {directory}'")
+    return paths
 
 
 def _read(directory: Path, manifest: Manifest, table: str, columns: list[str], team_id: int | None) -> pl.DataFrame:
     """The named columns of a snapshot table (only team ``team_id``'s rows when given)."""
-    path = _path(directory, manifest, table)
+    paths = _paths(directory, manifest, table)
+    source: Any = paths[0] if len(paths) == 1 else paths
     try:
-        data = pq.read_table(path, columns=columns, filters=None if team_id is None else [("team_id", "=", team_id)])
+        data = pq.read_table(source, columns=columns, filters=None if team_id is None else [("team_id", "=", team_id)])
     except (pa.ArrowException, OSError) as exc:
         raise IntegrityError(
-            f"snapshot {directory}: cannot read {columns} from {path.name} ({exc}); run 'demoseed verify {directory}'"
+            f"snapshot {directory}: cannot read {columns} from {table} ({exc}); run 'demoseed verify {directory}'"
         ) from None
     df = pl.from_arrow(data)
     assert isinstance(df, pl.DataFrame)

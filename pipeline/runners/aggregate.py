@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.base.errors import UserError
-from pipeline.base.manifest import MANIFEST_NAME, read_manifest
-from pipeline.base.parquet import read_table, write_table
+from pipeline.base.manifest import MANIFEST_NAME, read_manifest, table_paths
+from pipeline.base.parquet import read_table_files, write_table
 from pipeline.base.schemas import spec
 from pipeline.runners.generate import INFO_NAME
 
@@ -74,17 +74,14 @@ def read_app_tables(directory: Path) -> dict[str, pa.Table]:
 
     if not directory.is_dir():
         raise UserError(f"--input {directory}: no such directory; give a generate output or a snapshot directory")
-    missing = [n for n in REQUIRED if not (directory / f"{n}.parquet").is_file()]
+    files = {n: table_paths(directory, n) for n in INPUT_TABLES}
+    missing = [n for n in REQUIRED if not files[n]]
     if missing:
         raise UserError(
             f"--input {directory}: no {', '.join(f'{n}.parquet' for n in missing)}; "
             "give a directory written by 'demoseed generate' or 'demoseed snapshot'"
         )
-    return {
-        n: read_table(directory / f"{n}.parquet", spec(n))
-        for n in INPUT_TABLES
-        if (directory / f"{n}.parquet").is_file()
-    }
+    return {n: read_table_files(f, spec(n)) for n, f in files.items() if f}
 
 
 def aggregate_directory(input_dir: Path, output_dir: Path) -> tuple[AggregateResult, str]:

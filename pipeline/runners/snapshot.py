@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from pipeline.base.projects import Preset
     from pipeline.runners.generate import Generated
+    from pipeline.runners.partitioned import PartitionPlan
+    from stages.generate import GenerateInfo
     from stages.generate.scenario import Scenario
 
 DEFAULT_SOURCE_REPOS = ("yanchuk/github-issues-rag", "tiangolo/fastapi", "pallets/flask")
@@ -49,6 +51,9 @@ class SnapshotRequest:
     output: Path | None = None
     force: bool = False
     concurrency: int = 8
+    partition_teams: int | None = None  # None: the default (partitioned.default_partition_teams)
+    workers: int = 1
+    dask: str | None = None
 
     def check(self) -> None:
         """Every bound and combination, before any stage runs."""
@@ -63,6 +68,10 @@ class SnapshotRequest:
         self.generate.check_bounds()
         if self.real_data is not None and self.no_github:
             raise UserError("give either --real-data or --no-github, not both")
+        if self.project and (self.partition_teams is not None or self.workers > 1 or self.dask):
+            raise UserError("--partition-teams, --workers and --dask are for scenario and legacy runs, not --project")
+        if self.workers > 1 and self.dask:
+            raise UserError("give either --workers (local processes) or --dask (a cluster), not both")
 
     def as_params(self) -> dict[str, Any]:
         """The request as recorded in the manifest (``params.request``)."""
@@ -229,12 +238,20 @@ class SnapshotRun:
 
             inputs["normalized"] = tables_fingerprint(normalized)
 
-        request_key = stage_key("snapshot", req.as_params(), {"inputs": inputs})
+        from pipeline.runners.partitioned import plan_partitions
+
+        partitioned = None if preset is not None else plan_partitions(req.generate, req.partition_teams)
+        request = {**req.as_params(), **(partitioned.as_params() if partitioned else {})}
+        request_key = stage_key("snapshot", request, {"inputs": inputs})
         known = quickcheck.Known(out_dir, request_key, tuple(self.lines), tuple(self.notes))
         if not req.force and (manifest := _up_to_date(out_dir, request_key)) is not None:
             return self.unchanged(out_dir, manifest).with_known(known)
 
         check_replace(out_dir, SNAPSHOT, explicit=explicit, force=req.force)
+        if partitioned is not None:
+            inputs["request_key"] = request_key
+            outcome = self.run_partitioned(req, partitioned, normalized, out_dir, name, request, repos, inputs)
+            return outcome.with_known(known)
         from pipeline.base.manifest import write_snapshot
         from pipeline.runners.aggregate import run_aggregate
 
@@ -255,6 +272,52 @@ class SnapshotRun:
         self.say("snapshot", f"{out_dir} (id {manifest.snapshot_id}, {len(manifest.tables)} tables)")
         self.say("next", f"demoseed describe {out_dir}   |   demoseed load {out_dir} [--db-url URL]")
         return SnapshotOutcome(out_dir, manifest, notes=self.notes).with_known(known)
+
+    def run_partitioned(
+        self,
+        req: SnapshotRequest,
+        plan: PartitionPlan,
+        normalized: dict[str, pa.Table] | None,
+        out_dir: Path,
+        name: str,
+        request: dict[str, Any],
+        repos: tuple[str, ...],
+        inputs: dict[str, Any],
+    ) -> SnapshotOutcome:
+        """A run of more teams than a partition: generated, aggregated and written partition by partition."""
+        from pipeline.runners.executors import dask_address, open_executor
+        from pipeline.runners.partitioned import write_partitioned_snapshot
+
+        dask = dask_address(req.dask)
+        where = f"Dask cluster {dask}" if dask else f"{req.workers} worker(s)"
+        if not normalized:
+            self.say("generate", "synthetic only: no real GitHub data (real share 0)", note=True)
+
+        def params(info: GenerateInfo) -> dict[str, Any]:
+            mode = "legacy" if req.generate.legacy else "scenario"
+            return {"mode": mode, "request": request, "source_repos": list(repos), "generate": info.as_json()}
+
+        with open_executor(req.workers, dask) as executor:
+            manifest, run = write_partitioned_snapshot(
+                out_dir,
+                plan,
+                normalized,
+                executor=executor,
+                name=name,
+                make_params=params,
+                inputs=inputs,
+                notes=lambda: self.notes,
+            )
+        prs = run.info.row_counts.get("metrics_pullrequest", 0)
+        rows = sum(t.rows for t in manifest.tables.values())
+        self.say(
+            "generate",
+            f"{prs} PRs, {rows} rows in {run.partitions} partitions of {plan.partition_teams} teams "
+            f"on {where} in {run.seconds:.1f}s (aggregated and written with them)",
+        )
+        self.say("snapshot", f"{out_dir} (id {manifest.snapshot_id}, {len(manifest.tables)} tables in parts)")
+        self.say("next", f"demoseed describe {out_dir}   |   demoseed load {out_dir} [--db-url URL]")
+        return SnapshotOutcome(out_dir, manifest, notes=self.notes)
 
     def generate(
         self,

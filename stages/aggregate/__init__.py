@@ -24,7 +24,7 @@ import logging
 
 import pyarrow as pa
 
-from .frames import load_frames, resolve_weeks
+from .frames import Weeks, load_frames, resolve_weeks
 from .member import member_weekly
 from .team import team_weekly
 
@@ -43,7 +43,7 @@ INPUT_TABLES = (
     "metrics_aiusagedaily",
 )
 
-__all__ = ["INPUT_TABLES", "OUTPUT_TABLES", "aggregate"]
+__all__ = ["INPUT_TABLES", "OUTPUT_TABLES", "Weeks", "aggregate", "aggregate_with_weeks", "restamp"]
 
 
 def aggregate(tables: dict[str, pa.Table], *, week_starts: list[dt.date] | None = None) -> dict[str, pa.Table]:
@@ -52,6 +52,13 @@ def aggregate(tables: dict[str, pa.Table], *, week_starts: list[dt.date] | None 
     Absent input tables count as empty. Returns ``{"metrics_weeklymetrics": ...,
     "demoseed_team_weekly": ...}``, rows in their schema's write order.
     """
+    return aggregate_with_weeks(tables, week_starts=week_starts)[0]
+
+
+def aggregate_with_weeks(
+    tables: dict[str, pa.Table], *, week_starts: list[dt.date] | None = None
+) -> tuple[dict[str, pa.Table], Weeks]:
+    """:func:`aggregate`, and the weeks it used with the data's last event (which stamps the rows)."""
     frames = load_frames(tables)
     weeks = resolve_weeks(frames, week_starts)
     members = member_weekly(frames, weeks)
@@ -62,4 +69,21 @@ def aggregate(tables: dict[str, pa.Table], *, week_starts: list[dt.date] | None 
         members.num_rows,
         teams.num_rows,
     )
-    return {"metrics_weeklymetrics": members, "demoseed_team_weekly": teams}
+    return {"metrics_weeklymetrics": members, "demoseed_team_weekly": teams}, weeks
+
+
+def restamp(member_weeks: pa.Table, weeks: Weeks, id_offset: int = 0) -> pa.Table:
+    """``metrics_weeklymetrics`` rows aggregated from some teams, as in an aggregate of all of them:
+    ids moved by ``id_offset`` (the rows of the teams before) and created_at/updated_at from
+    ``weeks`` (whose last event is that of all the data)."""
+    import numpy as np
+
+    days = member_weeks.column("week_start").cast(pa.int32()).to_numpy()
+    starts = np.array([(w - dt.date(1970, 1, 1)).days for w in weeks.starts], np.int64)
+    at = member_weeks.schema.get_field_index("created_at")
+    stamp_type = member_weeks.schema.field(at).type
+    stamps = pa.array(weeks.stamps(), stamp_type).take(pa.array(np.searchsorted(starts, days)))
+    ids = pa.array(member_weeks.column("id").to_numpy() + id_offset, pa.int64())
+    out = member_weeks.set_column(member_weeks.schema.get_field_index("id"), "id", ids)
+    out = out.set_column(at, "created_at", stamps)
+    return out.set_column(out.schema.get_field_index("updated_at"), "updated_at", stamps)

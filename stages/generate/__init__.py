@@ -33,12 +33,21 @@ from stages.generate.config import GenerateConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from stages.generate.core import Params
+    from stages.generate.core import Params, RunFacts, TeamSlice
     from stages.generate.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GenerateConfig", "GenerateInfo", "GenerateResult", "ProjectResult", "generate"]
+__all__ = [
+    "GenerateConfig",
+    "GenerateInfo",
+    "GenerateResult",
+    "ProjectResult",
+    "generate",
+    "generate_slice",
+    "resolve",
+    "run_info",
+]
 
 
 def _dates(values: Any) -> tuple[dt.date, ...]:
@@ -207,22 +216,33 @@ def _in_order(table: pa.Table, name: str) -> pa.Table:
     return table if ok else sort_rows(table, spec(name))
 
 
-def generate(config: GenerateConfig, real: dict[str, pa.Table] | None = None) -> GenerateResult:
-    """Generate (and validate) the app tables for a scenario or legacy mode."""
+def generate_slice(
+    p: Params, real: dict[str, pa.Table] | None, part: TeamSlice | None = None
+) -> tuple[dict[str, pa.Table], RunFacts]:
+    """The validated app tables of a resolved run, or of a slice of its teams (the same rows as in the
+    whole run), in each spec's row order; and the facts :func:`run_info` sums over slices."""
     import pyarrow as pa
 
-    from stages.generate.core import generate_tables
+    from stages.generate.core import generate_tables, warmup_of
+    from stages.generate.team import week_starts_for
     from stages.generate.validate import validate
 
-    p = resolve(config)
-    tables, produced = generate_tables(p, real)
+    tables, facts = generate_tables(p, real, part)
     tables = {name: _in_order(t, name) for name, t in tables.items()}
     pa.default_memory_pool().release_unused()  # hand the generator's scratch memory back before validating
-    week_starts = _dates(produced["week_starts"])
-    window_end = dt.date.fromisoformat(produced["window_end"])
-    warmup_start = dt.date.fromisoformat(produced["warmup_start"])
+    week_starts = week_starts_for(p.anchor, p.weeks)
+    window_end = week_starts[-1] + dt.timedelta(days=7)
+    warmup_start = week_starts[0] - dt.timedelta(days=7 * warmup_of(p))
     validate(tables, window_end=window_end, window_start=week_starts[0], warmup_start=warmup_start)
     pa.default_memory_pool().release_unused()
+    return tables, facts
+
+
+def run_info(config: GenerateConfig, p: Params, facts: RunFacts, row_counts: dict[str, int]) -> GenerateInfo:
+    """The GenerateInfo of a run from its (summed) facts and row counts."""
+    from stages.generate.core import produced_info
+
+    produced = produced_info(p, facts)
     info = GenerateInfo(
         mode="legacy" if config.scenario is None else "scenario",
         scenario=p.scenario.name,
@@ -235,10 +255,10 @@ def generate(config: GenerateConfig, real: dict[str, pa.Table] | None = None) ->
         prs_per_team=p.fixed_prs,
         team_slug=p.team_slug,
         scenario_parameters=p.scenario.as_dict(),
-        week_starts=week_starts,
-        window_end=window_end,
+        week_starts=_dates(produced["week_starts"]),
+        window_end=dt.date.fromisoformat(produced["window_end"]),
         warmup_weeks=int(produced["warmup_weeks"]),
-        warmup_start=warmup_start,
+        warmup_start=dt.date.fromisoformat(produced["warmup_start"]),
         warmup_prs=int(produced["warmup_prs"]),
         team_slugs=tuple(produced["team_slugs"]),
         real_share_requested=float(produced["real_share_requested"]),
@@ -246,8 +266,16 @@ def generate(config: GenerateConfig, real: dict[str, pa.Table] | None = None) ->
         real_source_prs=int(produced["real_source_prs"]),
         real_prs_used=int(produced["real_prs_used"]),
         real_share_reason=produced.get("real_share_reason"),
-        row_counts={k: v.num_rows for k, v in tables.items()},
+        row_counts=dict(row_counts),
     )
     if info.real_share_reason:
         log.info("real share 0: %s", info.real_share_reason)
+    return info
+
+
+def generate(config: GenerateConfig, real: dict[str, pa.Table] | None = None) -> GenerateResult:
+    """Generate (and validate) the app tables for a scenario or legacy mode."""
+    p = resolve(config)
+    tables, facts = generate_slice(p, real)
+    info = run_info(config, p, facts, {k: v.num_rows for k, v in tables.items()})
     return GenerateResult(tables=tables, info=info)

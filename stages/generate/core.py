@@ -1,7 +1,7 @@
 """Scenario generation: from a validated scenario to the 12 app tables + provenance.
 
 Order of work in :func:`generate_tables` (every step whole-column
-numpy/pyarrow, all teams at once): teams and members -> PR skeleton (volume,
+numpy/pyarrow, all teams of the run, or of a :class:`TeamSlice` of it, at once): teams and members -> PR skeleton (volume,
 times, states, sizes, flags; plus the warm-up backlog created before week 1,
 ``prs.py``) -> reviews by archetype quota (``reviews.py``) -> survey selection
 and AI truth (quota per week) -> the real-share plan (``blend.py``) -> the PR
@@ -28,7 +28,7 @@ from pipeline.base.rng import Key
 from pipeline.base.schemas import spec
 from stages.generate import blend, children, provenance, prtable, reviews, simulate
 from stages.generate.draws import US_PER_DAY, US_PER_HOUR, pick
-from stages.generate.prs import PRFrame, PRState, skeleton, warmup_weeks
+from stages.generate.prs import PRFrame, PRState, count_prs, skeleton, warmup_weeks
 from stages.generate.scenario import Scenario
 from stages.generate.simbase import window_us
 from stages.generate.team import build_members, build_teams, roster, team_slugs, week_starts_for, with_copilot_activity
@@ -49,23 +49,87 @@ class Params:
     real_share: float
 
 
-def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[str, pa.Table], dict[str, Any]]:
-    """The 12 app tables + demoseed_provenance of a run, and its JSON-able info."""
+@dataclass(frozen=True)
+class TeamSlice:
+    """Teams ``first .. first + count - 1`` (0-based) of a run; their PR ids start after ``pr_offset``
+    (the PRs of the teams before them, :func:`count_slice_prs`). A slice's rows are exactly those
+    teams' rows of the whole run: every draw is keyed by team, member, PR key or PR id."""
+
+    first: int
+    count: int
+    pr_offset: int = 0
+
+    @property
+    def teams(self) -> range:
+        return range(self.first, self.first + self.count)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What :func:`produced_info` needs from the tables of one slice; slices' facts add up (:meth:`plus`)."""
+
+    prs: int
+    warmup_prs: int
+    blended: int
+    used_sources: frozenset[int]  # pool indexes of the real PRs taken
+    pool_size: int | None  # None: no real pool
+    reason: str
+
+    def plus(self, other: RunFacts) -> RunFacts:
+        return RunFacts(
+            self.prs + other.prs,
+            self.warmup_prs + other.warmup_prs,
+            self.blended + other.blended,
+            self.used_sources | other.used_sources,
+            self.pool_size,
+            self.reason,
+        )
+
+
+def warmup_of(p: Params) -> int:
+    # warm-up: PRs created in the weeks before the window that are still unresolved at its start, so
+    # week 1 has a backlog and its merges the cycle times of a running team; a fixed PR count (--prs)
+    # means exactly that many PRs, all created in the window: no warm-up
+    return 0 if p.fixed_prs is not None else warmup_weeks(p.scenario, p.weeks)
+
+
+def count_slice_prs(p: Params, teams: range) -> int:
+    """The PRs of ``teams`` (cheap: the PR skeleton's first half), to give the next slice its id offset."""
+    return count_prs(
+        p.scenario,
+        roster(p.scenario, p.members),
+        teams=teams,
+        week_starts=week_starts_for(p.anchor, p.weeks),
+        k=(p.seed, p.scenario.name, "pr"),
+        fixed_prs=p.fixed_prs,
+        warmup=warmup_of(p),
+    )
+
+
+def generate_tables(
+    p: Params, real: dict[str, pa.Table] | None, part: TeamSlice | None = None
+) -> tuple[dict[str, pa.Table], RunFacts]:
+    """The 12 app tables + demoseed_provenance of a run (or of a slice of its teams), and its facts."""
     sc = p.scenario
+    part = part or TeamSlice(0, p.teams)
     k: Key = (p.seed, sc.name)
     week_starts = week_starts_for(p.anchor, p.weeks)
     start, end = window_us(week_starts)
     ros = roster(sc, p.members)
-    slugs = team_slugs(p.team_slug, p.teams)
-    # warm-up: PRs created in the weeks before the window that are still unresolved at its start, so
-    # week 1 has a backlog and its merges the cycle times of a running team; a fixed PR count (--prs)
-    # means exactly that many PRs, all created in the window: no warm-up
-    warmup = 0 if p.fixed_prs is not None else warmup_weeks(sc, p.weeks)
-    teams = build_teams(sc, slugs, start - warmup * 7 * US_PER_DAY, (*k, "team"))  # members join before
+    slugs = team_slugs(p.team_slug, part.teams)
+    warmup = warmup_of(p)
+    teams = build_teams(sc, slugs, start - warmup * 7 * US_PER_DAY, (*k, "team"), part.first)  # members join before
     members, company = build_members(teams, ros.size, (*k, "member"))
 
     frame = skeleton(
-        sc, ros, n_teams=p.teams, week_starts=week_starts, k=(*k, "pr"), fixed_prs=p.fixed_prs, warmup=warmup
+        sc,
+        ros,
+        teams=part.teams,
+        week_starts=week_starts,
+        k=(*k, "pr"),
+        fixed_prs=p.fixed_prs,
+        warmup=warmup,
+        pr_offset=part.pr_offset,
     )
     pr_row, reviewer = reviews.allocate(frame, ros, sc, (*k, "review"))
     review_table, changes = reviews.build_reviews(frame, pr_row, reviewer, sc, ros, week_starts, (*k, "review"))
@@ -95,7 +159,16 @@ def generate_tables(p: Params, real: dict[str, pa.Table] | None) -> tuple[dict[s
         **simulated,
         "demoseed_provenance": _provenance(frame, mix),
     }
-    return tables, _info(p, frame, mix, week_starts, warmup, slugs)
+    blended = mix.blended
+    facts = RunFacts(
+        prs=frame.n,
+        warmup_prs=int((frame.week < 0).sum()),
+        blended=int(blended.sum()),
+        used_sources=frozenset(int(i) for i in np.unique(mix.src[blended])) if mix.pool is not None else frozenset(),
+        pool_size=mix.pool.size if mix.pool is not None else None,
+        reason=mix.reason,
+    )
+    return tables, facts
 
 
 def _ai_truth(
@@ -184,27 +257,26 @@ def _simulated_tables(
     }
 
 
-def _info(
-    p: Params, frame: PRFrame, mix: blend.Blend, week_starts: list[dt.date], warmup: int, slugs: list[str]
-) -> dict[str, Any]:
-    """The run's JSON-able facts: weeks, warm-up, real share."""
-    blended = mix.blended
-    realized = round(float(blended.mean()) if frame.n else 0.0, 6)
+def produced_info(p: Params, facts: RunFacts) -> dict[str, Any]:
+    """The run's JSON-able facts: weeks, warm-up, real share (the same for a run and its slices' sum)."""
+    week_starts = week_starts_for(p.anchor, p.weeks)
+    warmup = warmup_of(p)
+    realized = round(facts.blended / facts.prs if facts.prs else 0.0, 6)
     info: dict[str, Any] = {
         "week_starts": [w.isoformat() for w in week_starts],
         "window_end": (week_starts[-1] + dt.timedelta(days=7)).isoformat(),
         "warmup_weeks": warmup,
         "warmup_start": (week_starts[0] - dt.timedelta(days=7 * warmup)).isoformat(),
-        "warmup_prs": int((frame.week < 0).sum()),
-        "team_slugs": slugs,
+        "warmup_prs": facts.warmup_prs,
+        "team_slugs": team_slugs(p.team_slug, p.teams),
         "real_share_requested": p.real_share,
         "real_share_realized": realized,
         "real_share": realized,
-        "real_source_prs": mix.pool.size if mix.pool is not None else 0,
-        "real_prs_used": len(np.unique(mix.src[blended])) if mix.pool is not None else 0,
+        "real_source_prs": facts.pool_size or 0,
+        "real_prs_used": len(facts.used_sources),
     }
-    if mix.pool is None:
-        info["real_share_reason"] = mix.reason
+    if facts.pool_size is None:
+        info["real_share_reason"] = facts.reason
     return info
 
 

@@ -81,6 +81,27 @@ def stratified_uniform(groups: np.ndarray, keys: np.ndarray, *parts: object) -> 
     return np.asarray((rank + phase) / np.maximum(size, 1))
 
 
+def _group_cumsum(values: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Running sums restarting at each group (rows sorted by group; ``starts``/``lens`` the groups).
+
+    Each group is summed from 0 in row order, so its sums are the same floats whatever groups precede
+    it (a global running sum minus the group's base is not): teams generated apart agree bit for bit.
+    Long groups one by one, short ones together one position at a time.
+    """
+    out = values.copy()
+    long_ = lens > _LONG_GROUP
+    for s, m in zip(starts[long_].tolist(), lens[long_].tolist()):
+        out[s : s + m] = np.cumsum(values[s : s + m])
+    short_starts, short_lens = starts[~long_], lens[~long_]
+    for j in range(1, int(short_lens.max(initial=0))):
+        rows = short_starts[short_lens > j] + j
+        out[rows] += out[rows - 1]
+    return out
+
+
+_LONG_GROUP = 256
+
+
 def systematic(
     p: np.ndarray,
     groups: np.ndarray,
@@ -101,18 +122,17 @@ def systematic(
     idx = group_sort(groups, keyed_u64(keys, *parts, "order") if order is None else order)
     g = np.asarray(groups, np.int64)[idx]
     ps = p[idx]
-    cs = np.cumsum(ps)
     new = np.empty(n, bool)
     new[0] = True
     new[1:] = g[1:] != g[:-1]
     starts = np.flatnonzero(new)
     lens = np.diff(np.append(starts, n))
-    base = np.repeat(np.concatenate([[0.0], cs[starts[1:] - 1]]), lens)
+    within = _group_cumsum(ps, starts, lens)
     if phase is None:
         ph = np.repeat(keyed_uniform(g[starts], *parts, "phase"), lens)
     else:
         ph = np.full(n, float(phase))
-    hi = cs - base + ph
+    hi = within + ph
     flag_sorted = np.floor(hi) - np.floor(hi - ps) > 0
     out = np.empty(n, bool)
     out[idx] = flag_sorted

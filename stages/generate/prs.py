@@ -97,13 +97,14 @@ class PRFrame:
 
 
 def _counts(
-    scenario: Scenario, roster: Roster, n_teams: int, weeks: int, warmup: int, k: Key, fixed: int | None
+    scenario: Scenario, roster: Roster, teams: range, weeks: int, warmup: int, k: Key, fixed: int | None
 ) -> np.ndarray:
     """PRs per (team, member, week) cell, weeks -warmup..weeks-1, shape (teams * members * (warmup + weeks),)."""
     m = roster.size
     span = warmup + weeks
-    cells = np.arange(n_teams * m * span, dtype=np.int64)
+    cells = np.arange(len(teams) * m * span, dtype=np.int64)
     t, rem = np.divmod(cells, m * span)
+    t += teams.start
     mem, e = np.divmod(rem, span)
     cell_key = (t * 65_536 + mem) * 1024 + week_code(e - warmup)
     vol = roster.volume[mem]
@@ -118,27 +119,42 @@ def _counts(
     return np.asarray(floor + extra, np.int64)
 
 
-def skeleton(
+@dataclass
+class _Draft:
+    """The PRs of some teams before ids, flags and sizes: what :func:`count_prs` needs."""
+
+    key: np.ndarray
+    team: np.ndarray
+    member: np.ndarray
+    week: np.ndarray
+    created: np.ndarray
+    state: np.ndarray
+    first_review: np.ndarray
+    closed: np.ndarray
+
+
+def _draft(
     scenario: Scenario,
     roster: Roster,
-    *,
-    n_teams: int,
+    teams: range,
     week_starts: list[dt.date],
     k: Key,
     fixed_prs: int | None,
-    warmup: int = 0,
-) -> PRFrame:
-    """All PRs of the window, plus (``warmup`` > 0) the PRs of the weeks before it that are still
-    unresolved when the window starts: created in week -warmup..-1 with week 0's curve values, kept
-    only if they merge or close inside the window or stay open (the backlog a running team has)."""
+    warmup: int,
+    *,
+    only_warmup: bool = False,
+) -> _Draft:
     weeks = len(week_starts)
     m = roster.size
     start, end = window_us(week_starts)
     span = warmup + weeks
-    counts = _counts(scenario, roster, n_teams, weeks, warmup, k, fixed_prs)
+    counts = _counts(scenario, roster, teams, weeks, warmup, k, fixed_prs)
+    if only_warmup:  # every draw is per PR or per team x week: the warm-up weeks' PRs alone come out the same
+        counts = np.where(np.arange(len(counts)) % span < warmup, counts, 0)
     cell = np.repeat(np.arange(len(counts)), counts)
     ordinal = np.arange(len(cell)) - np.repeat(np.cumsum(counts) - counts, counts)
     t, rem = np.divmod(cell, m * span)
+    t += teams.start
     mem, e = np.divmod(rem, span)
     w = e - warmup  # creation week; negative in the warm-up
     wc = week_code(w)
@@ -181,30 +197,69 @@ def skeleton(
         key, t, mem, w, created, state, first_review, closed = (
             a[keep] for a in (key, t, mem, w, created, state, first_review, closed)
         )
+    return _Draft(key, t, mem, w, created, state, first_review, closed)
 
+
+def count_prs(
+    scenario: Scenario,
+    roster: Roster,
+    *,
+    teams: range,
+    week_starts: list[dt.date],
+    k: Key,
+    fixed_prs: int | None,
+    warmup: int = 0,
+) -> int:
+    """How many PRs :func:`skeleton` makes for ``teams`` (the id offset of the teams after them): every PR
+    created in the window, and the warm-up PRs still unresolved at its start (only those are drawn here)."""
+    counts = _counts(scenario, roster, teams, len(week_starts), warmup, k, fixed_prs)
+    in_window = int(counts[np.arange(len(counts)) % (warmup + len(week_starts)) >= warmup].sum())
+    kept = _draft(scenario, roster, teams, week_starts, k, fixed_prs, warmup, only_warmup=True)
+    return in_window + len(kept.key)
+
+
+def skeleton(
+    scenario: Scenario,
+    roster: Roster,
+    *,
+    teams: range,
+    week_starts: list[dt.date],
+    k: Key,
+    fixed_prs: int | None,
+    warmup: int = 0,
+    pr_offset: int = 0,
+) -> PRFrame:
+    """All PRs of the window for ``teams`` (0-based indexes), plus (``warmup`` > 0) the PRs of the weeks
+    before it that are still unresolved when the window starts: created in week -warmup..-1 with week 0's
+    curve values, kept only if they merge or close inside the window or stay open (the backlog a running
+    team has). Ids run from ``pr_offset + 1``: the PRs of the teams before ``teams`` come first."""
+    d = _draft(scenario, roster, teams, week_starts, k, fixed_prs, warmup)
+    m = roster.size
     # ids: per team in creation order; team t's block follows team t-1's
-    order = np.lexsort((key, created, t))
+    order = np.lexsort((d.key, d.created, d.team))
     frame = PRFrame(
-        key=key,
-        team=t,
-        member=mem,
-        week=w,
-        id=np.zeros(len(key), np.int64),
-        author_id=t * m + mem + 1,
-        created=created,
-        state=state,
-        first_review=first_review,
-        closed=closed,
-        additions=np.zeros(len(key), np.int64),
-        deletions=np.zeros(len(key), np.int64),
-        is_revert=np.zeros(len(key), bool),
-        is_hotfix=np.zeros(len(key), bool),
-        is_draft=np.zeros(len(key), bool),
-        ai_probability=np.zeros(len(key)),
-        guess_accuracy=np.zeros(len(key)),
+        key=d.key,
+        team=d.team,
+        member=d.member,
+        week=d.week,
+        id=np.zeros(len(d.key), np.int64),
+        author_id=d.team * m + d.member + 1,
+        created=d.created,
+        state=d.state,
+        first_review=d.first_review,
+        closed=d.closed,
+        additions=np.zeros(len(d.key), np.int64),
+        deletions=np.zeros(len(d.key), np.int64),
+        is_revert=np.zeros(len(d.key), bool),
+        is_hotfix=np.zeros(len(d.key), bool),
+        is_draft=np.zeros(len(d.key), bool),
+        ai_probability=np.zeros(len(d.key)),
+        guess_accuracy=np.zeros(len(d.key)),
     )
     frame.take(order)
-    frame.id = np.arange(1, frame.n + 1, dtype=np.int64)
+    frame.id = np.arange(pr_offset + 1, pr_offset + frame.n + 1, dtype=np.int64)
+    weeks = len(week_starts)
+    start, end = window_us(week_starts)
     frame.first_review, frame.closed = aim_durations(
         created=frame.created,
         first_review=frame.first_review,
@@ -214,8 +269,8 @@ def skeleton(
         start=start,
         weeks=weeks,
         latest_merge=end - SURVEY_MARGIN,
-        review_curve=rt_curve,
-        cycle_curve=ct_curve,
+        review_curve=scenario.curve("review_time_hours", weeks),
+        cycle_curve=scenario.curve("cycle_time_hours", weeks),
     )
     _flags_and_sizes(frame, scenario, roster, week_starts, k)
     return frame

@@ -72,7 +72,8 @@ def synthetic_fields(frame: PRFrame, members: pa.Table, company: np.ndarray, k: 
     milestone = pc.if_else(
         pa.array(has_ms), pc.binary_join_element_wise(pa.scalar("v2."), int_str(milestone_no), ""), pa.scalar("")
     )
-    usernames = members.column("github_username").take(pa.array(frame.author_id - 1))  # member ids are 1..n
+    first_id = int(members.column("id")[0].as_py()) if members.num_rows else 1  # member ids are consecutive
+    usernames = members.column("github_username").take(pa.array(frame.author_id - first_id))
     assigned = keyed_uniform(frame.key, *k, "assignee") < 0.6
     assignees = pc.if_else(
         pa.array(assigned),

@@ -63,15 +63,18 @@ def roster(scenario: Scenario, members: int | None = None) -> Roster:
     )
 
 
-def team_slugs(base_slug: str, teams: int) -> list[str]:
-    return [base_slug if t == 0 else f"{base_slug}-{t + 1}" for t in range(teams)]
+def team_slugs(base_slug: str, teams: int | range) -> list[str]:
+    """Slugs of teams ``0..teams-1`` (or of the 0-based team indexes in a range)."""
+    indexes = range(teams) if isinstance(teams, int) else teams
+    return [base_slug if t == 0 else f"{base_slug}-{t + 1}" for t in indexes]
 
 
-def build_teams(scenario: Scenario, slugs: list[str], start_us: int, k: Key) -> pa.Table:
+def build_teams(scenario: Scenario, slugs: list[str], start_us: int, k: Key, first: int = 0) -> pa.Table:
+    """Teams ``first .. first + len(slugs) - 1`` (0-based indexes; ids are index + 1)."""
     n = len(slugs)
-    t = np.arange(n)
+    t = np.arange(first, first + n)
     created = start_us - (int_between(t, 30, 200, *k, "team-age") * US_PER_DAY)
-    names = [scenario.team_name if i == 0 else f"{scenario.team_name} {i + 1}" for i in range(n)]
+    names = [scenario.team_name if i == 0 else f"{scenario.team_name} {i + 1}" for i in t]
     nulls_i = pa.nulls(n, pa.int64())
     nulls_ts = pa.nulls(n, pa.timestamp("us", tz="UTC"))
     return conform(
@@ -109,30 +112,35 @@ def _coprime_step(keys: np.ndarray, n: int, *parts: object) -> np.ndarray:
 
 
 def build_members(teams: pa.Table, size: int, k: Key) -> tuple[pa.Table, np.ndarray]:
-    """All teams' members; also returns each member's company index (for repo names)."""
+    """All teams' members; also returns each member's company index (for repo names).
+
+    Keyed by the teams' ids, so a slice of teams gets the same members as in a run of all of them;
+    the company array is indexed by 0-based team index (entries before the slice's first team unused).
+    """
     n_teams = teams.num_rows
-    team_idx = np.repeat(np.arange(n_teams), size)
+    t = teams.column("id").to_numpy() - 1
+    pos = np.repeat(np.arange(n_teams), size)  # position of the member's team in ``teams``
+    team_idx = t[pos]
     local = np.tile(np.arange(size), n_teams)
     mid = team_idx * size + local + 1
     first, last = words("first_names"), words("last_names")
     grid = len(first) * len(last)
     if size > grid:
         raise ValueError(f"at most {grid} members per team")
-    t = np.arange(n_teams)
     base = int_between(t, 0, grid - 1, *k, "name-base")
     step = _coprime_step(t, grid, *k, "name-step")
-    cell = (base[team_idx] + local * step[team_idx]) % grid
+    cell = (base[pos] + local * step[pos]) % grid
     fi, li = cell // len(last), cell % len(last)
     f_arr, l_arr = take("first_names", fi), take("last_names", li)
-    company = int_between(t, 0, len(words("companies")) - 1, *k, "company")
-    comp_arr = take("companies", company[team_idx])
+    company_of = int_between(t, 0, len(words("companies")) - 1, *k, "company")
+    comp_arr = take("companies", company_of[pos])
     display = pc.binary_join_element_wise(pc.utf8_capitalize(f_arr), pc.utf8_capitalize(l_arr), " ")
     email = pc.binary_join_element_wise(
         f_arr, pa.scalar("."), l_arr, pa.scalar("@"), comp_arr, pa.scalar(".example.com"), ""
     )
     username = pc.binary_join_element_wise(f_arr, pc.utf8_slice_codeunits(l_arr, 0, 3), "-")
     github_id = 10_000_000 + (mid - 1) * 7 + int_between(mid, 0, 6, *k, "github-id")
-    created_team = teams.column("created_at").cast(pa.int64()).to_numpy()[team_idx]
+    created_team = teams.column("created_at").cast(pa.int64()).to_numpy()[pos]
     joined = created_team + int_between(mid, 0, 20, *k, "joined") * US_PER_DAY
     slack = pc.binary_join_element_wise(pa.scalar("U"), pc.utf8_upper(_hex(mid, 10, *k, "slack")), "")
     jira = pc.binary_join_element_wise(pa.scalar("jira-"), _hex(mid, 24, *k, "jira"), "")
@@ -154,6 +162,8 @@ def build_members(teams: pa.Table, size: int, k: Key) -> tuple[pa.Table, np.ndar
             "is_active": np.ones(len(mid), bool),
         }
     )
+    company = np.zeros(int(t.max(initial=-1)) + 1, np.int64)
+    company[t] = company_of
     return conform(table, spec("metrics_teammember")), company
 
 

@@ -59,8 +59,6 @@ RECOMPUTED = "demoseed_recomputed_week"
 WEEKLY = "metrics_weeklymetrics"
 # bookkeeping timestamps moved back to the instant when later (not events: rows are not dropped for them)
 _STAMPS = ("created_at", "updated_at", "synced_at")
-# review counts of a PR that a later review or commit changes
-_REVIEW_COUNTS = ("review_rounds", "avg_fix_response_hours", "commits_after_first_review")
 _TEAM_STAMPS = (
     "billing_details_last_changed",
     "last_synced_with_stripe",
@@ -90,14 +88,16 @@ class AsOf:
         return f"DATE '{self.instant.astimezone(dt.UTC).date().isoformat()}'"
 
 
-def _parquet(path: Path) -> str:
-    return "read_parquet('" + str(path).replace("'", "''") + "')"
+def _parquet(paths: tuple[Path, ...]) -> str:
+    """DuckDB's reader over a table's files (one, or its parts in order)."""
+    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{quoted}])"
 
 
 class _Cut:
     """Builds the per-table SQL for one instant over one snapshot's files."""
 
-    def __init__(self, files: dict[str, Path], asof: AsOf) -> None:
+    def __init__(self, files: dict[str, tuple[Path, ...]], asof: AsOf) -> None:
         self.files = files
         self.t = asof.ts
         self.asof = asof
@@ -195,41 +195,35 @@ class _Cut:
         merged_late = self.later("merged_at")
         reopened = f"{merged_late} OR (state = 'closed' AND updated_at > {t})"
         review_late = self.later("first_review_at")
-        review_cols = ("first_review_at", "review_time_hours", *_REVIEW_COUNTS)
-        replace = [
-            f"CASE WHEN {reopened} THEN 'open' ELSE state END AS state",
-            *self.null_if(merged_late, ("merged_at", "cycle_time_hours")),
-            *self.null_if(review_late, review_cols),
-            *stamps,
-        ]
-        where = f"coalesce(pr_created_at, created_at) <= {t}"
-        if not {"metrics_prreview", "metrics_commit"} <= set(self.files):
-            return self.select("metrics_pullrequest", replace, [where])
+        src, where = self.src("metrics_pullrequest"), f"coalesce(pr_created_at, created_at) <= {t}"
         # a PR still open at the instant whose reviews or commits go on after it: its counts as they stood
-        shown_open = f"(state = 'open' OR {reopened})"
-        held = f"{shown_open} AND (_x.last_event > {t})"
+        held = f"(state = 'open' OR {reopened}) AND _x.last_event > {t}"
         counted = f"{held} AND NOT {review_late} AND first_review_at IS NOT NULL"
         recount = {
             "review_rounds": "least(review_rounds, 1 + _x.changes)",
             "avg_fix_response_hours": "CAST(round(_x.fix_hours, 2) AS DECIMAL(10, 2))",
             "commits_after_first_review": "CAST(_x.after_first AS INTEGER)",
         }
-        replace[3 : 3 + len(review_cols)] = [
-            f"CASE WHEN {review_late} THEN NULL WHEN {counted} THEN {recount[c]} ELSE {quote(c)} END AS {quote(c)}"
-            if c in recount
-            else f"CASE WHEN {review_late} THEN NULL ELSE {quote(c)} END AS {quote(c)}"
-            for c in review_cols
+        elapsed = f"(epoch({t}) - epoch(pr_created_at)) / (epoch(_x.last_event) - epoch(pr_created_at))"
+        comments = (
+            f"WHEN {held} AND _x.last_event > pr_created_at THEN CAST(floor(total_comments * {elapsed}) AS INTEGER)"
+        )
+        joined = {"metrics_prreview", "metrics_commit"} <= set(self.files)
+        if joined:
+            src = f"{src} p LEFT JOIN ({self.review_facts()}) _x ON _x.pr_id = p.id"
+        when = {c: f" WHEN {counted} THEN {e}" for c, e in recount.items()} if joined else {}
+        replace = [
+            f"CASE WHEN {reopened} THEN 'open' ELSE state END AS state",
+            *self.null_if(merged_late, ("merged_at", "cycle_time_hours")),
+            *(
+                f"CASE WHEN {review_late} THEN NULL{when.get(c, '')} ELSE {quote(c)} END AS {quote(c)}"
+                for c in ("first_review_at", "review_time_hours", *recount)
+            ),
+            *([f"CASE {comments} ELSE total_comments END AS total_comments"] if joined else []),
+            *stamps,
         ]
-        elapsed = f"epoch({t}) - epoch(pr_created_at)"
-        life = "epoch(_x.last_event) - epoch(pr_created_at)"
-        replace.append(
-            f"CASE WHEN {held} AND {life} > 0 THEN CAST(floor(total_comments * ({elapsed}) / ({life})) AS INTEGER) "
-            "ELSE total_comments END AS total_comments"
-        )
-        return (
-            f"SELECT p.* REPLACE ({', '.join(replace)}) FROM {self.src('metrics_pullrequest')} p "
-            f"LEFT JOIN ({self.review_facts()}) _x ON _x.pr_id = p.id WHERE {where}"
-        )
+        star = "p.*" if joined else "*"
+        return f"SELECT {star} REPLACE ({', '.join(replace)}) FROM {src} WHERE {where}"
 
     def review_facts(self) -> str:
         """Per PR: its last review or commit, and as of the instant: changes requested, the mean time from a
@@ -276,7 +270,7 @@ class _Cut:
         return f"SELECT * REPLACE ({stamps}) FROM ({before} UNION ALL {current})"
 
 
-def cut_sources(files: dict[str, Path], asof: AsOf | None) -> dict[str, str]:
+def cut_sources(files: dict[str, tuple[Path, ...]], asof: AsOf | None) -> dict[str, str]:
     """Per table, the SELECT the loader reads: the file as is (``asof`` None) or cut at the instant."""
     if asof is None:
         return {t: f"SELECT * FROM {_parquet(p)}" for t, p in files.items()}
@@ -284,7 +278,7 @@ def cut_sources(files: dict[str, Path], asof: AsOf | None) -> dict[str, str]:
     return {t: cut.table(t) for t in files}
 
 
-def needs_recompute(files: dict[str, Path], asof: AsOf | None, weeks: list[dt.date]) -> bool:
+def needs_recompute(files: dict[str, tuple[Path, ...]], asof: AsOf | None, weeks: list[dt.date]) -> bool:
     """Whether the instant's week is one of the snapshot's weeks (its weekly rows must be recomputed)."""
     return asof is not None and WEEKLY in files and bool(weeks) and min(weeks) <= asof.week <= max(weeks)
 
@@ -299,7 +293,7 @@ _WEEK_EVENTS = {
 }
 
 
-def week_inputs_sql(files: dict[str, Path], asof: AsOf) -> dict[str, str]:
+def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> dict[str, str]:
     """The cut rows the aggregate stage needs to recompute the instant's week (SQL per input table).
 
     Events of that week (a PR merged or opened in it, a review, commit, Jira
@@ -331,7 +325,7 @@ def week_inputs_sql(files: dict[str, Path], asof: AsOf) -> dict[str, str]:
     return out
 
 
-def held_back_sql(files: dict[str, Path], asof: AsOf) -> str:
+def held_back_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
     """One row: weekly rows of weeks after the instant's, and PRs shown open that were merged or closed later."""
     cut = _Cut(files, asof)
     weekly = f"(SELECT count(*) FROM {cut.src(WEEKLY)} WHERE week_start > {asof.day})" if WEEKLY in files else "0"
@@ -356,7 +350,7 @@ class CutPlan:
     recomputed_week: dt.date | None = None
 
 
-def plan_cut(files: dict[str, Path], asof: AsOf | None, recompute_week: WeekRecompute | None) -> CutPlan:
+def plan_cut(files: dict[str, tuple[Path, ...]], asof: AsOf | None, recompute_week: WeekRecompute | None) -> CutPlan:
     """Cut the snapshot at ``asof`` (None: load it as it is); recompute the instant's week with ``recompute_week``."""
     empty = spec(WEEKLY).schema.empty_table()
     sources = cut_sources(files, asof)

@@ -36,10 +36,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base.errors import UserError
-from pipeline.base.manifest import verify_snapshot
+from pipeline.base.manifest import checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
@@ -104,15 +105,21 @@ def load_snapshot(
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
     verify_seconds = time.perf_counter() - t0
-    # the file names verify_snapshot checked (<table>.parquet), never a name taken from the manifest's text
+    # the file names verify_snapshot checked (<table>.parquet or its parts), never a name taken from the manifest's text
     every = {
-        check_identifier(t, "table name"): snapshot_dir / f"{t}.parquet" for t in APP_LOAD_ORDER if t in manifest.tables
+        check_identifier(t, "table name"): checked_files(snapshot_dir, t, manifest.tables[t])
+        for t in APP_LOAD_ORDER
+        if t in manifest.tables
     }
     files = {t: every[t] for t in tables}
     rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=as_of.astimezone(dt.UTC).date())
     say("cutting the snapshot at the load instant")
     cut = plan_cut(every, AsOf(as_of.astimezone(dt.UTC) - dt.timedelta(days=rebase.days)), recompute_week)
-    teams = pq.read_table(files["teams_team"], columns=["id", "slug"]) if "teams_team" in files else None
+    teams = (
+        pa.concat_tables([pq.read_table(f, columns=["id", "slug"]) for f in files["teams_team"]])
+        if "teams_team" in files
+        else None
+    )
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
     _check_slugs(slugs, snapshot_dir)
@@ -196,7 +203,7 @@ def _cut(text: str) -> str:
 def _write(
     backend: Backend,
     tables: list[str],
-    files: dict[str, Path],
+    files: dict[str, tuple[Path, ...]],
     snapshot_teams: dict[str, int],
     rebase: Rebase,
     cut: CutPlan,
@@ -251,7 +258,7 @@ def _write(
                 dialect=backend.dialect,
                 team_map=team_map,
             )
-            in_file = pq.ParquetFile(files[t]).metadata.num_rows
+            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in files[t])
             say(f"inserting {t} ({in_file:,} rows in the snapshot)")
             ts = time.perf_counter()
             n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
