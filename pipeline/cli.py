@@ -13,7 +13,6 @@ prints them on one line (no traceback) and exits 2.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import sys
 
@@ -53,6 +52,8 @@ def cli(verbose: int) -> None:
       demoseed snapshot --scenario review-bottleneck --seed 42
       demoseed load data/snapshots/review-bottleneck-seed42 --db-url postgresql://user@host/app
     """
+    import logging
+
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
 

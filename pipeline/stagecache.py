@@ -14,16 +14,14 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes, remove_stale_leftovers
 from pipeline.base.errors import UserError
-from pipeline.base.hashing import content_hash
-from pipeline.base.parquet import read_table, write_table
-from pipeline.base.schemas import spec
+
+if TYPE_CHECKING:  # pyarrow loads with the first table read or written, not with stage_key
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +35,16 @@ def stage_key(stage: str, params: Any, input_hashes: Mapping[str, Any] | None = 
 
 
 def tables_fingerprint(tables: dict[str, pa.Table]) -> dict[str, str]:
+    from pipeline.base.hashing import content_hash
+
     return {name: content_hash(t) for name, t in sorted(tables.items())}
 
 
 def read_stage(directory: Path) -> tuple[dict[str, pa.Table], dict[str, Any]] | None:
     """The tables and meta stored in a stage directory, or None when it holds no complete output."""
+    from pipeline.base.parquet import read_table
+    from pipeline.base.schemas import spec
+
     meta_path = directory / META_NAME
     if not meta_path.is_file():
         return None
@@ -57,6 +60,9 @@ def read_stage(directory: Path) -> tuple[dict[str, pa.Table], dict[str, Any]] | 
 
 def write_stage(directory: Path, tables: dict[str, pa.Table], meta: dict[str, Any]) -> dict[str, pa.Table]:
     """Replace ``directory`` atomically with ``tables`` (Parquet) and ``meta.json`` (written last)."""
+    from pipeline.base.parquet import write_table
+    from pipeline.base.schemas import spec
+
     with atomic_directory(directory) as tmp:
         written = {name: write_table(t, spec(name), tmp / f"{name}.parquet") for name, t in tables.items()}
         doc = {"tables": sorted(written), "meta": meta}

@@ -139,7 +139,7 @@ def test_pack_into_an_existing_directory_writes_the_archive_inside(snap: Path, t
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert [p.name for p in out_dir.iterdir()] == ["baseline-seed3.tar.gz"]
+    assert [p.name for p in out_dir.iterdir()] == ["baseline-seed3.tar"]
     assert "Traceback" not in proc.stderr
 
 
@@ -150,3 +150,43 @@ def test_pack_does_not_replace_a_file_without_force(snap: Path, tmp_path: Path, 
     assert "already exists" in capsys.readouterr().err and mine.read_text() == "a user's file"
     assert main(["pack", str(snap), "-o", str(mine), "--force"]) == 0
     assert tarfile.is_tarfile(mine)
+
+
+def test_a_listed_member_larger_than_its_manifest_size_is_refused_before_a_byte_is_written(
+    snap: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """12.9: the manifest gives each file's byte size; a listed member that claims more is never read."""
+    good = pack(snap, tmp_path / "good.tar")
+    with tarfile.open(good) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]  # type: ignore[union-attr]
+    listed = (snap / "metrics_commit.parquet").stat().st_size
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tar:
+        for m, data in members:
+            if m.name.endswith("/metrics_commit.parquet"):
+                assert data is not None
+                data += bytes(20 << 20)  # the listed name, 20 MiB more than the manifest says
+                m.size = len(data)
+            tar.addfile(m, io.BytesIO(data) if data is not None else None)
+    spy = Spy()
+    monkeypatch.setattr(archive, "open", spy, raising=False)
+    dest = tmp_path / "dest"
+    with pytest.raises(UserError, match=re.escape(f"is {listed + (20 << 20)} bytes, its manifest says {listed}")):
+        unpack(evil, dest)
+    assert spy.written == []
+    assert not dest.exists() or list(dest.iterdir()) == []
+
+
+def test_pack_writes_a_plain_tar_by_default_and_gzip_when_asked(snap: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    plain = pack(snap, tmp_path / "out")
+    assert plain.name == "baseline-seed3.tar"
+    assert plain.read_bytes()[257:262] == b"ustar"  # a tar header, not gzip
+    gz = pack(snap, tmp_path / "b.tar.gz")
+    assert gz.read_bytes()[:2] == b"\x1f\x8b"
+    assert pack(snap, tmp_path / "c.tar.gz").read_bytes() == gz.read_bytes()  # deterministic, gzipped too
+    for archive_file, where in ((plain, "p"), (gz, "g")):
+        out = unpack(archive_file, tmp_path / where)
+        assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in snap.iterdir())
+        for p in snap.iterdir():
+            assert (out / p.name).read_bytes() == p.read_bytes()

@@ -76,6 +76,7 @@ def test_dropped_row_with_manifest_hash_updated_is_caught_by_row_count(snap):
     pq.write_table(pq.read_table(path).slice(1), path)
     manifest = json.loads((snap / "manifest.json").read_text())
     manifest["tables"]["metrics_commit"]["sha256"] = file_sha256(path)
+    manifest["tables"]["metrics_commit"]["bytes"] = path.stat().st_size
     (snap / "manifest.json").write_text(json.dumps(manifest))
     _fails(snap, "metrics_commit: 11 rows, the manifest says 12")
 
@@ -133,3 +134,34 @@ def test_incomplete_snapshot_is_refused_on_write(tmp_path):
     with pytest.raises(IntegrityError, match="missing table"):
         write_snapshot(tmp_path / "x", tables, name="x", params={})
     assert not (tmp_path / "x").exists()
+
+
+def test_manifest_gives_every_file_its_byte_size(snap):
+    manifest = json.loads((snap / "manifest.json").read_text())
+    for name, entry in manifest["tables"].items():
+        assert entry["bytes"] == (snap / f"{name}.parquet").stat().st_size
+
+
+def test_a_size_edited_in_the_manifest_is_named(snap):
+    manifest = json.loads((snap / "manifest.json").read_text())
+    manifest["tables"]["metrics_commit"]["bytes"] += 1
+    (snap / "manifest.json").write_text(json.dumps(manifest))
+    size = (snap / "metrics_commit.parquet").stat().st_size
+    _fails(snap, f"metrics_commit: {size} bytes, the manifest says {size + 1}")
+
+
+def test_rows_changed_under_a_consistently_edited_manifest_only_the_content_check_sees(snap, capsys):
+    """The default check trusts the manifest's sha256 and row counts; --content re-hashes the rows."""
+    from pipeline.base.hashing import file_sha256
+
+    path = snap / "metrics_commit.parquet"
+    table = pq.read_table(path)
+    changed = table.set_column(table.schema.get_field_index("message"), "message", table.column("message")[::-1])
+    pq.write_table(changed, path)
+    manifest = json.loads((snap / "manifest.json").read_text())
+    manifest["tables"]["metrics_commit"].update(sha256=file_sha256(path), bytes=path.stat().st_size)
+    (snap / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["verify", str(snap)]) == 0
+    capsys.readouterr()
+    assert main(["verify", "--content", str(snap)]) == 2
+    assert "metrics_commit: content hash differs from the manifest" in capsys.readouterr().err

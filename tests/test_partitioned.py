@@ -305,3 +305,27 @@ def test_a_slice_of_teams_is_those_teams_rows_of_the_whole_run(config: dict) -> 
     assert facts is not None
     counts = {n: sum(t[n].num_rows for t in parts) for n in whole.tables}
     assert run_info(cfg, p, facts, counts).as_json() == whole.info.as_json()
+
+
+def test_parts_carry_their_byte_size_and_unpack_stops_a_larger_part(runs: dict[str, Path], tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from pipeline.archive import pack, unpack
+    from pipeline.base.errors import UserError
+
+    entry = read_manifest(runs["p2"]).tables["metrics_commit"]
+    assert entry.parts and all(p.bytes == (runs["p2"] / p.file).stat().st_size for p in entry.parts)
+    good = pack(runs["p2"], tmp_path / "good.tar")
+    bad = tmp_path / "bad.tar"
+    part = "p2/metrics_commit/part-00001.parquet"
+    with tarfile.open(good) as src, tarfile.open(bad, "w") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isfile() else None  # type: ignore[union-attr]
+            if m.name == part and data is not None:
+                data += bytes(1 << 20)
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    with pytest.raises(UserError, match=r"part-00001.parquet' is \d+ bytes, its manifest says \d+"):
+        unpack(bad, tmp_path / "dest")
+    assert not (tmp_path / "dest" / "p2").exists()

@@ -1,16 +1,20 @@
 """Hashes: sha256 of a file's bytes and a content hash of a table's canonical
-rows (values, not file bytes), which survives a Parquet library upgrade."""
+rows (values, not file bytes), which survives a Parquet library upgrade
+(:func:`file_sha256` lives in :mod:`pipeline.base.filehash`, which imports nothing heavy)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from pipeline.base.filehash import file_sha256
+
+__all__ = ["content_hash", "file_sha256"]
 
 
 def _is_str(t: pa.DataType) -> bool:
@@ -58,12 +62,4 @@ def content_hash(table: pa.Table) -> str:
         for part in _column_bytes(arr):
             h.update(len(part).to_bytes(8, "little"))
             h.update(part)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()

@@ -2,9 +2,9 @@
 
 The manifest records the snapshot format version, the tool version, the
 scenario and every parameter, the input hashes, and per table its row count,
-the sha256 of the file bytes and a content hash of the canonical rows. The
-snapshot id is derived from the content (parameters, inputs and content
-hashes), never from a clock.
+the byte size and sha256 of the file and a content hash of the canonical
+rows. The snapshot id is derived from the content (parameters, inputs and
+content hashes), never from a clock.
 
 A large snapshot (format 2, written in partitions of teams by
 :mod:`pipeline.runners.partitioned`) keeps each table as a directory of parts,
@@ -14,10 +14,15 @@ hashes in order (:mod:`pipeline.base.parts`). :func:`table_files` lists a table'
 files for readers (DuckDB, polars and pyarrow read the list or the directory).
 
 :func:`write_snapshot` writes into a temporary sibling directory and renames
-it into place, so a crash never leaves a half snapshot; :func:`verify_snapshot`
-re-hashes everything and names each table that differs. Readers get a
-:class:`Manifest`, the typed view of ``manifest.json``; this module is the
-only one that reads or writes the JSON.
+it into place, so a crash never leaves a half snapshot. :func:`verify_snapshot`
+checks every file's size and sha256 (files hashed in parallel), row counts
+from the Parquet footers and the snapshot id, and names each table that
+differs; ``content=True`` also re-hashes the canonical rows (the hash that
+survives a Parquet library upgrade). :func:`verify_files` is the byte-level
+part alone and imports neither pyarrow nor numpy (the unchanged-snapshot
+check of ``demoseed snapshot`` uses it). Readers get a :class:`Manifest`, the
+typed view of ``manifest.json``; this module is the only one that reads or
+writes the JSON.
 """
 
 from __future__ import annotations
@@ -25,26 +30,27 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.hashing import content_hash, file_sha256
-from pipeline.base.parquet import read_table, read_table_files, write_table
+from pipeline.base.filehash import file_sha256, files_sha256
 from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
-from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMAT_VERSION = 1
 PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
 SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
-REQUIRED_TABLES = APP_LOAD_ORDER
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # what a file name may be built from
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class TableEntry:
     sha256: str
     content_sha256: str
     parts: tuple[PartEntry, ...] = ()
+    bytes: int | None = None  # the file's size (None: a manifest without it, or a table in parts)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -119,6 +126,7 @@ class Manifest:
                         str(e["sha256"]),
                         str(e["content_sha256"]),
                         tuple(part_from_json(p) for p in e.get("parts") or ()),
+                        int(e["bytes"]) if "bytes" in e else None,
                     )
                     for n, e in doc["tables"].items()
                 },
@@ -196,8 +204,12 @@ def write_snapshot(
     notes: list[str] | tuple[str, ...] = (),
 ) -> Manifest:
     """Write ``tables`` and a manifest to ``directory`` atomically; return the manifest."""
+    from pipeline.base.hashing import content_hash
+    from pipeline.base.parquet import write_table
+    from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES, spec
+
     directory = Path(directory)
-    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    missing = [t for t in APP_LOAD_ORDER if t not in tables]
     if missing:
         raise IntegrityError(f"snapshot {name}: missing table(s) {', '.join(missing)}")
     unknown = [t for t in tables if t not in SNAPSHOT_TABLES]
@@ -211,6 +223,7 @@ def write_snapshot(
             entries[table_name] = {
                 "file": file,
                 "rows": written.num_rows,
+                "bytes": (tmp / file).stat().st_size,
                 "sha256": file_sha256(tmp / file),
                 "content_sha256": content_hash(written),
             }
@@ -274,22 +287,58 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
     return manifest
 
 
-def verify_snapshot(directory: Path | str, *, content: bool = True) -> Manifest:
-    """Re-hash every file, check schemas, row counts and the snapshot id.
+def verify_snapshot(
+    directory: Path | str, *, content: bool = False, known: Mapping[str, str] | None = None
+) -> Manifest:
+    """Check every file's size and sha256, the row counts in the Parquet footers and the snapshot id.
 
     Returns the manifest; raises IntegrityError naming each table that differs.
-    ``content=False`` skips reading the rows (bytes, row counts from the
-    Parquet footer and schemas are still checked).
+    ``content=True`` also reads the rows and compares their content hash (the
+    hash that stays the same when a newer Parquet library encodes the same rows
+    differently): slower, and what to use across library versions. ``known``
+    gives the sha256 of files the caller has just written and hashed (``unpack``
+    hashes each file as it extracts it), by path in the snapshot; they are not read again.
     """
-    directory = Path(directory)
+    return _verify(Path(directory), content=content, known=known or {}, footers=True)
+
+
+def verify_files(directory: Path | str) -> Manifest:
+    """The byte-level part of :func:`verify_snapshot`: every listed file's size and sha256, no unlisted
+    file, the snapshot id. Reads no Parquet and imports neither pyarrow nor numpy."""
+    return _verify(Path(directory), content=False, known={}, footers=False)
+
+
+def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers: bool) -> Manifest:
     manifest = _read_document(directory)
-    problems: list[str] = []
     tables: dict[str, Any] = manifest["tables"]
-    for required in REQUIRED_TABLES:
-        if required not in tables:
-            problems.append(f"{required}: missing from the manifest")
-    for table_name, entry in sorted(tables.items()):
-        problem = _verify_table(directory, table_name, entry, content=content)
+    problems: list[str] = []
+    allowed: set[str] | None = None
+    if footers:
+        from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
+
+        allowed = set(SNAPSHOT_TABLES)
+        problems += [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
+    files = {t: _table_entries(t, e, allowed) for t, e in tables.items()}
+    present = [
+        f["file"]
+        for v in files.values()
+        if not isinstance(v, str)
+        for f in v
+        if (directory / f["file"]).is_file() and not (directory / f["file"]).is_symlink()
+    ]
+    todo = [f for f in present if f not in known]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the files are hashed (hashlib releases the GIL) while pyarrow loads and the footers are read
+        hashing = pool.submit(files_sha256, [directory / f for f in todo])
+        rows = {f: _footer_rows(directory / f) for f in present} if footers else {}
+        digests = dict(zip(todo, hashing.result(), strict=True)) | dict(known)
+    for table_name, v in sorted(files.items()):
+        problem = v if isinstance(v, str) else None
+        for f in [] if isinstance(v, str) else v:
+            problem = _file_problem(directory, table_name, f, digests.get(f["file"]), rows, content=content)
+            if problem:
+                problem = f"{f['file']}: {problem}" if "parts" in tables[table_name] else problem
+                break
         if problem:
             problems.append(f"{table_name}: {problem}")
     problems += _unlisted(directory, tables)
@@ -316,61 +365,92 @@ def _unlisted(directory: Path, tables: dict[str, Any]) -> list[str]:
     return [f"{extra}: not listed in the manifest" for extra in found if extra not in listed]
 
 
-def _verify_table(directory: Path, table_name: str, entry: Any, *, content: bool) -> str | None:
-    if table_name not in SNAPSHOT_TABLES:
+def _table_entries(table_name: str, entry: Any, allowed: set[str] | None) -> str | list[dict[str, Any]]:
+    """What is wrong with a table's manifest entry, or its file entries (the entry itself, or its parts)."""
+    if not _TABLE_NAME.match(table_name) or (allowed is not None and table_name not in allowed):
         return "not a snapshot table"
     if not isinstance(entry, dict) or not {"file", "rows", "sha256", "content_sha256"} <= entry.keys():
         return "manifest entry is incomplete"
     if "parts" not in entry:
         if entry["file"] != f"{table_name}.parquet":
             return f"manifest points at {entry['file']!r}, expected {table_name}.parquet"
-        return _verify_file(directory, table_name, entry, content=content)
-    parts = entry["parts"]
-    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
-        return "manifest lists no parts"
-    try:
-        expected = parted_entry([part_from_json(p) for p in parts])
-    except (KeyError, TypeError, ValueError):
-        return "manifest entry of a part is incomplete"
-    names = [part_name(table_name, i) for i in range(len(parts))]
-    if entry["file"] != table_name or [p["file"] for p in parts] != names:
-        return f"manifest points at {entry['file']!r}, expected parts {table_name}/part-NNNNN.parquet in order"
-    for key in ("rows", "sha256", "content_sha256"):
-        if entry[key] != expected[key]:
-            return f"{key} of the table does not match its parts (the manifest was edited)"
-    for p in parts:
-        problem = _verify_file(directory, table_name, p, content=content)
-        if problem:
-            return f"{p['file']}: {problem}"
-    return None
+        files = [entry]
+    else:
+        parts = entry["parts"]
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+            return "manifest lists no parts"
+        try:
+            expected = parted_entry([part_from_json(p) for p in parts])
+        except (KeyError, TypeError, ValueError):
+            return "manifest entry of a part is incomplete"
+        names = [part_name(table_name, i) for i in range(len(parts))]
+        if entry["file"] != table_name or [p["file"] for p in parts] != names:
+            return f"manifest points at {entry['file']!r}, expected parts {table_name}/part-NNNNN.parquet in order"
+        for key in ("rows", "sha256", "content_sha256"):
+            if entry[key] != expected[key]:
+                return f"{key} of the table does not match its parts (the manifest was edited)"
+        files = parts
+    for f in files:
+        size = f.get("bytes", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return "manifest entry has no valid byte size"
+    return files
 
 
-def _verify_file(directory: Path, table_name: str, entry: dict[str, Any], *, content: bool) -> str | None:
+def _file_problem(
+    directory: Path,
+    table_name: str,
+    entry: dict[str, Any],
+    digest: str | None,
+    rows: dict[str, int | str],
+    *,
+    content: bool,
+) -> str | None:
     path = directory / entry["file"]
-    if not path.is_file() or path.is_symlink():
+    if digest is None:
         return "file is missing"
-    if file_sha256(path) != entry["sha256"]:
+    if digest != entry["sha256"]:
         return "sha256 of the file differs from the manifest (the file was changed or swapped)"
+    if "bytes" in entry and path.stat().st_size != entry["bytes"]:
+        return f"{path.stat().st_size} bytes, the manifest says {entry['bytes']}"
+    found = rows.get(entry["file"])
+    if isinstance(found, str):
+        return found
+    if found is not None and found != entry["rows"]:
+        return f"{found} rows, the manifest says {entry['rows']}"
+    return _content_problem(path, table_name, entry) if content else None
+
+
+def _footer_rows(path: Path) -> int | str:
+    """The row count in a Parquet file's footer, or what is wrong with it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        rows = pq.ParquetFile(path).metadata.num_rows
+        return int(pq.ParquetFile(path).metadata.num_rows)
     except (pa.ArrowException, OSError) as exc:
         return f"not a readable Parquet file ({exc})"
-    if rows != entry["rows"]:
-        return f"{rows} rows, the manifest says {entry['rows']}"
-    if content:
-        try:
-            table = read_table(path, spec(table_name))
-        except UserError as exc:
-            return str(exc)
-        if content_hash(table) != entry["content_sha256"]:
-            return "content hash differs from the manifest"
-    return None
+
+
+def _content_problem(path: Path, table_name: str, entry: dict[str, Any]) -> str | None:
+    from pipeline.base.hashing import content_hash
+    from pipeline.base.parquet import read_table
+    from pipeline.base.schemas import spec
+
+    try:
+        table = read_table(path, spec(table_name))
+    except UserError as exc:
+        return str(exc)
+    return "content hash differs from the manifest" if content_hash(table) != entry["content_sha256"] else None
 
 
 def read_snapshot_tables(
     directory: Path | str, names: list[str] | tuple[str, ...] | None = None
 ) -> dict[str, pa.Table]:
     """Read a snapshot's tables (all listed in the manifest, or ``names``)."""
+    from pipeline.base.parquet import read_table_files
+    from pipeline.base.schemas import SNAPSHOT_TABLES, spec
+
     directory = Path(directory)
     manifest = read_manifest(directory)
     wanted = list(names) if names is not None else [t for t in SNAPSHOT_TABLES if t in manifest.tables]

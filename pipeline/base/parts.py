@@ -1,7 +1,7 @@
 """Tables in parts: ``<table>/part-NNNNN.parquet``, one per partition of teams, in row order.
 
-A part's manifest entry (:class:`PartEntry`) holds its path, rows and both
-hashes; the table's own ``sha256`` / ``content_sha256`` hash its parts'
+A part's manifest entry (:class:`PartEntry`) holds its path, rows, byte size
+and both hashes; the table's own ``sha256`` / ``content_sha256`` hash its parts'
 hashes in order (:func:`parts_digest`), see :func:`parted_entry`.
 """
 
@@ -14,15 +14,20 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PartEntry:
-    """One file of a table: its path (relative to the snapshot), row count and hashes."""
+    """One file of a table: its path (relative to the snapshot), row count, hashes and byte size
+    (None in manifests written without it)."""
 
     file: str
     rows: int
     sha256: str
     content_sha256: str
+    bytes: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "rows": self.rows, "sha256": self.sha256, "content_sha256": self.content_sha256}
+        out: dict[str, Any] = {"file": self.file, "rows": self.rows}
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out | {"sha256": self.sha256, "content_sha256": self.content_sha256}
 
 
 def part_name(table_name: str, index: int) -> str:
@@ -48,4 +53,7 @@ def parted_entry(parts: list[PartEntry]) -> dict[str, Any]:
 
 
 def part_from_json(e: dict[str, Any]) -> PartEntry:
-    return PartEntry(str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]))
+    size = e.get("bytes")
+    return PartEntry(
+        str(e["file"]), int(e["rows"]), str(e["sha256"]), str(e["content_sha256"]), None if size is None else int(size)
+    )

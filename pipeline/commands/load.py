@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from pipeline.commands._common import resolve_snapshot
 
@@ -79,6 +78,8 @@ def command(
       demoseed load data/snapshots/ai-success-seed42 --db-url postgresql://app@localhost:5432/app --clear
       DEMOSEED_DB_URL=sqlite:///demo.db demoseed load --latest --as-of 2026-03-04T15:00
     """
+    from rich.console import Console
+
     from pipeline.runners.load import run_load
     from stages.load.report import ReadBackMismatch
 

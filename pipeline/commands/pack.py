@@ -16,14 +16,15 @@ from pipeline import paths
     "--output",
     type=click.Path(path_type=Path),
     default=None,
-    help="Archive file, or a directory to write <name>.tar.gz into [default: <snapshot>.tar.gz].",
+    help="Archive file (.tar; named .tar.gz or .tgz: gzipped), or a directory to write <name>.tar into "
+    "[default: <snapshot>.tar].",
 )
 @click.option("--force", is_flag=True, help="Replace an existing archive file.")
 def pack_command(snapshot: Path, output: Path | None, force: bool) -> None:
-    """Verify SNAPSHOT and pack it into one deterministic .tar.gz."""
+    """Verify SNAPSHOT and pack it into one deterministic .tar (Parquet is compressed already)."""
     from pipeline.archive import pack
 
-    out = pack(snapshot, output or snapshot.with_name(snapshot.name + ".tar.gz"), force=force)
+    out = pack(snapshot, output or snapshot.with_name(snapshot.name + ".tar"), force=force)
     click.echo(f"packed {snapshot} -> {out} ({out.stat().st_size} bytes)")
 
 

@@ -1,25 +1,20 @@
-"""`demoseed projects`: list the real-project presets."""
+"""`demoseed projects`: list the real-project presets, one aligned line each (plain text: starts instantly)."""
 
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from pipeline.base.projects import list_presets
+HEAD = ("key", "team", "repos", "max PRs/repo", "max members", "days", "AI base", "survey rate", "industry")
 
 
 @click.command("projects")
 @click.option("--industry", help="Only presets of this industry (e.g. ai_llm, devops).")
 def command(industry: str | None) -> None:
     """List the real-project presets usable with --project NAME."""
-    table = Table(title="Real-project presets", show_lines=False)
-    for col in ("key", "team", "repos", "max PRs/repo", "max members", "days", "AI base", "survey rate", "industry"):
-        table.add_column(col)
-    for p in list_presets():
-        if industry and p.industry != industry:
-            continue
-        table.add_row(
+    from pipeline.base.projects import list_presets
+
+    rows = [
+        (
             p.key,
             p.team_name,
             " ".join(p.repos),
@@ -30,4 +25,10 @@ def command(industry: str | None) -> None:
             f"{p.survey_response_rate:.2f}",
             p.industry,
         )
-    Console(width=200 if not Console().is_terminal else None).print(table)
+        for p in list_presets()
+        if not industry or p.industry == industry
+    ]
+    widths = [max(len(r[i]) for r in [HEAD, *rows]) for i in range(len(HEAD))]
+    click.echo(f"Real-project presets ({len(rows)})")
+    for r in [HEAD, *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())

@@ -80,7 +80,8 @@ def write_part(table: pa.Table, table_name: str, root: Path, index: int) -> Part
     """Write one part (rows already in the spec's order) and return its entry."""
     name = part_name(table_name, index)
     written = write_table(table, spec(table_name), root / name, sort=False)
-    return PartEntry(name, written.num_rows, file_sha256(root / name), content_hash(written))
+    size = (root / name).stat().st_size
+    return PartEntry(name, written.num_rows, file_sha256(root / name), content_hash(written), size)
 
 
 def slice_job(job: SliceJob) -> SliceDone:

@@ -3,7 +3,10 @@
 The only place that knows the order of the stages. Every bound of the
 request is checked before the first stage runs; each stage runs through its
 runner (which reads an unchanged stage's output back from ``data/work/``),
-and a snapshot whose request and inputs did not change is left as it is.
+and a snapshot whose request and inputs did not change is left as it is
+(known without running a stage when nothing changed since the last run:
+:mod:`pipeline.runners.quickcheck`). The stages and their table libraries are
+imported only when a stage runs.
 """
 
 from __future__ import annotations
@@ -15,23 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from pipeline import __version__, paths
 from pipeline.base.atomic import remove_stale_leftovers
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.manifest import Manifest, verify_snapshot, write_snapshot
+from pipeline.base.manifest import Manifest, verify_snapshot
 from pipeline.outputs import SNAPSHOT, check_output, check_replace
-from pipeline.runners import fetch as fetch_runner
-from pipeline.runners.aggregate import run_aggregate
-from pipeline.runners.generate import Generated, generate_cached, project_cached, run_name, scenario_inputs
-from pipeline.runners.normalize import read_normalized, run_normalize
-from pipeline.runners.partitioned import PartitionPlan, plan_partitions
-from pipeline.stagecache import stage_key, tables_fingerprint
+from pipeline.runners import quickcheck
+from pipeline.stagecache import stage_key
 from stages.generate.config import GenerateConfig
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from pipeline.base.projects import Preset
+    from pipeline.runners.generate import Generated
+    from pipeline.runners.partitioned import PartitionPlan
     from stages.generate import GenerateInfo
     from stages.generate.scenario import Scenario
 
@@ -89,6 +90,11 @@ class SnapshotOutcome:
     manifest: Manifest
     skipped: bool = False
     notes: list[str] = field(default_factory=list)
+    known: quickcheck.Known | None = None  # what the quick check remembers of a full run
+
+    def with_known(self, known: quickcheck.Known) -> SnapshotOutcome:
+        self.known = known
+        return self
 
 
 def snapshot_name(req: SnapshotRequest, scenario_name: str | None) -> str:
@@ -97,6 +103,8 @@ def snapshot_name(req: SnapshotRequest, scenario_name: str | None) -> str:
     Generate parameters as in :func:`run_name` (``-w12``, ``-a2026-03-02``, ...);
     ``-no-github``; ``-src-<hash>`` for ``--real-data``/``--repo``.
     """
+    from pipeline.runners.generate import run_name
+
     g = req.generate
     if req.project:
         name = f"{req.project}-seed{g.seed}" + (f"-a{g.anchor.isoformat()}" if g.anchor else "")
@@ -116,25 +124,27 @@ class SnapshotRun:
     def __init__(self, echo: Callable[[str], None] = print) -> None:
         self.echo = echo
         self.notes: list[str] = []
+        self.lines: list[str] = []
 
     def say(self, stage: str, message: str, *, note: bool = False) -> None:
-        self.echo(f"{stage:>9}: {message}")
+        line = f"{stage:>9}: {message}"
+        self.echo(line)
+        self.lines.append(line)
         if note:
             self.notes.append(f"{stage}: {message}")
 
-    def fetch(self, req: SnapshotRequest, repos: tuple[str, ...], max_prs: int | None) -> None:
+    def fetch(self, req: SnapshotRequest, repos: tuple[str, ...], max_prs: int | None, token: str | None) -> None:
         if req.no_github:
             self.say("fetch", "skipped (--no-github)")
             return
         if req.real_data:
             self.say("fetch", f"skipped (real data given: {req.real_data})")
             return
-        from stages.fetch import resolve_token
-
-        token = resolve_token()
         if not token:
             self.say("fetch", "no GITHUB_TOKEN: using the raw cache only (set GITHUB_TOKEN, or run 'demoseed fetch')")
             return
+        from pipeline.runners import fetch as fetch_runner
+
         request = fetch_runner.FetchRequest(repos, token, concurrency=req.concurrency, max_prs=max_prs)
         try:
             summary = fetch_runner.run_fetch(request)
@@ -155,6 +165,8 @@ class SnapshotRun:
         self, req: SnapshotRequest, repos: tuple[str, ...]
     ) -> tuple[dict[str, pa.Table] | None, dict[str, Any]]:
         """Normalized gh_* tables for the source repos (None without real data) and their record for the manifest."""
+        from pipeline.runners.normalize import read_normalized, run_normalize
+
         if req.no_github:
             return None, {"real_data": "none", "reason": "--no-github"}
         if req.real_data:
@@ -177,6 +189,28 @@ class SnapshotRun:
     def run(self, req: SnapshotRequest) -> SnapshotOutcome:
         req.check()
         remove_stale_leftovers(paths.snapshots_dir())  # a killed run's half-written snapshots
+        token = None
+        if not (req.no_github or req.real_data):
+            from stages.fetch import resolve_token
+
+            token = resolve_token()
+        quick = None if token or req.force else quickcheck.quick_key(req)
+        if quick is not None and (known := quickcheck.recall(quick)) is not None:
+            for line in known[0].lines:
+                self.echo(line)
+            self.notes = list(known[0].notes)
+            return self.unchanged(known[0].directory, known[1])
+        outcome = self.build(req, token)
+        if quick is not None and outcome.known is not None:
+            quickcheck.remember(quick, outcome.known)
+        return outcome
+
+    def unchanged(self, out_dir: Path, manifest: Manifest) -> SnapshotOutcome:
+        self.say("snapshot", f"{out_dir} is up to date (id {manifest.snapshot_id}); --force rebuilds it")
+        return SnapshotOutcome(out_dir, manifest, skipped=True, notes=self.notes)
+
+    def build(self, req: SnapshotRequest, token: str | None) -> SnapshotOutcome:
+        """The full run: every stage (unchanged ones read back), then the snapshot written or kept."""
         preset: Preset | None = None
         scenario: Scenario | None = None
         inputs: dict[str, Any] = {}
@@ -185,6 +219,7 @@ class SnapshotRun:
 
             preset = projects.get_preset(req.project)
         elif req.generate.scenario is not None:
+            from pipeline.runners.generate import scenario_inputs
             from stages.generate.scenario import load_scenario
 
             scenario = load_scenario(req.generate.scenario)
@@ -195,23 +230,31 @@ class SnapshotRun:
         check_output(out_dir, SNAPSHOT, explicit=explicit)  # before any stage runs: nothing else is touched
 
         repos = source_repos(req, scenario, preset)
-        self.fetch(req, repos, max_prs=preset.max_prs_per_repo if preset is not None else None)
+        self.fetch(req, repos, preset.max_prs_per_repo if preset is not None else None, token)
         normalized, real_inputs = self.normalize(req, repos)
         inputs["real"] = real_inputs
         if normalized:
+            from pipeline.stagecache import tables_fingerprint
+
             inputs["normalized"] = tables_fingerprint(normalized)
+
+        from pipeline.runners.partitioned import plan_partitions
 
         partitioned = None if preset is not None else plan_partitions(req.generate, req.partition_teams)
         request = {**req.as_params(), **(partitioned.as_params() if partitioned else {})}
         request_key = stage_key("snapshot", request, {"inputs": inputs})
+        known = quickcheck.Known(out_dir, request_key, tuple(self.lines), tuple(self.notes))
         if not req.force and (manifest := _up_to_date(out_dir, request_key)) is not None:
-            self.say("snapshot", f"{out_dir} is up to date (id {manifest.snapshot_id}); --force rebuilds it")
-            return SnapshotOutcome(out_dir, manifest, skipped=True, notes=self.notes)
+            return self.unchanged(out_dir, manifest).with_known(known)
 
         check_replace(out_dir, SNAPSHOT, explicit=explicit, force=req.force)
         if partitioned is not None:
             inputs["request_key"] = request_key
-            return self.run_partitioned(req, partitioned, normalized, out_dir, name, request, repos, inputs)
+            outcome = self.run_partitioned(req, partitioned, normalized, out_dir, name, request, repos, inputs)
+            return outcome.with_known(known)
+        from pipeline.base.manifest import write_snapshot
+        from pipeline.runners.aggregate import run_aggregate
+
         gen = self.generate(req, preset, normalized, inputs)
         tables = dict(gen.tables)
         aggregated = run_aggregate(tables, gen.week_starts)
@@ -228,7 +271,7 @@ class SnapshotRun:
         manifest = write_snapshot(out_dir, tables, name=name, params=params, inputs=inputs, notes=self.notes)
         self.say("snapshot", f"{out_dir} (id {manifest.snapshot_id}, {len(manifest.tables)} tables)")
         self.say("next", f"demoseed describe {out_dir}   |   demoseed load {out_dir} [--db-url URL]")
-        return SnapshotOutcome(out_dir, manifest, notes=self.notes)
+        return SnapshotOutcome(out_dir, manifest, notes=self.notes).with_known(known)
 
     def run_partitioned(
         self,
@@ -283,6 +326,8 @@ class SnapshotRun:
         normalized: dict[str, pa.Table] | None,
         inputs: dict[str, Any],
     ) -> Generated:
+        from pipeline.runners.generate import generate_cached, project_cached
+
         if preset is not None:
             if not normalized:
                 raise UserError(

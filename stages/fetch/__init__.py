@@ -18,15 +18,18 @@ token never leaves memory (:mod:`stages.fetch.auth`).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from stages.fetch.auth import resolve_token
-from stages.fetch.cache import load_raw, raw_fingerprint
-from stages.fetch.clock import Clock, SystemClock
-from stages.fetch.run import Options, fetch_async
-from stages.fetch.summary import FetchSummary, RepoStats
+
+if TYPE_CHECKING:
+    from stages.fetch.cache import load_raw, raw_fingerprint
+    from stages.fetch.clock import Clock, SystemClock
+    from stages.fetch.run import Options, fetch_async
+    from stages.fetch.summary import FetchSummary, RepoStats
+
 
 __all__ = [
     "Clock",
@@ -41,6 +44,28 @@ __all__ = [
     "resolve_token",
     "to_iso",
 ]
+
+
+# The HTTP client and pyarrow load when first used, not with the package: ``demoseed snapshot``
+# asks for the token (and an unchanged snapshot for nothing more) without either.
+def __getattr__(name: str) -> Any:
+    if name in ("load_raw", "raw_fingerprint"):
+        from stages.fetch import cache
+
+        return getattr(cache, name)
+    if name in ("Options", "fetch_async"):
+        from stages.fetch import run
+
+        return getattr(run, name)
+    if name in ("FetchSummary", "RepoStats"):
+        from stages.fetch import summary
+
+        return getattr(summary, name)
+    if name in ("Clock", "SystemClock"):
+        from stages.fetch import clock
+
+        return getattr(clock, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def to_iso(value: str | dt.date | dt.datetime | None) -> str | None:
@@ -75,6 +100,10 @@ def fetch_repos(
     clock: Clock | None = None,
 ) -> FetchSummary:
     """Fetch ``repos`` (owner/name) into ``raw_dir`` (``data/raw/github``); see :mod:`stages.fetch.run`."""
+    import asyncio
+
+    from stages.fetch.run import Options, fetch_async
+
     options = Options(
         concurrency=concurrency,
         since=to_iso(since),

@@ -20,13 +20,14 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.base.errors import UserError
 from stages.generate.config import SLUG
 from stages.generate.tomllines import line_of
+
+if TYPE_CHECKING:  # numpy loads when a curve is evaluated for generation, not to read or list scenarios
+    import numpy as np
 
 BUILTIN = ("ai-success", "review-bottleneck", "baseline", "detective-game")
 
@@ -90,13 +91,20 @@ class Curve:
     wobble_center: float = 0.0
     wobble_step: float = 0.0
 
+    def week_values(self, weeks: int) -> list[float]:
+        """The curve's value in each week (float64 arithmetic, the same as :meth:`values`)."""
+        out = []
+        for w in map(float, range(weeks)):
+            v = self.start + (self.end - self.start) * (w / (weeks - 1) if weeks > 1 else 0.0)
+            if self.wobble_period:
+                v = v + (w % self.wobble_period - self.wobble_center) * self.wobble_step
+            out.append(v)
+        return out
+
     def values(self, weeks: int) -> np.ndarray:
-        w = np.arange(weeks, dtype=np.float64)
-        p = w / (weeks - 1) if weeks > 1 else np.zeros(weeks)
-        v = self.start + (self.end - self.start) * p
-        if self.wobble_period:
-            v = v + (np.mod(w, self.wobble_period) - self.wobble_center) * self.wobble_step
-        return v
+        import numpy as np
+
+        return np.array(self.week_values(weeks), dtype=np.float64)
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"start": self.start, "end": self.end}
@@ -142,6 +150,8 @@ class Scenario:
         return sum(a.count for a in self.archetypes)
 
     def curve(self, name: str, weeks: int | None = None) -> np.ndarray:
+        import numpy as np
+
         lo, hi = CURVES[name][1:]
         return np.asarray(np.clip(self.curves[name].values(weeks or self.weeks), lo, hi))
 
@@ -286,14 +296,13 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         ("pr", ("pr_merged", "pr_closed", "pr_open")),
         ("review", ("review_approved", "review_changes_requested", "review_commented")),
     ):
-        total = np.sum([curves[m].values(weeks) for m in members], axis=0)
-        bad = np.flatnonzero(np.abs(total - 1.0) > 0.005)
-        if bad.size:
+        total = [sum(week) for week in zip(*(curves[m].week_values(weeks) for m in members), strict=True)]
+        bad = [i for i, t in enumerate(total) if abs(t - 1.0) > 0.005]
+        if bad:
             first = next((m for m in members if m in curves_in), members[0])
             raise c.fail(
                 f"curves.{first}",
-                f"{'/'.join(members)} must add up to 1 every week; week {int(bad[0]) + 1} adds up to "
-                f"{float(total[bad[0]]):.3f}",
+                f"{'/'.join(members)} must add up to 1 every week; week {bad[0] + 1} adds up to {total[bad[0]]:.3f}",
             )
 
     archs_in = data["archetypes"]

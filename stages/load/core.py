@@ -16,21 +16,26 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
 6. indexes / foreign keys of tables created by this load; id sequences moved
    past the new ids; COMMIT;
 7. read back counts and per-column aggregates for the loaded teams and
-   compare them with the same aggregates over the snapshot.
+   compare them with the same aggregates over the snapshot. The snapshot's
+   side is computed by a second DuckDB connection in a thread as soon as
+   the rows are in, while PostgreSQL builds the indexes and commits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -41,6 +46,7 @@ from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
+from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
 from .schema_check import check_table
@@ -137,7 +143,7 @@ def load_snapshot(
         t2 = time.perf_counter()
         say("reading back")
         try:
-            _read_back(backend, w, cut, rebase, new_team_ids)
+            _read_back(backend, w, new_team_ids)
         except Exception as exc:
             raise UserError(
                 f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
@@ -206,6 +212,7 @@ def _write(
 ) -> Written:
     target = backend.target
     ddl = app_ddl()
+    expected: Expected | None = None
     backend.begin()
     try:
         existing = backend.columns(tables)
@@ -239,7 +246,7 @@ def _write(
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
         offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
-        reports = []
+        reports: list[TableReport] = []
         for t in tables:
             s = spec(t)
             sql = select_sql(
@@ -252,16 +259,15 @@ def _write(
                 team_map=team_map,
             )
             in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in files[t])
-            count = backend.duck.execute(f"SELECT count(*) FROM ({cut.sources[t]})").fetchone()
-            rows = int(count[0]) if count else 0
-            held = cut.weekly_held_back if t == WEEKLY else in_file - rows
-            say(f"inserting {t} ({rows:,} rows)")
+            say(f"inserting {t} ({in_file:,} rows in the snapshot)")
             ts = time.perf_counter()
             n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
+            # expected_rows is counted independently from the snapshot by the read-back (_read_back)
+            held = cut.weekly_held_back if t == WEEKLY else in_file - n
             reports.append(
                 TableReport(
                     t,
-                    rows,
+                    n,
                     n,
                     offsets.get(t, 0),
                     swept.deleted.get(t, 0),
@@ -269,6 +275,7 @@ def _write(
                     seconds=time.perf_counter() - ts,
                 )
             )
+        expected = _expect(backend, reports, cut, rebase, offsets, team_map)
         if created or restore:
             say("creating indexes and foreign keys")
             backend.create_post(created)
@@ -277,9 +284,11 @@ def _write(
         say("committing")
         backend.commit()
     except BaseException:
+        if expected is not None:
+            expected.cancel()
         backend.rollback()
         raise
-    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign)
+    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected)
 
 
 @dataclass
@@ -291,6 +300,7 @@ class Written:
     nexts: dict[str, int]
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
+    expected: Expected  # the snapshot side of the read-back
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -323,25 +333,82 @@ def _few(names: list[str]) -> str:
     return ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:3])}, ... ({len(names):,} in all)"
 
 
-def _read_back(backend: Backend, w: Written, cut: CutPlan, rebase: Rebase, team_ids: Sequence[int]) -> None:
+def _expect(
+    backend: Backend,
+    reports: list[TableReport],
+    cut: CutPlan,
+    rebase: Rebase,
+    offsets: dict[str, int],
+    team_map: dict[int, int],
+) -> Expected:
+    """Start the snapshot side of the read-back: the same aggregates over the rows as they were inserted.
+
+    It runs in a thread (DuckDB releases the GIL) on a DuckDB database of its
+    own, never the one the target is attached to (whose connection to the
+    target must see one statement at a time), reading only the Parquet files
+    and the recomputed week, while the target builds its indexes and commits;
+    :func:`_read_back` waits for it.
+    """
+    duck = connect()
+    duck.register(RECOMPUTED, cut.recomputed)
     ddl = app_ddl()
-    for report in w.reports:
+    queries = {}
+    for report in reports:
         s = spec(report.name)
-        kinds = aggregate_kinds(s)
         source = select_sql(
             s,
             cut.sources[report.name],
-            offsets=w.offsets,
+            offsets=offsets,
             refs=ddl.references(report.name),
             days=rebase.days,
             dialect="duckdb",
-            team_map=w.team_map,
+            team_map=team_map,
         )
-        exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in kinds)
-        want = backend.duck.execute(f"SELECT {exprs} FROM ({source})").fetchone() or ()
+        exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in aggregate_kinds(s))
+        queries[report.name] = f"SELECT {exprs} FROM ({source})"
+
+    def run() -> dict[str, tuple[object, ...]]:
+        try:
+            return {name: tuple(duck.execute(sql).fetchone() or ()) for name, sql in queries.items()}
+        finally:
+            duck.close()
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demoseed-readback")
+    try:
+        return Expected(pool.submit(run), duck)
+    finally:
+        pool.shutdown(wait=False)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The snapshot side of the read-back, running: per table, its aggregates as text."""
+
+    future: Future[dict[str, tuple[object, ...]]]
+    duck: duckdb.DuckDBPyConnection
+
+    def result(self) -> dict[str, tuple[object, ...]]:
+        return self.future.result()
+
+    def cancel(self) -> None:
+        """Stop it (the load failed): a process that is ending does not wait for it."""
+        if not self.future.done():
+            with contextlib.suppress(duckdb.Error):  # it may finish (and close) meanwhile
+                self.duck.interrupt()
+
+
+def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
+    want = w.expected.result()
+    for report in w.reports:
+        s = spec(report.name)
+        kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
+        expected = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
+        if report.name != WEEKLY:
+            report.held_back += report.expected_rows - expected
+        report.expected_rows = expected
         report.readback_rows = int(got[0]) if got and got[0] is not None else 0
-        report.mismatched = [c for (c, _k), a, b in zip(kinds, want, got) if not _same(a, b)]
+        report.mismatched = [c for (c, _k), a, b in zip(kinds, want[report.name], got) if not _same(a, b)]
         report.content_ok = not report.mismatched
 
 

@@ -16,7 +16,8 @@ or created, and PostgreSQL releases it at COMMIT or ROLLBACK (or when the
 process dies). A second load waits there, then sees the first one's tables and
 ids. The transaction runs at READ COMMITTED (the extension opens REPEATABLE
 READ, whose snapshot would be taken before the lock wait and hide what the
-load it waited for committed).
+load it waited for committed). The index and foreign-key builds after the
+rows get :data:`MAINTENANCE_WORK_MEM` (``SET LOCAL``: this transaction only).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 ALIAS = "demoseed_pg"
 # pg_advisory_xact_lock key that serializes demoseed loads into one database: the bytes "demoseed".
 ADVISORY_LOCK_KEY = int.from_bytes(b"demoseed", "big")  # 7234307576302018916
+# memory for each index build of the load (PostgreSQL's default, 64MB, sorts a large index on disk)
+MAINTENANCE_WORK_MEM = "512MB"
 
 
 def _connect_error(target: Target, exc: Exception) -> UserError:
@@ -95,7 +98,9 @@ class PostgresBackend(Backend):
     def begin(self) -> None:
         self.duck.execute("BEGIN TRANSACTION")
         self.execute(
-            f"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"
+            "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; "
+            f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'; "
+            f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"
         )
         self.duck.execute("CALL pg_clear_cache()")  # tables another load created while we waited
 
