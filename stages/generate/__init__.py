@@ -240,9 +240,11 @@ def generate_slice(
 
 def run_info(config: GenerateConfig, p: Params, facts: RunFacts, row_counts: dict[str, int]) -> GenerateInfo:
     """The GenerateInfo of a run from its (summed) facts and row counts."""
-    from stages.generate.core import produced_info
+    from stages.generate.core import warmup_of
+    from stages.generate.team import team_slugs, week_starts_for
 
-    produced = produced_info(p, facts)
+    week_starts = tuple(week_starts_for(p.anchor, p.weeks))
+    warmup = warmup_of(p)
     info = GenerateInfo(
         mode="legacy" if config.scenario is None else "scenario",
         scenario=p.scenario.name,
@@ -255,17 +257,17 @@ def run_info(config: GenerateConfig, p: Params, facts: RunFacts, row_counts: dic
         prs_per_team=p.fixed_prs,
         team_slug=p.team_slug,
         scenario_parameters=p.scenario.as_dict(),
-        week_starts=_dates(produced["week_starts"]),
-        window_end=dt.date.fromisoformat(produced["window_end"]),
-        warmup_weeks=int(produced["warmup_weeks"]),
-        warmup_start=dt.date.fromisoformat(produced["warmup_start"]),
-        warmup_prs=int(produced["warmup_prs"]),
-        team_slugs=tuple(produced["team_slugs"]),
-        real_share_requested=float(produced["real_share_requested"]),
-        real_share=float(produced["real_share"]),
-        real_source_prs=int(produced["real_source_prs"]),
-        real_prs_used=int(produced["real_prs_used"]),
-        real_share_reason=produced.get("real_share_reason"),
+        week_starts=week_starts,
+        window_end=week_starts[-1] + dt.timedelta(days=7),
+        warmup_weeks=warmup,
+        warmup_start=week_starts[0] - dt.timedelta(days=7 * warmup),
+        warmup_prs=facts.warmup_prs,
+        team_slugs=tuple(team_slugs(p.team_slug, p.teams)),
+        real_share_requested=float(p.real_share),
+        real_share=round(facts.blended / facts.prs if facts.prs else 0.0, 6),
+        real_source_prs=facts.pool_size or 0,
+        real_prs_used=len(facts.used_sources),
+        real_share_reason=facts.reason if facts.pool_size is None else None,
         row_counts=dict(row_counts),
     )
     if info.real_share_reason:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -66,7 +65,7 @@ class TeamSlice:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What :func:`produced_info` needs from the tables of one slice; slices' facts add up (:meth:`plus`)."""
+    """What :func:`stages.generate.run_info` needs from the tables of one slice; slices' facts add up (:meth:`plus`)."""
 
     prs: int
     warmup_prs: int
@@ -255,29 +254,6 @@ def _simulated_tables(
         "metrics_deployment": simulate.simulate_deployments(prs, k=k, week_starts=week_starts),
         "metrics_jiraissue": simulate.simulate_jira_issues(prs, k=k, week_starts=week_starts),
     }
-
-
-def produced_info(p: Params, facts: RunFacts) -> dict[str, Any]:
-    """The run's JSON-able facts: weeks, warm-up, real share (the same for a run and its slices' sum)."""
-    week_starts = week_starts_for(p.anchor, p.weeks)
-    warmup = warmup_of(p)
-    realized = round(facts.blended / facts.prs if facts.prs else 0.0, 6)
-    info: dict[str, Any] = {
-        "week_starts": [w.isoformat() for w in week_starts],
-        "window_end": (week_starts[-1] + dt.timedelta(days=7)).isoformat(),
-        "warmup_weeks": warmup,
-        "warmup_start": (week_starts[0] - dt.timedelta(days=7 * warmup)).isoformat(),
-        "warmup_prs": facts.warmup_prs,
-        "team_slugs": team_slugs(p.team_slug, p.teams),
-        "real_share_requested": p.real_share,
-        "real_share_realized": realized,
-        "real_share": realized,
-        "real_source_prs": facts.pool_size or 0,
-        "real_prs_used": len(facts.used_sources),
-    }
-    if facts.pool_size is None:
-        info["real_share_reason"] = facts.reason
-    return info
 
 
 def _provenance(frame: PRFrame, mix: blend.Blend) -> pa.Table:
