@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.base.hashing import file_sha256
+from pipeline.base.filehash import files_sha256
 from pipeline.base.manifest import TableEntry, snapshot_id, table_files
 from pipeline.base.parts import parts_digest
 from pipeline.report.source import READ_TABLES, Story
@@ -138,5 +138,5 @@ def all_checks(story: Story) -> list[Check]:
 
 def _sha256(directory: Path, entry: TableEntry) -> str:
     """The table's sha256 as the manifest states it: of its file, or of its parts' hashes."""
-    hashes = [file_sha256(f) for f in table_files(directory, entry)]
+    hashes = files_sha256(table_files(directory, entry))
     return parts_digest(hashes) if entry.parts else hashes[0]
