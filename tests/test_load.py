@@ -22,7 +22,6 @@ from pipeline.cli import main
 from pipeline.runners.load import run_load
 from stages.load import ddl as ddl_mod
 from stages.load import mask_url, parse_db_url
-from stages.load.extensions import connect, extension_path
 from stages.load.schema_check import Column, check_table, sqlite_type
 from tests.loaddata import LAST_WEEK, build_tables, table, write_test_snapshot
 
@@ -149,18 +148,6 @@ def test_urls_parse_and_passwords_are_masked(data_root: Path, monkeypatch: pytes
         assert "pw" not in str(info.value)
     with pytest.raises(UserError, match="bad schema name"):
         parse_db_url("postgres://u@h/db", schema="x; drop table")
-
-
-def test_extensions_load_from_site_packages_and_version_mismatch_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
-    path = extension_path("postgres_scanner")
-    assert path.is_file() and f"v{duckdb.__version__}" in str(path) and "site-packages" in str(path)
-    con = connect(extensions=("postgres_scanner", "sqlite_scanner"))
-    loaded = dict(con.execute("SELECT extension_name, loaded FROM duckdb_extensions()").fetchall())
-    assert loaded["postgres_scanner"] and loaded["sqlite_scanner"]
-    con.close()
-    monkeypatch.setattr(duckdb, "__version__", "9.9.9")
-    with pytest.raises(UserError, match=r"does not match DuckDB 9\.9\.9 \(it has v1"):
-        extension_path("sqlite_scanner")
 
 
 # --------------------------------------------------------------------------- DDL

@@ -274,3 +274,154 @@ def test_as_of_a_mid_week_instant_nothing_later_and_foreign_keys_hold(pg_databas
             "SELECT count(*) FROM metrics_pullrequest WHERE state = 'open' AND merged_at IS NOT NULL"
         ).fetchone() or (0,)
     assert open_merged == 0
+
+
+# --------------------------------------------------------------------------- COPY: FREEZE, failures mid-stream
+
+
+def _frozen_pages(dsn: str) -> dict[str, tuple[int, int]]:
+    """Per app table: (pages, pages all-frozen in the visibility map), read with pg_visibility."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+        out = {}
+        for name in APP_LOAD_ORDER:
+            pages = conn.execute("SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", (name,))
+            (frozen,) = conn.execute("SELECT all_frozen FROM pg_visibility_map_summary(%s::regclass)", (name,)).fetchone()
+            out[name] = (int(pages.fetchone()[0]), int(frozen))
+    return out
+
+
+def test_rows_go_in_frozen_into_tables_the_load_created_or_emptied(pg_database: str, snapshot: Path) -> None:
+    """COPY ... FREEZE: into tables it created, and into the app's empty tables (TRUNCATEd in the transaction)."""
+    run_load(snapshot, pg_database, as_of=AS_OF)
+    created = _frozen_pages(pg_database)
+    assert all(pages > 0 and frozen == pages for pages, frozen in created.values()), created
+
+    # the app's own empty tables, and one of them referenced by a table of the app's we do not load
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        conn.execute(APP_SCHEMA_SQL.read_text())
+        conn.execute("CREATE TABLE app_note (id bigint PRIMARY KEY, pr_id bigint REFERENCES metrics_pullrequest (id))")
+    report = run_load(snapshot, pg_database, as_of=AS_OF)
+    assert report.ok and report.rows == 87
+    frozen = _frozen_pages(pg_database)
+    # TRUNCATE would refuse metrics_pullrequest (app_note points at it): loaded, but not frozen
+    assert frozen["metrics_pullrequest"][1] == 0 < frozen["metrics_pullrequest"][0]
+    assert all(f == p > 0 for name, (p, f) in frozen.items() if name != "metrics_pullrequest"), frozen
+    assert _dump_rows(pg_database) == dump_expected()
+    assert_app_ddl_besides_note(pg_database)
+
+
+def dump_expected() -> dict[str, list]:
+    expected = shifted(build_tables(), SHIFT)
+    return {name: expected[name] for name in APP_LOAD_ORDER}
+
+
+def assert_app_ddl_besides_note(dsn: str) -> None:
+    """public holds exactly the app's DDL once app_note (and its foreign key) is moved out of the way."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA elsewhere; ALTER TABLE app_note SET SCHEMA elsewhere")
+    assert_app_ddl(dsn, "public")
+
+
+def _dump_rows(dsn: str) -> dict[str, list]:
+    got = dump(dsn)
+    return {name: got[name] for name in APP_LOAD_ORDER}
+
+
+def test_a_row_postgresql_refuses_mid_copy_rolls_everything_back(pg_database: str, snapshot: Path) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(APP_SCHEMA_SQL.read_text())
+        # the app's migrations could hold a rule our rows break: PostgreSQL refuses the row inside the COPY
+        conn.execute("ALTER TABLE metrics_commit ADD CONSTRAINT no_big_commits CHECK (additions < 0)")
+        before = schema_signature(conn, "public")
+    with pytest.raises(UserError) as info:
+        run_load(snapshot, pg_database, as_of=AS_OF)
+    text = str(info.value)
+    assert "rolled back" in text and 'violates check constraint "no_big_commits"' in text and "\n" not in text
+    with psycopg.connect(pg_database) as conn:
+        assert schema_signature(conn, "public") == before  # indexes and FKs dropped for the bulk load are back
+        for name in APP_LOAD_ORDER:
+            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,), name
+
+
+def test_an_encoder_failure_mid_stream_rolls_back_and_leaves_no_thread(
+    pg_database: str, snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from stages.load import postgres
+
+    calls = {"n": 0}
+    real = postgres._Encoding.batch
+
+    def failing(self: postgres._Encoding, batch: pa.RecordBatch) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 4:  # a later table: earlier ones are in, uncommitted
+            raise RuntimeError("encoder broke")
+        return real(self, batch)
+
+    monkeypatch.setattr(postgres._Encoding, "batch", failing)
+    with pytest.raises(UserError, match=r"rolled back: encoder broke"):
+        run_load(snapshot, pg_database, as_of=AS_OF)
+    assert calls["n"] == 4
+    assert not [t for t in threading.enumerate() if t.name.startswith("demoseed-copy")]
+    assert table_names(pg_database) == []  # the tables the load created are gone with the transaction
+    monkeypatch.setattr(postgres._Encoding, "batch", real)
+    assert run_load(snapshot, pg_database, as_of=AS_OF).ok
+    assert _dump_rows(pg_database) == dump_expected()
+
+
+# --------------------------------------------------------------------------- read-back of streamed rows
+
+
+def test_streamed_aggregates_equal_the_sql_aggregates_of_the_same_rows(snapshot: Path) -> None:
+    """What the COPY path adds up batch by batch equals DuckDB's SQL aggregates (the other targets' side)."""
+    from stages.load.backend import StreamAggregates, aggregate_kinds, duckdb_aggregate_expr
+    from stages.load.core import _same
+    from stages.load.ddl import app_ddl, quote
+    from stages.load.extensions import connect
+    from stages.load.plan import select_sql
+    from stages.load.postgres import _Encoding
+    from stages.load.schema_check import spec_type
+
+    duck = connect()
+    kinds_seen = set()
+    for name in APP_LOAD_ORDER:
+        s = spec(name)
+        sql = select_sql(
+            s,
+            f"SELECT * FROM read_parquet('{snapshot / f'{name}.parquet'}')",
+            offsets={name: 1000},
+            refs=app_ddl().references(name),
+            days=-7,
+            dialect="postgres",
+        )
+        exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in aggregate_kinds(s))
+        want = duck.execute(f"SELECT {exprs} FROM ({sql})").fetchone()
+        reader = duck.execute(sql).to_arrow_reader(3)  # several batches per table
+        enc = _Encoding(reader.schema, {f.name: spec_type(f) for f in s.schema})
+        agg = StreamAggregates(s)
+        for batch in reader:
+            agg.add(enc.cast(batch))
+        got = agg.result()
+        kinds_seen |= {k for _c, k in aggregate_kinds(s)}
+        assert len(got) == len(want) and int(got[0]) > 0, name
+        for (col, kind), a, b in zip(aggregate_kinds(s), got, want):
+            assert _same(a, b), (name, col, kind, a, b)
+    assert kinds_seen == {"count", "nonnull", "sum", "epoch", "days", "true", "length"}
+    empty = StreamAggregates(spec("metrics_pullrequest"))  # no row: SQL gives 0 for counts, NULL for sums
+    assert set(empty.result()[1:]) == {None, "0"} and empty.result()[0] == "0"
+
+
+def test_read_back_catches_a_value_the_database_changed(pg_database: str, snapshot: Path) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(APP_SCHEMA_SQL.read_text())
+        conn.execute(
+            "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN NEW.additions := NEW.additions + 1; RETURN NEW; END $$; "
+            "CREATE TRIGGER bump BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION bump()"
+        )
+    report = run_load(snapshot, pg_database, as_of=AS_OF)
+    bad = {t.name: t.mismatched for t in report.tables if not t.content_ok}
+    assert not report.ok and bad == {"metrics_commit": ["additions"]}

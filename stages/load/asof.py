@@ -56,6 +56,7 @@ from .extensions import connect
 WeekRecompute = Callable[[dict[str, pa.Table], dt.date], pa.Table]
 
 RECOMPUTED = "demoseed_recomputed_week"
+_WEEK_PRS = "demoseed_week_prs"  # the instant's week's PRs, as cut, while plan_cut recomputes that week
 WEEKLY = "metrics_weeklymetrics"
 # bookkeeping timestamps moved back to the instant when later (not events: rows are not dropped for them)
 _STAMPS = ("created_at", "updated_at", "synced_at")
@@ -97,12 +98,15 @@ def _parquet(paths: tuple[Path, ...]) -> str:
 class _Cut:
     """Builds the per-table SQL for one instant over one snapshot's files."""
 
-    def __init__(self, files: dict[str, tuple[Path, ...]], asof: AsOf) -> None:
+    def __init__(self, files: dict[str, tuple[Path, ...]], asof: AsOf, *, prs_where: str | None = None) -> None:
         self.files = files
         self.t = asof.ts
         self.asof = asof
+        self.prs_where = prs_where  # only these snapshot PRs (a cut of some PRs, e.g. one week's)
 
     def src(self, table: str) -> str:
+        if table == "metrics_pullrequest" and self.prs_where:
+            return f"(SELECT * FROM {_parquet(self.files[table])} WHERE {self.prs_where})"
         return _parquet(self.files[table])
 
     def kept_prs(self) -> str:
@@ -234,6 +238,10 @@ class _Cut:
             self.src("metrics_commit"),
             self.src("metrics_pullrequest"),
         )
+        if self.prs_where:  # only the chosen PRs' reviews and commits
+            only = f"pull_request_id IN (SELECT id FROM {prs})"
+            reviews = f"(SELECT * FROM {reviews} WHERE {only})"
+            commits = f"(SELECT * FROM {commits} WHERE {only})"
         return (
             "SELECT p.id AS pr_id, greatest(r.last_review, c.last_commit) AS last_event, "
             "coalesce(r.changes, 0) AS changes, f.fix_hours, coalesce(c.after_first, 0) AS after_first "
@@ -293,7 +301,27 @@ _WEEK_EVENTS = {
 }
 
 
-def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> dict[str, str]:
+def _week_prs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
+    """The PRs merged or opened in the instant's week, and the latest merged and latest opened, as cut.
+
+    The cut keeps a PR's ``pr_created_at`` and keeps ``merged_at`` up to the
+    instant (NULL after it), so both maxima over the cut PRs are maxima over
+    the snapshot's rows, and the cut (with its per-PR review facts) runs over
+    those few PRs only, not over all of them.
+    """
+    raw, t = _parquet(files["metrics_pullrequest"]), asof.ts
+    week = f"DATE '{asof.week.isoformat()}'"
+    kept = f"coalesce(pr_created_at, created_at) <= {t}"
+    latest_merge = f"(SELECT max(merged_at) FROM {raw} WHERE merged_at <= {t} AND {kept})"
+    latest_open = f"(SELECT max(pr_created_at) FROM {raw} WHERE {kept})"
+    wanted = (
+        f"merged_at >= {week} OR pr_created_at >= {week} OR merged_at = {latest_merge} OR pr_created_at = {latest_open}"
+    )
+    cut = _Cut(files, asof, prs_where=wanted)
+    return f"SELECT * FROM ({cut.table('metrics_pullrequest')}) WHERE {wanted}"
+
+
+def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf, *, week_prs: str | None = None) -> dict[str, str]:
     """The cut rows the aggregate stage needs to recompute the instant's week (SQL per input table).
 
     Events of that week (a PR merged or opened in it, a review, commit, Jira
@@ -301,12 +329,16 @@ def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> dict[str,
     surveys and reviewer answers of those PRs, and all teams and members:
     enough for that week's ``metrics_weeklymetrics`` rows and for the data's
     last event (their created_at / updated_at), as over the whole cut data.
+    ``week_prs`` names a relation already holding that week's PRs (the
+    survey rows are then read through it rather than re-cutting the PRs).
     """
     sources = cut_sources(files, asof)
     week = f"DATE '{asof.week.isoformat()}'"
     out: dict[str, str] = {t: sources[t] for t in ("teams_team", "metrics_teammember") if t in sources}
+    if "metrics_pullrequest" in sources:
+        out["metrics_pullrequest"] = f"SELECT * FROM {week_prs}" if week_prs else _week_prs_sql(files, asof)
     for t, cols in _WEEK_EVENTS.items():
-        if t in sources:
+        if t in sources and t != "metrics_pullrequest":
             # the week's events, and the latest event of each kind (the rows' stamp is the data's last event)
             cond = " OR ".join(
                 f"{quote(c)} >= {week} OR {quote(c)} = (SELECT max({quote(c)}) FROM ({sources[t]}))" for c in cols
@@ -331,9 +363,11 @@ def held_back_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
     weekly = f"(SELECT count(*) FROM {cut.src(WEEKLY)} WHERE week_start > {asof.day})" if WEEKLY in files else "0"
     reopened = "0"
     if "metrics_pullrequest" in files:
+        # the cut shows a PR open when it was merged, or closed, after the instant (pull_requests' ``reopened``)
+        t = cut.t
         reopened = (
-            f"(SELECT count(*) FROM ({cut.table('metrics_pullrequest')}) c JOIN {cut.src('metrics_pullrequest')} s "
-            "USING (id) WHERE c.state = 'open' AND s.state <> 'open')"
+            f"(SELECT count(*) FROM {cut.src('metrics_pullrequest')} WHERE coalesce(pr_created_at, created_at) <= {t} "
+            f"AND state <> 'open' AND (merged_at > {t} OR (state = 'closed' AND updated_at > {t})))"
         )
     return f"SELECT {weekly}, {reopened}"
 
@@ -371,10 +405,14 @@ def plan_cut(files: dict[str, tuple[Path, ...]], asof: AsOf | None, recompute_we
         if needs_recompute(files, asof, weeks):
             if recompute_week is None:
                 raise ValueError("plan_cut: the instant falls in the snapshot's weeks; pass recompute_week")
-            inputs = {
-                t: con.execute(sql).to_arrow_table().cast(spec(t).schema)
-                for t, sql in week_inputs_sql(files, asof).items()
-            }
+            inputs: dict[str, pa.Table] = {}
+            if "metrics_pullrequest" in files:
+                prs = con.execute(_week_prs_sql(files, asof)).to_arrow_table().cast(spec("metrics_pullrequest").schema)
+                con.register(_WEEK_PRS, prs)
+            for t, sql in week_inputs_sql(
+                files, asof, week_prs=_WEEK_PRS if "metrics_pullrequest" in files else None
+            ).items():
+                inputs[t] = con.execute(sql).to_arrow_table().cast(spec(t).schema)
             week = asof.week
             recomputed = recompute_week(inputs, week).cast(spec(WEEKLY).schema)
         row = con.execute(held_back_sql(files, asof)).fetchone() or (0, 0)

@@ -36,6 +36,8 @@ class Backend(abc.ABC):
     def __init__(self, target: Target, duck: duckdb.DuckDBPyConnection) -> None:
         self.target = target
         self.duck = duck
+        # per table, the read-back aggregates of the rows insert() sent (targets that stream them)
+        self.streamed: dict[str, StreamAggregates] = {}
 
     # -- native SQL ----------------------------------------------------------------
     @abc.abstractmethod
@@ -273,3 +275,62 @@ def duckdb_aggregate_expr(kind: str, col: str) -> str:
         "true": f"sum(CASE WHEN {col} THEN 1 ELSE 0 END)",
         "length": f"sum(length({col}))",
     }[kind]
+
+
+class StreamAggregates:
+    """The read-back aggregates (:func:`aggregate_kinds`) of rows as they stream past in Arrow batches.
+
+    The same values the target's SQL computes (:meth:`Backend.aggregate_expr`),
+    with SQL's NULLs: a sum over no non-NULL value is NULL, and so is the
+    CASE sum of ``true`` over no row. A target that sends the rows itself
+    (PostgreSQL's COPY) adds each batch it sends, so the read-back compares
+    what arrived with what left, without reading the snapshot a second time.
+    """
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.kinds = aggregate_kinds(spec)
+        self.rows = 0
+        self.totals: list[int | Decimal | None] = [None] * len(self.kinds)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        self.rows += batch.num_rows
+        for i, (name, kind) in enumerate(self.kinds):
+            if kind == "count":
+                continue
+            col = batch.column(name)
+            value: int | Decimal | None
+            if kind == "nonnull":
+                value = len(col) - col.null_count
+            elif kind == "true":
+                value = int(pc.sum(pc.fill_null(col, False).cast(pa.int64())).as_py() or 0) if len(col) else None
+            elif col.null_count == len(col):
+                value = None
+            elif kind == "sum":
+                value = pc.sum(col).as_py()
+            elif kind == "length":
+                value = int(pc.sum(pc.utf8_length(col)).as_py())
+            elif kind == "days":
+                value = int(pc.sum(col.cast(pa.int32()).cast(pa.int64())).as_py())
+            elif kind == "epoch":  # floor(seconds) of each instant, as the SQL's floor(epoch(...))
+                micros = pc.drop_null(col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())).to_numpy()
+                value = int(np.floor_divide(micros, 1_000_000).sum(dtype=np.int64))
+            else:
+                raise ValueError(f"no streaming aggregate {kind!r}")
+            if value is not None:
+                prev = self.totals[i]
+                self.totals[i] = value if prev is None else prev + value
+
+    def result(self) -> tuple[object, ...]:
+        """As the snapshot side of the read-back gives them: text, ``count(*)`` first."""
+        out: list[object] = []
+        for (_name, kind), total in zip(self.kinds, self.totals):
+            if kind == "count":
+                out.append(str(self.rows))
+            elif kind == "nonnull":
+                out.append(str(total or 0))
+            else:
+                out.append(None if total is None else str(total))
+        return tuple(out)

@@ -310,7 +310,9 @@ def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept
     ids = ", ".join(str(i) for i in sorted(kept))
     rows = backend.duck.execute(f"SELECT * FROM ({sql}) WHERE id IN ({ids})").to_arrow_table().to_pylist()
     updated = backend.update_rows(table, columns, rows)
-    return updated + backend.insert(table, columns, f"SELECT * FROM ({sql}) WHERE id NOT IN ({ids})")
+    inserted = backend.insert(table, columns, f"SELECT * FROM ({sql}) WHERE id NOT IN ({ids})")
+    backend.streamed.pop(table, None)  # it streamed only the inserted rows: the read-back reads the snapshot
+    return updated + inserted
 
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")  # Django's SlugField in the app's varchar(50)
@@ -347,13 +349,19 @@ def _expect(
     own, never the one the target is attached to (whose connection to the
     target must see one statement at a time), reading only the Parquet files
     and the recomputed week, while the target builds its indexes and commits;
-    :func:`_read_back` waits for it.
+    :func:`_read_back` waits for it. A table whose rows the target streamed
+    through Python (PostgreSQL's COPY) already has them
+    (:attr:`Backend.streamed`, added up batch by batch as they were sent), and
+    is not read again.
     """
+    streamed = {r.name: backend.streamed[r.name].result() for r in reports if r.name in backend.streamed}
     duck = connect()
     duck.register(RECOMPUTED, cut.recomputed)
     ddl = app_ddl()
     queries = {}
     for report in reports:
+        if report.name in streamed:
+            continue
         s = spec(report.name)
         source = select_sql(
             s,
@@ -369,7 +377,8 @@ def _expect(
 
     def run() -> dict[str, tuple[object, ...]]:
         try:
-            return {name: tuple(duck.execute(sql).fetchone() or ()) for name, sql in queries.items()}
+            read = {name: tuple(duck.execute(sql).fetchone() or ()) for name, sql in queries.items()}
+            return {**streamed, **read}
         finally:
             duck.close()
 

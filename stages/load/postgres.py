@@ -1,37 +1,54 @@
-"""PostgreSQL target: DuckDB's postgres extension, one transaction, binary COPY.
+"""PostgreSQL target: psycopg runs the load's one transaction, rows go in by binary ``COPY ... FREEZE``.
 
-DuckDB ATTACHes the database; ``BEGIN`` on the DuckDB connection opens one
-PostgreSQL transaction that every statement of the load runs in:
-``postgres_execute``/``postgres_query`` (DDL, locks, deletes, catalog reads)
-and ``INSERT INTO pg.<schema>.<table> SELECT ...`` (which the extension sends
-as ``COPY ... FROM STDIN (FORMAT BINARY)``). PostgreSQL DDL is transactional,
-and identity sequences are moved with ``ALTER SEQUENCE ... RESTART`` (which,
-unlike ``setval``, is rolled back with the transaction), so any failure,
-including a deferred foreign-key check at COMMIT, leaves the database as it was.
+One psycopg connection (libpq) carries every statement of a load (DDL,
+locks, deletes, catalog reads, the COPYs) in a single transaction.
+PostgreSQL DDL is transactional, and identity sequences are moved with
+``ALTER SEQUENCE ... RESTART`` (which, unlike ``setval``, is rolled back with
+the transaction), so any failure, including a deferred foreign-key check at
+COMMIT, or the process being killed, leaves the database as it was.
+
+Rows: DuckDB runs the table's SELECT over the snapshot (remapped ids,
+rebased dates, the as-of cut) and hands Arrow record batches to pgpq, which
+encodes them in PostgreSQL's binary COPY format for the target's column types
+(``jsonb`` with its version byte, ``numeric`` from Arrow decimals); psycopg
+streams the bytes with ``COPY ... FROM STDIN (FORMAT binary)``. A thread
+produces (DuckDB + pgpq release the GIL) while the main thread sends, so the
+client keeps the server's single COPY stream busy. Into a table this
+transaction created, or emptied with TRUNCATE (an empty table we own, whose
+indexes and foreign keys are dropped for the bulk load anyway), the COPY adds
+``FREEZE``: the rows are written frozen, so neither the index builds, the
+read-back nor the app's first queries rewrite every page to set hint bits.
 
 Loads into one database run one at a time: the first statement of the
 transaction takes the transaction-scoped advisory lock
 :data:`ADVISORY_LOCK_KEY` (``pg_advisory_xact_lock``), before anything is read
 or created, and PostgreSQL releases it at COMMIT or ROLLBACK (or when the
 process dies). A second load waits there, then sees the first one's tables and
-ids. The transaction runs at READ COMMITTED (the extension opens REPEATABLE
-READ, whose snapshot would be taken before the lock wait and hide what the
-load it waited for committed). The index and foreign-key builds after the
-rows get :data:`MAINTENANCE_WORK_MEM` (``SET LOCAL``: this transaction only).
+ids (READ COMMITTED: each statement sees what committed before it). The index
+and foreign-key builds after the rows get :data:`MAINTENANCE_WORK_MEM`
+(``SET LOCAL``: this transaction only).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import duckdb
+import psycopg
+import pyarrow as pa
+from pgpq import ArrowToPostgresBinaryEncoder
+from pgpq import encoders as pgpq_encoders
+from pgpq import schema as pgpq_schema
 
 from pipeline.base.errors import UserError
+from pipeline.base.schemas import spec
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef
+from .backend import Backend, ForeignKeyRef, StreamAggregates
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -39,11 +56,34 @@ from .schema_check import Column, postgres_type
 from .target import Target, scrub
 
 log = logging.getLogger(__name__)
-ALIAS = "demoseed_pg"
 # pg_advisory_xact_lock key that serializes demoseed loads into one database: the bytes "demoseed".
 ADVISORY_LOCK_KEY = int.from_bytes(b"demoseed", "big")  # 7234307576302018916
 # memory for each index build of the load (PostgreSQL's default, 64MB, sorts a large index on disk)
 MAINTENANCE_WORK_MEM = "512MB"
+# rows per Arrow batch DuckDB hands to the encoder, and encoded batches in flight (bounds the memory)
+BATCH_ROWS = 32_768
+IN_FLIGHT = 4
+
+
+class PostgresError(RuntimeError):
+    """A statement failed in PostgreSQL: its message as the server gives it (``ERROR:  ...``, DETAIL, HINT)."""
+
+
+def _pg_error(exc: psycopg.Error) -> PostgresError:
+    diag = exc.diag
+    if diag.message_primary:
+        lines = [f"{diag.severity or 'ERROR'}:  {diag.message_primary}"]
+        lines += [f"{k}:  {v}" for k, v in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint)) if v]
+        return PostgresError("\n".join(lines))
+    return PostgresError(str(exc).strip() or type(exc).__name__)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise _pg_error(exc) from None
 
 
 def _connect_error(target: Target, exc: Exception) -> UserError:
@@ -72,48 +112,90 @@ def _connect_error(target: Target, exc: Exception) -> UserError:
     return UserError(f"cannot connect to {target.display}: {first}")
 
 
+def _arrow_type(target: tuple[Any, ...], source: pa.DataType) -> pa.DataType:
+    """The Arrow type whose binary COPY encoding the target column's type receives."""
+    kind = target[0]
+    fixed = {
+        "int64": pa.int64(),
+        "int32": pa.int32(),
+        "int16": pa.int16(),
+        "bool": pa.bool_(),
+        "ts": pa.timestamp("us", tz="UTC"),
+        "ts_naive": pa.timestamp("us"),
+        "date": pa.date32(),
+        "json": pa.string(),
+        "str": pa.string(),
+    }
+    if kind in fixed:
+        return fixed[kind]
+    return source  # numeric: the decimal DuckDB produced (binary numeric carries its own scale)
+
+
+class _Encoding:
+    """How one table's batches become binary COPY bytes for its target columns."""
+
+    def __init__(self, source: pa.Schema, targets: dict[str, tuple[Any, ...]]) -> None:
+        self.schema = pa.schema([pa.field(f.name, _arrow_type(targets[f.name], f.type)) for f in source])
+        builders: dict[str, Any] = {}
+        for f in self.schema:
+            if targets[f.name][0] == "json":
+                builders[f.name] = pgpq_encoders.StringEncoderBuilder.new_with_output(f, pgpq_schema.Jsonb())
+            else:
+                builders[f.name] = ArrowToPostgresBinaryEncoder.infer_encoder(f)
+        self.encoder = ArrowToPostgresBinaryEncoder.new_with_encoders(self.schema, builders)
+
+    def cast(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return batch if batch.schema == self.schema else batch.cast(self.schema)
+
+    def batch(self, batch: pa.RecordBatch) -> bytes:
+        return self.encoder.write_batch(batch)
+
+
 class PostgresBackend(Backend):
     dialect = "postgres"
 
     def __init__(self, target: Target) -> None:
-        duck = connect(extensions=("postgres_scanner",))
         try:
-            duck.execute(f"ATTACH {sql_literal(target.dsn)} AS {ALIAS} (TYPE postgres)")
-            duck.execute(f"SELECT * FROM postgres_query('{ALIAS}', 'SELECT 1')").fetchall()
-        except duckdb.Error as exc:
-            duck.close()
+            # not autocommit: psycopg opens the load's transaction with its first statement
+            pg = psycopg.connect(target.dsn, autocommit=False)
+        except psycopg.Error as exc:
             raise _connect_error(target, exc) from None
-        super().__init__(target, duck)
+        super().__init__(target, connect())
+        self.pg = pg
         self.schema = target.schema_name
+        self.fresh: set[str] = set()  # tables created or emptied (TRUNCATE) in this transaction: COPY FREEZE
+        self._types: dict[str, dict[str, tuple[Any, ...]]] = {}
 
     def qname(self, table: str) -> str:
         return f"{quote(self.schema)}.{quote(table)}"
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.duck.execute(f"SELECT * FROM postgres_query('{ALIAS}', {sql_literal(sql)})").fetchall()
+        with _errors():
+            return self.pg.execute(sql).fetchall()
 
     def execute(self, sql: str) -> None:
-        self.duck.execute(f"CALL postgres_execute('{ALIAS}', {sql_literal(sql)})")
+        with _errors():
+            self.pg.execute(sql)
 
     def begin(self) -> None:
-        self.duck.execute("BEGIN TRANSACTION")
         self.execute(
             "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; "
             f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'; "
             f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"
         )
-        self.duck.execute("CALL pg_clear_cache()")  # tables another load created while we waited
 
     def commit(self) -> None:
-        self.duck.execute("COMMIT")
+        with _errors():
+            self.pg.commit()
 
     def rollback(self) -> None:
         try:
-            self.duck.execute("ROLLBACK")
-        except duckdb.Error as exc:  # the transaction may already be gone with the failed statement
+            self.pg.rollback()
+        except psycopg.Error as exc:  # the connection may already be gone with the failed statement
             log.debug("rollback: %s", scrub(str(exc), self.target))
 
     def close(self) -> None:
+        self.pg.close()
         self.duck.close()
 
     def columns(self, tables: Sequence[str]) -> dict[str, list[Column]]:
@@ -151,7 +233,8 @@ class PostgresBackend(Backend):
     def create_tables(self, tables: Sequence[str]) -> None:
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
         self.execute(";\n".join(ddl.postgres_tables(list(tables), self.schema)))
-        self.duck.execute("CALL pg_clear_cache()")
+        self.fresh.update(tables)
+        self._types.clear()
 
     def create_post(self, tables: Sequence[str]) -> None:
         if tables:
@@ -170,6 +253,11 @@ class PostgresBackend(Backend):
         (pg_get_indexdef / pg_get_constraintdef), so whatever the app's
         migrations made comes back exactly; it all happens in the load's
         transaction, so a failure restores them too.
+
+        Those empty tables are then TRUNCATEd in the same transaction (nothing
+        is lost: they are empty, and our lock keeps writers out), which lets
+        their COPY write frozen rows (``FREEZE``); a table another table points
+        at (TRUNCATE would refuse) or one with a TRUNCATE trigger is left as is.
         """
         if not tables:
             return []
@@ -179,10 +267,21 @@ class PostgresBackend(Backend):
             "'USAGE') AS owned"
             for t in tables
         )
+        by_name = {self.qname(t): t for t in tables}
         chosen = [name for name, empty, owned in self.query(probe) if empty and owned]
         if not chosen:
             return []
         rels = "ARRAY[" + ", ".join(f"{sql_literal(n)}::regclass" for n in chosen) + "]"
+        kept = self.query(
+            " UNION ALL ".join(
+                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
+                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
+                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
+                "AND (tgtype & 32) <> 0)"
+                for n in chosen
+            )
+        )
+        emptied = [n for n in chosen if n not in {r[0] for r in kept}]
         indexes = self.query(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             f"WHERE i.indrelid = ANY({rels}) AND NOT EXISTS "
@@ -196,7 +295,10 @@ class PostgresBackend(Backend):
         drops = ["SET CONSTRAINTS ALL IMMEDIATE", "SET CONSTRAINTS ALL DEFERRED"]
         drops += [f"ALTER TABLE {rel} DROP CONSTRAINT {quote(name)}" for rel, name, _def in fks]
         drops += [f"DROP INDEX {name}" for name, _def in indexes]
+        if emptied:
+            drops.append(f"TRUNCATE {', '.join(emptied)}")
         self.execute(";\n".join(drops))
+        self.fresh.update(by_name[n] for n in emptied)
         log.info(
             "bulk load: dropped %d indexes and %d foreign keys of %d empty tables", len(indexes), len(fks), len(chosen)
         )
@@ -208,11 +310,64 @@ class PostgresBackend(Backend):
         if statements:
             self.execute(";\n".join(["SET CONSTRAINTS ALL IMMEDIATE", *statements, "SET CONSTRAINTS ALL DEFERRED"]))
 
+    def target_types(self, table: str) -> dict[str, tuple[Any, ...]]:
+        """The table's column types in the target (canonical, see :mod:`.schema_check`)."""
+        if table not in self._types:
+            self._types.update({t: {c.name: c.type for c in cols} for t, cols in self.columns([table]).items()})
+        return self._types[table]
+
     def insert(self, table: str, columns: Sequence[str], select: str) -> int:
-        cols = ", ".join(quote(c) for c in columns)
-        dest = f"{ALIAS}.{quote(self.schema)}.{quote(table)}"
-        row = self.duck.execute(f"INSERT INTO {dest} ({cols}) {select}").fetchone()
-        return int(row[0]) if row else 0
+        """COPY the SELECT's rows in: DuckDB and pgpq encode in a thread while this one sends (see module doc)."""
+        targets = self.target_types(table)
+        freeze = ", FREEZE" if table in self.fresh else ""
+        copy_sql = (
+            f"COPY {self.qname(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN (FORMAT binary{freeze})"
+        )
+        sent = self.streamed[table] = StreamAggregates(spec(table))
+        chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=IN_FLIGHT)
+        stop = threading.Event()
+
+        def put(item: bytes | BaseException | None) -> bool:
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    chunks.put(item, timeout=0.1)
+                    return True
+            return False
+
+        def produce() -> None:
+            try:
+                reader = self.duck.execute(select).to_arrow_reader(BATCH_ROWS)
+                enc = _Encoding(reader.schema, targets)
+                if not put(enc.encoder.write_header()):
+                    return
+                for raw in reader:
+                    batch = enc.cast(raw)
+                    sent.add(batch)
+                    if not put(enc.batch(batch)):
+                        return
+                put(enc.encoder.finish())
+            except BaseException as exc:  # handed to the sending thread, which raises it
+                put(exc)
+            finally:
+                put(None)
+
+        worker = threading.Thread(target=produce, name=f"demoseed-copy-{table}", daemon=True)
+        cur = self.pg.cursor()
+        try:
+            with _errors(), cur.copy(copy_sql) as copy:
+                worker.start()
+                while (item := chunks.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    copy.write(item)
+            return max(cur.rowcount, 0)
+        finally:
+            stop.set()
+            if worker.is_alive():
+                with contextlib.suppress(Exception):
+                    self.duck.interrupt()
+                worker.join()
+            cur.close()
 
     def advance_sequences(self, tables: Sequence[str]) -> dict[str, int]:
         seqs = self.query(
