@@ -19,6 +19,7 @@ import pyarrow as pa
 from pipeline import paths
 from pipeline.base.schemas import APP_LOAD_ORDER
 from stages.aggregate import aggregate
+from stages.aggregate.frames import COLUMNS as AGGREGATE_COLUMNS
 from stages.load import LoadReport, load_snapshot
 from stages.load.core import Progress
 
@@ -50,6 +51,7 @@ def run_load(
         db_url,
         as_of=as_of or now(),
         recompute_week=recompute_week,
+        recompute_columns=AGGREGATE_COLUMNS,
         schema=schema,
         clear=clear,
         rebase_dates=rebase_dates,

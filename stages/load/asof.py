@@ -41,7 +41,7 @@ PRs is cut without a Python loop; the snapshot files are only read.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,15 +233,13 @@ class _Cut:
         """Per PR: its last review or commit, and as of the instant: changes requested, the mean time from a
         change request to the next commit (the app's avg_fix_response_hours), commits after the first review."""
         t = self.t
-        reviews, commits, prs = (
-            self.src("metrics_prreview"),
-            self.src("metrics_commit"),
-            self.src("metrics_pullrequest"),
-        )
-        if self.prs_where:  # only the chosen PRs' reviews and commits
-            only = f"pull_request_id IN (SELECT id FROM {prs})"
-            reviews = f"(SELECT * FROM {reviews} WHERE {only})"
-            commits = f"(SELECT * FROM {commits} WHERE {only})"
+        # Only PRs open at the instant use these facts (pull_requests' ``held``): the others' reviews and
+        # commits are not read, so the joins stay small however many PRs were merged before it.
+        open_then = f"state = 'open' OR merged_at > {t} OR (state = 'closed' AND updated_at > {t})"
+        prs = f"(SELECT * FROM {self.src('metrics_pullrequest')} WHERE {open_then})"
+        only = f"pull_request_id IN (SELECT id FROM {prs})"
+        reviews = f"(SELECT * FROM {self.src('metrics_prreview')} WHERE {only})"
+        commits = f"(SELECT * FROM {self.src('metrics_commit')} WHERE {only})"
         return (
             "SELECT p.id AS pr_id, greatest(r.last_review, c.last_commit) AS last_event, "
             "coalesce(r.changes, 0) AS changes, f.fix_hours, coalesce(c.after_first, 0) AS after_first "
@@ -384,13 +382,22 @@ class CutPlan:
     recomputed_week: dt.date | None = None
 
 
-def plan_cut(files: dict[str, tuple[Path, ...]], asof: AsOf | None, recompute_week: WeekRecompute | None) -> CutPlan:
-    """Cut the snapshot at ``asof`` (None: load it as it is); recompute the instant's week with ``recompute_week``."""
+def plan_cut(
+    files: dict[str, tuple[Path, ...]],
+    asof: AsOf | None,
+    recompute_week: WeekRecompute | None,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> CutPlan:
+    """Cut the snapshot at ``asof`` (None: load it as it is); recompute the instant's week with ``recompute_week``.
+
+    ``columns``: per table, the columns ``recompute_week`` reads (None: all); only those
+    are materialized for it, which keeps a large snapshot's cut small in memory.
+    """
     empty = spec(WEEKLY).schema.empty_table()
     sources = cut_sources(files, asof)
     if asof is None:
         return CutPlan(None, sources, empty)
-    con = connect()
+    con = connect(bounded=True)
     try:
         weeks: list[dt.date] = []
         if WEEKLY in files:
@@ -405,14 +412,21 @@ def plan_cut(files: dict[str, tuple[Path, ...]], asof: AsOf | None, recompute_we
         if needs_recompute(files, asof, weeks):
             if recompute_week is None:
                 raise ValueError("plan_cut: the instant falls in the snapshot's weeks; pass recompute_week")
+
+            def fetch(table: str, sql: str) -> pa.Table:
+                schema = spec(table).schema
+                if columns is not None and table in columns:
+                    schema = pa.schema([schema.field(c) for c in columns[table]])
+                names = ", ".join(quote(c) for c in schema.names)
+                return con.execute(f"SELECT {names} FROM ({sql})").to_arrow_table().cast(schema)
+
             inputs: dict[str, pa.Table] = {}
             if "metrics_pullrequest" in files:
-                prs = con.execute(_week_prs_sql(files, asof)).to_arrow_table().cast(spec("metrics_pullrequest").schema)
-                con.register(_WEEK_PRS, prs)
+                con.register(_WEEK_PRS, fetch("metrics_pullrequest", _week_prs_sql(files, asof)))
             for t, sql in week_inputs_sql(
                 files, asof, week_prs=_WEEK_PRS if "metrics_pullrequest" in files else None
             ).items():
-                inputs[t] = con.execute(sql).to_arrow_table().cast(spec(t).schema)
+                inputs[t] = fetch(t, sql)
             week = asof.week
             recomputed = recompute_week(inputs, week).cast(spec(WEEKLY).schema)
         row = con.execute(held_back_sql(files, asof)).fetchone() or (0, 0)

@@ -29,7 +29,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -46,7 +46,7 @@ from pipeline.base.schemas import APP_LOAD_ORDER, spec
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
-from .extensions import connect
+from .extensions import connect, one_malloc_arena, release_memory
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
 from .schema_check import check_table
@@ -73,6 +73,7 @@ def load_snapshot(
     *,
     as_of: dt.datetime,
     recompute_week: WeekRecompute | None = None,
+    recompute_columns: Mapping[str, Sequence[str]] | None = None,
     schema: str | None = None,
     clear: bool = False,
     rebase_dates: bool = True,
@@ -87,7 +88,8 @@ def load_snapshot(
     instant's week (unless ``rebase_dates`` is off), then the rows are cut at
     the instant (:mod:`stages.load.asof`); the instant's week of weekly
     metrics is recomputed by ``recompute_week`` (the caller's aggregate stage,
-    see :mod:`pipeline.runners.load`).
+    see :mod:`pipeline.runners.load`), which reads ``recompute_columns`` of
+    each table (None: all columns).
     """
     say = progress or (lambda _msg: None)
     target = parse_db_url(db_url, schema=schema, default_db=default_db)
@@ -101,6 +103,7 @@ def load_snapshot(
     tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
+    one_malloc_arena()  # before verify_snapshot's hashing threads
     t0 = time.perf_counter()
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
@@ -114,7 +117,10 @@ def load_snapshot(
     files = {t: every[t] for t in tables}
     rebase = plan_rebase(manifest, snapshot_dir, enabled=rebase_dates, today=as_of.astimezone(dt.UTC).date())
     say("cutting the snapshot at the load instant")
-    cut = plan_cut(every, AsOf(as_of.astimezone(dt.UTC) - dt.timedelta(days=rebase.days)), recompute_week)
+    cut = plan_cut(
+        every, AsOf(as_of.astimezone(dt.UTC) - dt.timedelta(days=rebase.days)), recompute_week, recompute_columns
+    )
+    release_memory()
     teams = (
         pa.concat_tables([pq.read_table(f, columns=["id", "slug"]) for f in files["teams_team"]])
         if "teams_team" in files
@@ -262,6 +268,7 @@ def _write(
             say(f"inserting {t} ({in_file:,} rows in the snapshot)")
             ts = time.perf_counter()
             n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
+            release_memory()
             # expected_rows is counted independently from the snapshot by the read-back (_read_back)
             held = cut.weekly_held_back if t == WEEKLY else in_file - n
             reports.append(
@@ -355,7 +362,7 @@ def _expect(
     is not read again.
     """
     streamed = {r.name: backend.streamed[r.name].result() for r in reports if r.name in backend.streamed}
-    duck = connect()
+    duck = connect(bounded=True)
     duck.register(RECOMPUTED, cut.recomputed)
     ddl = app_ddl()
     queries = {}

@@ -145,7 +145,7 @@ class SQLiteBackend(Backend):
             self.db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise UserError(f"cannot open {target.display}: {exc}") from None
-        super().__init__(target, connect())
+        super().__init__(target, connect(bounded=True))
 
     def qname(self, table: str) -> str:
         return quote(table)

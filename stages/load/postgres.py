@@ -50,7 +50,7 @@ from pipeline.base.schemas import spec
 from . import ddl
 from .backend import Backend, ForeignKeyRef, StreamAggregates
 from .ddl import quote
-from .extensions import connect
+from .extensions import connect, release_memory
 from .plan import sql_literal
 from .schema_check import Column, postgres_type
 from .target import Target, scrub
@@ -61,8 +61,9 @@ ADVISORY_LOCK_KEY = int.from_bytes(b"demoseed", "big")  # 7234307576302018916
 # memory for each index build of the load (PostgreSQL's default, 64MB, sorts a large index on disk)
 MAINTENANCE_WORK_MEM = "512MB"
 # rows per Arrow batch DuckDB hands to the encoder, and encoded batches in flight (bounds the memory)
-BATCH_ROWS = 32_768
-IN_FLIGHT = 4
+BATCH_ROWS = 16_384
+IN_FLIGHT = 3
+TRIM_EVERY = 32  # batches between malloc_trim calls (see extensions.release_memory)
 
 
 class PostgresError(RuntimeError):
@@ -160,7 +161,7 @@ class PostgresBackend(Backend):
             pg = psycopg.connect(target.dsn, autocommit=False)
         except psycopg.Error as exc:
             raise _connect_error(target, exc) from None
-        super().__init__(target, connect())
+        super().__init__(target, connect(bounded=True))
         self.pg = pg
         self.schema = target.schema_name
         self.fresh: set[str] = set()  # tables created or emptied (TRUNCATE) in this transaction: COPY FREEZE
@@ -356,10 +357,14 @@ class PostgresBackend(Backend):
         try:
             with _errors(), cur.copy(copy_sql) as copy:
                 worker.start()
+                sent_chunks = 0
                 while (item := chunks.get()) is not None:
                     if isinstance(item, BaseException):
                         raise item
                     copy.write(item)
+                    sent_chunks += 1
+                    if sent_chunks % TRIM_EVERY == 0:
+                        release_memory()  # the encoder thread's freed buffers, back to the system
             return max(cur.rowcount, 0)
         finally:
             stop.set()
