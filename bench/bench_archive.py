@@ -4,7 +4,9 @@ Targets (issue 15): ``demoseed verify`` <= 1.5x ``sha256sum`` of the
 snapshot's files; ``demoseed pack`` and ``demoseed unpack`` <= 1.5x a plain
 ``tar cf`` / ``tar xf`` of the same files. Every command runs in a fresh
 process, the methods interleaved for ``--rounds`` rounds (best and median
-printed), with the load average. ``--snapshot DIR`` measures an existing
+printed, and the median CPU time of all its threads), with the load average;
+each starts after a ``sync`` (not timed), so none pays for the writeback of
+the files the one before it wrote. ``--snapshot DIR`` measures an existing
 snapshot; without it a legacy snapshot of ``--prs`` PRs is made first
 (``--prs 1044000`` is the issue's 1 M-PR snapshot, ~600 MB in parts, about a
 minute and 3 GB to make). ``--only pack unpack`` skips verify; ``--gzip`` also
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,12 +31,20 @@ from pathlib import Path
 DEMOSEED = Path(sys.executable).with_name("demoseed")
 
 
-def timed(cmd: list[str], *, cwd: Path | None = None, before: Callable[[], None] | None = None) -> float:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd: list[str], *, cwd: Path | None = None, before: Callable[[], None] | None = None) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, all threads) of one run of ``cmd``."""
     if before:
         before()
+    os.sync()  # no command pays for the writeback of the one before it (not timed)
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _children_cpu() - c0
 
 
 def make_snapshot(out: Path, prs: int, data: Path) -> None:
@@ -84,22 +95,22 @@ def main() -> None:
 
             return run
 
-        def tar_c(out: Path, *compress: str) -> Callable[[], float]:
+        def tar_c(out: Path, *compress: str) -> Callable[[], tuple[float, float]]:
             return lambda: timed(
                 ["tar", *compress, "-cf", str(out), "-C", str(snap.parent), snap.name], before=clean(out)
             )
 
-        def tar_x(archive: Path, dest: Path) -> Callable[[], float]:
+        def tar_x(archive: Path, dest: Path) -> Callable[[], tuple[float, float]]:
             return lambda: timed(["tar", "-xf", str(archive), "-C", str(dest)], before=clean(dest))
 
-        def pack(out: Path) -> Callable[[], float]:
+        def pack(out: Path) -> Callable[[], tuple[float, float]]:
             return lambda: timed([str(DEMOSEED), "pack", str(snap), "-o", str(out)], before=clean(out))
 
-        def unpack(archive: Path, dest: Path) -> Callable[[], float]:
+        def unpack(archive: Path, dest: Path) -> Callable[[], tuple[float, float]]:
             return lambda: timed([str(DEMOSEED), "unpack", str(archive), "-d", str(dest)], before=clean(dest))
 
         gz1 = ("-I", "gzip -1")  # the level pack uses for .tar.gz
-        methods: dict[str, Callable[[], float]] = {}
+        methods: dict[str, Callable[[], tuple[float, float]]] = {}
         ratios: list[tuple[str, str]] = []
         if "verify" in a.only:
             methods["sha256sum of the files"] = lambda: timed(["sha256sum", *files], cwd=snap)
@@ -122,12 +133,15 @@ def main() -> None:
             for make in (tar_c(ref_tar), pack(ours), *((tar_c(ref_gz, *gz1), pack(ours_gz)) if a.gzip else ())):
                 make()
         times: dict[str, list[float]] = {m: [] for m in methods}
+        cpu: dict[str, list[float]] = {m: [] for m in methods}
         for _ in range(a.rounds):
             for name, run in methods.items():
-                times[name].append(run())
-        print(f"{'method':28s} {'best':>8s} {'median':>8s}   (s, {a.rounds} interleaved rounds)")
+                wall, used = run()
+                times[name].append(wall)
+                cpu[name].append(used)
+        print(f"{'method':28s} {'best':>8s} {'median':>8s} {'cpu med':>8s}   (s, {a.rounds} interleaved rounds)")
         for name, xs in times.items():
-            print(f"{name:28s} {min(xs):8.2f} {statistics.median(xs):8.2f}")
+            print(f"{name:28s} {min(xs):8.2f} {statistics.median(xs):8.2f} {statistics.median(cpu[name]):8.2f}")
         sizes = {
             n: p.stat().st_size
             for n, p in (
@@ -143,8 +157,9 @@ def main() -> None:
         def ratio(ours_name: str, anchor: str, target: float | None) -> None:
             best = min(times[ours_name]) / min(times[anchor])
             med = statistics.median(times[ours_name]) / statistics.median(times[anchor])
+            used = statistics.median(cpu[ours_name]) / statistics.median(cpu[anchor])
             verdict = "no target" if target is None else f"target <= {target}x: {'met' if med <= target else 'NOT met'}"
-            print(f"{ours_name} / {anchor}: best {best:.2f}x, median {med:.2f}x ({verdict})")
+            print(f"{ours_name} / {anchor}: best {best:.2f}x, median {med:.2f}x ({verdict}); CPU {used:.2f}x")
 
         for ours_name, anchor in ratios:
             ratio(ours_name, anchor, None if ".tar.gz" in ours_name else 1.5)

@@ -336,7 +336,10 @@ def _extract(
             path = tmp / inside
             path.parent.mkdir(exist_ok=True)
             stream = hasher.stream(inside)
-            chunks = _chunks_at(plain, m, hasher, archive) if plain is not None else _chunks(tar, m, hasher, archive)
+            if plain is not None and not m.issparse():  # a sparse member's holes are tarfile's to fill
+                chunks = _chunks_at(plain, m, hasher, archive)
+            else:
+                chunks = _chunks(tar, m, hasher, archive)
             with open(path, "wb") as out:
                 for buf, n in chunks:
                     stream.add(buf, n)  # hashed while it is written; the buffer is not reused before

@@ -55,7 +55,7 @@ class StreamHasher:
     context manager; :meth:`digests` waits for the hashes.
     """
 
-    def __init__(self, threads: int = 1, *, size: int = 1 << 20, count: int = 4) -> None:
+    def __init__(self, threads: int = 1, *, size: int = 1 << 20, count: int = 8) -> None:
         self._pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") for _ in range(max(1, threads))]
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(max(count, len(self._pools) + 1)):
