@@ -20,6 +20,7 @@ import pytest
 
 import pipeline.archive as archive
 from pipeline.archive import pack, unpack
+from pipeline.base.atomic import SyncBehind
 from pipeline.base.errors import UserError
 from pipeline.base.manifest import write_snapshot
 from pipeline.cli import main
@@ -190,3 +191,20 @@ def test_pack_writes_a_plain_tar_by_default_and_gzip_when_asked(snap: Path, tmp_
         assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in snap.iterdir())
         for p in snap.iterdir():
             assert (out / p.name).read_bytes() == p.read_bytes()
+
+
+@pytest.mark.parametrize(("code", "said"), [(errno.EIO, "cannot write"), (errno.ENOSPC, "no space left")])
+def test_a_failed_background_sync_of_the_archive_is_one_line_and_leaves_nothing(
+    snap: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, code: int, said: str
+) -> None:
+    def fail(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fdatasync", fail)
+    monkeypatch.setattr(archive, "SyncBehind", lambda fd: SyncBehind(fd, every=1000))  # syncs while it copies
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    assert main(["pack", str(snap), "-o", str(out_dir / "x.tar")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and said in err, err
+    assert list(out_dir.iterdir()) == []

@@ -2,6 +2,10 @@
 target, fsync, rename. A crash never leaves a half-written file or a mix of
 old and new files.
 
+A large file written for :func:`atomic_target` can be flushed to the disk as
+it is written (:class:`SyncBehind`: ``fdatasync`` in a background thread every
+64 MiB), so the fsync before the rename has little left to wait for.
+
 The temporary names are ``.NAME.tmp-PID`` (and ``.NAME.old-PID`` for the
 directory being replaced). A killed process leaves them behind; the next
 write of the same target removes them once that process is gone
@@ -15,7 +19,9 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>[0-9]+)$")
 
@@ -123,3 +129,36 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     """Write bytes to ``path`` via a temporary file + rename."""
     with atomic_target(path) as tmp:
         tmp.write_bytes(data)
+
+
+class SyncBehind:
+    """``fdatasync`` a file being written, in a background thread, each time another ``every`` bytes went
+    into it: the disk writes while the writer goes on, and the final fsync only waits for the tail.
+
+    Call :meth:`wrote` with each chunk's size (as it is written); leaving the ``with`` block waits for
+    the sync under way (before the file is closed) and raises its error, if any.
+    """
+
+    def __init__(self, fd: int, every: int = 64 << 20) -> None:
+        self._fd = fd
+        self._every = every
+        self._since = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-behind")
+        self._running: Future[None] | None = None
+
+    def __enter__(self) -> SyncBehind:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._pool.shutdown(wait=True)
+        if kind is None and self._running is not None:
+            self._running.result()
+
+    def wrote(self, n: int) -> None:
+        self._since += n
+        if self._since < self._every or (self._running is not None and not self._running.done()):
+            return
+        if self._running is not None:
+            self._running.result()  # an error of the last sync (EIO, ENOSPC) stops the writer
+        self._since = 0
+        self._running = self._pool.submit(os.fdatasync, self._fd)
