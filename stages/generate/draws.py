@@ -162,18 +162,19 @@ def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
     Computed by linear interpolation in a table built with Python's ``math``
     (correctly rounded libm), because numpy's SIMD exp/log may differ in the
     last bit between CPUs, and a snapshot must be byte-identical on any machine.
+    Only the table entries the interpolation reads (the two grid points around
+    each quantile) are computed; the others are never read and stay 0.
     """
-    grid, table = _lognormal_table(float(sigma))
-    return np.asarray(np.interp(np.clip(u, grid[0], grid[-1]), grid, table))
-
-
-@cache
-def _lognormal_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
     grid, z = _norm_ppf_grid()
+    x = np.clip(u, grid[0], grid[-1])
+    below = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 1)
+    need = np.unique(np.concatenate([below, np.minimum(below + 1, len(grid) - 1)]))
+    sigma = float(sigma)
     shift = sigma * sigma / 2.0
-    # Elementwise IEEE multiply/subtract, then correctly rounded exp per value (math.exp, not np.exp).
-    table = [math.exp(x) for x in (sigma * z - shift).tolist()]
-    return grid, np.array(table)
+    table = np.zeros(len(grid), np.float64)
+    # Elementwise IEEE multiply/subtract, then a correctly rounded exp per value (math.exp, not np.exp).
+    table[need] = [math.exp(v) for v in (sigma * z[need] - shift).tolist()]
+    return np.asarray(np.interp(x, grid, table))
 
 
 _GRID_SIZE = 1 << 14

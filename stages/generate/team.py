@@ -9,7 +9,6 @@ first x last name grid, which gives distinct names within a team.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +106,8 @@ def build_teams(scenario: Scenario, slugs: list[str], start_us: int, k: Key, fir
 
 
 def _coprime_step(keys: np.ndarray, n: int, *parts: object) -> np.ndarray:
-    steps = np.array([s for s in range(1, n) if math.gcd(s, n) == 1], np.int64)
+    candidates = np.arange(1, n, dtype=np.int64)
+    steps = candidates[np.gcd(candidates, n) == 1]
     return np.asarray(steps[int_between(keys, 0, len(steps) - 1, *parts)])
 
 
