@@ -284,6 +284,12 @@ def pick(values: Sequence[str] | np.ndarray, idx: np.ndarray, mask: np.ndarray |
     return out
 
 
+def text(value: str) -> pa.Scalar:
+    """A string scalar for a compute call (typed: pyarrow infers an untyped literal's type, and each
+    inference tries an optional import, which fails, at some cost, when dateutil is not installed)."""
+    return pa.scalar(value, pa.string())
+
+
 def int_str(x: np.ndarray) -> pa.Array:
     """Integers as decimal strings (Arrow cast, no Python objects)."""
     return pa.array(np.asarray(x, np.int64)).cast(pa.string())
