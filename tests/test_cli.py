@@ -102,7 +102,8 @@ def test_the_command_line_starts_without_the_heavy_libraries():
 
 def test_a_fresh_snapshot_loads_only_what_it_uses(tmp_path):
     """Nothing cached, no token: the console script's run loads no fetcher (asyncio, httpx), no
-    normalize stage, no DuckDB and no report code; its garbage collector runs with the raised threshold."""
+    normalize stage, no DuckDB and no report code; its garbage collector runs with the raised threshold,
+    and what is alive at the end is frozen."""
     code = (
         "import contextlib, gc, io, sys\n"
         "from pipeline.entry import GC_THRESHOLDS, main\n"
@@ -110,6 +111,7 @@ def test_a_fresh_snapshot_loads_only_what_it_uses(tmp_path):
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main() == 0\n"
         "assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold()\n"
+        "assert gc.get_freeze_count() > 50_000, gc.get_freeze_count()  # the shutdown does not walk them\n"
         "names = ('asyncio', 'httpx', 'duckdb', 'stages.normalize', 'stages.fetch.run', 'pipeline.report', 'rich')\n"
         "print(sorted(m for m in names if m in sys.modules))\n"
     )
