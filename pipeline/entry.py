@@ -33,3 +33,7 @@ def main() -> int:
     code = run()
     gc.freeze()
     return code
+
+
+if __name__ == "__main__":  # python -m pipeline.entry ... (as python -m pipeline ...)
+    sys.exit(main())
