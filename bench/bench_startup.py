@@ -8,7 +8,9 @@ snapshot <= 0.3 s, a fresh one (new data root each run) <= 0.5 s. Then the
 heaviest imports of ``--version`` and of the unchanged snapshot, from
 ``python -X importtime``, and which of polars/pyarrow/duckdb/numpy/rich/httpx
 each command loads. The load average is printed with the figures (2 shared
-cores: compare within one run).
+cores: compare within one run). Child processes run without
+PYTHONDONTWRITEBYTECODE, so the warm-up leaves the .pyc files a user's
+installation has.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def main() -> None:
     env = {**os.environ, "DEMOSEED_DATA": str(tmp / "data")}
     env.pop("GITHUB_TOKEN", None)
     env.pop("GH_TOKEN", None)
+    # The warm-up run writes the project's .pyc files, as a user's first run does; with
+    # PYTHONDONTWRITEBYTECODE set it could not, and every run would compile ~100 modules again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         series("python -c pass (the floor)", [sys.executable, "-c", "pass"], env, a.runs, 0.15)

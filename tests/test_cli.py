@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,26 @@ def test_the_command_line_starts_without_the_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_fresh_snapshot_loads_only_what_it_uses(tmp_path):
+    """Nothing cached, no token: the console script's run loads no fetcher (asyncio, httpx), no
+    normalize stage, no DuckDB and no report code; its garbage collector runs with the raised threshold,
+    and what is alive at the end is frozen."""
+    code = (
+        "import contextlib, gc, io, sys\n"
+        "from pipeline.entry import GC_THRESHOLDS, main\n"
+        "sys.argv = ['demoseed', 'snapshot']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main() == 0\n"
+        "assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold()\n"
+        "assert gc.get_freeze_count() > 50_000, gc.get_freeze_count()  # the shutdown does not walk them\n"
+        "names = ('asyncio', 'httpx', 'duckdb', 'stages.normalize', 'stages.fetch.run', 'pipeline.report', 'rich')\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+    env.update(DEMOSEED_DATA=str(tmp_path / "data"), PATH="")  # PATH: no `gh auth token` either
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "data" / "snapshots" / "ai-success-seed42" / "manifest.json").is_file()

@@ -286,7 +286,9 @@ def _frozen_pages(dsn: str) -> dict[str, tuple[int, int]]:
         out = {}
         for name in APP_LOAD_ORDER:
             pages = conn.execute("SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", (name,))
-            (frozen,) = conn.execute("SELECT all_frozen FROM pg_visibility_map_summary(%s::regclass)", (name,)).fetchone()
+            (frozen,) = conn.execute(
+                "SELECT all_frozen FROM pg_visibility_map_summary(%s::regclass)", (name,)
+            ).fetchone()
             out[name] = (int(pages.fetchone()[0]), int(frozen))
     return out
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -75,15 +77,53 @@ def test_a_crash_mid_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch
     before = target.read_bytes()
 
     def crash(table, where, **kw):
-        with open(where, "wb") as fh:
-            fh.write(b"PAR1 half a file")
+        if isinstance(where, pa.NativeFile):  # a small table is encoded in memory, then written
+            where.write(b"PAR1 half a file")
+        else:
+            with open(where, "wb") as fh:
+                fh.write(b"PAR1 half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(parquet.pq, "write_table", crash)
+    with monkeypatch.context() as m:
+        m.setattr(parquet.pq, "write_table", crash)
+        with pytest.raises(OSError, match="disk full"):
+            parquet.write_table(make_table(METRICS_TEAMMEMBER, 9, salt=1), METRICS_TEAMMEMBER, target)
+        assert target.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.parquet"]
+        m.setattr(parquet, "ENCODE_IN_MEMORY_MAX", 0)  # a large table streams to the temporary file
+        with pytest.raises(OSError, match="disk full"):
+            parquet.write_table(make_table(METRICS_TEAMMEMBER, 9, salt=1), METRICS_TEAMMEMBER, target)
+        assert target.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.parquet"]
+
+    # The disk fails once the new bytes are written (at the fsync): the same.
+    def no_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "fsync", no_fsync)
     with pytest.raises(OSError, match="disk full"):
         parquet.write_table(make_table(METRICS_TEAMMEMBER, 9, salt=1), METRICS_TEAMMEMBER, target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.parquet"]
+
+
+def test_a_table_written_again_is_the_same_bytes(tmp_path):
+    """write_table remembers the bytes of a table it returned; writing that table again (sorted or not)
+    gives the file a fresh encode gives, and a table it did not return is encoded anew."""
+    table = make_table(METRICS_TEAMMEMBER, 30, salt=2)
+    written = parquet.write_table(table, METRICS_TEAMMEMBER, tmp_path / "a.parquet")
+    parquet.write_table(written, METRICS_TEAMMEMBER, tmp_path / "b.parquet")
+    parquet.write_table(written, METRICS_TEAMMEMBER, tmp_path / "c.parquet", sort=False)
+    parquet.write_table(pa.Table.from_batches(written.to_batches()), METRICS_TEAMMEMBER, tmp_path / "d.parquet")
+    first = (tmp_path / "a.parquet").read_bytes()
+    assert all((tmp_path / f"{n}.parquet").read_bytes() == first for n in "bcd")
+    # Written unsorted first, then asked sorted: sorted anew, as a fresh write would.
+    backwards = table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+    unsorted = parquet.write_table(backwards, METRICS_TEAMMEMBER, tmp_path / "e.parquet", sort=False)
+    parquet.write_table(unsorted, METRICS_TEAMMEMBER, tmp_path / "f.parquet")
+    assert (tmp_path / "e.parquet").read_bytes() != first
+    assert pq.read_table(tmp_path / "e.parquet").equals(parquet.conform(backwards, METRICS_TEAMMEMBER))
+    assert (tmp_path / "f.parquet").read_bytes() == first
 
 
 def test_unreadable_file_is_an_integrity_error(tmp_path):
@@ -133,4 +173,49 @@ def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path):
     with atomic.atomic_directory(target) as tmp:
         (tmp / "c.json").write_text("c")
     assert sorted(p.name for p in target.iterdir()) == ["c.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_files_of_an_atomic_directory_are_on_disk_before_it_is_renamed(tmp_path, monkeypatch):
+    """Files written with atomic_target inside the directory go straight to their names (no temporary
+    file of their own); each is fsynced, and so is the directory, before it is renamed into place."""
+    events: list[tuple[str, object]] = []
+    real_fsync, real_replace = atomic.os.fsync, atomic.os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    target = tmp_path / "out"
+    with atomic.atomic_directory(target) as tmp:
+        parquet.write_table(make_table(TEAMS_TEAM, 2), TEAMS_TEAM, tmp / "a.parquet")
+        atomic.atomic_write_bytes(tmp / "b.json", b"{}")
+        assert sorted(p.name for p in tmp.iterdir()) == ["a.parquet", "b.json"]  # no temporary names
+        inodes = {p.name: p.stat().st_ino for p in tmp.iterdir()}
+        tmp_inode = tmp.stat().st_ino
+    assert [e for e in events if e[0] == "replace"] == [("replace", "out")]  # the files were never renamed
+    renamed = events.index(("replace", "out"))
+    synced = {ino for kind, ino in events[:renamed] if kind == "fsync"}
+    assert {inodes["a.parquet"], inodes["b.json"], tmp_inode} <= synced
+    assert (target / "b.json").read_bytes() == b"{}"
+
+
+def test_a_failed_fsync_in_an_atomic_directory_leaves_the_old_one(tmp_path, monkeypatch):
+    target = tmp_path / "out"
+    with atomic.atomic_directory(target) as tmp:
+        (tmp / "old.json").write_text("old")
+
+    def no_fsync(fd):
+        raise OSError("I/O error")
+
+    monkeypatch.setattr(atomic.os, "fsync", no_fsync)
+    with pytest.raises(OSError, match="I/O error"), atomic.atomic_directory(target) as tmp:
+        atomic.atomic_write_bytes(tmp / "new.json", b"new")
+    assert sorted(p.name for p in target.iterdir()) == ["old.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -6,6 +6,14 @@ A large file written for :func:`atomic_target` can be flushed to the disk as
 it is written (:class:`SyncBehind`: ``fdatasync`` in a background thread every
 64 MiB), so the fsync before the rename has little left to wait for.
 
+A file written with :func:`atomic_target` straight inside the temporary
+directory of an :func:`atomic_directory` (a snapshot's tables, a stage
+output's) needs no temporary file of its own, since nothing is visible
+before the directory is renamed into place: it is written under its name,
+and fsynced on a background thread while the next file is written. The
+directory waits for every such fsync, fsyncs itself, and only then is
+renamed, so what a crash can leave is the same as above.
+
 The temporary names are ``.NAME.tmp-PID`` (and ``.NAME.old-PID`` for the
 directory being replaced). A killed process leaves them behind; the next
 write of the same target removes them once that process is gone
@@ -18,6 +26,7 @@ import contextlib
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -74,12 +83,84 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_and_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Filling:
+    """The files written into one :func:`atomic_directory`'s temporary directory, and their pending fsyncs."""
+
+    _pool: ThreadPoolExecutor | None = None
+    _pool_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Future[None]] = []
+
+    def sync_later(self, path: Path) -> None:
+        """fsync ``path`` on a background thread (the file is opened here: a missing file raises here)."""
+        fd = os.open(path, os.O_RDWR)
+        with _Filling._pool_lock:
+            if _Filling._pool is None:
+                _Filling._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="demoseed-fsync")
+            pool = _Filling._pool
+        try:
+            future = pool.submit(_fsync_and_close, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        with self._lock:
+            self._pending.append(future)
+
+    def wait(self) -> None:
+        """Wait for every pending fsync; raise the first one's error (after all have ended)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        errors = [exc for exc in (f.exception() for f in pending) if exc is not None]
+        if errors:
+            raise errors[0]
+
+
+_FILLING: dict[Path, _Filling] = {}  # temporary directories of atomic_directory blocks running in this process
+_FILLING_LOCK = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child has neither the parent's fsync threads nor its directory blocks: it writes the usual way.
+    global _FILLING_LOCK
+    _FILLING_LOCK = threading.Lock()
+    _FILLING.clear()
+    _Filling._pool = None
+    _Filling._pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @contextlib.contextmanager
 def atomic_target(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block succeeds, fsync it and
     rename it into place. On any error the temporary file is removed and ``path``
-    is left as it was."""
+    is left as it was.
+
+    Inside the temporary directory of an :func:`atomic_directory` (a new name
+    there), the path itself is yielded and its fsync is left to the directory."""
     path = Path(path)
+    with _FILLING_LOCK:
+        filling = _FILLING.get(path.parent)
+    if filling is not None and not os.path.lexists(path):
+        try:
+            yield path
+            filling.sync_later(path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            raise
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_leftovers(path.parent, path.name)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -108,8 +189,15 @@ def atomic_directory(directory: Path | str) -> Iterator[Path]:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    filling = _Filling()
+    with _FILLING_LOCK:
+        _FILLING[tmp] = filling
     try:
         yield tmp
+        with _FILLING_LOCK:
+            del _FILLING[tmp]
+        filling.wait()  # every file written with atomic_target is on disk
+        _fsync_dir(tmp)  # and so are their names
         if directory.exists():
             os.replace(directory, old)
         try:
@@ -120,6 +208,10 @@ def atomic_directory(directory: Path | str) -> Iterator[Path]:
             raise
         _fsync_dir(directory.parent)
     finally:
+        with _FILLING_LOCK:
+            _FILLING.pop(tmp, None)
+        with contextlib.suppress(OSError):
+            filling.wait()  # after an error: no fsync still running on a file about to be removed
         for leftover in (tmp, old):
             if leftover.exists():
                 shutil.rmtree(leftover)

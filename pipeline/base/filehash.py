@@ -25,9 +25,8 @@ CHUNK = 4 << 20  # bytes per read
 def file_sha256(path: Path | str) -> str:
     """The sha256 of one file's bytes (hex)."""
     h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
     with open(path, "rb", buffering=0) as fh:
+        view = memoryview(bytearray(max(1, min(CHUNK, os.fstat(fh.fileno()).st_size))))  # a small file: a small buffer
         while n := fh.readinto(view):
             h.update(view[:n])
     return h.hexdigest()

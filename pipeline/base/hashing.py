@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,24 +26,34 @@ def _np_bytes(arr: pa.Array, dtype: str) -> bytes:
     return np.ascontiguousarray(arr.to_numpy(zero_copy_only=False).astype(dtype, copy=False)).tobytes()
 
 
+def _validity(arr: pa.Array) -> bytes:
+    if arr.null_count == 0:  # the same bytes as below, without a compute call
+        return np.packbits(np.ones(len(arr), np.bool_)).tobytes()
+    return np.packbits(arr.is_valid().to_numpy(zero_copy_only=False)).tobytes()
+
+
+def _no_nulls(arr: pa.Array, fill: Any) -> pa.Array:
+    return arr if arr.null_count == 0 else pc.fill_null(arr, fill)
+
+
 def _column_bytes(arr: pa.Array) -> list[bytes]:
     t = arr.type
-    valid = np.packbits(arr.is_valid().to_numpy(zero_copy_only=False)).tobytes()
+    valid = _validity(arr)
     if _is_str(t):
-        a = pc.fill_null(arr.cast(pa.large_string()), "")
+        a = _no_nulls(arr if pa.types.is_large_string(t) else arr.cast(pa.large_string()), "")
         offsets = np.frombuffer(a.buffers()[1], dtype="<i8")[a.offset : a.offset + len(a) + 1]
         data = a.buffers()[2]
         start, end = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
         body = data.to_pybytes()[start:end] if data is not None else b""
         return [valid, (offsets - offsets[0]).astype("<i8").tobytes() if len(offsets) else b"", body]
     if pa.types.is_boolean(t):
-        return [valid, _np_bytes(pc.fill_null(arr, False), "u1")]
+        return [valid, _np_bytes(_no_nulls(arr, False), "u1")]
     if pa.types.is_date32(t):
         arr = arr.cast(pa.int32())
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_integer(t):
-        return [valid, _np_bytes(pc.fill_null(arr.cast(pa.int64()), 0), "<i8")]
+        return [valid, _np_bytes(_no_nulls(arr if arr.type == pa.int64() else arr.cast(pa.int64()), 0), "<i8")]
     if pa.types.is_floating(t):
-        return [valid, _np_bytes(pc.fill_null(arr.cast(pa.float64()), 0.0), "<f8")]
+        return [valid, _np_bytes(_no_nulls(arr if arr.type == pa.float64() else arr.cast(pa.float64()), 0.0), "<f8")]
     if pa.types.is_decimal(t):
         a = pc.fill_null(arr, pa.scalar(Decimal(0), type=t))
         a = pa.concat_arrays([a])  # fresh buffers, offset 0

@@ -6,7 +6,10 @@
   anything else is a :class:`SchemaError` naming the table and column.
 * :func:`write_table` sorts rows by the spec's order, writes with pinned
   settings and no volatile metadata to a temporary file, fsyncs and renames:
-  a crash never leaves a half-written file. Same rows => same bytes.
+  a crash never leaves a half-written file. Same rows => same bytes. A table
+  it returned, written again (a stage output kept in ``data/work/``, then put
+  in a snapshot), is not encoded twice: the bytes of recent small tables are
+  remembered by the table object.
 * :func:`read_table` reads and checks a file; an unreadable file is an
   :class:`IntegrityError` saying what to do.
 * :func:`content_hash` hashes the canonical rows (values, not file bytes), so
@@ -15,6 +18,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -129,15 +136,72 @@ def sort_rows(table: pa.Table, spec: TableSpec) -> pa.Table:
     return table.take(idx)
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    table: weakref.ref[pa.Table]  # the table write_table returned (a dead reference: the entry is stale)
+    spec: TableSpec
+    sorted: bool
+    data: pa.Buffer
+
+
+# Encoded in memory (then written in one go) up to this many bytes of Arrow data; larger tables stream to the file.
+ENCODE_IN_MEMORY_MAX = 32 << 20
+_REMEMBER_MAX = 64 << 20  # bytes of Parquet kept for tables that may be written again
+_encoded: OrderedDict[int, _Encoded] = OrderedDict()  # by id() of the table, oldest first
+_encoded_lock = threading.RLock()
+
+
+def _forget(key: int) -> None:
+    with _encoded_lock:
+        entry = _encoded.get(key)
+        if entry is not None and entry.table() is None:
+            del _encoded[key]
+
+
+def _remember(table: pa.Table, spec: TableSpec, sorted_: bool, data: pa.Buffer) -> None:
+    key = id(table)
+    entry = _Encoded(weakref.ref(table, lambda _ref: _forget(key)), spec, sorted_, data)
+    with _encoded_lock:
+        _encoded[key] = entry
+        total = sum(e.data.size for e in _encoded.values())
+        while total > _REMEMBER_MAX and _encoded:
+            total -= _encoded.popitem(last=False)[1].data.size
+
+
+def _recall(table: pa.Table, spec: TableSpec, sort: bool) -> pa.Buffer | None:
+    """The bytes ``write_table(table, spec, sort=sort)`` writes, when ``table`` is one it returned lately.
+
+    Such a table is already conformed (and sorted when it was written sorted): writing it again gives the
+    same rows in the same order, hence the same bytes."""
+    with _encoded_lock:
+        entry = _encoded.get(id(table))
+    if entry is None or entry.table() is not table or entry.spec is not spec or (sort and not entry.sorted):
+        return None
+    return entry.data
+
+
 def write_table(table: pa.Table, spec: TableSpec, path: Path | str, *, sort: bool = True) -> pa.Table:
     """Check, sort and atomically write ``table``; return the table as written."""
     path = Path(path)
-    out = conform(table, spec)
-    if sort:
-        out = sort_rows(out, spec)
-    out = out.combine_chunks() if out.num_rows else out
+    data = _recall(table, spec, sort)
+    if data is not None:
+        out = table
+    else:
+        out = conform(table, spec)
+        if sort:
+            out = sort_rows(out, spec)
+        out = out.combine_chunks() if out.num_rows else out
+        if out.nbytes <= ENCODE_IN_MEMORY_MAX:
+            sink = pa.BufferOutputStream()
+            pq.write_table(out, sink, row_group_size=ROW_GROUP_SIZE, **WRITE_OPTIONS)
+            data = sink.getvalue()
+            _remember(out, spec, sort, data)
     with atomic_target(path) as tmp:
-        pq.write_table(out, tmp, row_group_size=ROW_GROUP_SIZE, **WRITE_OPTIONS)
+        if data is None:
+            pq.write_table(out, tmp, row_group_size=ROW_GROUP_SIZE, **WRITE_OPTIONS)
+        else:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
     return out
 
 

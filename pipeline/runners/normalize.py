@@ -56,11 +56,11 @@ def run_normalize(repos: Sequence[str] | None, *, raw_dir: Path | None = None) -
     key = stage_key(STAGE, {"repos": sorted(names)}, {"raw": fingerprint})
 
     def compute() -> tuple[dict[str, pa.Table], dict[str, Any]]:
-        from stages.normalize import normalize
-
         raw = load_raw(raw_dir, list(names))
         if raw.num_rows == 0:
             return {}, {"raw_rows": 0}
+        from stages.normalize import normalize  # polars: only with something to normalize
+
         result = normalize(raw)
         return result.tables, {"raw_rows": raw.num_rows, "report": result.report}
 

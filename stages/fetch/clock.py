@@ -6,7 +6,6 @@ drive it with a fake clock (no real sleeping) that the fake GitHub shares.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,6 +30,8 @@ class SystemClock:
         return time.time()
 
     async def sleep(self, seconds: float) -> None:
+        import asyncio  # here: reading the raw cache (which formats times with iso()) does not need asyncio
+
         await asyncio.sleep(max(0.0, seconds))
 
 

@@ -8,7 +8,6 @@ PRs, newest update first, every nested list complete, already mapped to the
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -81,6 +80,8 @@ def split_repo(repo: str) -> tuple[str, str]:
 
 async def gather_strict(*aws: Awaitable[Any]) -> list[Any]:
     """Like asyncio.gather, but the first failure cancels the others before it is raised."""
+    import asyncio  # here, not at the top: reading the raw cache (demoseed snapshot) does not need it
+
     tasks = [asyncio.ensure_future(a) for a in aws]
     try:
         return await asyncio.gather(*tasks)

@@ -16,7 +16,7 @@ from pipeline.base.parquet import conform
 from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
 from stages.generate.draws import US_PER_HOUR, categorical, hex_strings, int_between, pick, ts_array
-from stages.generate.words import path_catalog
+from stages.generate.words import catalog_categories, catalog_paths
 
 MAX_CHILDREN = 100
 COMMIT_MESSAGES = np.array(
@@ -130,7 +130,7 @@ def synthetic_files(
     pr_id: np.ndarray, pr_key: np.ndarray, counts: np.ndarray, additions: np.ndarray, deletions: np.ndarray, k: Key
 ) -> dict[str, object]:
     """Columns of synthetic file rows: distinct catalog paths per PR (prime-stride walk)."""
-    paths, cats = path_catalog()
+    paths = catalog_paths()
     n_cat = len(paths)
     parent, j = expand(counts)
     fid = pr_id[parent] * MAX_CHILDREN + j
@@ -150,7 +150,7 @@ def synthetic_files(
         "status": pick(FILE_STATUS, status),
         "additions": adds,
         "deletions": dels,
-        "file_category": cats.take(pa.array(idx)),
+        "file_category": catalog_categories(idx),
     }
 
 

@@ -162,29 +162,59 @@ def lognormal_factor(u: np.ndarray, sigma: float) -> np.ndarray:
     Computed by linear interpolation in a table built with Python's ``math``
     (correctly rounded libm), because numpy's SIMD exp/log may differ in the
     last bit between CPUs, and a snapshot must be byte-identical on any machine.
+    Only the table entries the interpolation reads (the two grid points around
+    each quantile) are computed; the others are never read and stay 0.
     """
-    grid, table = _lognormal_table(float(sigma))
-    return np.asarray(np.interp(np.clip(u, grid[0], grid[-1]), grid, table))
+    grid, z = _norm_ppf_grid()
+    x = np.clip(u, grid[0], grid[-1])
+    below = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 1)
+    need = np.unique(np.concatenate([below, np.minimum(below + 1, len(grid) - 1)]))
+    sigma = float(sigma)
+    shift = sigma * sigma / 2.0
+    table = np.zeros(len(grid), np.float64)
+    # Elementwise IEEE multiply/subtract, then a correctly rounded exp per value (math.exp, not np.exp).
+    table[need] = [math.exp(v) for v in (sigma * z[need] - shift).tolist()]
+    return np.asarray(np.interp(x, grid, table))
+
+
+_GRID_SIZE = 1 << 14
+_PPF_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
+          -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
+_PPF_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
+          -1.328068155288572e01)  # fmt: skip
+_PPF_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
+          4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
+_PPF_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+_PPF_LOW = 0.02425
 
 
 @cache
-def _lognormal_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    n = 1 << 14
-    grid = [(i + 0.5) / n for i in range(n)]
-    table = [math.exp(sigma * _norm_ppf(p) - sigma * sigma / 2.0) for p in grid]
-    return np.array(grid), np.array(table)
+def _norm_ppf_grid() -> tuple[np.ndarray, np.ndarray]:
+    """The table's quantile grid ``(i + 0.5) / n`` and :func:`_norm_ppf` at each point (the same for every sigma).
+
+    The central region is the same rational function evaluated on whole columns:
+    only IEEE ``+ * /``, each correctly rounded, in the same order as the scalar
+    code, so every value is bit-identical to ``_norm_ppf(p)``; the tails need
+    ``log`` and are computed one by one with :mod:`math`.
+    """
+    n = _GRID_SIZE
+    grid = (np.arange(n, dtype=np.float64) + 0.5) / n
+    a, b = _PPF_A, _PPF_B
+    central = (grid >= _PPF_LOW) & (grid <= 1 - _PPF_LOW)
+    q = grid[central] - 0.5
+    r = q * q
+    num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+    z = np.empty(n, np.float64)
+    z[central] = num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    tails = np.flatnonzero(~central)
+    z[tails] = [_norm_ppf(p) for p in grid[tails].tolist()]
+    return grid, z
 
 
 def _norm_ppf(p: float) -> float:
     """Acklam's inverse normal CDF (relative error < 1.2e-9), scalar and deterministic."""
-    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
-         -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
-    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
-         -1.328068155288572e01)  # fmt: skip
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
-         4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-    if 0.02425 <= p <= 1 - 0.02425:
+    a, b, c, d = _PPF_A, _PPF_B, _PPF_C, _PPF_D
+    if _PPF_LOW <= p <= 1 - _PPF_LOW:
         q = p - 0.5
         r = q * q
         num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
@@ -252,6 +282,12 @@ def pick(values: Sequence[str] | np.ndarray, idx: np.ndarray, mask: np.ndarray |
     if mask is not None and np.asarray(mask).any():
         out = pa.compute.if_else(pa.array(~np.asarray(mask, bool)), out, pa.scalar(None, pa.string()))
     return out
+
+
+def text(value: str) -> pa.Scalar:
+    """A string scalar for a compute call (typed: pyarrow infers an untyped literal's type, and each
+    inference tries an optional import, which fails, at some cost, when dateutil is not installed)."""
+    return pa.scalar(value, pa.string())
 
 
 def int_str(x: np.ndarray) -> pa.Array:

@@ -21,7 +21,7 @@ from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
 from stages.generate import children
 from stages.generate.blend import Blend
-from stages.generate.draws import decimal_array, hours_decimal, int_between, int_str, pick, ts_array
+from stages.generate.draws import decimal_array, hours_decimal, int_between, int_str, pick, text, ts_array
 from stages.generate.prs import STATES, PRFrame, PRState, repo_and_number
 from stages.generate.words import take, words
 
@@ -70,24 +70,24 @@ def synthetic_fields(frame: PRFrame, members: pa.Table, company: np.ndarray, k: 
     milestone_no = int_between(frame.team * 16 + np.maximum(frame.week, 0) // 4, 1, 9, *k, "milestone")
     has_ms = keyed_uniform(frame.key, *k, "has-milestone") < 0.3
     milestone = pc.if_else(
-        pa.array(has_ms), pc.binary_join_element_wise(pa.scalar("v2."), int_str(milestone_no), ""), pa.scalar("")
+        pa.array(has_ms), pc.binary_join_element_wise(text("v2."), int_str(milestone_no), text("")), text("")
     )
     first_id = int(members.column("id")[0].as_py()) if members.num_rows else 1  # member ids are consecutive
     usernames = members.column("github_username").take(pa.array(frame.author_id - first_id))
     assigned = keyed_uniform(frame.key, *k, "assignee") < 0.6
     assignees = pc.if_else(
         pa.array(assigned),
-        pc.binary_join_element_wise(pa.scalar('["'), usernames, pa.scalar('"]'), ""),
-        pa.scalar("[]"),
+        pc.binary_join_element_wise(text('["'), usernames, text('"]'), text("")),
+        text("[]"),
     )
     issue_no = int_between(frame.key, 10, 900, *k, "issue")
     linked = pc.if_else(
         pa.array(keyed_uniform(frame.key, *k, "linked") < 0.35),
-        pc.binary_join_element_wise(pa.scalar("["), int_str(issue_no), pa.scalar("]"), ""),
-        pa.scalar("[]"),
+        pc.binary_join_element_wise(text("["), int_str(issue_no), text("]"), text("")),
+        text("[]"),
     )
     return PRFields(
-        repo=pc.binary_join_element_wise(take("companies", comp_idx), take("services", service), "/"),
+        repo=pc.binary_join_element_wise(take("companies", comp_idx), take("services", service), text("/")),
         number=number,
         title=titles(frame, (*k, "title")),
         labels=labels,
@@ -159,9 +159,9 @@ def titles(frame: PRFrame, k: Key) -> pa.Array:
     verb = take("verbs", int_between(frame.key, 0, len(words("verbs")) - 1, *k, "verb"))
     obj = take("objects", int_between(frame.key, 0, len(words("objects")) - 1, *k, "object"))
     comp = take("components", int_between(frame.key, 0, len(words("components")) - 1, *k, "component"))
-    title = pc.binary_join_element_wise(verb, pc.utf8_lower(obj), pa.scalar("in"), comp, " ")
-    title = pc.if_else(pa.array(frame.is_hotfix), pc.binary_join_element_wise(pa.scalar("Hotfix:"), title, " "), title)
-    reverted = pc.binary_join_element_wise(pa.scalar('Revert "'), title, pa.scalar('"'), "")
+    title = pc.binary_join_element_wise(verb, pc.utf8_lower(obj), text("in"), comp, text(" "))
+    title = pc.if_else(pa.array(frame.is_hotfix), pc.binary_join_element_wise(text("Hotfix:"), title, text(" ")), title)
+    reverted = pc.binary_join_element_wise(text('Revert "'), title, text('"'), text(""))
     return pc.if_else(pa.array(frame.is_revert), reverted, title)
 
 
@@ -181,12 +181,12 @@ def pr_table(
     reviewed = frame.first_review >= 0  # every merged or closed PR, and the open ones reviewed before the window end
     body_comp = take("components", int_between(frame.key, 0, 19, *k, "body-comp"))
     body = pc.binary_join_element_wise(
-        pa.scalar("Touches the "),
+        text("Touches the "),
         body_comp,
-        pa.scalar(" module; tests pass locally."),
-        "",
+        text(" module; tests pass locally."),
+        text(""),
     )
-    body = pc.if_else(pa.array(keyed_uniform(frame.key, *k, "empty-body") < 0.15), pa.scalar(""), body)
+    body = pc.if_else(pa.array(keyed_uniform(frame.key, *k, "empty-body") < 0.15), text(""), body)
     tool_idx = int_between(frame.author_id, 0, 2, *k, "tool")
     has_ai_commits = ai & (keyed_uniform(frame.key, *k, "ai-commits") < 0.6)
     conf = np.where(

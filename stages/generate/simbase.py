@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from pipeline.base.parquet import conform
 from pipeline.base.schemas import spec
-from stages.generate.draws import US_PER_DAY
+from stages.generate.draws import US_PER_DAY, text
 
 US_PER_MIN = 60_000_000
 CHECK_NAMES = ("ci / test", "ci / lint", "ci / build", "ci / typecheck")
@@ -82,7 +82,7 @@ def take_strings(values: np.ndarray, idx: np.ndarray) -> pa.Array:
 
 def merged_mask(prs: pa.Table) -> np.ndarray:
     """Which PRs are merged (state merged and a merged_at)."""
-    state_merged = pc.equal(prs.column("state"), "merged").to_numpy(zero_copy_only=False)
+    state_merged = pc.equal(prs.column("state"), text("merged")).to_numpy(zero_copy_only=False)
     return np.asarray(state_merged & pc.is_valid(prs.column("merged_at")).to_numpy(zero_copy_only=False))
 
 

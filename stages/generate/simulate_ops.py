@@ -23,6 +23,7 @@ from stages.generate.draws import (
     rank_within,
     stratified_uniform,
     systematic,
+    text,
     ts_array,
 )
 from stages.generate.simbase import (
@@ -162,14 +163,14 @@ def assign_jira_keys(prs: pa.Table, *, k: Key, prefix: str, share: float = 0.8) 
     rank, _ = rank_within(np.where(has, team, -1), created)
     start = int_between(team, 100, 900, *k, "jira-start")
     number = (start + rank).astype(np.int64)
-    keys = pc.binary_join_element_wise(pa.scalar(prefix), int_str(number), "-")
-    return pc.if_else(pa.array(has), keys, pa.scalar(""))
+    keys = pc.binary_join_element_wise(text(prefix), int_str(number), text("-"))
+    return pc.if_else(pa.array(has), keys, text(""))
 
 
 def simulate_jira_issues(prs: pa.Table, *, k: Key, week_starts: Sequence[dt.date]) -> pa.Table:
     """One Jira issue per PR that has a jira_key: Done when merged, In Progress when open, Closed otherwise."""
     _, end = window_us(week_starts)
-    has = pc.greater(pc.utf8_length(prs.column("jira_key")), 0).to_numpy(zero_copy_only=False)
+    has = pc.greater(pc.utf8_length(prs.column("jira_key")), pa.scalar(0, pa.int64())).to_numpy(zero_copy_only=False)
     sub = prs.filter(pa.array(has))
     ids = int_column(sub, "id")
     created, _ = timestamps_us(sub, "pr_created_at")
@@ -206,19 +207,19 @@ def simulate_jira_issues(prs: pa.Table, *, k: Key, week_starts: Sequence[dt.date
             "issue_type": take_strings(ISSUE_TYPES, itype),
             "status": status,
             "description": pc.binary_join_element_wise(
-                sub.column("title"), pa.scalar(". Linked to its pull request."), ""
+                sub.column("title"), text(". Linked to its pull request."), text("")
             ),
             "labels": take_strings(labels, int_between(ids, 0, len(labels) - 1, *k, "labels")),
             "priority": take_strings(PRIORITIES, prio),
             "parent_issue_key": pc.if_else(
                 pa.array(epic),
-                pc.binary_join_element_wise(key_prefix, int_str(epic_no), "-"),
-                pa.scalar(""),
+                pc.binary_join_element_wise(key_prefix, int_str(epic_no), text("-")),
+                text(""),
             ),
             "assignee_id": pa.array(int_column(sub, "author_id", -1), mask=int_column(sub, "author_id", -1) < 0),
             "story_points": decimal_array(pts, None, 1, 5),
-            "sprint_id": pc.binary_join_element_wise(key_prefix, sprint_str, "-S"),
-            "sprint_name": pc.binary_join_element_wise(pa.scalar("Sprint "), sprint_str, ""),
+            "sprint_id": pc.binary_join_element_wise(key_prefix, sprint_str, text("-S")),
+            "sprint_name": pc.binary_join_element_wise(text("Sprint "), sprint_str, text("")),
             "issue_created_at": _ts7,
             "resolved_at": ts_array(resolved, resolved_ok),
             "cycle_time_hours": hours_decimal(resolved - issue_created, resolved_ok),

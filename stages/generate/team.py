@@ -9,7 +9,6 @@ first x last name grid, which gives distinct names within a team.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ import pyarrow.compute as pc
 from pipeline.base.parquet import conform
 from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
-from stages.generate.draws import US_PER_DAY, int_between, int_str, pick, ts_array
+from stages.generate.draws import US_PER_DAY, int_between, int_str, pick, text, ts_array
 from stages.generate.scenario import Scenario
 from stages.generate.words import take, words
 
@@ -87,19 +86,19 @@ def build_teams(scenario: Scenario, slugs: list[str], start_us: int, k: Key, fir
                 "customer_id": nulls_i,
                 "billing_details_last_changed": ts_array(created),
                 "last_synced_with_stripe": nulls_ts,
-                "name": pa.array([x[:100] for x in names]),
-                "slug": pa.array(slugs),
+                "name": pa.array([x[:100] for x in names], pa.string()),
+                "slug": pa.array(slugs, pa.string()),
                 "onboarding_complete": np.ones(n, bool),
-                "onboarding_pipeline_status": pa.array(["complete"] * n),
+                "onboarding_pipeline_status": pa.array(["complete"] * n, pa.string()),
                 "onboarding_pipeline_error": pa.nulls(n, pa.string()),
                 "onboarding_pipeline_started_at": ts_array(created + 3600 * 1_000_000),
                 "onboarding_pipeline_completed_at": ts_array(created + 2 * 3600 * 1_000_000),
                 "background_sync_progress": np.full(n, 100, np.int32),
                 "background_llm_progress": np.full(n, 100, np.int32),
-                "copilot_status": pa.array(["connected"] * n),
+                "copilot_status": pa.array(["connected"] * n, pa.string()),
                 "copilot_last_sync_at": nulls_ts,
                 "copilot_consecutive_failures": np.zeros(n, np.int32),
-                "copilot_price_tier": pa.array(["business"] * n),
+                "copilot_price_tier": pa.array(["business"] * n, pa.string()),
             }
         ),
         spec("teams_team"),
@@ -107,7 +106,8 @@ def build_teams(scenario: Scenario, slugs: list[str], start_us: int, k: Key, fir
 
 
 def _coprime_step(keys: np.ndarray, n: int, *parts: object) -> np.ndarray:
-    steps = np.array([s for s in range(1, n) if math.gcd(s, n) == 1], np.int64)
+    candidates = np.arange(1, n, dtype=np.int64)
+    steps = candidates[np.gcd(candidates, n) == 1]
     return np.asarray(steps[int_between(keys, 0, len(steps) - 1, *parts)])
 
 
@@ -134,16 +134,14 @@ def build_members(teams: pa.Table, size: int, k: Key) -> tuple[pa.Table, np.ndar
     f_arr, l_arr = take("first_names", fi), take("last_names", li)
     company_of = int_between(t, 0, len(words("companies")) - 1, *k, "company")
     comp_arr = take("companies", company_of[pos])
-    display = pc.binary_join_element_wise(pc.utf8_capitalize(f_arr), pc.utf8_capitalize(l_arr), " ")
-    email = pc.binary_join_element_wise(
-        f_arr, pa.scalar("."), l_arr, pa.scalar("@"), comp_arr, pa.scalar(".example.com"), ""
-    )
-    username = pc.binary_join_element_wise(f_arr, pc.utf8_slice_codeunits(l_arr, 0, 3), "-")
+    display = pc.binary_join_element_wise(pc.utf8_capitalize(f_arr), pc.utf8_capitalize(l_arr), text(" "))
+    email = pc.binary_join_element_wise(f_arr, text("."), l_arr, text("@"), comp_arr, text(".example.com"), text(""))
+    username = pc.binary_join_element_wise(f_arr, pc.utf8_slice_codeunits(l_arr, 0, 3), text("-"))
     github_id = 10_000_000 + (mid - 1) * 7 + int_between(mid, 0, 6, *k, "github-id")
     created_team = teams.column("created_at").cast(pa.int64()).to_numpy()[pos]
     joined = created_team + int_between(mid, 0, 20, *k, "joined") * US_PER_DAY
-    slack = pc.binary_join_element_wise(pa.scalar("U"), pc.utf8_upper(_hex(mid, 10, *k, "slack")), "")
-    jira = pc.binary_join_element_wise(pa.scalar("jira-"), _hex(mid, 24, *k, "jira"), "")
+    slack = pc.binary_join_element_wise(text("U"), pc.utf8_upper(_hex(mid, 10, *k, "slack")), text(""))
+    jira = pc.binary_join_element_wise(text("jira-"), _hex(mid, 24, *k, "jira"), text(""))
     table = pa.table(
         {
             "id": mid,

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from pipeline.base.parquet import conform
 from pipeline.base.schemas import spec
+from stages.generate.draws import text
 
 CHOICES = {
     ("metrics_pullrequest", "state"): {"open", "merged", "closed"},
@@ -144,14 +145,18 @@ def validate(
             if pa.types.is_timestamp(f.type):
                 v.fail(name, f"{f.name} before the window end {window_end}", v.col(name, f.name) >= end_us)
             if (name, f.name) in CHOICES:
-                ok = pc.is_in(table.column(f.name), pa.array(sorted(CHOICES[(name, f.name)]))).to_numpy(
+                ok = pc.is_in(table.column(f.name), pa.array(sorted(CHOICES[(name, f.name)]), pa.string())).to_numpy(
                     zero_copy_only=False
                 )
                 valid = pc.is_valid(table.column(f.name)).to_numpy(zero_copy_only=False)
                 v.fail(name, f"{f.name} in {sorted(CHOICES[(name, f.name)])}", valid & ~ok)
         for c in spec(name).json_columns():
-            first = pc.utf8_slice_codeunits(pc.fill_null(table.column(c), "{}"), 0, 1)
-            v.fail(name, f"{c} is JSON text", ~pc.is_in(first, pa.array(["[", "{"])).to_numpy(zero_copy_only=False))
+            first = pc.utf8_slice_codeunits(pc.fill_null(table.column(c), text("{}")), 0, 1)
+            v.fail(
+                name,
+                f"{c} is JSON text",
+                ~pc.is_in(first, pa.array(["[", "{"], pa.string())).to_numpy(zero_copy_only=False),
+            )
         if "id" in table.column_names:
             ids = v.col(name, "id")
             v.fail(name, "ids ascending and unique", np.r_[False, np.diff(ids) <= 0] if len(ids) else ids > 0)
@@ -163,7 +168,7 @@ def validate(
     pr = "metrics_pullrequest"
     pr_ids, pr_team, pr_author = v.col(pr, "id"), v.col(pr, "team_id"), v.col(pr, "author_id")
     pr_created, pr_merged, pr_first = v.col(pr, "pr_created_at"), v.col(pr, "merged_at"), v.col(pr, "first_review_at")
-    pr_is_merged = pc.equal(tables[pr].column("state"), "merged").to_numpy(zero_copy_only=False)
+    pr_is_merged = pc.equal(tables[pr].column("state"), text("merged")).to_numpy(zero_copy_only=False)
 
     def member_ok(table: str, col: str, team: np.ndarray) -> None:
         who = v.col(table, col)
@@ -181,7 +186,7 @@ def validate(
         start_us = _us(window_start)
         earliest = _us(warmup_start) if warmup_start is not None else start_us
         v.fail(pr, f"pr_created_at on or after the warm-up start {warmup_start or window_start}", pr_created < earliest)
-        pr_closed = pc.equal(tables[pr].column("state"), "closed").to_numpy(zero_copy_only=False)
+        pr_closed = pc.equal(tables[pr].column("state"), text("closed")).to_numpy(zero_copy_only=False)
         resolved = np.where(pr_is_merged, pr_merged, np.where(pr_closed, v.col(pr, "updated_at"), end_us))
         v.fail(
             pr,
@@ -204,7 +209,7 @@ def validate(
     v.fail(rv, "review after PR creation", at <= pr_created[row])
     v.fail(rv, "review before merge", (pr_merged[row] >= 0) & (at >= pr_merged[row]))
     v.fail(rv, "reviewer is not the PR author", v.col(rv, "reviewer_id") == pr_author[row])
-    pr_is_closed = pc.equal(tables[pr].column("state"), "closed").to_numpy(zero_copy_only=False)
+    pr_is_closed = pc.equal(tables[pr].column("state"), text("closed")).to_numpy(zero_copy_only=False)
     v.fail(rv, "review before the PR was closed", pr_is_closed[row] & (at >= v.col(pr, "updated_at")[row]))
     _unique(v, rv, ("pull_request_id", "reviewer_id"))
     # first_review_at is the earliest review (open PRs too: their reviews in flight), and only reviewed PRs have one
@@ -254,7 +259,10 @@ def validate(
     v.fail(dp, "deployed after merge", v.col(dp, "deployed_at") <= pr_merged[row])
     ji = "metrics_jiraissue"
     member_ok(ji, "assignee_id", v.col(ji, "team_id"))
-    pr_keys = pc.filter(tables[pr].column("jira_key"), pc.greater(pc.utf8_length(tables[pr].column("jira_key")), 0))
+    pr_keys = pc.filter(
+        tables[pr].column("jira_key"),
+        pc.greater(pc.utf8_length(tables[pr].column("jira_key")), pa.scalar(0, pa.int64())),
+    )
     missing = pc.invert(pc.is_in(pr_keys, tables[ji].column("jira_key"))).to_numpy(zero_copy_only=False)
     if missing.any():
         raise GenerationError(

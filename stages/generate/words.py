@@ -38,11 +38,8 @@ def _is_prime(n: int) -> bool:
 
 
 @cache
-def path_catalog() -> tuple[pa.Array, pa.Array]:
-    """(path, category) of the synthetic file-path catalog; its length is prime (for stride walks).
-
-    The categories are the app's (:mod:`pipeline.base.filecategory`), the same as for real paths.
-    """
+def catalog_paths() -> pa.Array:
+    """The synthetic file-path catalog; its length is prime (for stride walks)."""
     comps, mods = words("components"), words("modules")
     paths: list[str] = []
     for c in comps:
@@ -66,6 +63,32 @@ def path_catalog() -> tuple[pa.Array, pa.Array]:
     n = len(paths)
     while not _is_prime(n):
         n -= 1
-    catalog = pl.DataFrame({"path": paths[:n]}, schema={"path": pl.String})
-    categories = catalog.select(file_category(pl.col("path"))).to_series()
-    return pa.array(paths[:n], pa.string()), categories.to_arrow().cast(pa.string())
+    return pa.array(paths[:n], pa.string())
+
+
+_catalog_categories: list[str | None] = []  # by catalog index, filled as entries are first used
+
+
+def catalog_categories(idx: np.ndarray) -> pa.Array:
+    """The category of catalog entries ``idx`` (the app's, :mod:`pipeline.base.filecategory`).
+
+    Each entry is classified when a run first uses it (a small run uses a few hundred of the
+    catalog's paths), then remembered for the rest of the process.
+    """
+    paths = catalog_paths()
+    if not _catalog_categories:
+        _catalog_categories.extend([None] * len(paths))
+    idx = np.asarray(idx, np.int64)
+    missing = np.array([i for i in np.unique(idx).tolist() if _catalog_categories[i] is None], np.int64)
+    if len(missing):
+        frame = pl.DataFrame({"path": paths.take(pa.array(missing)).to_pylist()}, schema={"path": pl.String})
+        found = frame.select(file_category(pl.col("path"))).to_series().to_list()
+        for i, category in zip(missing.tolist(), found, strict=True):
+            _catalog_categories[i] = category
+    return pa.array(_catalog_categories, pa.string()).take(pa.array(idx))
+
+
+def path_catalog() -> tuple[pa.Array, pa.Array]:
+    """(path, category) of the whole synthetic file-path catalog."""
+    paths = catalog_paths()
+    return paths, catalog_categories(np.arange(len(paths)))
