@@ -73,14 +73,22 @@ def test_ctrl_c_while_the_command_line_loads(data_root: Path, tmp_path: Path) ->
 
 
 DISK_FULL_IN_SNAPSHOTS = """
-    import errno, os
+    import builtins, errno, os
     import pyarrow.parquet as pq
-    real = pq.write_table
-    def write_table(table, where, *args, **kwargs):
+    def full(where):
         if "/snapshots/" in str(where) and os.environ.get("FULL_DISK"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(where))
+    real = pq.write_table
+    def write_table(table, where, *args, **kwargs):  # a large table, encoded straight into its file
+        full(where)
         return real(table, where, *args, **kwargs)
     pq.write_table = write_table
+    real_open = builtins.open
+    def open_(file, mode="r", *args, **kwargs):  # a small one, encoded in memory, then written
+        if any(c in mode for c in "wax"):
+            full(file)
+        return real_open(file, mode, *args, **kwargs)
+    builtins.open = open_
 """
 
 
