@@ -427,3 +427,29 @@ def test_read_back_catches_a_value_the_database_changed(pg_database: str, snapsh
     report = run_load(snapshot, pg_database, as_of=AS_OF)
     bad = {t.name: t.mismatched for t in report.tables if not t.content_ok}
     assert not report.ok and bad == {"metrics_commit": ["additions"]}
+
+
+def test_read_back_epoch_sum_is_exact_to_the_microsecond(pg_database: str) -> None:
+    """PostgreSQL's side of the ``epoch`` read-back (float8, for speed) floors every instant as integers do."""
+    from stages.load.postgres import PostgresBackend
+    from stages.load.target import parse_db_url
+
+    instants = [
+        dt.datetime(2199, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2241, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 5, 12, 0, 0, 500_000, tzinfo=dt.UTC),
+        dt.datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(1980, 1, 7, tzinfo=dt.UTC),
+    ]
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    for when in instants:
+        micros = (when - epoch) // dt.timedelta(microseconds=1)
+        backend = PostgresBackend(parse_db_url(pg_database))
+        try:
+            (got,) = backend.query(
+                f"SELECT {backend.aggregate_expr('epoch', 'ts')} FROM (SELECT TIMESTAMPTZ '{when.isoformat()}' AS ts) t"
+            )[0]
+        finally:
+            backend.close()
+        assert int(got) == micros // 1_000_000, when

@@ -406,7 +406,7 @@ class PostgresBackend(Backend):
             "count": "count(*)",
             "nonnull": f"count({col})",
             "sum": f"sum({col})",
-            "epoch": f"sum(floor(extract(epoch FROM {col}))::bigint)",
+            "epoch": f"sum(floor(date_part('epoch', {col}))::bigint)",  # float8: exact to the second before 2242
             "days": f"sum({col} - DATE '1970-01-01')",
             "true": f"sum(CASE WHEN {col} THEN 1 ELSE 0 END)",
             "length": f"sum(length({col}))",
