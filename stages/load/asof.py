@@ -109,8 +109,16 @@ class _Cut:
             return f"(SELECT * FROM {_parquet(self.files[table])} WHERE {self.prs_where})"
         return _parquet(self.files[table])
 
+    def pr_opened(self) -> str:
+        """A PR row's condition: it was opened by the instant (the cut keeps it)."""
+        return f"coalesce(pr_created_at, created_at) <= {self.t}"
+
+    def pr_closed_later(self) -> str:
+        """A PR row's condition: merged, or closed, after the instant (the cut shows it open)."""
+        return f"{self.later('merged_at')} OR (state = 'closed' AND updated_at > {self.t})"
+
     def kept_prs(self) -> str:
-        return f"SELECT id FROM {self.src('metrics_pullrequest')} WHERE coalesce(pr_created_at, created_at) <= {self.t}"
+        return f"SELECT id FROM {self.src('metrics_pullrequest')} WHERE {self.pr_opened()}"
 
     def kept_surveys(self) -> str:
         return (
@@ -197,9 +205,9 @@ class _Cut:
         """PRs created by the instant; merged/closed later: open; review fields as of the instant (see module doc)."""
         t = self.t
         merged_late = self.later("merged_at")
-        reopened = f"{merged_late} OR (state = 'closed' AND updated_at > {t})"
+        reopened = self.pr_closed_later()
         review_late = self.later("first_review_at")
-        src, where = self.src("metrics_pullrequest"), f"coalesce(pr_created_at, created_at) <= {t}"
+        src, where = self.src("metrics_pullrequest"), self.pr_opened()
         # a PR still open at the instant whose reviews or commits go on after it: its counts as they stood
         held = f"(state = 'open' OR {reopened}) AND _x.last_event > {t}"
         counted = f"{held} AND NOT {review_late} AND first_review_at IS NOT NULL"
@@ -235,7 +243,7 @@ class _Cut:
         t = self.t
         # Only PRs open at the instant use these facts (pull_requests' ``held``): the others' reviews and
         # commits are not read, so the joins stay small however many PRs were merged before it.
-        open_then = f"state = 'open' OR merged_at > {t} OR (state = 'closed' AND updated_at > {t})"
+        open_then = f"state = 'open' OR {self.pr_closed_later()}"
         prs = f"(SELECT * FROM {self.src('metrics_pullrequest')} WHERE {open_then})"
         only = f"pull_request_id IN (SELECT id FROM {prs})"
         reviews = f"(SELECT * FROM {self.src('metrics_prreview')} WHERE {only})"
@@ -309,7 +317,7 @@ def _week_prs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
     """
     raw, t = _parquet(files["metrics_pullrequest"]), asof.ts
     week = f"DATE '{asof.week.isoformat()}'"
-    kept = f"coalesce(pr_created_at, created_at) <= {t}"
+    kept = _Cut(files, asof).pr_opened()
     latest_merge = f"(SELECT max(merged_at) FROM {raw} WHERE merged_at <= {t} AND {kept})"
     latest_open = f"(SELECT max(pr_created_at) FROM {raw} WHERE {kept})"
     wanted = (
@@ -361,11 +369,10 @@ def held_back_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
     weekly = f"(SELECT count(*) FROM {cut.src(WEEKLY)} WHERE week_start > {asof.day})" if WEEKLY in files else "0"
     reopened = "0"
     if "metrics_pullrequest" in files:
-        # the cut shows a PR open when it was merged, or closed, after the instant (pull_requests' ``reopened``)
-        t = cut.t
+        # PRs the cut shows open (pull_requests' ``reopened``) that were not open in the snapshot
         reopened = (
-            f"(SELECT count(*) FROM {cut.src('metrics_pullrequest')} WHERE coalesce(pr_created_at, created_at) <= {t} "
-            f"AND state <> 'open' AND (merged_at > {t} OR (state = 'closed' AND updated_at > {t})))"
+            f"(SELECT count(*) FROM {cut.src('metrics_pullrequest')} WHERE ({cut.pr_opened()}) "
+            f"AND state <> 'open' AND ({cut.pr_closed_later()}))"
         )
     return f"SELECT {weekly}, {reopened}"
 

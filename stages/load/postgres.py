@@ -214,6 +214,7 @@ class PostgresBackend(Backend):
             if canon[0] == "dec" and precision is not None:
                 shown = f"numeric({precision}, {scale})"
             out.setdefault(table, []).append(Column(name, canon, shown, nullable == "YES", bool(has_default)))
+        self._types.update({t: {c.name: c.type for c in cols} for t, cols in out.items()})  # for insert()
         return out
 
     def key(self, table: str) -> tuple[str, str]:
@@ -313,8 +314,8 @@ class PostgresBackend(Backend):
 
     def target_types(self, table: str) -> dict[str, tuple[Any, ...]]:
         """The table's column types in the target (canonical, see :mod:`.schema_check`)."""
-        if table not in self._types:
-            self._types.update({t: {c.name: c.type for c in cols} for t, cols in self.columns([table]).items()})
+        if table not in self._types:  # created by this load after the schema check read the others
+            self.columns([table])
         return self._types[table]
 
     def insert(self, table: str, columns: Sequence[str], select: str) -> int:
