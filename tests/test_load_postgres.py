@@ -314,6 +314,61 @@ def test_rows_go_in_frozen_into_tables_the_load_created_or_emptied(pg_database: 
     assert_app_ddl_besides_note(pg_database)
 
 
+def test_keys_are_built_after_the_rows_and_come_back_exactly(pg_database: str, snapshot: Path) -> None:
+    """Primary keys and UNIQUE constraints of tables the load fills from empty are absent during its COPY
+    (one sorted build after the rows), except a key a table we do not load points at; all come back as they were."""
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(APP_SCHEMA_SQL.read_text())
+        conn.execute("CREATE TABLE app_note (id bigint PRIMARY KEY, pr_id bigint REFERENCES metrics_pullrequest (id))")
+        conn.execute("CREATE TABLE copy_saw (tbl text, unique_indexes int)")
+        conn.execute(
+            "CREATE FUNCTION saw() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO copy_saw "
+            "SELECT TG_TABLE_NAME, count(*) FROM pg_index WHERE indrelid = TG_RELID AND indisunique; RETURN NULL; END $$"
+        )
+        for name in ("teams_team", "metrics_commit", "metrics_pullrequest"):
+            conn.execute(f"CREATE TRIGGER saw BEFORE INSERT ON {name} FOR EACH STATEMENT EXECUTE FUNCTION saw()")
+    report = run_load(snapshot, pg_database, as_of=AS_OF)
+    assert report.ok and report.rows == 87
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        saw = dict(conn.execute("SELECT tbl, unique_indexes FROM copy_saw").fetchall())
+        for name in ("teams_team", "metrics_commit", "metrics_pullrequest"):
+            conn.execute(f"DROP TRIGGER saw ON {name}")
+        conn.execute("DROP TABLE copy_saw; DROP FUNCTION saw()")
+        after = dict(
+            conn.execute(
+                "SELECT indrelid::regclass::text, count(*) FROM pg_index WHERE indisunique "
+                "AND indrelid::regclass::text IN ('teams_team', 'metrics_commit', 'metrics_pullrequest') GROUP BY 1"
+            ).fetchall()
+        )
+    # during the COPY: none on teams_team (pkey + slug) and metrics_commit (pkey + unique_team_commit); on
+    # metrics_pullrequest only the pkey app_note points at (unique_team_pr was dropped)
+    assert saw == {"teams_team": 0, "metrics_commit": 0, "metrics_pullrequest": 1}
+    assert after == {"teams_team": 2, "metrics_commit": 2, "metrics_pullrequest": 2}
+    assert _dump_rows(pg_database) == dump_expected()
+    assert_app_ddl_besides_note(pg_database)
+
+
+def test_a_duplicate_key_fails_the_load_when_the_key_comes_back(pg_database: str, snapshot: Path) -> None:
+    """With the keys built after the rows, a duplicate is refused then, still inside the transaction."""
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(APP_SCHEMA_SQL.read_text())
+        conn.execute(
+            "CREATE FUNCTION same_sha() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN NEW.github_sha := 'same'; RETURN NEW; END $$; "
+            "CREATE TRIGGER same_sha BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION same_sha()"
+        )
+        before = schema_signature(conn, "public")
+    with pytest.raises(UserError) as info:
+        run_load(snapshot, pg_database, as_of=AS_OF)
+    text = str(info.value)
+    assert "rolled back" in text and 'could not create unique index "unique_team_commit"' in text, text
+    assert "\n" not in text
+    with psycopg.connect(pg_database) as conn:
+        assert schema_signature(conn, "public") == before
+        for name in APP_LOAD_ORDER:
+            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,), name
+
+
 def dump_expected() -> dict[str, list]:
     expected = shifted(build_tables(), SHIFT)
     return {name: expected[name] for name in APP_LOAD_ORDER}
@@ -414,6 +469,25 @@ def test_streamed_aggregates_equal_the_sql_aggregates_of_the_same_rows(snapshot:
     assert kinds_seen == {"count", "nonnull", "sum", "epoch", "days", "true", "length"}
     empty = StreamAggregates(spec("metrics_pullrequest"))  # no row: SQL gives 0 for counts, NULL for sums
     assert set(empty.result()[1:]) == {None, "0"} and empty.result()[0] == "0"
+
+
+def test_streamed_tables_open_no_second_duckdb_for_the_read_back(
+    pg_database: str, snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every PostgreSQL table is streamed (its sums added up as it is sent): the read-back reads nothing again."""
+    from stages.load import core
+
+    opened = []
+    real = core.connect
+
+    def counting(*args: object, **kwargs: object) -> object:
+        opened.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "connect", counting)
+    report = run_load(snapshot, pg_database, as_of=AS_OF)
+    assert report.ok and report.rows == 87 and all(t.content_ok for t in report.tables)
+    assert opened == []
 
 
 def test_read_back_catches_a_value_the_database_changed(pg_database: str, snapshot: Path) -> None:

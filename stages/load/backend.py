@@ -85,6 +85,10 @@ class Backend(abc.ABC):
         """Drop what slows a bulk insert into ``tables`` (where allowed); return statements that restore it."""
         return []
 
+    def drop_keys(self) -> list[str]:
+        """Drop the keys of tables whose rows all come from this load (where it pays); return what adds them back."""
+        return []
+
     def restore_bulk(self, statements: Sequence[str]) -> None:  # noqa: B027 - optional hook
         """Run the statements :meth:`prepare_bulk` returned, after the rows are in."""
 

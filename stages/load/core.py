@@ -250,6 +250,7 @@ def _write(
             say(f"clearing {len(found):,} team(s)")
             swept = backend.clear_teams(sorted(found.values()), tables)
         restore = backend.prepare_bulk([t for t in tables if t not in created])
+        keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
         offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
         reports: list[TableReport] = []
@@ -283,8 +284,9 @@ def _write(
                 )
             )
         expected = _expect(backend, reports, cut, rebase, offsets, team_map)
-        if created or restore:
-            say("creating indexes and foreign keys")
+        if created or restore or keys:
+            say("creating keys, indexes and foreign keys")
+            backend.restore_bulk(keys)  # first: the foreign keys need the keys they point at
             backend.create_post(created)
             backend.restore_bulk(restore)
         nexts = backend.advance_sequences(tables)
@@ -362,8 +364,6 @@ def _expect(
     is not read again.
     """
     streamed = {r.name: backend.streamed[r.name].result() for r in reports if r.name in backend.streamed}
-    duck = connect(bounded=True)
-    duck.register(RECOMPUTED, cut.recomputed)
     ddl = app_ddl()
     queries = {}
     for report in reports:
@@ -381,6 +381,12 @@ def _expect(
         )
         exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in aggregate_kinds(s))
         queries[report.name] = f"SELECT {exprs} FROM ({source})"
+    if not queries:  # every table streamed (PostgreSQL): nothing to read again, no connection or thread
+        done: Future[dict[str, tuple[object, ...]]] = Future()
+        done.set_result(streamed)
+        return Expected(done, None)
+    duck = connect(bounded=True)
+    duck.register(RECOMPUTED, cut.recomputed)
 
     def run() -> dict[str, tuple[object, ...]]:
         try:
@@ -401,14 +407,14 @@ class Expected:
     """The snapshot side of the read-back, running: per table, its aggregates as text."""
 
     future: Future[dict[str, tuple[object, ...]]]
-    duck: duckdb.DuckDBPyConnection
+    duck: duckdb.DuckDBPyConnection | None  # None when nothing is read (every table streamed)
 
     def result(self) -> dict[str, tuple[object, ...]]:
         return self.future.result()
 
     def cancel(self) -> None:
         """Stop it (the load failed): a process that is ending does not wait for it."""
-        if not self.future.done():
+        if self.duck is not None and not self.future.done():
             with contextlib.suppress(duckdb.Error):  # it may finish (and close) meanwhile
                 self.duck.interrupt()
 

@@ -165,6 +165,7 @@ class PostgresBackend(Backend):
         self.pg = pg
         self.schema = target.schema_name
         self.fresh: set[str] = set()  # tables created or emptied (TRUNCATE) in this transaction: COPY FREEZE
+        self.bulk: set[str] = set()  # tables created, or empty and ours (prepare_bulk): every row comes from us
         self._types: dict[str, dict[str, tuple[Any, ...]]] = {}
 
     def qname(self, table: str) -> str:
@@ -236,6 +237,7 @@ class PostgresBackend(Backend):
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
         self.execute(";\n".join(ddl.postgres_tables(list(tables), self.schema)))
         self.fresh.update(tables)
+        self.bulk.update(tables)
         self._types.clear()
 
     def create_post(self, tables: Sequence[str]) -> None:
@@ -301,12 +303,46 @@ class PostgresBackend(Backend):
             drops.append(f"TRUNCATE {', '.join(emptied)}")
         self.execute(";\n".join(drops))
         self.fresh.update(by_name[n] for n in emptied)
+        self.bulk.update(by_name[n] for n in chosen)
         log.info(
             "bulk load: dropped %d indexes and %d foreign keys of %d empty tables", len(indexes), len(fks), len(chosen)
         )
         return [d for _n, d in indexes] + [
             f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in fks
         ]
+
+    def drop_keys(self) -> list[str]:
+        """Primary keys and UNIQUE constraints of the tables this load created or found empty: dropped until
+        the rows are in; return the statements that add them back (before any index or foreign key).
+
+        PostgreSQL's advice for a fresh table is to create every index after the COPY, and a key is an
+        index: upkeep row by row costs a random B-tree insert (and its WAL) per row, where one sorted
+        build after the rows is several times cheaper (measured on the app's commits, 525 k rows: 3.6 s
+        with the keys in place against 0.6 s + 0.5 s to build both after). The definitions come from
+        the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage parameters, tablespace,
+        deferrability), so each comes back as it was, under its own name. Only tables whose rows all
+        come from this load qualify (``bulk``: created, or empty, ours and locked); a key that a foreign
+        key still points at (from a table we do not load), a replica identity index and an inherited
+        constraint stay. A duplicate now fails
+        the load when the key is added back (PostgreSQL's ``could not create unique index``), inside
+        the transaction, with the table as it was.
+        """
+        if not self.bulk:
+            return []
+        rels = "ARRAY[" + ", ".join(f"{sql_literal(self.qname(t))}::regclass" for t in sorted(self.bulk)) + "]"
+        keys = self.query(
+            "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            f"WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY({rels}) AND c.coninhcount = 0 "
+            "AND c.conparentid = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = c.conindid AND i.indisreplident) "
+            "ORDER BY c.contype, 1, 2"  # primary keys first
+        )
+        if not keys:
+            return []
+        self.execute(";\n".join(f"ALTER TABLE {rel} DROP CONSTRAINT {quote(name)}" for rel, name, _d in keys))
+        log.info("bulk load: dropped %d keys of %d tables until their rows are in", len(keys), len(self.bulk))
+        return [f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in keys]
 
     def restore_bulk(self, statements: Sequence[str]) -> None:
         if statements:
