@@ -53,6 +53,29 @@ def series(
     )
 
 
+LIBRARIES = "import click, numpy, pyarrow, pyarrow.compute, pyarrow.parquet, polars"
+
+
+def libraries_floor(snap: list[str], env: dict[str, str], runs: int, before: Callable[[], None]) -> None:
+    """A fresh snapshot against importing the libraries it runs on, in pairs (the same machine state).
+
+    No tool built on numpy, pyarrow and polars starts faster than importing them, and that floor
+    moves with the machine (0.35-0.55 s on the 2-core VM from one hour to the next): the
+    difference is what demoseed adds (its own modules, the generation, the aggregation, the writes).
+    """
+    libs: list[float] = []
+    fresh: list[float] = []
+    timed([sys.executable, "-c", LIBRARIES], env)
+    for _ in range(runs):
+        libs.append(timed([sys.executable, "-c", LIBRARIES], env))
+        fresh.append(timed(snap, env, before))
+    lm, fm = statistics.median(libs), statistics.median(fresh)
+    print(
+        f"{'import of its libraries (floor)':34s} min {min(libs):.3f}  median {lm:.3f} s; fresh snapshot in the same "
+        f"pairs: median {fm:.3f} s = floor x {fm / lm:.2f}, floor + {fm - lm:.3f} s"
+    )
+
+
 def imports(args: list[str], env: dict[str, str], top: int) -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "pipeline", *args], env=env, capture_output=True, text=True
@@ -98,6 +121,7 @@ def main() -> None:
 
         fresh_env = {**env, "DEMOSEED_DATA": str(tmp / "fresh")}
         series("demoseed snapshot (fresh data root)", snap, fresh_env, max(3, a.runs // 2), 0.50, fresh_root)
+        libraries_floor(snap, fresh_env, max(3, a.runs // 2), fresh_root)
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         imports(["--version"], env, a.top)
         imports(["snapshot"], env, a.top)
