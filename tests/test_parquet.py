@@ -27,6 +27,16 @@ def test_same_rows_in_any_order_give_identical_bytes(tmp_path):
     assert back.equals(parquet.sort_rows(table, METRICS_PRFILE))
 
 
+def test_rows_already_in_order_are_not_copied_and_one_swap_is_sorted():
+    table = parquet.sort_rows(make_table(METRICS_PRFILE, 50), METRICS_PRFILE)
+    assert parquet.sort_rows(table, METRICS_PRFILE) is table  # in order already: returned as it is
+    order = list(range(50))
+    order[10], order[11] = 11, 10
+    swapped = table.take(pa.array(order))
+    again = parquet.sort_rows(swapped, METRICS_PRFILE)
+    assert again is not swapped and again.equals(table)
+
+
 def test_representation_differences_are_conformed(tmp_path):
     table = make_table(TEAMS_TEAM, 3)
     loose = table.set_column(table.schema.get_field_index("name"), "name", table.column("name").cast(pa.large_string()))
