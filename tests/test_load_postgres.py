@@ -348,25 +348,36 @@ def test_keys_are_built_after_the_rows_and_come_back_exactly(pg_database: str, s
     assert_app_ddl_besides_note(pg_database)
 
 
-def test_a_duplicate_key_fails_the_load_when_the_key_comes_back(pg_database: str, snapshot: Path) -> None:
-    """With the keys built after the rows, a duplicate is refused then, still inside the transaction."""
-    with psycopg.connect(pg_database, autocommit=True) as conn:
+def app_tables_with_commit_trigger(dsn: str, name: str, assignment: str) -> None:
+    """The app's empty tables, with a row trigger on metrics_commit that runs ``assignment`` on each new row."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(APP_SCHEMA_SQL.read_text())
         conn.execute(
-            "CREATE FUNCTION same_sha() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN NEW.github_sha := 'same'; RETURN NEW; END $$; "
-            "CREATE TRIGGER same_sha BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION same_sha()"
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {assignment}; RETURN NEW; END $$; "
+            f"CREATE TRIGGER {name} BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION {name}()"
         )
+
+
+def assert_rolled_back(dsn: str, before: dict[str, list]) -> None:
+    """The schema as it was (indexes, keys and FKs dropped for the bulk load are back) and every table empty."""
+    with psycopg.connect(dsn) as conn:
+        assert schema_signature(conn, "public") == before
+        for name in APP_LOAD_ORDER:
+            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,), name
+
+
+def test_a_duplicate_key_fails_the_load_when_the_key_comes_back(pg_database: str, snapshot: Path) -> None:
+    """With the keys built after the rows, a duplicate is refused then, still inside the transaction."""
+    app_tables_with_commit_trigger(pg_database, "same_sha", "NEW.github_sha := 'same'")
+    with psycopg.connect(pg_database) as conn:
         before = schema_signature(conn, "public")
     with pytest.raises(UserError) as info:
         run_load(snapshot, pg_database, as_of=AS_OF)
     text = str(info.value)
     assert "rolled back" in text and 'could not create unique index "unique_team_commit"' in text, text
     assert "\n" not in text
-    with psycopg.connect(pg_database) as conn:
-        assert schema_signature(conn, "public") == before
-        for name in APP_LOAD_ORDER:
-            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,), name
+    assert_rolled_back(pg_database, before)
 
 
 def dump_expected() -> dict[str, list]:
@@ -396,10 +407,7 @@ def test_a_row_postgresql_refuses_mid_copy_rolls_everything_back(pg_database: st
         run_load(snapshot, pg_database, as_of=AS_OF)
     text = str(info.value)
     assert "rolled back" in text and 'violates check constraint "no_big_commits"' in text and "\n" not in text
-    with psycopg.connect(pg_database) as conn:
-        assert schema_signature(conn, "public") == before  # indexes and FKs dropped for the bulk load are back
-        for name in APP_LOAD_ORDER:
-            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,), name
+    assert_rolled_back(pg_database, before)
 
 
 def test_an_encoder_failure_mid_stream_rolls_back_and_leaves_no_thread(
@@ -491,13 +499,7 @@ def test_streamed_tables_open_no_second_duckdb_for_the_read_back(
 
 
 def test_read_back_catches_a_value_the_database_changed(pg_database: str, snapshot: Path) -> None:
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(APP_SCHEMA_SQL.read_text())
-        conn.execute(
-            "CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN NEW.additions := NEW.additions + 1; RETURN NEW; END $$; "
-            "CREATE TRIGGER bump BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION bump()"
-        )
+    app_tables_with_commit_trigger(pg_database, "bump", "NEW.additions := NEW.additions + 1")
     report = run_load(snapshot, pg_database, as_of=AS_OF)
     bad = {t.name: t.mismatched for t in report.tables if not t.content_ok}
     assert not report.ok and bad == {"metrics_commit": ["additions"]}

@@ -327,7 +327,7 @@ def _week_prs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf) -> str:
     return f"SELECT * FROM ({cut.table('metrics_pullrequest')}) WHERE {wanted}"
 
 
-def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf, *, week_prs: str | None = None) -> dict[str, str]:
+def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf, *, week_prs: str) -> dict[str, str]:
     """The cut rows the aggregate stage needs to recompute the instant's week (SQL per input table).
 
     Events of that week (a PR merged or opened in it, a review, commit, Jira
@@ -335,14 +335,15 @@ def week_inputs_sql(files: dict[str, tuple[Path, ...]], asof: AsOf, *, week_prs:
     surveys and reviewer answers of those PRs, and all teams and members:
     enough for that week's ``metrics_weeklymetrics`` rows and for the data's
     last event (their created_at / updated_at), as over the whole cut data.
-    ``week_prs`` names a relation already holding that week's PRs (the
-    survey rows are then read through it rather than re-cutting the PRs).
+    ``week_prs`` names a relation already holding that week's PRs
+    (:func:`_week_prs_sql`, fetched once by :func:`plan_cut`; read only when
+    the snapshot has PRs): the survey rows are read through it too.
     """
     sources = cut_sources(files, asof)
     week = f"DATE '{asof.week.isoformat()}'"
     out: dict[str, str] = {t: sources[t] for t in ("teams_team", "metrics_teammember") if t in sources}
     if "metrics_pullrequest" in sources:
-        out["metrics_pullrequest"] = f"SELECT * FROM {week_prs}" if week_prs else _week_prs_sql(files, asof)
+        out["metrics_pullrequest"] = f"SELECT * FROM {week_prs}"
     for t, cols in _WEEK_EVENTS.items():
         if t in sources and t != "metrics_pullrequest":
             # the week's events, and the latest event of each kind (the rows' stamp is the data's last event)
@@ -430,9 +431,7 @@ def plan_cut(
             inputs: dict[str, pa.Table] = {}
             if "metrics_pullrequest" in files:
                 con.register(_WEEK_PRS, fetch("metrics_pullrequest", _week_prs_sql(files, asof)))
-            for t, sql in week_inputs_sql(
-                files, asof, week_prs=_WEEK_PRS if "metrics_pullrequest" in files else None
-            ).items():
+            for t, sql in week_inputs_sql(files, asof, week_prs=_WEEK_PRS).items():
                 inputs[t] = fetch(t, sql)
             week = asof.week
             recomputed = recompute_week(inputs, week).cast(spec(WEEKLY).schema)

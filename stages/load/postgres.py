@@ -35,7 +35,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -111,6 +111,11 @@ def _connect_error(target: Target, exc: Exception) -> UserError:
         return UserError(f"cannot reach PostgreSQL at {where} ({detail}); is the server running and DB_URL right?")
     first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
     return UserError(f"cannot connect to {target.display}: {first}")
+
+
+def _regclass_array(names: Iterable[str]) -> str:
+    """A SQL array literal of the (qualified, quoted) relations ``names``, as regclass."""
+    return "ARRAY[" + ", ".join(f"{sql_literal(n)}::regclass" for n in names) + "]"
 
 
 def _arrow_type(target: tuple[Any, ...], source: pa.DataType) -> pa.DataType:
@@ -275,7 +280,7 @@ class PostgresBackend(Backend):
         chosen = [name for name, empty, owned in self.query(probe) if empty and owned]
         if not chosen:
             return []
-        rels = "ARRAY[" + ", ".join(f"{sql_literal(n)}::regclass" for n in chosen) + "]"
+        rels = _regclass_array(chosen)
         kept = self.query(
             " UNION ALL ".join(
                 f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
@@ -323,13 +328,12 @@ class PostgresBackend(Backend):
         deferrability), so each comes back as it was, under its own name. Only tables whose rows all
         come from this load qualify (``bulk``: created, or empty, ours and locked); a key that a foreign
         key still points at (from a table we do not load), a replica identity index and an inherited
-        constraint stay. A duplicate now fails
-        the load when the key is added back (PostgreSQL's ``could not create unique index``), inside
-        the transaction, with the table as it was.
+        constraint stay. A duplicate now fails the load when the key is added back (PostgreSQL's
+        ``could not create unique index``), inside the transaction, with the table as it was.
         """
         if not self.bulk:
             return []
-        rels = "ARRAY[" + ", ".join(f"{sql_literal(self.qname(t))}::regclass" for t in sorted(self.bulk)) + "]"
+        rels = _regclass_array(self.qname(t) for t in sorted(self.bulk))
         keys = self.query(
             "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) FROM pg_constraint c "
             f"WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY({rels}) AND c.coninhcount = 0 "
