@@ -38,7 +38,7 @@ PENDING = {
     "docs/tuning.md",
 }
 
-FENCE = re.compile(r"^```(.*)$")
+FENCE = re.compile(r"^```([^`]*)$")  # an info string holds no backtick (CommonMark)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`[^`\n]*`")
 
@@ -93,7 +93,7 @@ def _rel(path: Path) -> str:
 
 
 def test_the_block_reader_sees_fences_and_markers() -> None:
-    text = "a\n```sh runnable\nmake snapshot\n```\n```sh\ndemoseed fetch\n```\n[x](docs/a.md) `[y](b.md)`\n"
+    text = "a\n```sh runnable\nmake snapshot\n```\n``` ```sh ``` is prose\n```sh\ndemoseed fetch\n```\n[x](docs/a.md) `[y](b.md)`\n"
     assert _blocks(text) == [("sh runnable", "make snapshot"), ("sh", "demoseed fetch")]
     assert LINK.findall(_prose(text)) == ["docs/a.md"]
     assert _slug("Normalize: raw GitHub nodes → flat tables") == "normalize-raw-github-nodes--flat-tables"
@@ -142,6 +142,26 @@ def _sandbox(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _run(body: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A block as a bash script that stops at the first failing command (pipes included)."""
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", body],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_a_failing_command_fails_its_block(tmp_path: Path) -> None:
+    env = _sandbox(tmp_path)
+    assert _run("demoseed --version\nmake -s help >/dev/null", tmp_path, env).returncode == 0
+    assert _run("demoseed verify data/snapshots/none\necho never", tmp_path, env).returncode == 2
+    assert _run("demoseed verify data/snapshots/none | cat\necho never", tmp_path, env).stdout == ""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", RUNNABLE_FILES, ids=_rel)
 def test_runnable_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
@@ -149,15 +169,7 @@ def test_runnable_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
     for n, (info, body) in enumerate(_blocks(doc.read_text("utf-8"))):
         if info != RUNNABLE:
             continue
-        run = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", body],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        run = _run(body, tmp_path, env)
         assert run.returncode == 0, (
             f"{_rel(doc)}, block {n}:\n{body}\n-- exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}"
         )
