@@ -54,8 +54,8 @@ REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 MAX_CATCHUPS = 3
 # Cache writes (checkpoints, state, compaction) run off the event loop on this many threads,
 # shared by all repos of a run. A checkpoint is mostly GIL-bound (rows -> Arrow, JSON) plus a few
-# fsyncs; more threads only fight the event loop for the GIL: with 6 (asyncio's default pool on
-# 2 cores) the bench's wall time was ~0.1 s worse than with 1 (bench/bench_fetch.py).
+# fsyncs; more threads only fight the event loop for the GIL, and asyncio's default pool makes
+# bench/bench_fetch.py slower than one thread does (docs/performance.md).
 IO_THREADS = 1
 T = TypeVar("T")
 

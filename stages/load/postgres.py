@@ -322,13 +322,12 @@ class PostgresBackend(Backend):
 
         PostgreSQL's advice for a fresh table is to create every index after the COPY, and a key is an
         index: upkeep row by row costs a random B-tree insert (and its WAL) per row, where one sorted
-        build after the rows is several times cheaper (measured on the app's commits, 525 k rows: 3.6 s
-        with the keys in place against 0.6 s + 0.5 s to build both after). The definitions come from
-        the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage parameters, tablespace,
-        deferrability), so each comes back as it was, under its own name. Only tables whose rows all
-        come from this load qualify (``bulk``: created, or empty, ours and locked); a key that a foreign
-        key still points at (from a table we do not load), a replica identity index and an inherited
-        constraint stay. A duplicate now fails the load when the key is added back (PostgreSQL's
+        build after the rows is several times cheaper (bench/bench_load.py; docs/performance.md). The
+        definitions come from the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage
+        parameters, tablespace, deferrability), so each comes back as it was, under its own name. Only
+        tables whose rows all come from this load qualify (``bulk``: created, or empty, ours and locked);
+        a key that a foreign key still points at (from a table we do not load), a replica identity index
+        and an inherited constraint stay. A duplicate fails the load when the key is added back (PostgreSQL's
         ``could not create unique index``), inside the transaction, with the table as it was.
         """
         if not self.bulk:
