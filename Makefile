@@ -33,7 +33,7 @@ export DS_ARGS = $(value ARGS)
 export DS_DB_URL = $(value DB_URL)
 unexport DB_URL
 
-.PHONY: help venv snapshot load verify describe report browser test lint typecheck format bench clean
+.PHONY: help venv snapshot load verify describe report browser test test-fast lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
@@ -41,7 +41,7 @@ help:
 	@echo "make load DB_URL=postgresql://user@host:5432/app  load a snapshot (default: data/app.duckdb)"
 	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
 	@echo "make report [SNAPSHOT=path] [ARGS=--png docs/]     the story as charts (HTML + PNGs)"
-	@echo "make test | make lint | make bench"
+	@echo "make test | make test-fast | make lint | make bench"
 
 venv: $(STAMP)
 
@@ -82,6 +82,11 @@ browser:
 
 test: $(STAMP)
 	@set -f; exec "$$DS_PY" -m pytest $$DS_ARGS
+
+# The edit-test loop: every test not marked slow (a marker expression with a
+# space cannot pass through ARGS, which is split into words).
+test-fast: $(STAMP)
+	@set -f; exec "$$DS_PY" -m pytest -m "not slow" $$DS_ARGS
 
 lint: $(STAMP)
 	"$$DS_VENV/bin/ruff" check pipeline stages tests bench
