@@ -39,7 +39,6 @@ import shutil
 import tarfile
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -78,21 +77,19 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
     files = [snapshot_dir / MANIFEST_NAME, *(snapshot_dir / f for f in listed)]
     if not all(_LISTABLE.match(f) for f in listed):
         verify_snapshot(snapshot_dir)  # names verification refuses: never copied (it raises)
-    with ThreadPoolExecutor(max_workers=1) as loader:
-        loader.submit(_load_verifier)  # pyarrow is imported while the copy runs
-        try:
-            with atomic_target(output) as tmp:
-                try:
-                    digests = _write_tar(
-                        tmp, snapshot_dir, name, [MANIFEST_NAME, *listed], gzipped=output.name.endswith(GZIP_SUFFIXES)
-                    )
-                except OSError:
-                    verify_snapshot(snapshot_dir)  # a damaged snapshot (a file vanished) says so, not "cannot write"
-                    raise
-                # the bytes archived, checked against the manifest: a failure raises, the archive is never put in place
-                verify_snapshot(snapshot_dir, known=digests)
-        except OSError as exc:
-            raise _write_error(exc, output, sum(p.stat().st_size for p in files)) from None
+    try:
+        with atomic_target(output) as tmp:
+            try:
+                digests = _write_tar(
+                    tmp, snapshot_dir, name, [MANIFEST_NAME, *listed], gzipped=output.name.endswith(GZIP_SUFFIXES)
+                )
+            except OSError:
+                verify_snapshot(snapshot_dir)  # a damaged snapshot (a file vanished) says so, not "cannot write"
+                raise
+            # the bytes archived, checked against the manifest: a failure raises, the archive is never put in place
+            verify_snapshot(snapshot_dir, known=digests)
+    except OSError as exc:
+        raise _write_error(exc, output, sum(p.stat().st_size for p in files)) from None
     return output
 
 
@@ -329,8 +326,7 @@ def _extract(
     the sha256 of each file written, hashed chunk by chunk as the bytes pass (in other threads, while the
     copy goes on). ``plain``: the uncompressed archive, read at each member's offset. A read failure is a
     damaged archive."""
-    with ThreadPoolExecutor(max_workers=1) as loader, StreamHasher(HASH_THREADS, size=COPY_BUFFER) as hasher:
-        loader.submit(_load_verifier)
+    with StreamHasher(HASH_THREADS, size=COPY_BUFFER) as hasher:
         for m in files:
             inside = "/".join(_relative(m).split("/")[1:])  # checked: a file or a table's part
             path = tmp / inside
@@ -346,13 +342,6 @@ def _extract(
                     with memoryview(buf) as view:
                         out.write(view[:n])
         return hasher.digests()
-
-
-def _load_verifier() -> None:
-    """Import what verification reads footers with while the copy runs (it mostly waits on the disk)."""
-    import pyarrow.parquet  # noqa: F401
-
-    import pipeline.base.schemas  # noqa: F401
 
 
 def _chunks_at(

@@ -41,6 +41,7 @@ from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
+from pipeline.base.footer import footer_rows
 from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
     problems: list[str] = []
     allowed: set[str] | None = None
     if footers:
-        from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
+        from pipeline.base.tablenames import APP_LOAD_ORDER, SNAPSHOT_TABLES
 
         allowed = set(SNAPSHOT_TABLES)
         problems += [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
@@ -328,7 +329,7 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
     ]
     todo = [f for f in present if f not in known]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the files are hashed (hashlib releases the GIL) while pyarrow loads and the footers are read
+        # the files are hashed (hashlib releases the GIL) while the footers are read
         hashing = pool.submit(files_sha256, [directory / f for f in todo])
         rows = {f: _footer_rows(directory / f) for f in present} if footers else {}
         digests = dict(zip(todo, hashing.result(), strict=True)) | dict(known)
@@ -422,13 +423,10 @@ def _file_problem(
 
 
 def _footer_rows(path: Path) -> int | str:
-    """The row count in a Parquet file's footer, or what is wrong with it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """The row count in a Parquet file's footer, or what is wrong with it (reads no rows, imports no pyarrow)."""
     try:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    except (pa.ArrowException, OSError) as exc:
+        return footer_rows(path)
+    except (ValueError, OSError) as exc:
         return f"not a readable Parquet file ({exc})"
 
 

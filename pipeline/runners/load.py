@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from pipeline import paths
 from pipeline.base.schemas import APP_LOAD_ORDER
+from pipeline.base.tuning import load_memory
 from stages.aggregate import aggregate
 from stages.aggregate.frames import COLUMNS as AGGREGATE_COLUMNS
 from stages.load import LoadReport, load_snapshot
@@ -45,17 +46,21 @@ def run_load(
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
 ) -> LoadReport:
-    """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now)."""
-    return load_snapshot(
-        snapshot_dir,
-        db_url,
-        as_of=as_of or now(),
-        recompute_week=recompute_week,
-        recompute_columns=AGGREGATE_COLUMNS,
-        schema=schema,
-        clear=clear,
-        rebase_dates=rebase_dates,
-        default_db=paths.default_db_path(),
-        include=include,
-        progress=progress,
-    )
+    """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now).
+
+    The load runs with the allocator's tuning (:func:`pipeline.base.tuning.load_memory`).
+    """
+    with load_memory():
+        return load_snapshot(
+            snapshot_dir,
+            db_url,
+            as_of=as_of or now(),
+            recompute_week=recompute_week,
+            recompute_columns=AGGREGATE_COLUMNS,
+            schema=schema,
+            clear=clear,
+            rebase_dates=rebase_dates,
+            default_db=paths.default_db_path(),
+            include=include,
+            progress=progress,
+        )

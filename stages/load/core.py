@@ -42,11 +42,12 @@ import pyarrow.parquet as pq
 from pipeline.base.errors import UserError
 from pipeline.base.manifest import checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
+from pipeline.base.tuning import release_memory
 
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
-from .extensions import connect, one_malloc_arena, release_memory
+from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
 from .schema_check import check_table
@@ -103,7 +104,6 @@ def load_snapshot(
     tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
-    one_malloc_arena()  # before verify_snapshot's hashing threads
     t0 = time.perf_counter()
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)

@@ -46,11 +46,12 @@ from pgpq import schema as pgpq_schema
 
 from pipeline.base.errors import UserError
 from pipeline.base.schemas import spec
+from pipeline.base.tuning import release_memory
 
 from . import ddl
 from .backend import Backend, ForeignKeyRef, StreamAggregates
 from .ddl import quote
-from .extensions import connect, release_memory
+from .extensions import connect
 from .plan import sql_literal
 from .schema_check import Column, postgres_type
 from .target import Target, scrub
@@ -63,7 +64,7 @@ MAINTENANCE_WORK_MEM = "512MB"
 # rows per Arrow batch DuckDB hands to the encoder, and encoded batches in flight (bounds the memory)
 BATCH_ROWS = 16_384
 IN_FLIGHT = 3
-TRIM_EVERY = 32  # batches between malloc_trim calls (see extensions.release_memory)
+TRIM_EVERY = 32  # batches between malloc_trim calls (see pipeline.base.tuning.release_memory)
 
 
 class PostgresError(RuntimeError):
