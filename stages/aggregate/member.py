@@ -20,17 +20,24 @@ For member m and week w (Monday 00:00 to Sunday 24:00 UTC):
   (NULL counts 0) / number of m's Jira issues (``assignee_id``) with
   ``resolved_at`` in w.
 
-Decimals are computed in integer units and rounded half away from zero to the
-column's scale. Rows are ordered by (team_id, member_id, week_start) and get
+Decimals are rounded as the app stores them (``pipeline.base.appdecimal``):
+``avg_cycle_time_hours`` / ``avg_review_time_hours`` are PostgreSQL's exact numeric
+mean cast to ``numeric(10,2)``, half away from zero; ``avg_quality_rating`` is
+``avg(integer)`` read as a float, cut to 3 significant digits half-even by Django,
+then cast to ``numeric(3,2)``; ``guess_accuracy`` is the float
+``correct / guesses * 100`` quantized half-even on its binary value. Rows are ordered by (team_id, member_id, week_start) and get
 ids 1..N in that order; created_at = updated_at = the week's last second,
 clamped to the data's last event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import pyarrow as pa
 
+from pipeline.base.appdecimal import avg_int_units, guess_accuracy_units
 from pipeline.base.schemas import METRICS_WEEKLYMETRICS
 
 from .frames import Weeks, decimal_array, div_half_up
@@ -55,6 +62,15 @@ def _merged_prs(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
             "is_hotfix",
         )
     )
+
+
+def _per_pair(df: pl.DataFrame, num: str, den: str, units: Callable[[int, int], int], out: str) -> pl.DataFrame:
+    """``df`` with ``out`` = ``units(num, den)`` (null where ``den`` is 0), computed once per distinct pair."""
+    pairs = df.select(num, den).unique().filter(pl.col(den) > 0).rows()
+    lookup = pl.DataFrame(
+        [(a, b, units(a, b)) for a, b in pairs], schema={num: pl.Int64, den: pl.Int64, out: pl.Int64}, orient="row"
+    )
+    return df.join(lookup, on=[num, den], how="left")
 
 
 def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
@@ -131,9 +147,9 @@ def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
         .with_columns(
             div_half_up(pl.col("cycle_sum"), pl.col("cycle_n")).alias("cycle_c"),
             div_half_up(pl.col("review_sum"), pl.col("review_n")).alias("review_c"),
-            div_half_up(pl.col("quality_sum") * 100, pl.col("quality_n")).alias("quality_c"),
-            div_half_up(pl.col("guesses_correct") * 10000, pl.col("guesses")).alias("accuracy_c"),
         )
+        .pipe(_per_pair, "quality_sum", "quality_n", lambda s, n: avg_int_units(s, n, 3, 2), "quality_c")
+        .pipe(_per_pair, "guesses_correct", "guesses", guess_accuracy_units, "accuracy_c")
         .join(stamps, on="week_start", how="left")
         .sort(["team_id", "member_id", "week_start"])
         .with_row_index("id", offset=1)
