@@ -9,6 +9,11 @@ its weekly parameters move (curves). Week ``w`` runs 0..weeks-1 and progress
     ai_share = { value = 0.15, wobble_period = 3, wobble_center = 1, wobble_step = 0.02 }
     #          value + (w mod period - center) * step   (start/end may replace value)
 
+Every week's value of every curve must lie within the curve's bounds
+(:data:`CURVES`), checked for the scenario's weeks and again for a run's
+``--weeks`` (:meth:`Scenario.check_curves`); a wobble repeats every 2 to 52
+weeks, and ``wobble_center`` / ``wobble_step`` need a ``wobble_period``.
+
 Python 3.11's ``tomllib`` reports no line numbers for semantic errors, so
 :func:`stages.generate.tomllines.line_of` finds the line of a key in the source text.
 """
@@ -144,6 +149,12 @@ class Scenario:
     path: Path | None = None
     source_text: str = ""
     fixed_prs: int | None = None  # legacy mode: exactly this many PRs per team
+    origin: str = ""  # where the text came from (a path, or "<name> (built-in)"), for messages
+
+    def check_curves(self, weeks: int) -> None:
+        """Every week's value of every curve within its bounds, and the state shares adding up to 1 each week,
+        over ``weeks`` weeks; a UserError names the curve's key and line."""
+        _check_curves(_Checker(self.source_text, self.origin or self.name), self.curves, weeks)
 
     @property
     def members(self) -> int:
@@ -241,11 +252,49 @@ class _Checker:
                 end = self.number(f"{key}.end", value["end"], lo, hi)
             else:
                 raise self.fail(key, "a curve table needs 'value' or both 'start' and 'end'")
+            if "wobble_period" not in value:
+                for k in ("wobble_center", "wobble_step"):
+                    if k in value:
+                        raise self.fail(f"{key}.{k}", "a wobble needs wobble_period (2 to 52 weeks)")
             period = int(self.number(f"{key}.wobble_period", value.get("wobble_period", 0), 0, 52, integer=True))
+            if "wobble_period" in value and period < 2:
+                raise self.fail(f"{key}.wobble_period", f"{period!r} is out of range; allowed 2 to 52")
             center = self.number(f"{key}.wobble_center", value.get("wobble_center", 0.0), -52, 52)
             step = self.number(f"{key}.wobble_step", value.get("wobble_step", 0.0), -(hi - lo), hi - lo)
             return Curve(float(start), float(end), period, float(center), float(step))
         raise self.fail(key, f"expected a number, [start, end] or a table, got {type(value).__name__}")
+
+
+_SHARE_GROUPS = (
+    ("pr_merged", "pr_closed", "pr_open"),
+    ("review_approved", "review_changes_requested", "review_commented"),
+)
+
+
+def _curve_key(name: str, curve: Curve) -> str:
+    return f"curves.{name}.wobble_step" if curve.wobble_period else f"curves.{name}"
+
+
+def _check_curves(c: _Checker, curves: dict[str, Curve], weeks: int) -> None:
+    """Each week's value of each curve within its bounds; the state shares add up to 1 every week."""
+    for name, curve in curves.items():
+        lo, hi = CURVES[name][1:]
+        slack = 1e-9 * max(1.0, abs(hi))  # float rounding of start + (end - start) * p + wobble
+        for week, v in enumerate(curve.week_values(weeks), start=1):
+            if not lo - slack <= v <= hi + slack:
+                raise c.fail(
+                    _curve_key(name, curve),
+                    f"week {week} of {weeks} comes to {v:g}; every week's value must be within {lo:g} to {hi:g}",
+                )
+    for members in _SHARE_GROUPS:
+        total = [sum(week) for week in zip(*(curves[m].week_values(weeks) for m in members), strict=True)]
+        bad = [i for i, t in enumerate(total) if abs(t - 1.0) > 0.005]
+        if bad:
+            changed = [m for m in members if curves[m] != Curve(CURVES[m][0], CURVES[m][0])]
+            raise c.fail(
+                f"curves.{(changed or members)[0]}",
+                f"{'/'.join(members)} must add up to 1 every week; week {bad[0] + 1} adds up to {total[bad[0]]:.3f}",
+            )
 
 
 def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario:
@@ -292,18 +341,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     curves = {k: Curve(d, d) for k, (d, _, _) in CURVES.items()}
     for k, v in curves_in.items():
         curves[k] = c.curve(k, v)
-    for _group, members in (
-        ("pr", ("pr_merged", "pr_closed", "pr_open")),
-        ("review", ("review_approved", "review_changes_requested", "review_commented")),
-    ):
-        total = [sum(week) for week in zip(*(curves[m].week_values(weeks) for m in members), strict=True)]
-        bad = [i for i, t in enumerate(total) if abs(t - 1.0) > 0.005]
-        if bad:
-            first = next((m for m in members if m in curves_in), members[0])
-            raise c.fail(
-                f"curves.{first}",
-                f"{'/'.join(members)} must add up to 1 every week; week {bad[0] + 1} adds up to {total[bad[0]]:.3f}",
-            )
+    _check_curves(c, curves, weeks)
 
     archs_in = data["archetypes"]
     if not isinstance(archs_in, list) or not archs_in or not all(isinstance(a, dict) for a in archs_in):
@@ -359,6 +397,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         source_repos=tuple(repos),
         path=path,
         source_text=text,
+        origin=origin,
     )
 
 
