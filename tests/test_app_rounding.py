@@ -19,6 +19,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from pipeline.base.appdecimal import (
@@ -30,6 +31,7 @@ from pipeline.base.appdecimal import (
     round_float_units,
 )
 from stages.aggregate import aggregate
+from stages.aggregate.frames import div_half_up
 from tests.test_aggregate import make_table
 
 WEEK = dt.date(2025, 12, 15)
@@ -201,6 +203,20 @@ def test_postgres_average_and_cast_are_as_modelled(pg_database: str) -> None:
             stored = conn.execute(f"SELECT %s::numeric({digits},{places})::text", (field_value,)).fetchone()
             assert stored is not None
             assert Decimal(stored[0]).scaleb(places) == django_float_units(value, digits, places)
+        # Avg() over numeric(10,2) is a Decimal; the column's cast rounds the exact mean half away from zero
+        for hours in (
+            ["12.34", "12.35"],
+            ["0.01", "0.02", "0.02", "0.02"],
+            ["-1.01", "-1.02"],
+            ["1.00", "1.00", "1.01"],
+        ):
+            row = conn.execute(
+                "SELECT avg(v)::numeric(10,2)::text FROM unnest(%s::numeric(10,2)[]) v", ([Decimal(h) for h in hours],)
+            ).fetchone()
+            assert row is not None
+            units = pl.DataFrame({"s": [sum(int(Decimal(h).scaleb(2)) for h in hours)], "n": [len(hours)]})
+            mean = units.select(div_half_up(pl.col("s"), pl.col("n"))).item()  # what member_weekly stores
+            assert int(Decimal(row[0]).scaleb(2)) == mean, hours
         for values in sets[:205]:
             if min(values) < 0:
                 continue
@@ -222,8 +238,6 @@ def test_guess_accuracy_units_match_the_apps_expression() -> None:
 
 
 def test_real_project_prs_store_hours_as_the_app_computes_them() -> None:
-    import polars as pl
-
     from stages.generate.project_real import pr_metrics
 
     at = T0
