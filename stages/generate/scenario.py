@@ -297,17 +297,15 @@ def _check_curves(c: _Checker, curves: dict[str, Curve], weeks: int) -> None:
             )
 
 
-def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario:
-    """Parse and validate scenario TOML text; every error names the key and its line."""
+def _toml(text: str, origin: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"scenario {origin}: not valid TOML: {exc}") from None
-    c = _Checker(text, origin)
-    c.unknown("", data, _TOP_KEYS)
-    for required in ("name", "team", "archetypes"):
-        if required not in data:
-            raise UserError(f"scenario {origin}: missing required key '{required}'")
+
+
+def _team(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's name and its team's name and slug."""
     name = c.string("name", data["name"], max_len=60)
     if not SLUG.match(name):
         raise c.fail("name", "use lowercase letters, digits and dashes (e.g. my-scenario)")
@@ -319,6 +317,11 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     slug = c.string("team.slug", team.get("slug", name), max_len=40)
     if not SLUG.match(slug):
         raise c.fail("team.slug", "use lowercase letters, digits and dashes, at most 40 characters")
+    return {"name": name, "team_name": team_name, "team_slug": slug}
+
+
+def _volumes(c: _Checker, data: dict[str, Any], slug: str) -> dict[str, Any]:
+    """Weeks, PRs and reviewers per member, survey rate, Jira prefix, source repos."""
     weeks = int(c.number("weeks", data.get("weeks", 8), 1, 104, integer=True))
     prs = c.pair("prs_per_member_week", data.get("prs_per_member_week", [2, 4]), 0, 50, integer=True)
     if prs[1] < 1:
@@ -333,7 +336,18 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         isinstance(r, str) and re.fullmatch(r"[\w.-]+/[\w.-]+", r) for r in repos
     ):
         raise c.fail("source_repos", "expected a list of 'owner/name' strings")
+    return {
+        "weeks": weeks,
+        "prs_per_member_week": (int(prs[0]), int(prs[1])),
+        "reviewers_per_pr": (int(revs[0]), int(revs[1])),
+        "survey_rate": survey_rate,
+        "jira_prefix": jira_prefix,
+        "source_repos": tuple(repos),
+    }
 
+
+def _curves(c: _Checker, data: dict[str, Any], weeks: int) -> dict[str, Curve]:
+    """Every curve (defaults where the file says nothing), each week's value checked."""
     curves_in = data.get("curves", {})
     if not isinstance(curves_in, dict):
         raise c.fail("curves", "expected a table [curves]")
@@ -342,31 +356,35 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     for k, v in curves_in.items():
         curves[k] = c.curve(k, v)
     _check_curves(c, curves, weeks)
+    return curves
 
+
+def _archetype(c: _Checker, i: int, a: dict[str, Any]) -> Archetype:
+    pre = f"archetypes[{i}]."
+    c.unknown(pre, a, _ARCH_KEYS)
+    if "name" not in a:
+        raise c.fail(f"archetypes[{i}]", "an archetype needs a name")
+    aname = c.string(pre + "name", a["name"], max_len=40)
+    if aname not in ARCHETYPES:
+        raise c.fail(pre + "name", f"unknown archetype {aname!r}; known: {', '.join(ARCHETYPES)}")
+    share = a.get("review_share")
+    return Archetype(
+        name=aname,
+        count=int(c.number(pre + "count", a.get("count", 1), 1, 200, integer=True)),
+        ai_offset=float(c.number(pre + "ai_offset", a.get("ai_offset", 0.0), -1.0, 1.0)),
+        volume=float(c.number(pre + "volume", a.get("volume", 1.0), 0.05, 10.0)),
+        review_weight=float(c.number(pre + "review_weight", a.get("review_weight", 1.0), 0.0, 10.0)),
+        review_share=None if share is None else float(c.number(pre + "review_share", share, 0.0, 1.0)),
+        guess_accuracy=c.pair(pre + "guess_accuracy", a.get("guess_accuracy", [0.4, 0.6]), 0.0, 1.0),
+    )
+
+
+def _archetypes(c: _Checker, data: dict[str, Any]) -> tuple[Archetype, ...]:
+    """The member archetypes; review shares all given (adding up to 1) or none; two members at least."""
     archs_in = data["archetypes"]
     if not isinstance(archs_in, list) or not archs_in or not all(isinstance(a, dict) for a in archs_in):
         raise c.fail("archetypes", "expected one or more [[archetypes]] tables")
-    archetypes = []
-    for i, a in enumerate(archs_in):
-        pre = f"archetypes[{i}]."
-        c.unknown(pre, a, _ARCH_KEYS)
-        if "name" not in a:
-            raise c.fail(f"archetypes[{i}]", "an archetype needs a name")
-        aname = c.string(pre + "name", a["name"], max_len=40)
-        if aname not in ARCHETYPES:
-            raise c.fail(pre + "name", f"unknown archetype {aname!r}; known: {', '.join(ARCHETYPES)}")
-        share = a.get("review_share")
-        archetypes.append(
-            Archetype(
-                name=aname,
-                count=int(c.number(pre + "count", a.get("count", 1), 1, 200, integer=True)),
-                ai_offset=float(c.number(pre + "ai_offset", a.get("ai_offset", 0.0), -1.0, 1.0)),
-                volume=float(c.number(pre + "volume", a.get("volume", 1.0), 0.05, 10.0)),
-                review_weight=float(c.number(pre + "review_weight", a.get("review_weight", 1.0), 0.0, 10.0)),
-                review_share=None if share is None else float(c.number(pre + "review_share", share, 0.0, 1.0)),
-                guess_accuracy=c.pair(pre + "guess_accuracy", a.get("guess_accuracy", [0.4, 0.6]), 0.0, 1.0),
-            )
-        )
+    archetypes = tuple(_archetype(c, i, a) for i, a in enumerate(archs_in))
     shares = [a.review_share for a in archetypes]
     given = [s for s in shares if s is not None]
     if given:
@@ -381,20 +399,29 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         raise c.fail("archetypes[0].review_weight", "at least one archetype needs a review_weight above 0")
     if sum(a.count for a in archetypes) < 2:
         raise c.fail("archetypes[0].count", "a team needs at least 2 members (nobody may review their own PR)")
+    return archetypes
+
+
+def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario:
+    """Parse and validate scenario TOML text; every error names the key and its line."""
+    data = _toml(text, origin)
+    c = _Checker(text, origin)
+    c.unknown("", data, _TOP_KEYS)
+    for required in ("name", "team", "archetypes"):
+        if required not in data:
+            raise UserError(f"scenario {origin}: missing required key '{required}'")
+    team = _team(c, data)
+    volumes = _volumes(c, data, team["team_slug"])
+    curves = _curves(c, data, volumes["weeks"])
+    archetypes = _archetypes(c, data)
+    name = team["name"]
     return Scenario(
-        name=name,
+        **team,
+        **volumes,
         title=c.string("title", data.get("title", name)),
         story=c.string("story", data.get("story", data.get("title", name)), max_len=400),
-        team_name=team_name,
-        team_slug=slug,
-        weeks=weeks,
-        prs_per_member_week=(int(prs[0]), int(prs[1])),
-        reviewers_per_pr=(int(revs[0]), int(revs[1])),
-        survey_rate=survey_rate,
-        jira_prefix=jira_prefix,
-        archetypes=tuple(archetypes),
+        archetypes=archetypes,
         curves=curves,
-        source_repos=tuple(repos),
         path=path,
         source_text=text,
         origin=origin,
