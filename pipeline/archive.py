@@ -172,7 +172,12 @@ def _check_members(members: list[tarfile.TarInfo]) -> str:
     if len(members) > MAX_MEMBERS:
         raise UserError(f"the archive has {len(members)} entries; a snapshot has far fewer, refusing it")
     tops = set()
+    seen: dict[str, bool] = {}  # entry name -> is a file
     for m in members:
+        rel = _relative(m)
+        if rel in seen and (m.isfile() or seen[rel]):  # a directory may be listed twice, a file may not
+            raise UserError(f"refusing archive: entry {m.name!r} appears twice; fetch a fresh copy")
+        seen[rel] = seen.get(rel, False) or m.isfile()
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in m.name):
             raise UserError(f"refusing archive: entry {m.name!r} has a control character in its name")
         path = PurePosixPath(m.name)

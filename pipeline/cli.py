@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # ``demoseed`` alone: the help, as --help prints it (on stderr, exit 2: nothing ran, as click does)
+        exc.show()
+        return exc.exit_code
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "demoseed"
         click.echo("error: " + " ".join(exc.format_message().split()) + f" (see '{where} --help')", err=True)

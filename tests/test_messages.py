@@ -1,0 +1,75 @@
+"""Inputs that used to end in a traceback, a hang or a misleading line (issue 22, items 6-13, 15-17).
+
+Each test runs the command as a user would (the console script in a
+subprocess, or :func:`pipeline.cli.main`) and checks the one line it prints,
+its exit status and that nothing was written. docs/errors.md lists them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.base.manifest import write_snapshot
+from tests.tablefactory import make_snapshot_tables
+
+DEMOSEED = Path(sys.executable).with_name("demoseed")
+
+
+def run(args: list[str], data_root: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "DEMOSEED_DASK")} | env
+    if data_root is not None:
+        full["DEMOSEED_DATA"] = str(data_root)
+    return subprocess.run([str(DEMOSEED), *args], capture_output=True, text=True, env=full, timeout=120)
+
+
+def one_line_error(out: subprocess.CompletedProcess[str], *fragments: str, code: int = 2) -> str:
+    assert out.returncode == code, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], out.stderr
+    assert "Traceback" not in out.stderr and ".tmp-" not in out.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def snap(tmp_path: Path) -> Path:
+    directory = tmp_path / "src" / "baseline-seed3"
+    write_snapshot(directory, make_snapshot_tables(6), name="baseline-seed3", params={"seed": 3})
+    return directory
+
+
+# 10 ---------------------------------------------------------------------------------------------
+
+
+def test_no_command_prints_the_help_as_help_does() -> None:
+    out = run([])
+    help_text = run(["--help"]).stdout
+    assert out.returncode == 2  # as click's own standalone mode: a call without a command did nothing
+    assert out.stderr.strip() == help_text.strip()
+    assert "error:" not in out.stderr
+
+
+# 6 ----------------------------------------------------------------------------------------------
+
+
+def test_an_archive_holding_a_member_twice_is_refused_before_writing(snap: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.tar"
+    assert run(["pack", str(snap), "-o", str(good)]).returncode == 0
+    with tarfile.open(good) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]  # type: ignore[union-attr]
+    twice = tmp_path / "twice.tar"
+    with tarfile.open(twice, "w") as tar:
+        for m, data in [*members, members[-1]]:
+            tar.addfile(m, io.BytesIO(data) if data is not None else None)
+    dest = tmp_path / "dest"
+    out = run(["unpack", str(twice), "-d", str(dest)])
+    one_line_error(out, f"entry '{members[-1][0].name}' appears twice")
+    assert not dest.exists()
