@@ -70,6 +70,8 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
     name = snapshot_dir.resolve().name
     if output.is_dir():
         output = output / f"{name}.tar"
+    if output.resolve().is_relative_to(snapshot_dir.resolve()):
+        raise UserError(f"{output} is inside the snapshot {snapshot_dir}; write the archive elsewhere (-o)")
     if output.exists() and not force:
         raise UserError(f"{output} already exists; give another -o or pass --force to replace it")
     if output.exists() and not output.is_file():
@@ -78,6 +80,11 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
     files = [snapshot_dir / MANIFEST_NAME, *(snapshot_dir / f for f in listed)]
     if not all(_LISTABLE.match(f) for f in listed):
         verify_snapshot(snapshot_dir)  # names verification refuses: never copied (it raises)
+    from pipeline.base.manifest import link_problem
+
+    for rel in [MANIFEST_NAME, *listed]:
+        if problem := link_problem(snapshot_dir, rel):
+            raise IntegrityError(f"cannot pack {snapshot_dir}: {problem}")
     with ThreadPoolExecutor(max_workers=1) as loader:
         loader.submit(_load_verifier)  # pyarrow is imported while the copy runs
         try:

@@ -73,3 +73,42 @@ def test_an_archive_holding_a_member_twice_is_refused_before_writing(snap: Path,
     out = run(["unpack", str(twice), "-d", str(dest)])
     one_line_error(out, f"entry '{members[-1][0].name}' appears twice")
     assert not dest.exists()
+
+
+# 11 ---------------------------------------------------------------------------------------------
+
+
+def _swap_for_a_link(snap: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "elsewhere.parquet"
+    table = snap / "teams_team.parquet"
+    target.write_bytes(table.read_bytes())  # the same bytes: only the link itself is wrong
+    table.unlink()
+    table.symlink_to(target)
+    return target
+
+
+def test_verify_says_a_table_file_is_a_link(snap: Path, tmp_path: Path) -> None:
+    target = _swap_for_a_link(snap, tmp_path)
+    out = run(["verify", str(snap)])
+    assert out.returncode == 2, out
+    assert f"teams_team: teams_team.parquet is a link (to {target})" in out.stderr, out.stderr
+    assert "missing" not in out.stderr
+
+
+def test_pack_refuses_a_table_file_that_is_a_link(snap: Path, tmp_path: Path) -> None:
+    _swap_for_a_link(snap, tmp_path)
+    out = run(["pack", str(snap), "-o", str(tmp_path / "out.tar")])
+    one_line_error(out, "teams_team.parquet is a link", "plain files only")
+    assert not (tmp_path / "out.tar").exists()
+
+
+# 12 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["x.tar", ".", "sub/x.tar.gz"])
+def test_pack_refuses_an_output_inside_the_snapshot(snap: Path, where: str) -> None:
+    before = sorted(p.name for p in snap.iterdir())
+    out = run(["pack", str(snap), "-o", str(snap / where)])
+    one_line_error(out, "is inside the snapshot", str(snap))
+    assert sorted(p.name for p in snap.iterdir()) == before
+    assert run(["verify", str(snap)]).returncode == 0

@@ -70,6 +70,20 @@ class TableEntry:
         return tuple(p.file for p in self.parts) if self.parts else (self.file,)
 
 
+def link_problem(directory: Path, rel: str) -> str | None:
+    """What is wrong when a snapshot's file ``rel`` (or a directory on its way) is a link: a snapshot
+    holds plain files only, and a link would make verify, pack and load read bytes from elsewhere."""
+    path = directory
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return (
+                f"{path.relative_to(directory).as_posix()} is a link (to {path.readlink()}); a snapshot holds "
+                "plain files only: replace it with a fresh copy of the snapshot"
+            )
+    return None
+
+
 def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
     """The Parquet files of one table of a snapshot, in row order (one, or its parts)."""
     return [Path(directory) / f for f in entry.files]
@@ -324,7 +338,7 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
         for v in files.values()
         if not isinstance(v, str)
         for f in v
-        if (directory / f["file"]).is_file() and not (directory / f["file"]).is_symlink()
+        if (directory / f["file"]).is_file() and link_problem(directory, f["file"]) is None
     ]
     todo = [f for f in present if f not in known]
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -337,7 +351,8 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
         for f in [] if isinstance(v, str) else v:
             problem = _file_problem(directory, table_name, f, digests.get(f["file"]), rows, content=content)
             if problem:
-                problem = f"{f['file']}: {problem}" if "parts" in tables[table_name] else problem
+                parted = "parts" in tables[table_name] and not problem.startswith(f["file"])
+                problem = f"{f['file']}: {problem}" if parted else problem
                 break
         if problem:
             problems.append(f"{table_name}: {problem}")
@@ -408,7 +423,7 @@ def _file_problem(
 ) -> str | None:
     path = directory / entry["file"]
     if digest is None:
-        return "file is missing"
+        return link_problem(directory, entry["file"]) or "file is missing"
     if digest != entry["sha256"]:
         return "sha256 of the file differs from the manifest (the file was changed or swapped)"
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
