@@ -112,3 +112,42 @@ def test_pack_refuses_an_output_inside_the_snapshot(snap: Path, where: str) -> N
     one_line_error(out, "is inside the snapshot", str(snap))
     assert sorted(p.name for p in snap.iterdir()) == before
     assert run(["verify", str(snap)]).returncode == 0
+
+
+# 13 ---------------------------------------------------------------------------------------------
+
+SNAP = ["snapshot", "--no-github", "--weeks", "2"]
+GEN = ["generate", "--no-github", "--weeks", "2"]
+
+
+@pytest.mark.parametrize("command", [SNAP, GEN])
+def test_an_output_that_cannot_be_created_is_refused_before_any_stage(
+    command: list[str], tmp_path: Path, data_root: Path
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for target, says in ((Path("/proc/x"), "cannot write in /proc"), (a_file / "x", f"{a_file} is a file")):
+        out = run([*command, "-o", str(target)], data_root)
+        one_line_error(out, f"-o {target}", says)
+        assert out.stdout == ""  # no stage ran
+    assert a_file.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "notes.txt"]
+    assert list(data_root.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_read_only_output_folder_is_refused_before_any_stage(tmp_path: Path, data_root: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    out = run([*SNAP, "-o", str(folder / "x")], data_root)
+    one_line_error(out, f"cannot write in {folder}")
+    assert out.stdout == ""
+
+
+def test_a_data_root_that_is_a_file_is_refused_before_any_stage(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("mine")
+    out = run(SNAP, DEMOSEED_DATA=str(readme))
+    one_line_error(out, f"DEMOSEED_DATA={readme} is a file")
+    assert out.stdout == ""
+    assert readme.read_text() == "mine"
