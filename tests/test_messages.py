@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -151,3 +152,42 @@ def test_a_data_root_that_is_a_file_is_refused_before_any_stage(tmp_path: Path) 
     one_line_error(out, f"DEMOSEED_DATA={readme} is a file")
     assert out.stdout == ""
     assert readme.read_text() == "mine"
+
+
+# 15 ---------------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_says_interrupted_and_exits_130(tmp_path: Path, data_root: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"} | {"DEMOSEED_DATA": str(data_root)}
+    big = ["snapshot", "--no-github", "--teams", "10", "--members", "50", "--prs", "20000", "-o", str(tmp_path / "s")]
+    proc = subprocess.Popen([str(DEMOSEED), *big], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the command runs (fetch skipped); generating 200,000 PRs takes seconds
+    assert "fetch: skipped" in first
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err == "interrupted\n"  # stderr is no terminal: no line to close a ^C echo
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_scenario_path_that_is_a_folder_says_so(tmp_path: Path, data_root: Path) -> None:
+    folder = tmp_path / "mine.toml"
+    folder.mkdir()
+    one_line_error(run(["snapshot", "--no-github", "--scenario", str(folder)], data_root), f"{folder} is a folder")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["describe", "--scenario", "nope"], "nope"),
+        (["projects", "--industry", "nope"], "nope"),
+        (["snapshot", "--no-github", "--repo", "x"], "--repo 'x' is not owner/name"),
+        (["snapshot", "--no-github", "--repo", "../etc"], "--repo '../etc' is not owner/name"),
+        (["fetch", "--repo", "../etc"], "--repo '../etc' is not owner/name"),
+    ],
+)
+def test_unknown_names_are_errors(args: list[str], fragment: str, data_root: Path) -> None:
+    out = run(args, data_root)
+    one_line_error(out, fragment)
+    assert out.stdout == ""

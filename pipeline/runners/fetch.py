@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import paths
 from pipeline.base.errors import UserError
+from pipeline.base.repos import repo_ok
 
 if TYPE_CHECKING:
     from stages.fetch import FetchSummary
@@ -40,7 +41,7 @@ def select_repos(repos: Sequence[str], project: str | None) -> list[str]:
 
         chosen += [r for r in projects.get_preset(project).repos if r not in chosen]
     for r in chosen:
-        if r.count("/") != 1 or not all(r.split("/")):
+        if not repo_ok(r):
             raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
     return chosen
 
