@@ -143,10 +143,24 @@ workers = click.option(
     show_default=True,
     help="Partitions generated at once, in local processes (the bytes do not depend on it).",
 )
+
+
+def _dask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--dask, and $DEMOSEED_DASK even when --dask is not given: an address or a one-line error."""
+    import os
+
+    from pipeline.runners.executors import DASK_ENV, check_dask_address
+
+    if env := os.environ.get(DASK_ENV):
+        check_dask_address(env, f"{DASK_ENV}=")
+    return None if value is None else check_dask_address(value, "--dask ")
+
+
 dask = click.option(
     "--dask",
     metavar="tcp://HOST:8786",
     default=None,
+    callback=_dask,
     help="Run the partitions on this Dask cluster; its workers must see --output [default: $DEMOSEED_DASK].",
 )
 force = click.option("--force", is_flag=True, help="Rebuild and replace this command's own earlier output.")

@@ -7,17 +7,22 @@ its exit status and that nothing was written. docs/errors.md lists them.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeline.base.manifest import write_snapshot
+from pipeline.cli import main
 from tests.tablefactory import make_snapshot_tables
 
 DEMOSEED = Path(sys.executable).with_name("demoseed")
@@ -191,3 +196,59 @@ def test_unknown_names_are_errors(args: list[str], fragment: str, data_root: Pat
     out = run(args, data_root)
     one_line_error(out, fragment)
     assert out.stdout == ""
+
+
+# 7, 8 -------------------------------------------------------------------------------------------
+
+PARTITIONED = ["snapshot", "--no-github", "--scenario", "review-bottleneck", "--teams", "5", "--partition-teams", "2"]
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "tcp://127.0.0.1", "http://127.0.0.1:8786", "tcp://:8786"])
+def test_a_dask_address_that_is_no_address_is_refused_before_any_stage(address: str, data_root: Path) -> None:
+    out = run([*PARTITIONED, "--dask", address], data_root)
+    one_line_error(out, f"--dask {address!r} is not a Dask scheduler address", "tcp://HOST:PORT")
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize("args", [PARTITIONED, ["snapshot", "--no-github", "--weeks", "2"]])
+def test_demoseed_dask_garbage_is_refused_even_for_one_partition(args: list[str], data_root: Path) -> None:
+    out = run(args, data_root, DEMOSEED_DASK="garbage")
+    one_line_error(out, "DEMOSEED_DASK='garbage' is not a Dask scheduler address")
+    assert out.stdout == ""
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A local TCP server that accepts connections and never answers (a hung scheduler or a wrong port)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_a_dask_scheduler_that_never_answers_is_given_up_on(
+    silent_server: str, data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.runners import executors
+
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", 1.0)
+    code = main([*PARTITIONED, "-o", str(data_root / "s"), "--dask", f"tcp://{silent_server}"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and f"--dask tcp://{silent_server}: cannot reach the Dask scheduler" in err, err
+    assert "did not answer within 1 s" in err
+    assert not (data_root / "s").exists()

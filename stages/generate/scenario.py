@@ -281,9 +281,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", jira_prefix):
         raise c.fail("jira_prefix", "use 1-10 uppercase letters/digits starting with a letter (e.g. AIP)")
     repos = data.get("source_repos", [])
-    if not isinstance(repos, list) or not all(
-        isinstance(r, str) and repo_ok(r) for r in repos
-    ):
+    if not isinstance(repos, list) or not all(isinstance(r, str) and repo_ok(r) for r in repos):
         raise c.fail("source_repos", "expected a list of 'owner/name' strings")
 
     curves_in = data.get("curves", {})
