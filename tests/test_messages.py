@@ -252,3 +252,26 @@ def test_a_dask_scheduler_that_never_answers_is_given_up_on(
     assert err.count("\n") == 1 and f"--dask tcp://{silent_server}: cannot reach the Dask scheduler" in err, err
     assert "did not answer within 1 s" in err
     assert not (data_root / "s").exists()
+
+
+# 9 ----------------------------------------------------------------------------------------------
+
+
+def test_snapshot_says_at_once_what_it_waits_for_from_github(silent_server: str, data_root: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DEMOSEED_DASK"} | {
+        "DEMOSEED_DATA": str(data_root),
+        "GITHUB_TOKEN": "ghp_test",
+        "GITHUB_API_URL": f"http://{silent_server}",
+    }
+    args = [str(DEMOSEED), "snapshot", "--weeks", "2", "--repo", "pallets/flask"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    try:
+        first = proc.stdout.readline()  # the old code said nothing until the first request's deadline passed
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert first.strip() == (
+        f"fetch: asking GitHub ({silent_server}, GraphQL) for 1 repo: pallets/flask; "
+        "a request waits at most 5 s to connect and 30 s for its answer"
+    )

@@ -46,6 +46,23 @@ def select_repos(repos: Sequence[str], project: str | None) -> list[str]:
     return chosen
 
 
+def asking_line(req: FetchRequest) -> str:
+    """What a fetch is about to wait for, said before the first request (a GitHub that never answers
+    is otherwise silence until the first request's deadline)."""
+    from urllib.parse import urlsplit
+
+    from stages.fetch.transport import Timeouts
+
+    bound = Timeouts()
+    host = urlsplit(req.api_url or paths.github_api_url()).netloc or "?"
+    api = "GraphQL" if req.token else "REST, no token"
+    n = len(req.repos)
+    return (
+        f"asking GitHub ({host}, {api}) for {n} repo{'s' if n != 1 else ''}: {', '.join(req.repos)}; "
+        f"a request waits at most {bound.connect:g} s to connect and {bound.deadline:g} s for its answer"
+    )
+
+
 def run_fetch(req: FetchRequest) -> FetchSummary:
     """Fetch ``req.repos`` into the raw cache; the summary says per repo what happened."""
     from stages.fetch import fetch_repos
