@@ -275,3 +275,33 @@ def test_snapshot_says_at_once_what_it_waits_for_from_github(silent_server: str,
         f"fetch: asking GitHub ({silent_server}, GraphQL) for 1 repo: pallets/flask; "
         "a request waits at most 5 s to connect and 30 s for its answer"
     )
+
+
+# 16 ---------------------------------------------------------------------------------------------
+
+
+def _snapshot(data_root: Path, *args: str) -> tuple[str, str]:
+    """(directory name, snapshot id) of ``demoseed snapshot --no-github ARGS``."""
+    out = run(["snapshot", "--no-github", "--scenario", "baseline", *args], data_root)
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.strip().startswith("snapshot:"))
+    directory = line.split("snapshot: ", 1)[1].split(" ")[0]
+    return Path(directory).name, line.split("(id ", 1)[1][:16]
+
+
+def test_a_name_and_id_follow_the_requests_values_not_their_spelling(data_root: Path) -> None:
+    from stages.generate.scenario import load_scenario
+
+    baseline = load_scenario("baseline")
+    plain = _snapshot(data_root)
+    spelled = _snapshot(
+        data_root,
+        *("--weeks", str(baseline.weeks), "--teams", "1", "--anchor", "2026-01-05", "--real-share", "0.250"),
+        *("--members", str(baseline.members), "--team-slug", baseline.team_slug),
+    )
+    assert spelled == plain
+    assert plain[0] == "baseline-seed42-no-github"
+    assert _snapshot(data_root, "--real-share", "-0") == _snapshot(data_root, "--real-share", "0")
+    assert _snapshot(data_root, "--real-share", "-0")[0] == "baseline-seed42-rs0-no-github"
+    made = sorted(p.name for p in (data_root / "snapshots").iterdir())
+    assert made == ["baseline-seed42-no-github", "baseline-seed42-rs0-no-github"]
