@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import signal
 import socket
@@ -16,8 +17,9 @@ import subprocess
 import sys
 import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -305,3 +307,46 @@ def test_a_name_and_id_follow_the_requests_values_not_their_spelling(data_root: 
     assert _snapshot(data_root, "--real-share", "-0")[0] == "baseline-seed42-rs0-no-github"
     made = sorted(p.name for p in (data_root / "snapshots").iterdir())
     assert made == ["baseline-seed42-no-github", "baseline-seed42-rs0-no-github"]
+
+
+# 17 ---------------------------------------------------------------------------------------------
+
+
+def _edit_manifest(snap: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = snap / "manifest.json"
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.update(name="another-name"),
+        lambda d: d.update(notes=["all fine"]),
+        lambda d: d["tool"].update(version="9.9.9"),
+        lambda d: d["params"].update(seed=7),
+    ],
+    ids=["name", "notes", "tool.version", "params"],
+)
+def test_verify_catches_an_edit_of_any_manifest_field(snap: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    assert run(["verify", str(snap)]).returncode == 0
+    _edit_manifest(snap, edit)
+    out = run(["verify", str(snap)])
+    assert out.returncode == 2, out
+    assert "the manifest was edited" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("command", [["verify"], ["describe"], ["pack"], ["load", "--db-url", "sqlite:///x.db"]])
+def test_a_manifest_name_that_is_a_path_is_refused_where_it_is_read(
+    snap: Path, command: list[str], tmp_path: Path
+) -> None:
+    _edit_manifest(snap, lambda d: d.update(name="../../escape"))
+    out = subprocess.run(
+        [str(DEMOSEED), *command, str(snap)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert out.returncode == 2, out
+    assert "name '../../escape' is not a snapshot name" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
+    assert not (tmp_path / "x.db").exists()

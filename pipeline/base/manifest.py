@@ -51,6 +51,8 @@ PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
 SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # what a file name may be built from
+SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")  # a directory name: no '/', never '..' alone
+MANIFEST_DIGEST = "manifest_sha256"  # the key of the digest of every other field
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,13 @@ def snapshot_id(manifest: dict[str, Any]) -> str:
     return digest[:16]
 
 
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The sha256 of every field of a manifest but the id and itself (name, notes, tool, params, ...):
+    recorded as ``manifest_sha256`` so that verify catches an edit of a field the id does not cover."""
+    basis = {k: v for k, v in manifest.items() if k not in ("snapshot_id", MANIFEST_DIGEST)}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def write_snapshot(
     directory: Path | str,
     tables: dict[str, pa.Table],
@@ -267,6 +276,7 @@ def write_manifest(
         "tables": entries,
     }
     manifest["snapshot_id"] = snapshot_id(manifest)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     atomic_write_bytes(directory / MANIFEST_NAME, canonical_json(manifest).encode())
     return manifest
 
@@ -292,6 +302,12 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
         ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
         raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
+    name = manifest.get("name", "")
+    if not isinstance(name, str) or not (name == "" or SNAPSHOT_NAME.match(name)):  # every reader, verify first
+        raise IntegrityError(
+            f"{path}: the manifest's name {name!r} is not a snapshot name (letters, digits, '.', '_', '+', '-'; "
+            "no path); fetch a fresh copy of the snapshot"
+        )
     version = manifest.get("format_version")
     if version not in SUPPORTED_FORMATS:
         raise IntegrityError(
@@ -359,6 +375,11 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
     problems += _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
+    digest = manifest.get(MANIFEST_DIGEST)  # absent from a snapshot written before it was recorded
+    if not problems and digest is not None and digest != manifest_digest(manifest):
+        problems.append(
+            f"manifest: {MANIFEST_DIGEST} does not match its fields (the manifest was edited: name, notes, tool, ...)"
+        )
     if problems:
         raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
