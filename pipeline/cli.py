@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 
 import click
@@ -77,9 +78,17 @@ for _command in (
     cli.add_command(_command)
 
 
+_TEMPORARY = re.compile(r"(^|/)\.([^/]+)\.(?:tmp|old|unpack)-[0-9]+(?=/|$)")  # pipeline.base.atomic's names
+
+
+def user_path(filename: object) -> str:
+    """A path as the user knows it: ``.NAME.tmp-PID`` (a write in progress) shown as ``NAME``."""
+    return _TEMPORARY.sub(r"\1\2", os.fsdecode(filename) if isinstance(filename, (str, bytes)) else str(filename))
+
+
 def os_error_line(exc: OSError) -> str:
     """One line for an operating-system error, and what to do about it."""
-    where = f" ({exc.filename})" if exc.filename else ""
+    where = f" ({user_path(exc.filename)})" if exc.filename else ""
     if exc.errno == errno.ENOSPC or "No space left on device" in str(exc):
         return f"no space left on device{where}; free some space and run again (the previous output is unchanged)"
     text = exc.strerror or str(exc)

@@ -350,3 +350,17 @@ def test_a_manifest_name_that_is_a_path_is_refused_where_it_is_read(
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
     assert not (tmp_path / "x.db").exists()
+
+
+def test_an_os_error_names_the_users_path_not_the_temporary_one() -> None:
+    from pipeline.cli import os_error_line
+
+    err = OSError(28, "No space left on device", "/data/snapshots/.big.tmp-4242/metrics_pullrequest/part-00001.parquet")
+    assert os_error_line(err) == (
+        "no space left on device (/data/snapshots/big/metrics_pullrequest/part-00001.parquet); "
+        "free some space and run again (the previous output is unchanged)"
+    )
+    assert (
+        os_error_line(OSError(13, "Permission denied", "/srv/.app.duckdb.tmp-7"))
+        == "Permission denied (/srv/app.duckdb)"
+    )
