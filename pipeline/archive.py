@@ -76,6 +76,10 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
         raise UserError(f"{output} already exists; give another -o or pass --force to replace it")
     if output.exists() and not output.is_file():
         raise UserError(f"{output} is not a regular file; give another -o")
+    from pipeline.paths import write_problem
+
+    if problem := write_problem(output):
+        raise UserError(f"cannot write {output}: {problem}; write the archive elsewhere (-o)")
     listed = sorted(f for entry in manifest.tables.values() for f in entry.files)
     files = [snapshot_dir / MANIFEST_NAME, *(snapshot_dir / f for f in listed)]
     if not all(_LISTABLE.match(f) for f in listed):
@@ -290,6 +294,10 @@ def unpack(archive: Path | str, dest: Path | str, *, force: bool = False) -> Pat
         if target.exists() and not force:
             raise UserError(f"{target} already exists; remove it or pass --force to replace it")
         need = sum(m.size for m in files)
+        from pipeline.paths import write_problem
+
+        if problem := write_problem(target):
+            raise UserError(f"cannot unpack into {dest}: {problem}; give a folder you can write to (-d)")
         _check_space(dest, need)
         try:
             dest.mkdir(parents=True, exist_ok=True)

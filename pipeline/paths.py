@@ -32,13 +32,14 @@ def data_root() -> Path:
 
 
 def write_problem(target: Path) -> str | None:
-    """Why ``target`` (a directory to be made or replaced) cannot be written, or None.
+    """Why ``target`` (a file or directory to be made or replaced, atomically: through a sibling) cannot
+    be written, or None.
 
     The nearest existing folder on its way must be a folder this process can
     create files in: a file is probed there (made and removed at once), which
     answers for read-only folders and file systems, ``/proc`` and the like
     whoever runs the tool (root included), before any work is done."""
-    probe = target.parent if target.is_dir() else target
+    probe = target.parent if target.exists() or target.is_symlink() else target
     while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():

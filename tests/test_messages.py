@@ -364,3 +364,16 @@ def test_an_os_error_names_the_users_path_not_the_temporary_one() -> None:
         os_error_line(OSError(13, "Permission denied", "/srv/.app.duckdb.tmp-7"))
         == "Permission denied (/srv/app.duckdb)"
     )
+
+
+def test_pack_and_unpack_check_where_they_write_first(snap: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    out = run(["pack", str(snap), "-o", str(a_file / "x.tar")])
+    one_line_error(out, f"cannot write {a_file / 'x.tar'}: {a_file} is a file, not a folder")
+    one_line_error(run(["pack", str(snap), "-o", "/proc/x.tar"]), "cannot write /proc/x.tar: cannot write in /proc")
+    archive = tmp_path / "s.tar"
+    assert run(["pack", str(snap), "-o", str(archive)]).returncode == 0
+    out = run(["unpack", str(archive), "-d", "/proc/x"])
+    one_line_error(out, "cannot unpack into /proc/x: cannot write in /proc")  # not "no space left"
+    assert a_file.read_text() == "mine"
