@@ -227,7 +227,8 @@ def by_value(config: GenerateConfig, *, project: bool = False) -> GenerateConfig
     ``--weeks 8`` for a scenario of 8 weeks is the same request (and snapshot) as no ``--weeks``.
 
     Defaults: teams 1, real share 0.25, the fixed anchor (not for ``--project``, whose default anchor is
-    the newest real event), and the scenario's weeks, members and team slug."""
+    the newest real event), and the scenario's weeks, members and team slug (legacy mode: its weeks and
+    team slug)."""
     changes: dict[str, Any] = {}
     if config.real_share is not None:
         share = config.real_share + 0.0  # -0.0 -> 0.0
@@ -245,6 +246,13 @@ def by_value(config: GenerateConfig, *, project: bool = False) -> GenerateConfig
             ("members", scenario.members),
             ("team_slug", scenario.team_slug),
         ):
+            if getattr(config, key) == default:
+                changes[key] = None
+    elif config.legacy and config.members and config.prs and (config.weeks, config.team_slug) != (None, None):
+        from stages.generate import legacy_scenario
+
+        legacy = legacy_scenario(config.members, config.prs)  # its members and PRs are the request's own
+        for key, default in (("weeks", legacy.weeks), ("team_slug", legacy.team_slug)):
             if getattr(config, key) == default:
                 changes[key] = None
     return dataclasses.replace(config, **changes) if changes else config

@@ -282,9 +282,9 @@ def test_snapshot_says_at_once_what_it_waits_for_from_github(silent_server: str,
 # 16 ---------------------------------------------------------------------------------------------
 
 
-def _snapshot(data_root: Path, *args: str) -> tuple[str, str]:
+def _snapshot(data_root: Path, *args: str, scenario: tuple[str, ...] = ("--scenario", "baseline")) -> tuple[str, str]:
     """(directory name, snapshot id) of ``demoseed snapshot --no-github ARGS``."""
-    out = run(["snapshot", "--no-github", "--scenario", "baseline", *args], data_root)
+    out = run(["snapshot", "--no-github", *scenario, *args], data_root)
     assert out.returncode == 0, out.stderr
     line = next(x for x in out.stdout.splitlines() if x.strip().startswith("snapshot:"))
     directory = line.split("snapshot: ", 1)[1].split(" ")[0]
@@ -377,3 +377,10 @@ def test_pack_and_unpack_check_where_they_write_first(snap: Path, tmp_path: Path
     out = run(["unpack", str(archive), "-d", "/proc/x"])
     one_line_error(out, "cannot unpack into /proc/x: cannot write in /proc")  # not "no space left"
     assert a_file.read_text() == "mine"
+
+
+def test_a_legacy_request_with_its_defaults_spelled_out_is_the_same_request(data_root: Path) -> None:
+    legacy = ["--teams", "2", "--members", "3", "--prs", "12"]
+    plain = _snapshot(data_root, *legacy, scenario=())
+    spelled = _snapshot(data_root, *legacy, "--weeks", "8", "--team-slug", "demo-team", scenario=())
+    assert spelled == plain and plain[0] == "legacy-t2m3p12-seed42-no-github"
