@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from pathlib import Path
 
 from pipeline.base.errors import UserError
@@ -39,6 +38,8 @@ def write_problem(target: Path) -> str | None:
     create files in: a file is probed there (made and removed at once), which
     answers for read-only folders and file systems, ``/proc`` and the like
     whoever runs the tool (root included), before any work is done."""
+    import tempfile  # here: every command imports this module, few of them write
+
     probe = target.parent if target.exists() or target.is_symlink() else target
     while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
         probe = probe.parent
