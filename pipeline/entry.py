@@ -19,7 +19,7 @@ def main() -> int:
     try:
         from pipeline.cli import main as run
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(("\n" if sys.stderr.isatty() else "") + "interrupted\n")
         return 130
     code = run()
     end_command()

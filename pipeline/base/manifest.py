@@ -52,6 +52,8 @@ PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
 SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # what a file name may be built from
+SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")  # a directory name: no '/', never '..' alone
+MANIFEST_DIGEST = "manifest_sha256"  # the key of the digest of every other field
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,20 @@ class TableEntry:
     def files(self) -> tuple[str, ...]:
         """The table's Parquet files relative to the snapshot, in row order."""
         return tuple(p.file for p in self.parts) if self.parts else (self.file,)
+
+
+def link_problem(directory: Path, rel: str) -> str | None:
+    """What is wrong when a snapshot's file ``rel`` (or a directory on its way) is a link: a snapshot
+    holds plain files only, and a link would make verify, pack and load read bytes from elsewhere."""
+    path = directory
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return (
+                f"{path.relative_to(directory).as_posix()} is a link (to {path.readlink()}); a snapshot holds "
+                "plain files only: replace it with a fresh copy of the snapshot"
+            )
+    return None
 
 
 def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
@@ -195,6 +211,13 @@ def snapshot_id(manifest: dict[str, Any]) -> str:
     return digest[:16]
 
 
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The sha256 of every field of a manifest but the id and itself (name, notes, tool, params, ...):
+    recorded as ``manifest_sha256`` so that verify catches an edit of a field the id does not cover."""
+    basis = {k: v for k, v in manifest.items() if k not in ("snapshot_id", MANIFEST_DIGEST)}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def write_snapshot(
     directory: Path | str,
     tables: dict[str, pa.Table],
@@ -254,6 +277,7 @@ def write_manifest(
         "tables": entries,
     }
     manifest["snapshot_id"] = snapshot_id(manifest)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     atomic_write_bytes(directory / MANIFEST_NAME, canonical_json(manifest).encode())
     return manifest
 
@@ -279,6 +303,12 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
         ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
         raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
+    name = manifest.get("name", "")
+    if not isinstance(name, str) or not (name == "" or SNAPSHOT_NAME.match(name)):  # every reader, verify first
+        raise IntegrityError(
+            f"{path}: the manifest's name {name!r} is not a snapshot name (letters, digits, '.', '_', '+', '-'; "
+            "no path); fetch a fresh copy of the snapshot"
+        )
     version = manifest.get("format_version")
     if version not in SUPPORTED_FORMATS:
         raise IntegrityError(
@@ -325,7 +355,7 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
         for v in files.values()
         if not isinstance(v, str)
         for f in v
-        if (directory / f["file"]).is_file() and not (directory / f["file"]).is_symlink()
+        if (directory / f["file"]).is_file() and link_problem(directory, f["file"]) is None
     ]
     todo = [f for f in present if f not in known]
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -338,13 +368,19 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
         for f in [] if isinstance(v, str) else v:
             problem = _file_problem(directory, table_name, f, digests.get(f["file"]), rows, content=content)
             if problem:
-                problem = f"{f['file']}: {problem}" if "parts" in tables[table_name] else problem
+                parted = "parts" in tables[table_name] and not problem.startswith(f["file"])
+                problem = f"{f['file']}: {problem}" if parted else problem
                 break
         if problem:
             problems.append(f"{table_name}: {problem}")
     problems += _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
+    digest = manifest.get(MANIFEST_DIGEST)  # absent from a snapshot written before it was recorded
+    if not problems and digest is not None and digest != manifest_digest(manifest):
+        problems.append(
+            f"manifest: {MANIFEST_DIGEST} does not match its fields (the manifest was edited: name, notes, tool, ...)"
+        )
     if problems:
         raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
@@ -409,7 +445,7 @@ def _file_problem(
 ) -> str | None:
     path = directory / entry["file"]
     if digest is None:
-        return "file is missing"
+        return link_problem(directory, entry["file"]) or "file is missing"
     if digest != entry["sha256"]:
         return "sha256 of the file differs from the manifest (the file was changed or swapped)"
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:

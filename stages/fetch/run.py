@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -42,6 +41,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from pipeline.base.repos import repo_ok
 from stages.fetch import rest
 from stages.fetch.auth import mask
 from stages.fetch.cache import Cache, MemoryCache, RepoCache
@@ -58,7 +58,6 @@ from stages.fetch.transport import RetryPolicy, Timeouts, Transport
 
 log = logging.getLogger(__name__)
 
-REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 MAX_CATCHUPS = 3
 REASKS = 3  # a page with null PR nodes is asked again at once up to this many times
 # Cache writes (checkpoints, state, compaction) run off the event loop on this many threads,
@@ -382,7 +381,7 @@ async def fetch_async(
     async def one(repo: str) -> None:
         st = stats[repo]
         try:
-            if not REPO_RE.match(repo):
+            if not repo_ok(repo):
                 raise RepoError(f"{repo!r} is not owner/name")
             cache: Cache = MemoryCache(repo) if opts.no_cache else RepoCache(raw_dir, repo)
             caches[repo] = cache

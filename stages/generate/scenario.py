@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.base.errors import UserError
+from pipeline.base.repos import repo_ok
 from stages.generate.config import SLUG
 from stages.generate.tomllines import line_of
 
@@ -332,9 +333,7 @@ def _volumes(c: _Checker, data: dict[str, Any], slug: str) -> dict[str, Any]:
     if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", jira_prefix):
         raise c.fail("jira_prefix", "use 1-10 uppercase letters/digits starting with a letter (e.g. AIP)")
     repos = data.get("source_repos", [])
-    if not isinstance(repos, list) or not all(
-        isinstance(r, str) and re.fullmatch(r"[\w.-]+/[\w.-]+", r) for r in repos
-    ):
+    if not isinstance(repos, list) or not all(isinstance(r, str) and repo_ok(r) for r in repos):
         raise c.fail("source_repos", "expected a list of 'owner/name' strings")
     return {
         "weeks": weeks,
@@ -436,6 +435,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         return parse_scenario(text, f"{s} (built-in)")
     path = Path(s)
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise UserError(f"scenario file {path} is a folder; give a .toml file or one of: {', '.join(BUILTIN)}")
         if not path.is_file():
             raise UserError(f"scenario file {path} does not exist; give a .toml file or one of: {', '.join(BUILTIN)}")
         try:
