@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.base.errors import UserError
-from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec
+from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec, spec
 
 from .ddl import quote
 from .plan import sql_literal
@@ -38,6 +38,12 @@ class Backend(abc.ABC):
         self.duck = duck
         # per table, the read-back aggregates of the rows insert() sent (targets that stream them)
         self.streamed: dict[str, StreamAggregates] = {}
+        # per table, the columns written under their target names (the load plan's; default: the snapshot's)
+        self.specs: dict[str, TableSpec] = {}
+
+    def spec(self, table: str) -> TableSpec:
+        """The written columns of ``table`` (what the read-back compares)."""
+        return self.specs.get(table) or spec(table)
 
     # -- native SQL ----------------------------------------------------------------
     @abc.abstractmethod
