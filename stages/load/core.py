@@ -275,6 +275,14 @@ def _cut(text: str) -> str:
     return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
 
+class Refused(UserError):
+    """The plan refuses the load (one line); the plan itself rides along for ``check``."""
+
+    def __init__(self, message: str, plan: LoadPlan, created: list[str], notes: list[str]) -> None:
+        super().__init__(message)
+        self.plan, self.created, self.notes = plan, created, notes
+
+
 @dataclass
 class Decided:
     """What a load will do, decided inside its transaction before it writes: the load and check share it."""
@@ -327,7 +335,7 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
     team_map = {p.snapshot_teams[slug]: i for slug, i in found.items()}
     plan = _plan(backend, p, existing, team_map, drift)
     if plan.refused:
-        raise UserError(plan.refusal())
+        raise Refused(plan.refusal(), plan, created, notes)
     backend.specs = {t: tp.target for t, tp in plan.tables.items()}
     return Decided(created, found, team_map, plan, notes)
 
