@@ -306,3 +306,20 @@ def test_app_errors_are_one_line(snapshot: Path, tmp_path: Path) -> None:
             run_load(snapshot, None, as_of=AS_OF, follow=Follow(app=APP, app_python=bare))
         assert "did not start: ModuleNotFoundError: No module named 'django'" in str(info.value)
         assert "give --app-python" in str(info.value)
+
+
+def test_manifest_records_the_app_schema_outside_the_id_and_check_names_it(snapshot: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from pipeline.base.manifest import read_manifest, snapshot_id
+
+    doc = json.loads((snapshot / "manifest.json").read_text())
+    assert doc["app_schema"]["sha256"] == hashlib.sha256(APP_SCHEMA_SQL.read_bytes()).hexdigest()
+    without = {k: v for k, v in doc.items() if k != "app_schema"}
+    assert snapshot_id(without) == doc["snapshot_id"]  # the pinned ids do not move
+    assert read_manifest(snapshot).app_schema_sha256 == doc["app_schema"]["sha256"]
+    checked = run_check(snapshot, f"sqlite:///{tmp_path / 'none.db'}", as_of=AS_OF)
+    assert checked.ok and checked.created and not (tmp_path / "none.db").exists()
+    assert f"built against app schema {doc['app_schema']['sha256'][:12]}, the one this demoseed knows" in " ".join(
+        checked.notes
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.base.errors import UserError
+from pipeline.base.manifest import Manifest, app_schema_record
 
 from .asof import RECOMPUTED
 from .backend import Cleared
@@ -108,12 +109,26 @@ def check_snapshot(
         prepare.get("progress"),
     )
     report = CheckReport(p.target.display, p.snapshot_dir, p.manifest.snapshot_id)
+    report.notes.append(schema_line(p.manifest))
     if p.target.kind in {DUCKDB, SQLITE} and p.target.path is not None and not p.target.path.exists():
         report.created = list(p.tables)
         report.notes.append(f"{p.target.path} does not exist: load creates it with the app tables")
         return report
     _rehearse(p, clear, drift or Drift(), report)
     return report
+
+
+def schema_line(manifest: Manifest) -> str:
+    """Which app schema the snapshot was built against, and whether this demoseed's differs."""
+    built, ours = manifest.app_schema_sha256, app_schema_record()["sha256"]
+    if built is None:
+        return f"the snapshot does not record its app schema (made before it was); this demoseed's is {ours[:12]}"
+    if built == ours:
+        return f"built against app schema {built[:12]}, the one this demoseed knows; the differences above are the target's"
+    return (
+        f"built against app schema {built[:12]}, this demoseed knows {ours[:12]}: the snapshot is older or newer "
+        "than this tool's idea of the app; the differences above are against the target itself"
+    )
 
 
 def _rehearse(p: Prepared, clear: bool, drift: Drift, report: CheckReport) -> None:
