@@ -12,8 +12,10 @@ snapshot's weekly rows. The embedded default database path comes from
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -53,23 +55,7 @@ def run_load(
     follow: Follow | None = None,
 ) -> LoadReport:
     """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now)."""
-    db_url, drift, notes = (follow or Follow()).resolve(db_url, include)
-    report = load_snapshot(
-        snapshot_dir,
-        db_url,
-        drift=drift,
-        as_of=as_of or now(),
-        recompute_week=recompute_week,
-        recompute_columns=AGGREGATE_COLUMNS,
-        schema=schema,
-        clear=clear,
-        rebase_dates=rebase_dates,
-        default_db=paths.default_db_path(),
-        include=include,
-        progress=progress,
-    )
-    report.notes[:0] = notes
-    return report
+    return _run(load_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, progress)
 
 
 def run_check(
@@ -84,8 +70,28 @@ def run_check(
     follow: Follow | None = None,
 ) -> CheckReport:
     """What :func:`run_load` with the same arguments would do, with nothing written (``demoseed check``)."""
-    db_url, drift, notes = (follow or Follow()).resolve(db_url, include, migrate_allowed=False)
-    report = check_snapshot(
+    return _run(check_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, None)
+
+
+R = TypeVar("R", LoadReport, CheckReport)
+
+
+def _run(
+    stage: Callable[..., R],
+    snapshot_dir: Path,
+    db_url: str | None,
+    as_of: dt.datetime | None,
+    schema: str | None,
+    clear: bool,
+    rebase_dates: bool,
+    include: tuple[str, ...],
+    follow: Follow | None,
+    progress: Progress | None,
+) -> R:
+    """load_snapshot or check_snapshot with the same arguments (check never runs the app's migrate)."""
+    checking = stage is check_snapshot
+    db_url, drift, notes = (follow or Follow()).resolve(db_url, include, migrate_allowed=not checking)
+    report = stage(
         snapshot_dir,
         db_url,
         drift=drift,
@@ -97,6 +103,7 @@ def run_check(
         rebase_dates=rebase_dates,
         default_db=paths.default_db_path(),
         include=include,
+        progress=progress,
     )
     report.notes[:0] = notes
     return report
