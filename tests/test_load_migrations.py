@@ -131,7 +131,7 @@ def test_fill_and_ignore_missing_columns_by_hand(app_pg: str, snapshot: Path) ->
     assert "teams_team.timezone_name: 'Europe/Kyiv' (from --fill)" in text
     assert "metrics_teammember.slack_user_id: not in the target (--ignore-missing-columns)" in text
     with pytest.raises(UserError, match=r"--fill teams_team.is_demo='maybe': not a value for boolean"):
-        run_load(snapshot, app_pg, as_of=AS_OF, clear=True, follow=Follow(fills=("teams_team.is_demo=maybe",)))
+        run_load(snapshot, app_pg, as_of=AS_OF, follow=Follow(fills=("teams_team.is_demo=maybe",)))
     with pytest.raises(UserError, match=r"--fill names teams_team.nope, which the target does not have"):
         run_load(
             snapshot,

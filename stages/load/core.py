@@ -327,15 +327,18 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
     if not dry or not created:
         backend.lock([t for t in tables if t in existing or not dry])
     found = backend.teams_by_slug(list(p.snapshot_teams)) if "teams_team" in tables and not created else {}
-    if found and not clear:
-        raise UserError(
-            f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
-            "use --clear to replace their rows (the team rows and what the app attached to them stay)"
-        )
     team_map = {p.snapshot_teams[slug]: i for slug, i in found.items()}
     plan = _plan(backend, p, existing, team_map, drift)
     if plan.refused:
         raise Refused(plan.refusal(), plan, created, notes)
+    if found and not clear:
+        raise Refused(
+            f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
+            "use --clear to replace their rows (the team rows and what the app attached to them stay)",
+            plan,
+            created,
+            notes,
+        )
     backend.specs = {t: tp.target for t, tp in plan.tables.items()}
     return Decided(created, found, team_map, plan, notes)
 
