@@ -323,3 +323,13 @@ def test_manifest_records_the_app_schema_outside_the_id_and_check_names_it(snaps
     assert f"built against app schema {doc['app_schema']['sha256'][:12]}, the one this demoseed knows" in " ".join(
         checked.notes
     )
+
+
+def test_a_relative_app_python_is_made_absolute_not_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stages.load.app import app_python
+
+    link = tmp_path / "venv" / "bin" / "python"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(PY)
+    monkeypatch.chdir(tmp_path)
+    assert app_python(APP, "venv/bin/python") == str(link)  # the app runs in DIR: a relative path would miss

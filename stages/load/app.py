@@ -52,7 +52,10 @@ class AppInfo:
 def app_python(directory: Path, given: str | None) -> str:
     """The interpreter of the app's environment: ``given``, else DIR/.venv/bin/python, else ``python`` on PATH."""
     if given:
-        found = shutil.which(given) if os.sep not in given else (given if Path(given).is_file() else None)
+        # absolute (the app runs in DIR), not resolved: a venv's python is a symlink that must stay one
+        found = (
+            shutil.which(given) if os.sep not in given else (os.path.abspath(given) if Path(given).is_file() else None)
+        )
         if not found:
             raise UserError(f"--app-python {given}: no such interpreter")
         return found

@@ -137,12 +137,14 @@ def _rehearse(p: Prepared, clear: bool, drift: Drift, report: CheckReport) -> No
         backend.duck.register(RECOMPUTED, p.cut.recomputed)
         try:
             d = _decide(backend, p, clear, drift, dry=True)
-            report.created, report.plan, report.notes = d.created, d.plan, d.notes
+            report.created, report.plan = d.created, d.plan
+            report.notes += d.notes
             swept = backend.clear_teams(sorted(d.found.values()), p.tables, dry=True) if d.found else Cleared()
             report.clear_teams = sorted(d.found)
             report.deleted, report.foreign = swept.deleted, swept.foreign
         except Refused as exc:
-            report.plan, report.created, report.notes = exc.plan, exc.created, exc.notes
+            report.plan, report.created = exc.plan, exc.created
+            report.notes += exc.notes
             report.refusal = str(exc)
         except UserError as exc:
             report.refusal = str(exc)
