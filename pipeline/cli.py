@@ -23,6 +23,7 @@ from pipeline import __version__
 from pipeline.base.errors import UserError
 from pipeline.commands import (
     aggregate,
+    check,
     describe,
     fetch,
     generate,
@@ -67,6 +68,7 @@ for _command in (
     aggregate.command,
     snapshot.command,
     load.command,
+    check.command,
     verify.command,
     pack.pack_command,
     pack.unpack_command,

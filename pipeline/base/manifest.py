@@ -189,9 +189,23 @@ class Manifest:
             raise IntegrityError(f"manifest of {self.name}: week_starts holds a value that is not a date") from None
 
     @property
+    def app_schema_sha256(self) -> str | None:
+        """The sha256 of the app DDL the tables were built against (None: written before it was recorded)."""
+        rec = self.document.get("app_schema")
+        return str(rec["sha256"]) if isinstance(rec, dict) and "sha256" in rec else None
+
+    @property
     def request_key(self) -> str | None:
         key = self.inputs.get("request_key")
         return key if isinstance(key, str) else None
+
+
+APP_SCHEMA_SQL = Path(__file__).resolve().parent / "sql" / "app-schema.sql"
+
+
+def app_schema_record() -> dict[str, str]:
+    """The app schema a snapshot's tables are built against: the sha256 of the vendored app DDL."""
+    return {"sha256": file_sha256(APP_SCHEMA_SQL), "file": "pipeline/base/sql/app-schema.sql"}
 
 
 def canonical_json(obj: Any) -> str:
@@ -275,6 +289,7 @@ def write_manifest(
         "inputs": inputs or {},
         "notes": list(notes),
         "tables": entries,
+        "app_schema": app_schema_record(),  # what the tables were built against; not part of the id
     }
     manifest["snapshot_id"] = snapshot_id(manifest)
     manifest[MANIFEST_DIGEST] = manifest_digest(manifest)

@@ -45,7 +45,6 @@ from pgpq import encoders as pgpq_encoders
 from pgpq import schema as pgpq_schema
 
 from pipeline.base.errors import UserError
-from pipeline.base.schemas import spec
 from pipeline.base.tuning import release_memory
 
 from . import ddl
@@ -210,17 +209,20 @@ class PostgresBackend(Backend):
         names = ", ".join(sql_literal(t) for t in tables)
         rows = self.query(
             "SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
-            "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES') "
+            "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS'), "
+            "is_generated = 'ALWAYS' "
             f"FROM information_schema.columns WHERE table_schema = {sql_literal(self.schema)} "
             f"AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
         )
         out: dict[str, list[Column]] = {}
-        for table, name, data_type, length, precision, scale, nullable, has_default in rows:
+        for table, name, data_type, length, precision, scale, nullable, has_default, generated in rows:
             canon = postgres_type(data_type, length, precision, scale)
             shown = data_type + (f"({length})" if length else "")
             if canon[0] == "dec" and precision is not None:
                 shown = f"numeric({precision}, {scale})"
-            out.setdefault(table, []).append(Column(name, canon, shown, nullable == "YES", bool(has_default)))
+            out.setdefault(table, []).append(
+                Column(name, canon, shown, nullable == "YES", bool(has_default), bool(generated))
+            )
         self._types.update({t: {c.name: c.type for c in cols} for t, cols in out.items()})  # for insert()
         return out
 
@@ -365,7 +367,7 @@ class PostgresBackend(Backend):
         copy_sql = (
             f"COPY {self.qname(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN (FORMAT binary{freeze})"
         )
-        sent = self.streamed[table] = StreamAggregates(spec(table))
+        sent = self.streamed[table] = StreamAggregates(self.spec(table))
         chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=IN_FLIGHT)
         stop = threading.Event()
 
