@@ -43,6 +43,7 @@ def run_load(
     clear: bool = False,
     rebase_dates: bool = True,
     include: tuple[str, ...] = APP_LOAD_ORDER,
+    allow_empty: bool = False,
     progress: Progress | None = None,
 ) -> LoadReport:
     """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now)."""
@@ -57,5 +58,6 @@ def run_load(
         rebase_dates=rebase_dates,
         default_db=paths.default_db_path(),
         include=include,
+        allow_empty=allow_empty,
         progress=progress,
     )

@@ -92,6 +92,14 @@ class Backend(abc.ABC):
     def restore_bulk(self, statements: Sequence[str]) -> None:  # noqa: B027 - optional hook
         """Run the statements :meth:`prepare_bulk` returned, after the rows are in."""
 
+    def check_constraint(self, table: str, name: str) -> CheckConstraint | None:
+        """A CHECK constraint of ``table`` as the catalog holds it now (after a rollback); None: unknown."""
+        return None
+
+    def id_position(self, table: str) -> int | None:
+        """Where ``id`` sits among the table's columns (0-based) as a refused row lists them; None: unknown."""
+        return None
+
     # -- data ------------------------------------------------------------------------
     @abc.abstractmethod
     def insert(self, table: str, columns: Sequence[str], select: str) -> int:
@@ -210,6 +218,37 @@ class Backend(abc.ABC):
         ids = ", ".join(str(int(i)) for i in team_ids) or "NULL"
         sql = f"SELECT {', '.join(exprs)} FROM {self.qname(spec.name)} WHERE {quote(key)} IN ({ids})"
         return tuple(self.query(sql)[0])
+
+
+class ConstraintViolation(RuntimeError):
+    """The target refused rows for one of its constraints (SQLSTATE class 23), with what it named.
+
+    ``str()`` is the database's own text (ERROR, DETAIL); the fields are its diagnostics:
+    ``sqlstate`` (:data:`CHECK`, :data:`UNIQUE`, :data:`NOT_NULL`, :data:`FOREIGN_KEY`, or another),
+    the constraint, table and column (each None when not given), and DETAIL
+    (``Key (c)=(v) ...`` or ``Failing row contains (...)``).
+    """
+
+    def __init__(
+        self, text: str, *, sqlstate: str, constraint: str | None, table: str | None, column: str | None, detail: str
+    ) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+        self.constraint = constraint
+        self.table = table
+        self.column = column
+        self.detail = detail
+
+
+NOT_NULL, FOREIGN_KEY, UNIQUE, CHECK = "23502", "23503", "23505", "23514"
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    """A CHECK constraint: the columns it reads and its definition."""
+
+    columns: list[str]
+    definition: str
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -39,18 +40,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.base.errors import UserError
+from pipeline.base.errors import DiskFull, UserError
 from pipeline.base.manifest import checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
-from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
+from .backend import Backend, Cleared, ConstraintViolation, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
 from .extensions import connect, one_malloc_arena, release_memory
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
-from .report import LoadReport, TableReport
+from .report import LoadReport, ReadBackMismatch, TableReport
 from .schema_check import check_table
 from .target import DUCKDB, POSTGRES, Target, check_identifier, parse_db_url, scrub
+from .violations import explain_violation
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ def load_snapshot(
     rebase_dates: bool = True,
     default_db: Path | None = None,
     include: tuple[str, ...] = APP_LOAD_ORDER,
+    allow_empty: bool = False,
     progress: Progress | None = None,
 ) -> LoadReport:
     """Load a verified snapshot, as the team stood at ``as_of``, into ``db_url`` (None: the DuckDB file ``default_db``).
@@ -89,17 +92,23 @@ def load_snapshot(
     the instant (:mod:`stages.load.asof`); the instant's week of weekly
     metrics is recomputed by ``recompute_week`` (the caller's aggregate stage,
     see :mod:`pipeline.runners.load`), which reads ``recompute_columns`` of
-    each table (None: all columns).
+    each table (None: all columns). A load that would write nothing but the
+    team rows is refused unless ``allow_empty``.
     """
     say = progress or (lambda _msg: None)
+    check_as_of(as_of)
+    if db_url is not None and not db_url.strip():
+        where = f" ({default_db})" if default_db is not None else ""
+        raise UserError(
+            "the database URL is empty (--db-url '' or DEMOSEED_DB_URL=''); give a URL, or leave both out "
+            f"for the embedded default{where}"
+        )
     target = parse_db_url(db_url, schema=schema, default_db=default_db)
     unknown = [t for t in include if t not in APP_LOAD_ORDER]
     if unknown:
         raise UserError(
             f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
         )
-    if as_of.tzinfo is None:
-        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
     tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
@@ -129,40 +138,30 @@ def load_snapshot(
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
     _check_slugs(slugs, snapshot_dir)
-    snapshot_teams = dict(zip(slugs, snapshot_team_ids, strict=True))
+    job = _Job(tables, files, dict(zip(slugs, snapshot_team_ids, strict=True)), rebase, cut, clear, allow_empty, say)
 
     say(f"connecting to {target.display}")
-    backend = open_backend(target)
+    made = _new_files(target)
+    job.new_file = bool(made)
     try:
-        backend.duck.register(RECOMPUTED, cut.recomputed)
-        t1 = time.perf_counter()
+        backend = open_backend(target)
         try:
-            w = _write(backend, tables, files, snapshot_teams, rebase, cut, clear, say)
-        except UserError as exc:
-            raise UserError(f"{exc} (nothing was written)") from None
-        except Exception as exc:
-            raise UserError(
-                f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}"
-            ) from None
-        load_seconds = time.perf_counter() - t1
-        new_team_ids = [w.team_map.get(i, i + w.offsets.get("teams_team", 0)) for i in snapshot_team_ids]
-        t2 = time.perf_counter()
-        say("reading back")
-        try:
-            _read_back(backend, w, new_team_ids)
-        except Exception as exc:
-            raise UserError(
-                f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
-            ) from None
-        readback_seconds = time.perf_counter() - t2
-    finally:
-        backend.close()
+            backend.duck.register(RECOMPUTED, cut.recomputed)
+            t1 = time.perf_counter()
+            w = _write_refusing(backend, job)
+            load_seconds = time.perf_counter() - t1 - w.readback_seconds
+        finally:
+            backend.close()
+    except BaseException:
+        for path in made:  # the database file this load created (and its journal): nothing of it is kept
+            path.unlink(missing_ok=True)
+        raise
     return LoadReport(
         target=target.display,
         snapshot=snapshot_dir,
         snapshot_id=manifest.snapshot_id,
         team_slugs=slugs,
-        team_ids=new_team_ids,
+        team_ids=w.team_ids,
         created_tables=w.created,
         cleared_team_ids=w.cleared,
         foreign=w.foreign,
@@ -178,8 +177,36 @@ def load_snapshot(
         recomputed_rows=cut.recomputed.num_rows,
         verify_seconds=verify_seconds,
         load_seconds=load_seconds,
-        readback_seconds=readback_seconds,
+        readback_seconds=w.readback_seconds,
     )
+
+
+# The load instant's bounds: the weeks --anchor allows (GenerateConfig.ANCHOR, Mondays 1980-01-07 to 2199-12-30),
+# to the end of the last one. Rebased dates stay dates every target stores, and reads back, as they were written.
+AS_OF_RANGE = (
+    dt.datetime(1980, 1, 7, tzinfo=dt.UTC),
+    dt.datetime(2200, 1, 5, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+)
+
+
+def check_as_of(as_of: dt.datetime) -> None:
+    """Refuse a load instant outside :data:`AS_OF_RANGE` (before anything is read or opened)."""
+    if as_of.tzinfo is None:
+        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
+    low, high = AS_OF_RANGE
+    if not low <= as_of <= high:
+        raise UserError(
+            f"--as-of {as_of.date().isoformat()}: use a date from {low.date().isoformat()} to "
+            f"{high.date().isoformat()} (the weeks --anchor allows)"
+        )
+
+
+def _new_files(target: Target) -> list[Path]:
+    """The database file of a file target that does not exist yet, with the journal files it may get."""
+    if target.path is None or target.path.exists():
+        return []
+    side = (".wal",) if target.kind == DUCKDB else ("-journal", "-wal", "-shm")
+    return [target.path, *(p for p in (Path(f"{target.path}{s}") for s in side) if not p.exists())]
 
 
 _PG_CAUSE = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+(.*)", re.S)
@@ -202,102 +229,193 @@ def _one_line(exc: BaseException, target: Target) -> str:
     return _cut(" ".join(lines[:2])) if lines else type(exc).__name__
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """A write the disk had no room for: ENOSPC from Python, SQLite's SQLITE_FULL, DuckDB's I/O error text."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "database or disk is full" in text or "Disk quota exceeded" in text
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
 
-def _write(
-    backend: Backend,
-    tables: list[str],
-    files: dict[str, tuple[Path, ...]],
-    snapshot_teams: dict[str, int],
-    rebase: Rebase,
-    cut: CutPlan,
-    clear: bool,
-    say: Progress,
-) -> Written:
+@dataclass
+class _Job:
+    """One load: what it reads and how; the ids it chose as it goes (for a refusal to map back to the snapshot)."""
+
+    tables: list[str]
+    files: dict[str, tuple[Path, ...]]
+    snapshot_teams: dict[str, int]  # slug -> team id in the snapshot
+    rebase: Rebase
+    cut: CutPlan
+    clear: bool
+    allow_empty: bool
+    say: Progress
+    offsets: dict[str, int] = field(default_factory=dict)  # per table, added to the snapshot's ids
+    team_map: dict[int, int] = field(default_factory=dict)  # snapshot team id -> kept team row id
+    new_file: bool = False  # the target is a database file this load creates (removed if the load fails)
+
+
+def _write_refusing(backend: Backend, job: _Job) -> Written:
+    """:func:`_write`, its failures as one line each (the transaction is rolled back by then)."""
     target = backend.target
-    ddl = app_ddl()
+    try:
+        return _write(backend, job)
+    except (ReadBackMismatch, DiskFull):
+        raise
+    except UserError as exc:
+        raise UserError(f"{exc} (nothing was written)") from None
+    except ConstraintViolation as exc:
+        log.info("PostgreSQL refused the load: %s", " ".join(str(exc).split()))
+        raise UserError(explain_violation(exc, backend, job.cut.sources, job.offsets, job.team_map)) from None
+    except Exception as exc:
+        if _disk_full(exc):
+            raise DiskFull(
+                f"no space left on the disk of {target.display}: the load was rolled back"
+                f"{' and the database file it created removed' if job.new_file else ''}; "
+                "free some space and run again"
+            ) from None
+        raise UserError(f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}") from None
+
+
+def _write(backend: Backend, job: _Job) -> Written:
+    """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees."""
     expected: Expected | None = None
     backend.begin()
     try:
-        existing = backend.columns(tables)
-        created = [t for t in tables if t not in existing]
-        if existing and created:
-            raise UserError(
-                f"{target.display} (schema {target.schema_name}) has some app tables but not "
-                f"{', '.join(created)}; load into an empty schema or one with all {len(tables)} app tables"
-            )
-        problems = [p for t in tables if t in existing for p in check_table(spec(t), existing[t])]
-        if problems:
-            more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
-            raise UserError(
-                f"the app schema in {target.display} does not fit the snapshot: {'; '.join(problems[:8])}{more}"
-            )
-        if created:
-            say(f"creating {len(created)} app tables")
-            backend.create_tables(created)
-        backend.lock(tables)
-        found = backend.teams_by_slug(list(snapshot_teams)) if "teams_team" in tables else {}
-        if found and not clear:
-            raise UserError(
-                f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
-                "use --clear to replace their rows (the team rows and what the app attached to them stay)"
-            )
-        team_map = {snapshot_teams[slug]: i for slug, i in found.items()}
-        swept = Cleared()
-        if found:
-            say(f"clearing {len(found):,} team(s)")
-            swept = backend.clear_teams(sorted(found.values()), tables)
-        restore = backend.prepare_bulk([t for t in tables if t not in created])
+        created = _prepare_schema(backend, job.tables, job.say)
+        found, swept = _find_and_clear(backend, job)
+        restore = backend.prepare_bulk([t for t in job.tables if t not in created])
         keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
-        refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
-        offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
-        reports: list[TableReport] = []
-        for t in tables:
-            s = spec(t)
-            sql = select_sql(
-                s,
-                cut.sources[t],
-                offsets=offsets,
-                refs=ddl.references(t),
-                days=rebase.days,
-                dialect=backend.dialect,
-                team_map=team_map,
-            )
-            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in files[t])
-            say(f"inserting {t} ({in_file:,} rows in the snapshot)")
-            ts = time.perf_counter()
-            n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
-            release_memory()
-            # expected_rows is counted independently from the snapshot by the read-back (_read_back)
-            held = cut.weekly_held_back if t == WEEKLY else in_file - n
-            reports.append(
-                TableReport(
-                    t,
-                    n,
-                    n,
-                    offsets.get(t, 0),
-                    swept.deleted.get(t, 0),
-                    held_back=held,
-                    seconds=time.perf_counter() - ts,
-                )
-            )
-        expected = _expect(backend, reports, cut, rebase, offsets, team_map)
+        ddl = app_ddl()
+        refs_tables = sorted({*job.tables, *(r for t in job.tables for r in ddl.references(t).values())})
+        job.offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
+        reports = _insert_tables(backend, job, swept)
+        _refuse_empty(reports, job)
+        expected = _expect(backend, reports, job.cut, job.rebase, job.offsets, job.team_map)
         if created or restore or keys:
-            say("creating keys, indexes and foreign keys")
+            job.say("creating keys, indexes and foreign keys")
             backend.restore_bulk(keys)  # first: the foreign keys need the keys they point at
             backend.create_post(created)
             backend.restore_bulk(restore)
-        nexts = backend.advance_sequences(tables)
-        say("committing")
+        nexts = backend.advance_sequences(job.tables)
+        w = Written(reports, created, sorted(found.values()), job.offsets, nexts, job.team_map, swept.foreign)
+        w.team_ids = [job.team_map.get(i, i + job.offsets.get("teams_team", 0)) for i in job.snapshot_teams.values()]
+        job.say("reading back")
+        t0 = time.perf_counter()
+        _read_back(backend, reports, expected, w.team_ids)
+        w.readback_seconds = time.perf_counter() - t0
+        problems = LoadReport.problems_of(reports)
+        if problems:
+            raise ReadBackMismatch(
+                f"read-back from {backend.target.display} differs from the snapshot ({'; '.join(problems)}): "
+                "rolled back, nothing written; a trigger, rule or column default in the database changes "
+                "the rows as they go in (drop or disable it for the load)"
+            )
+        job.say("committing")
         backend.commit()
     except BaseException:
         if expected is not None:
             expected.cancel()
         backend.rollback()
         raise
-    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected)
+    return w
+
+
+def _prepare_schema(backend: Backend, tables: list[str], say: Progress) -> list[str]:
+    """Check the app tables that exist; create them all when none does. Return the tables created."""
+    target = backend.target
+    existing = backend.columns(tables)
+    created = [t for t in tables if t not in existing]
+    if existing and created:
+        raise UserError(
+            f"{target.display} (schema {target.schema_name}) has some app tables but not "
+            f"{', '.join(created)}; load into an empty schema or one with all {len(tables)} app tables"
+        )
+    problems = [p for t in tables if t in existing for p in check_table(spec(t), existing[t])]
+    if problems:
+        more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
+        raise UserError(
+            f"the app schema in {target.display} does not fit the snapshot: {'; '.join(problems[:8])}{more}"
+        )
+    if created:
+        say(f"creating {len(created)} app tables")
+        backend.create_tables(created)
+    backend.lock(tables)
+    return created
+
+
+def _find_and_clear(backend: Backend, job: _Job) -> tuple[dict[str, int], Cleared]:
+    """The snapshot's teams already in the target (by slug): refused, or with ``clear`` their rows deleted."""
+    found = backend.teams_by_slug(list(job.snapshot_teams)) if "teams_team" in job.tables else {}
+    if found and not job.clear:
+        raise UserError(
+            f"team slug(s) {_few(sorted(found))} already exist in {backend.target.display}; "
+            "use --clear to replace their rows (the team rows and what the app attached to them stay)"
+        )
+    job.team_map = {job.snapshot_teams[slug]: i for slug, i in found.items()}
+    if not found:
+        return found, Cleared()
+    job.say(f"clearing {len(found):,} team(s)")
+    return found, backend.clear_teams(sorted(found.values()), job.tables)
+
+
+def _insert_tables(backend: Backend, job: _Job, swept: Cleared) -> list[TableReport]:
+    """Insert every table in FK order through one DuckDB SELECT each (remapped ids, rebased dates, the cut)."""
+    ddl = app_ddl()
+    reports: list[TableReport] = []
+    kept = set(job.team_map.values())
+    for t in job.tables:
+        s = spec(t)
+        sql = select_sql(
+            s,
+            job.cut.sources[t],
+            offsets=job.offsets,
+            refs=ddl.references(t),
+            days=job.rebase.days,
+            dialect=backend.dialect,
+            team_map=job.team_map,
+        )
+        in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in job.files[t])
+        job.say(f"inserting {t} ({in_file:,} rows in the snapshot)")
+        ts = time.perf_counter()
+        n = _insert(backend, t, s.column_names, sql, kept if t == "teams_team" else set())
+        release_memory()
+        # expected_rows is counted independently from the snapshot by the read-back (_read_back)
+        held = job.cut.weekly_held_back if t == WEEKLY else in_file - n
+        reports.append(
+            TableReport(
+                t,
+                n,
+                n,
+                job.offsets.get(t, 0),
+                swept.deleted.get(t, 0),
+                held_back=held,
+                seconds=time.perf_counter() - ts,
+            )
+        )
+    return reports
+
+
+_TEAM_TABLES = ("teams_team", "metrics_teammember")  # who the team is: no event, nothing to show on its own
+
+
+def _refuse_empty(reports: list[TableReport], job: _Job) -> None:
+    """Refuse a load that writes no row but the team and its members while the snapshot has others (unless asked)."""
+    if job.allow_empty:
+        return
+    rows = [r for r in reports if r.name not in _TEAM_TABLES]
+    held = sum(r.held_back for r in rows)
+    if rows and held and not any(r.inserted_rows for r in rows):
+        asof = job.cut.asof
+        at = f" ({asof.instant + dt.timedelta(days=job.rebase.days):%Y-%m-%d %H:%M} UTC)" if asof else ""
+        raise UserError(
+            f"the load instant{at} holds back every row but the teams and their members ({held:,} rows dated "
+            "after it); load with a later --as-of, or without --no-rebase-dates, or pass --allow-empty to load "
+            "them alone"
+        )
 
 
 @dataclass
@@ -309,7 +427,8 @@ class Written:
     nexts: dict[str, int]
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
-    expected: Expected  # the snapshot side of the read-back
+    team_ids: list[int] = field(default_factory=list)  # the snapshot's teams' ids in the target
+    readback_seconds: float = 0.0
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -419,16 +538,16 @@ class Expected:
                 self.duck.interrupt()
 
 
-def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
-    want = w.expected.result()
-    for report in w.reports:
+def _read_back(backend: Backend, reports: list[TableReport], expected: Expected, team_ids: Sequence[int]) -> None:
+    want = expected.result()
+    for report in reports:
         s = spec(report.name)
         kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
-        expected = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
+        rows = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
         if report.name != WEEKLY:
-            report.held_back += report.expected_rows - expected
-        report.expected_rows = expected
+            report.held_back += report.expected_rows - rows
+        report.expected_rows = rows
         report.readback_rows = int(got[0]) if got and got[0] is not None else 0
         report.mismatched = [c for (c, _k), a, b in zip(kinds, want[report.name], got) if not _same(a, b)]
         report.content_ok = not report.mismatched

@@ -48,7 +48,7 @@ from pipeline.base.errors import UserError
 from pipeline.base.schemas import spec
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef, StreamAggregates
+from .backend import Backend, CheckConstraint, ConstraintViolation, ForeignKeyRef, StreamAggregates
 from .ddl import quote
 from .extensions import connect, release_memory
 from .plan import sql_literal
@@ -70,12 +70,22 @@ class PostgresError(RuntimeError):
     """A statement failed in PostgreSQL: its message as the server gives it (``ERROR:  ...``, DETAIL, HINT)."""
 
 
-def _pg_error(exc: psycopg.Error) -> PostgresError:
+def _pg_error(exc: psycopg.Error) -> PostgresError | ConstraintViolation:
     diag = exc.diag
     if diag.message_primary:
         lines = [f"{diag.severity or 'ERROR'}:  {diag.message_primary}"]
         lines += [f"{k}:  {v}" for k, v in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint)) if v]
-        return PostgresError("\n".join(lines))
+        text = "\n".join(lines)
+        if (diag.sqlstate or "").startswith("23"):  # integrity_constraint_violation: explained in words by the load
+            return ConstraintViolation(
+                text,
+                sqlstate=diag.sqlstate or "",
+                constraint=diag.constraint_name,
+                table=diag.table_name,
+                column=diag.column_name,
+                detail=diag.message_detail or "",
+            )
+        return PostgresError(text)
     return PostgresError(str(exc).strip() or type(exc).__name__)
 
 
@@ -347,6 +357,34 @@ class PostgresBackend(Backend):
         self.execute(";\n".join(f"ALTER TABLE {rel} DROP CONSTRAINT {quote(name)}" for rel, name, _d in keys))
         log.info("bulk load: dropped %d keys of %d tables until their rows are in", len(keys), len(self.bulk))
         return [f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in keys]
+
+    def check_constraint(self, table: str, name: str) -> CheckConstraint | None:
+        """From the catalog, in a transaction of its own (the load's was rolled back); None: not there (any more)."""
+        rows = self._catalog(
+            "SELECT array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), "
+            f"pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contype = 'c' "
+            f"AND c.conrelid = to_regclass({sql_literal(self.qname(table))}) AND c.conname = {sql_literal(name)}"
+        )
+        return CheckConstraint(list(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def id_position(self, table: str) -> int | None:
+        rows = self._catalog(
+            "SELECT count(*) FILTER (WHERE a.attnum < i.attnum) FROM pg_attribute a JOIN pg_attribute i "
+            "ON i.attrelid = a.attrelid AND i.attname = 'id' AND NOT i.attisdropped "
+            f"WHERE a.attrelid = to_regclass({sql_literal(self.qname(table))}) AND a.attnum > 0 "
+            "AND NOT a.attisdropped GROUP BY i.attnum"
+        )
+        return int(rows[0][0]) if rows else None
+
+    def _catalog(self, sql: str) -> list[tuple[Any, ...]]:
+        """A catalog read after the load's transaction was rolled back, in one of its own (nothing on error)."""
+        try:
+            return self.query(sql)
+        except PostgresError:
+            return []
+        finally:
+            self.rollback()
 
     def restore_bulk(self, statements: Sequence[str]) -> None:
         if statements:
