@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.base.errors import UserError
+from pipeline.base.errors import DiskFull, UserError
 from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec
 
 from .ddl import quote
@@ -268,6 +269,19 @@ class Cleared:
 
     deleted: dict[str, int] = field(default_factory=dict)
     foreign: dict[str, tuple[str, int]] = field(default_factory=dict)  # table[.column] -> (action, rows)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A write the disk had no room for: ENOSPC from Python, SQLite's SQLITE_FULL, DuckDB's I/O error text."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return any(s in text for s in ("No space left on device", "database or disk is full", "Disk quota exceeded"))
+
+
+def disk_full_error(target: Target, done: str) -> DiskFull:
+    """One line for a full disk under the target (exit 1, as a full disk in every command)."""
+    return DiskFull(f"no space left on the disk of {target.display}: {done}; free some space and run again")
 
 
 def _count(out: dict[str, tuple[str, int]], key: str, action: str, n: int) -> None:

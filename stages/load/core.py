@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import logging
 import re
 import time
@@ -45,7 +44,15 @@ from pipeline.base.manifest import checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
 
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
-from .backend import Backend, Cleared, ConstraintViolation, aggregate_kinds, duckdb_aggregate_expr
+from .backend import (
+    Backend,
+    Cleared,
+    ConstraintViolation,
+    aggregate_kinds,
+    disk_full,
+    disk_full_error,
+    duckdb_aggregate_expr,
+)
 from .ddl import app_ddl, quote
 from .extensions import connect, one_malloc_arena, release_memory
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
@@ -229,14 +236,6 @@ def _one_line(exc: BaseException, target: Target) -> str:
     return _cut(" ".join(lines[:2])) if lines else type(exc).__name__
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """A write the disk had no room for: ENOSPC from Python, SQLite's SQLITE_FULL, DuckDB's I/O error text."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(exc)
-    return "No space left on device" in text or "database or disk is full" in text or "Disk quota exceeded" in text
-
-
 def _cut(text: str) -> str:
     return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
@@ -263,7 +262,7 @@ def _write_refusing(backend: Backend, job: _Job) -> Written:
     target = backend.target
     try:
         return _write(backend, job)
-    except (ReadBackMismatch, DiskFull):
+    except (ReadBackMismatch, DiskFull):  # already one line, exit 1
         raise
     except UserError as exc:
         raise UserError(f"{exc} (nothing was written)") from None
@@ -271,12 +270,9 @@ def _write_refusing(backend: Backend, job: _Job) -> Written:
         log.info("PostgreSQL refused the load: %s", " ".join(str(exc).split()))
         raise UserError(explain_violation(exc, backend, job.cut.sources, job.offsets, job.team_map)) from None
     except Exception as exc:
-        if _disk_full(exc):
-            raise DiskFull(
-                f"no space left on the disk of {target.display}: the load was rolled back"
-                f"{' and the database file it created removed' if job.new_file else ''}; "
-                "free some space and run again"
-            ) from None
+        if disk_full(exc):
+            removed = " and the database file it created removed" if job.new_file else ""
+            raise disk_full_error(target, f"the load was rolled back{removed}") from None
         raise UserError(f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}") from None
 
 
