@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -23,6 +24,7 @@ from tests.test_load import AS_OF
 from tests.test_load_postgres import dump, schema_signature
 
 DONE = "rolled back, nothing written"
+Refuse = Callable[[Path | None, str, Path], str]
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +143,35 @@ def test_sqlite_read_back_that_differs_is_rolled_back(snapshot: Path, tmp_path: 
 # --------------------------------------------------------------------------- constraints, in PostgreSQL
 
 
-def _first_load(dsn: str, snapshot: Path) -> tuple[dict[str, list], dict[str, list]]:
-    """The app's schema with the alpha/beta teams loaded (the next load's ids move by their counts)."""
+@pytest.fixture
+def refused(
+    pg_database: str, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> Callable[[Path | None, str, Path], str]:
+    """refused(first, setup, snap): the app's schema (with ``first`` loaded: the next load's ids move past its
+    rows), then ``setup``; the load of ``snap`` is refused with exit 2: its one line. Every table, key and index
+    is as it was."""
+    return lambda first, setup, snap: _refused(pg_database, first, setup, snap, capsys, caplog)
+
+
+def _refused(
+    dsn: str,
+    first: Path | None,
+    setup: str,
+    snap: Path,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> str:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(APP_SCHEMA_SQL.read_text())
-    assert run_load(snapshot, dsn, as_of=AS_OF).ok
-    return _state(dsn)
+    if first is not None:
+        assert run_load(first, dsn, as_of=AS_OF).ok
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(setup)
+    before = _state(dsn)
+    with caplog.at_level(logging.INFO, logger="stages.load.core"):
+        assert main(["load", str(snap), "--db-url", dsn, "--as-of", "2026-03-04T12:00"]) == 2
+    assert _state(dsn) == before
+    return one_line_error(capsys)
 
 
 def _state(dsn: str) -> tuple[dict[str, list], dict[str, list]]:
@@ -154,100 +179,64 @@ def _state(dsn: str) -> tuple[dict[str, list], dict[str, list]]:
         return dump(dsn), schema_signature(conn, "public")
 
 
-def _refused(dsn: str, snap: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture) -> str:
-    with caplog.at_level(logging.INFO, logger="stages.load.core"):
-        assert main(["load", str(snap), "--db-url", dsn, "--as-of", "2026-03-04T12:00"]) == 2
-    return one_line_error(capsys)
-
-
 @pytest.mark.postgres
 def test_a_check_the_snapshot_breaks_names_the_row_as_the_snapshot_holds_it(
-    pg_database: str,
-    snapshot: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture,
-    caplog: pytest.LogCaptureFixture,
+    refused: Refuse, snapshot: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _first_load(pg_database, snapshot)
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute("ALTER TABLE metrics_commit ADD CONSTRAINT small_commits CHECK (additions < 1000)")
-    before = _state(pg_database)
     snap = changed(tmp_path, "metrics_commit", "additions", {5: 5000})  # loaded as id 13 (8 commits before it)
-    assert _refused(pg_database, snap, capsys, caplog) == (
+    setup = "ALTER TABLE metrics_commit ADD CONSTRAINT small_commits CHECK (additions < 1000)"
+    assert refused(snapshot, setup, snap) == (
         'metrics_commit: snapshot row id 5 has additions = 5000, which breaks CHECK constraint "small_commits" '
         f"(CHECK ((additions < 1000))); {DONE}; relax or drop the constraint (ALTER TABLE metrics_commit DROP "
         'CONSTRAINT "small_commits") or load a snapshot that satisfies it'
     )
-    assert _state(pg_database) == before
     raw = [r.getMessage() for r in caplog.records if "PostgreSQL refused" in r.getMessage()]
     assert len(raw) == 1 and 'violates check constraint "small_commits"' in raw[0] and "Failing row" in raw[0]
 
 
 @pytest.mark.postgres
-def test_a_unique_the_snapshot_breaks_is_its_duplicate_not_an_index_build(
-    pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_unique_the_snapshot_breaks_is_its_duplicate_not_an_index_build(refused: Refuse, tmp_path: Path) -> None:
     """Into empty tables the keys come back after the rows: the line names the snapshot's duplicate."""
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(APP_SCHEMA_SQL.read_text())
-        conn.execute("ALTER TABLE metrics_prfile ADD CONSTRAINT one_file_per_team UNIQUE (team_id, filename)")
-    before = _state(pg_database)
     snap = changed(tmp_path, "metrics_prfile", "filename", {3: "src/same.py", 4: "src/same.py"})
-    assert _refused(pg_database, snap, capsys, caplog) == (
+    setup = "ALTER TABLE metrics_prfile ADD CONSTRAINT one_file_per_team UNIQUE (team_id, filename)"
+    assert refused(None, setup, snap) == (
         "metrics_prfile: the snapshot has 2 rows with (team_id, filename) = (1, src/same.py), which UNIQUE "
         f'constraint "one_file_per_team" allows once; {DONE}; drop the constraint (ALTER TABLE metrics_prfile '
         'DROP CONSTRAINT "one_file_per_team") or load a snapshot without the duplicate'
     )
-    assert _state(pg_database) == before
 
 
 @pytest.mark.postgres
 def test_a_not_null_names_the_row_as_the_snapshot_holds_it(
-    pg_database: str,
-    snapshot: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture,
-    caplog: pytest.LogCaptureFixture,
+    refused: Refuse, pg_database: str, snapshot: Path, tmp_path: Path
 ) -> None:
-    _first_load(pg_database, snapshot)
-    with psycopg.connect(pg_database, autocommit=True) as conn:  # empties one row's sha as it goes in
-        conn.execute(
-            "CREATE FUNCTION drop_sha() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.id = 13 THEN NEW.github_sha := NULL; END IF; RETURN NEW; END $$; "
-            "CREATE TRIGGER drop_sha BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION drop_sha()"
-        )
-    before = _state(pg_database)
+    setup = (  # empties one row's sha as it goes in (snapshot row 5, after the first load's 8 commits)
+        "CREATE FUNCTION drop_sha() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.id = 13 THEN NEW.github_sha := NULL; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER drop_sha BEFORE INSERT ON metrics_commit FOR EACH ROW EXECUTE FUNCTION drop_sha()"
+    )
     snap = changed(tmp_path, "metrics_commit", "additions", {})
-    assert _refused(pg_database, snap, capsys, caplog) == (
+    assert refused(snapshot, setup, snap) == (
         f"metrics_commit.github_sha is NOT NULL in {pg_database} but snapshot row id 5 went in without a value "
         f"(its github_sha is {5:040x} in the snapshot): the load instant's cut or a trigger in the database "
         f"emptied it; {DONE}; allow NULLs (ALTER TABLE metrics_commit ALTER COLUMN github_sha DROP NOT NULL), "
         "or load with a later --as-of"
     )
-    assert _state(pg_database) == before
 
 
 @pytest.mark.postgres
 def test_a_foreign_key_names_the_value_as_the_snapshot_holds_it(
-    pg_database: str,
-    snapshot: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture,
-    caplog: pytest.LogCaptureFixture,
+    refused: Refuse, snapshot: Path, tmp_path: Path
 ) -> None:
-    _first_load(pg_database, snapshot)
-    with psycopg.connect(pg_database, autocommit=True) as conn:  # every member id but 10 (gamma's member 4)
-        conn.execute(
-            "CREATE TABLE app_person (id bigint PRIMARY KEY); "
-            "INSERT INTO app_person SELECT i FROM generate_series(1, 12) i WHERE i <> 10; "
-            "ALTER TABLE metrics_pullrequest ADD CONSTRAINT pr_author_person FOREIGN KEY (author_id) "
-            "REFERENCES app_person (id)"
-        )
-    before = _state(pg_database)
+    setup = (  # every member id but 10 (the second load's member 4)
+        "CREATE TABLE app_person (id bigint PRIMARY KEY); "
+        "INSERT INTO app_person SELECT i FROM generate_series(1, 12) i WHERE i <> 10; "
+        "ALTER TABLE metrics_pullrequest ADD CONSTRAINT pr_author_person FOREIGN KEY (author_id) "
+        "REFERENCES app_person (id)"
+    )
     snap = changed(tmp_path, "metrics_commit", "additions", {})
-    assert _refused(pg_database, snap, capsys, caplog) == (
+    assert refused(snapshot, setup, snap) == (
         'metrics_pullrequest: foreign key "pr_author_person" (author_id -> app_person) fails: the snapshot\'s '
         f"author_id = 4 has no row in app_person; {DONE}; add the missing app_person rows or drop the foreign key "
         '(ALTER TABLE metrics_pullrequest DROP CONSTRAINT "pr_author_person")'
     )
-    assert _state(pg_database) == before

@@ -1,9 +1,10 @@
-"""load_snapshot: verify, then in one transaction create/check, clear, insert, advance; then read back.
+"""load_snapshot: verify, then in one transaction create/check, clear, insert, advance, read back, commit.
 
 Order of work (any exception between BEGIN and COMMIT rolls everything back):
 
-1. parse the DB URL; verify the snapshot (hashes, schemas) — nothing is
-   opened for writing before this passes;
+1. check the request (the load instant within :data:`AS_OF_RANGE`, a
+   non-empty URL); parse the DB URL; verify the snapshot (hashes, schemas) —
+   nothing is opened for writing before this passes;
 2. open the target; BEGIN;
 3. create the app tables when none exist, or check the existing ones
    (missing / mismatched columns are one clear error);
@@ -12,13 +13,23 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
    team row kept (and rewritten in step 5), rows of other tables that point
    at deleted rows deleted or set NULL (:meth:`Backend.clear_teams`);
 5. id offsets = the max id now in each table; insert every table in FK order
-   through one DuckDB SELECT each (remapped ids, rebased dates);
+   through one DuckDB SELECT each (remapped ids, rebased dates); a load
+   whose instant holds back every row but the teams and members stops here
+   unless ``allow_empty``;
 6. indexes / foreign keys of tables created by this load; id sequences moved
-   past the new ids; COMMIT;
-7. read back counts and per-column aggregates for the loaded teams and
-   compare them with the same aggregates over the snapshot. The snapshot's
-   side is computed by a second DuckDB connection in a thread as soon as
-   the rows are in, while PostgreSQL builds the indexes and commits.
+   past the new ids;
+7. read back counts and per-column aggregates for the loaded teams, inside
+   the transaction, and compare them with the same aggregates over the
+   snapshot. The snapshot's side is computed by a second DuckDB connection
+   in a thread as soon as the rows are in, while PostgreSQL builds the
+   indexes. Any difference rolls back (:class:`ReadBackMismatch`, exit 1):
+   the tool never commits rows it reports as wrong;
+8. COMMIT.
+
+A row the target refuses for a constraint is one line naming it with a value
+from the snapshot (:mod:`stages.load.violations`); a full disk is
+:class:`DiskFull` (exit 1). When the load created the database file (DuckDB,
+SQLite) and fails, the file and its journal are removed.
 """
 
 from __future__ import annotations
@@ -103,6 +114,41 @@ def load_snapshot(
     team rows is refused unless ``allow_empty``.
     """
     say = progress or (lambda _msg: None)
+    tables = _check_request(as_of, db_url, default_db, include)
+    target = parse_db_url(db_url, schema=schema, default_db=default_db)
+    snap = _read_snapshot(Path(snapshot_dir), tables, as_of, rebase_dates, recompute_week, recompute_columns, say)
+    job = _Job(tables, snap.files, snap.teams, snap.rebase, snap.cut, clear, allow_empty, say)
+    w, load_seconds = _load_into(target, job)
+    rebase, cut = snap.rebase, snap.cut
+    return LoadReport(
+        target=target.display,
+        snapshot=snap.directory,
+        snapshot_id=snap.snapshot_id,
+        team_slugs=list(snap.teams),
+        team_ids=w.team_ids,
+        created_tables=w.created,
+        cleared_team_ids=w.cleared,
+        foreign=w.foreign,
+        rebase=describe_rebase(rebase),
+        rebase_weeks=rebase.weeks,
+        tables=w.reports,
+        next_ids=w.nexts,
+        as_of=as_of.astimezone(dt.UTC),
+        reopened_prs=cut.reopened,
+        recomputed_week=(
+            cut.recomputed_week + dt.timedelta(days=rebase.days) if cut.recomputed_week is not None else None
+        ),
+        recomputed_rows=cut.recomputed.num_rows,
+        verify_seconds=snap.verify_seconds,
+        load_seconds=load_seconds,
+        readback_seconds=w.readback_seconds,
+    )
+
+
+def _check_request(
+    as_of: dt.datetime, db_url: str | None, default_db: Path | None, include: tuple[str, ...]
+) -> list[str]:
+    """The request's own bounds, before any file is read: the instant, the URL, the tables. Return the tables."""
     check_as_of(as_of)
     if db_url is not None and not db_url.strip():
         where = f" ({default_db})" if default_db is not None else ""
@@ -110,15 +156,37 @@ def load_snapshot(
             "the database URL is empty (--db-url '' or DEMOSEED_DB_URL=''); give a URL, or leave both out "
             f"for the embedded default{where}"
         )
-    target = parse_db_url(db_url, schema=schema, default_db=default_db)
     unknown = [t for t in include if t not in APP_LOAD_ORDER]
     if unknown:
         raise UserError(
             f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
         )
-    tables = [t for t in APP_LOAD_ORDER if t in include]
-    snapshot_dir = Path(snapshot_dir)
+    return [t for t in APP_LOAD_ORDER if t in include]
 
+
+@dataclass(frozen=True)
+class _Read:
+    """The verified snapshot as the load reads it: its files, the date shift, the cut at the instant, its teams."""
+
+    directory: Path
+    snapshot_id: str
+    verify_seconds: float
+    files: dict[str, tuple[Path, ...]]
+    rebase: Rebase
+    cut: CutPlan
+    teams: dict[str, int]  # slug -> team id in the snapshot, in the snapshot's order
+
+
+def _read_snapshot(
+    snapshot_dir: Path,
+    tables: list[str],
+    as_of: dt.datetime,
+    rebase_dates: bool,
+    recompute_week: WeekRecompute | None,
+    recompute_columns: Mapping[str, Sequence[str]] | None,
+    say: Progress,
+) -> _Read:
+    """Verify the snapshot (nothing is opened for writing before this passes), plan the shift and the cut."""
     one_malloc_arena()  # before verify_snapshot's hashing threads
     t0 = time.perf_counter()
     say(f"verifying {snapshot_dir}")
@@ -143,49 +211,31 @@ def load_snapshot(
         else None
     )
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
-    snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
+    ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
     _check_slugs(slugs, snapshot_dir)
-    job = _Job(tables, files, dict(zip(slugs, snapshot_team_ids, strict=True)), rebase, cut, clear, allow_empty, say)
+    return _Read(
+        snapshot_dir, manifest.snapshot_id, verify_seconds, files, rebase, cut, dict(zip(slugs, ids, strict=True))
+    )
 
-    say(f"connecting to {target.display}")
+
+def _load_into(target: Target, job: _Job) -> tuple[Written, float]:
+    """Open the target and write (:func:`_write_refusing`); a database file this load created goes if it fails."""
+    job.say(f"connecting to {target.display}")
     made = _new_files(target)
     job.new_file = bool(made)
     try:
         backend = open_backend(target)
         try:
-            backend.duck.register(RECOMPUTED, cut.recomputed)
+            backend.duck.register(RECOMPUTED, job.cut.recomputed)
             t1 = time.perf_counter()
             w = _write_refusing(backend, job)
-            load_seconds = time.perf_counter() - t1 - w.readback_seconds
+            return w, time.perf_counter() - t1 - w.readback_seconds
         finally:
             backend.close()
     except BaseException:
         for path in made:  # the database file this load created (and its journal): nothing of it is kept
             path.unlink(missing_ok=True)
         raise
-    return LoadReport(
-        target=target.display,
-        snapshot=snapshot_dir,
-        snapshot_id=manifest.snapshot_id,
-        team_slugs=slugs,
-        team_ids=w.team_ids,
-        created_tables=w.created,
-        cleared_team_ids=w.cleared,
-        foreign=w.foreign,
-        rebase=describe_rebase(rebase),
-        rebase_weeks=rebase.weeks,
-        tables=w.reports,
-        next_ids=w.nexts,
-        as_of=as_of.astimezone(dt.UTC),
-        reopened_prs=cut.reopened,
-        recomputed_week=(
-            cut.recomputed_week + dt.timedelta(days=rebase.days) if cut.recomputed_week is not None else None
-        ),
-        recomputed_rows=cut.recomputed.num_rows,
-        verify_seconds=verify_seconds,
-        load_seconds=load_seconds,
-        readback_seconds=w.readback_seconds,
-    )
 
 
 # The load instant's bounds: the weeks --anchor allows (GenerateConfig.ANCHOR, Mondays 1980-01-07 to 2199-12-30),
