@@ -35,9 +35,10 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import duckdb
 import psycopg
 import pyarrow as pa
 from pgpq import ArrowToPostgresBinaryEncoder
@@ -167,6 +168,27 @@ class _Encoding:
         return self.encoder.write_batch(batch)
 
 
+def _encode(
+    duck: duckdb.DuckDBPyConnection,
+    select: str,
+    targets: dict[str, tuple[Any, ...]],
+    sent: StreamAggregates,
+    put: Callable[[bytes], bool],
+) -> None:
+    """Run ``select`` in DuckDB and ``put`` its rows as binary COPY bytes (header, batches, trailer); each batch is
+    added to ``sent`` (the read-back's side). Stops early when ``put`` says the sender is gone."""
+    reader = duck.execute(select).to_arrow_reader(BATCH_ROWS)
+    enc = _Encoding(reader.schema, targets)
+    if not put(enc.encoder.write_header()):
+        return
+    for raw in reader:
+        batch = enc.cast(raw)
+        sent.add(batch)
+        if not put(enc.batch(batch)):
+            return
+    put(enc.encoder.finish())
+
+
 class PostgresBackend(Backend):
     dialect = "postgres"
 
@@ -278,29 +300,12 @@ class PostgresBackend(Backend):
         their COPY write frozen rows (``FREEZE``); a table another table points
         at (TRUNCATE would refuse) or one with a TRUNCATE trigger is left as is.
         """
-        if not tables:
-            return []
-        probe = " UNION ALL ".join(
-            f"SELECT {sql_literal(self.qname(t))} AS rel, NOT EXISTS (SELECT 1 FROM {self.qname(t)}) AS empty, "
-            f"pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = {sql_literal(self.qname(t))}::regclass), "
-            "'USAGE') AS owned"
-            for t in tables
-        )
-        by_name = {self.qname(t): t for t in tables}
-        chosen = [name for name, empty, owned in self.query(probe) if empty and owned]
+        chosen = self._empty_and_ours(tables)
         if not chosen:
             return []
         rels = _regclass_array(chosen)
-        kept = self.query(
-            " UNION ALL ".join(
-                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
-                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
-                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
-                "AND (tgtype & 32) <> 0)"
-                for n in chosen
-            )
-        )
-        emptied = [n for n in chosen if n not in {r[0] for r in kept}]
+        kept = self._not_truncatable(chosen, rels)
+        emptied = [n for n in chosen if n not in kept]
         indexes = self.query(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             f"WHERE i.indrelid = ANY({rels}) AND NOT EXISTS "
@@ -317,6 +322,7 @@ class PostgresBackend(Backend):
         if emptied:
             drops.append(f"TRUNCATE {', '.join(emptied)}")
         self.execute(";\n".join(drops))
+        by_name = {self.qname(t): t for t in tables}
         self.fresh.update(by_name[n] for n in emptied)
         self.bulk.update(by_name[n] for n in chosen)
         log.info(
@@ -325,6 +331,32 @@ class PostgresBackend(Backend):
         return [d for _n, d in indexes] + [
             f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in fks
         ]
+
+    def _empty_and_ours(self, tables: Sequence[str]) -> list[str]:
+        """The qualified names of ``tables`` that hold no row and whose owner role we have."""
+        if not tables:
+            return []
+        probe = " UNION ALL ".join(
+            f"SELECT {sql_literal(self.qname(t))} AS rel, NOT EXISTS (SELECT 1 FROM {self.qname(t)}) AS empty, "
+            f"pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = {sql_literal(self.qname(t))}::regclass), "
+            "'USAGE') AS owned"
+            for t in tables
+        )
+        return [name for name, empty, owned in self.query(probe) if empty and owned]
+
+    def _not_truncatable(self, chosen: list[str], rels: str) -> set[str]:
+        """Of ``chosen``, those TRUNCATE would refuse (a foreign key from a table not among them) or that have a
+        TRUNCATE trigger."""
+        rows = self.query(
+            " UNION ALL ".join(
+                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
+                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
+                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
+                "AND (tgtype & 32) <> 0)"
+                for n in chosen
+            )
+        )
+        return {str(r[0]) for r in rows}
 
     def drop_keys(self) -> list[str]:
         """Primary keys and UNIQUE constraints of the tables this load created or found empty: dropped until
@@ -416,16 +448,7 @@ class PostgresBackend(Backend):
 
         def produce() -> None:
             try:
-                reader = self.duck.execute(select).to_arrow_reader(BATCH_ROWS)
-                enc = _Encoding(reader.schema, targets)
-                if not put(enc.encoder.write_header()):
-                    return
-                for raw in reader:
-                    batch = enc.cast(raw)
-                    sent.add(batch)
-                    if not put(enc.batch(batch)):
-                        return
-                put(enc.encoder.finish())
+                _encode(self.duck, select, targets, sent, put)
             except BaseException as exc:  # handed to the sending thread, which raises it
                 put(exc)
             finally:
