@@ -260,3 +260,27 @@ def test_real_project_prs_store_hours_as_the_app_computes_them() -> None:
     # 54 s = 0.015 h, just below the half as a float: 0.01; both fixes took 54 s, mean 0.015 h: 0.01
     assert (row["cycle_time_hours"], row["review_time_hours"]) == (Decimal("0.01"), Decimal("0.01"))
     assert row["avg_fix_response_hours"] == Decimal("0.01")
+
+
+def test_real_project_fix_response_takes_the_first_commit_strictly_after_the_request() -> None:
+    """The app's sync pairs a change request with the first commit *after* it (``commit_time > review_time``)."""
+    from stages.generate.project_real import pr_metrics
+
+    def ts(seconds: int) -> dt.datetime:
+        return T0 + dt.timedelta(seconds=seconds)
+
+    prs = pl.DataFrame({"pr_id": [1, 2], "created_at": [T0, T0], "merged_at": [ts(36000), ts(36000)]})
+    reviews = pl.DataFrame(
+        {
+            "pr_id": [1, 2],
+            "pr_author_login": ["a", "a"],
+            "reviewer_login": ["b", "b"],
+            "state": ["changes_requested", "changes_requested"],
+            "submitted_at": [ts(3600), ts(3600)],
+        }
+    )
+    # PR 1: a commit at the request's instant, the next two hours later; PR 2: only one at the instant
+    commits = pl.DataFrame({"pr_id": [1, 1, 2], "committed_at": [ts(3600), ts(3 * 3600), ts(3600)]})
+    rows = {r["pr_id"]: r for r in pr_metrics(prs, reviews, commits).iter_rows(named=True)}
+    assert rows[1]["avg_fix_response_hours"] == Decimal("2.00")
+    assert rows[2]["avg_fix_response_hours"] is None
