@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from stages.aggregate import aggregate
 from tests.test_aggregate import make_table
@@ -178,3 +180,41 @@ def test_the_week_ends_at_the_last_microsecond_of_sunday() -> None:
     for week in (WEEK, NEXT):
         row = rows[(A, week)]
         assert (row["prs_merged"], row["surveys_completed"], row["commits_count"]) == (1, 1, 1)
+
+
+def test_a_load_as_of_an_instant_recomputes_its_week_by_the_same_rules(tmp_path: Path) -> None:
+    """The instant's week as the app's task would compute it at that instant: responses and answers given by
+    then, correct answers without a guess counted, no Jira figures."""
+    from pipeline.runners.load import recompute_week
+    from stages.aggregate.frames import COLUMNS
+    from stages.load.asof import AsOf, plan_cut
+
+    instant = at(17, 12)
+    prs = [_pr(1, A, at(16)), _pr(2, A, at(16))]
+    surveys = [
+        # answered yes after the instant: not yet responded then
+        {"id": 1, "team_id": 1, "pull_request_id": 1, "author_id": A, "created_at": at(16, 1),
+         "author_ai_assisted": True, "author_responded_at": at(18)},
+        # responded before it without saying whether AI helped
+        {"id": 2, "team_id": 1, "pull_request_id": 2, "author_id": A, "created_at": at(16, 1),
+         "author_responded_at": at(17, 10)},
+    ]  # fmt: skip
+
+    def answer(id_: int, guess: bool | None, correct: bool, responded: dt.datetime) -> dict[str, Any]:
+        return {"id": id_, "team_id": 1, "survey_id": 2, "reviewer_id": B, "ai_guess": guess,
+                "guess_correct": correct, "responded_at": responded, "created_at": responded}  # fmt: skip
+
+    answers = [answer(1, None, True, at(17, 11)), answer(2, True, False, at(17, 11)), answer(3, True, True, at(17, 13))]
+    jira = [{"id": 1, "team_id": 1, "jira_id": "1", "assignee_id": A, "story_points": Decimal("5.0"),
+             "issue_created_at": at(15), "resolved_at": at(16)}]  # fmt: skip
+    tables = _tables(pullrequest=prs, prsurvey=surveys, prsurveyreview=answers, jiraissue=jira)
+    tables["metrics_weeklymetrics"] = aggregate(tables, week_starts=[WEEK])["metrics_weeklymetrics"]
+    files = {}
+    for name, table in tables.items():
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        files[name] = (tmp_path / f"{name}.parquet",)
+    plan = plan_cut(files, AsOf(instant), recompute_week, COLUMNS)
+    rows = {r["member_id"]: r for r in plan.recomputed.to_pylist()}
+    a = rows[A]
+    assert (a["prs_merged"], a["surveys_completed"], a["ai_assisted_prs"]) == (2, 1, 0)
+    assert (a["guess_accuracy"], a["story_points_completed"], a["issues_resolved"]) == (Decimal("100.00"), 0, 0)
