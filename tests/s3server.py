@@ -18,8 +18,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +110,7 @@ def start(root: Path, binary: str, timeout: float = 60) -> S3Server:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-webdav=false",
+        "-s3.autoCreateBucket=false",  # a push to a missing bucket fails, as on AWS
         "-admin.ui=false",
         f"-s3.config={config}",
         f"-bucket={BUCKET}",
@@ -133,12 +132,23 @@ def start(root: Path, binary: str, timeout: float = 60) -> S3Server:
 
 
 def _bucket_ready(server: S3Server) -> bool:
-    """The endpoint answers and knows the bucket (an unsigned request: 403 once the bucket exists)."""
+    """The endpoint answers a signed listing of the bucket (it exists and the credentials work)."""
+    import obstore
+    from obstore.store import S3Store
+
+    env = server.env()
+    store = S3Store(
+        BUCKET,
+        endpoint=env["AWS_ENDPOINT_URL"],
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
+        region="us-east-1",
+        client_options={"allow_http": True, "timeout": "2s"},
+        retry_config={"max_retries": 0},
+    )
     try:
-        urllib.request.urlopen(f"{server.endpoint}/{BUCKET}?list-type=2&max-keys=1", timeout=1)
-    except urllib.error.HTTPError as exc:
-        return exc.code == 403
-    except OSError:
+        obstore.list_with_delimiter(store)
+    except Exception:
         return False
     return True
 

@@ -15,6 +15,7 @@ from pipeline.base.manifest import canonical_json, read_manifest, snapshot_id, w
 from pipeline.cli import main
 from tests.s3server import BUCKET
 from tests.tablefactory import make_snapshot_tables, make_table
+from tests.test_makefile import fake_venv, make  # noqa: F401  (fake_venv: a fixture)
 
 _names = itertools.count()
 PARTED = ["snapshot", "--scenario", "review-bottleneck", "--teams", "4", "--seed", "7", "--no-github"]
@@ -274,3 +275,21 @@ def test_a_name_holding_another_snapshot_needs_force(flat: Path, tmp_path: Path,
     assert (tmp_path / "remote" / "snapshots" / "shared" / "manifest.json").read_bytes() == (
         other / "manifest.json"
     ).read_bytes()
+
+
+def test_make_push_and_pull_pass_values_as_data(fake_venv: Path, tmp_path: Path) -> None:  # noqa: F811
+    """make push/pull hand REMOTE, SNAPSHOT and REF to demoseed as single arguments (spaces, quotes and
+    ';' are data), and make load takes a remote SNAPSHOT."""
+    odd = "file:///tmp/a dir/x'; touch PWNED; echo '"
+    out, calls = make("push", fake_venv, tmp_path, f"REMOTE={odd}", "SNAPSHOT=my snap")
+    assert out.returncode == 0, out.stderr
+    assert [c["argv"] for c in calls] == [["push", "my snap", odd]]
+    out, calls = make("push", fake_venv, tmp_path, f"REMOTE={odd}")
+    assert [c["argv"] for c in calls] == [["push", odd]]
+    out, calls = make("pull", fake_venv, tmp_path, f"REF={odd}/name")
+    assert [c["argv"] for c in calls] == [["pull", f"{odd}/name"]]
+    out, calls = make("load", fake_venv, tmp_path, "SNAPSHOT=s3://bucket/team/ai-success-seed42")
+    assert [c["argv"] for c in calls] == [["load", "s3://bucket/team/ai-success-seed42"]]
+    out, calls = make("push", fake_venv, tmp_path)
+    assert out.returncode != 0 and calls == [] and "give REMOTE=" in out.stderr
+    assert not (tmp_path / "PWNED").exists()

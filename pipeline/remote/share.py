@@ -42,7 +42,7 @@ from pipeline.base.filehash import files_sha256
 from pipeline.base.manifest import MANIFEST_NAME, verify_snapshot
 from pipeline.remote import cache
 from pipeline.remote.signing import Signer, check_signature, find_signing_key, load_trust, read_signer, sign
-from pipeline.remote.store import Remote, check_name, is_unreachable, parse_ref, remote_error
+from pipeline.remote.store import Remote, check_name, is_unreachable, parse_ref, remote_error, store_errors
 
 if TYPE_CHECKING:
     from obstore.store import ObjectStore
@@ -119,7 +119,7 @@ def _get(store: ObjectStore, remote: Remote, key: str) -> tuple[bytes, str | Non
         return bytes(result.bytes()), result.meta.get("e_tag")
     except (oe.NotFoundError, FileNotFoundError):  # obstore raises the builtin one
         return None
-    except oe.BaseError as exc:
+    except store_errors() as exc:
         raise remote_error(exc, remote, f"reading {key}") from None
 
 
@@ -130,7 +130,7 @@ def _missing_name(store: ObjectStore, remote: Remote, name: str) -> UserError:
 
     try:
         obstore.list_with_delimiter(store, "snapshots/")
-    except (oe.BaseError, FileNotFoundError) as exc:
+    except store_errors() as exc:
         if "NoSuchBucket" in str(exc) or isinstance(exc, oe.NotFoundError | FileNotFoundError):
             return UserError(f"{remote.url}: the bucket does not exist; create it or check the URL")
         return remote_error(exc, remote, "listing snapshots")
@@ -193,7 +193,7 @@ def push(
             meta = obstore.head(store, object_key(hexdigest))
         except (oe.NotFoundError, FileNotFoundError):  # obstore raises the builtin one
             return False
-        except oe.BaseError as exc:
+        except store_errors() as exc:
             raise remote_error(exc, remote, "checking objects") from None
         return int(meta["size"]) == unique[hexdigest].stat().st_size
 
@@ -205,7 +205,7 @@ def push(
         path = unique[hexdigest]
         try:
             obstore.put(store, object_key(hexdigest), path, chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY)
-        except oe.BaseError as exc:
+        except store_errors() as exc:
             raise remote_error(exc, remote, f"uploading {path.name}") from None
         return path.stat().st_size
 
@@ -219,7 +219,7 @@ def push(
         else:
             _replace(store, remote, name, manifest, existing[1])
             result.replaced = True
-    except oe.AlreadyExistsError:
+    except (oe.AlreadyExistsError, FileExistsError):
         now = _get(store, remote, manifest_key(name))
         if now is None or now[0] != manifest:
             raise UserError(
@@ -227,7 +227,7 @@ def push(
                 + (_taken(remote, name, now[0]) if now else "run again")
             ) from None
         result.unchanged = True
-    except oe.BaseError as exc:
+    except store_errors() as exc:
         raise remote_error(exc, remote, f"publishing {manifest_key(name)}") from None
     return result
 
@@ -394,7 +394,7 @@ def _download(store: ObjectStore, remote: Remote, hexdigest: str, size: int | No
         raise IntegrityError(
             f"{remote.url}: object {hexdigest[:16]}... the manifest lists is missing; push the snapshot again"
         ) from None
-    except oe.BaseError as exc:
+    except store_errors() as exc:
         raise remote_error(exc, remote, f"downloading object {hexdigest[:16]}...") from None
     return n
 
@@ -439,7 +439,6 @@ def pull_for_reading(ref: str) -> Path:
 def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 32) -> list[dict[str, Any]]:
     """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id."""
     import obstore
-    import obstore.exceptions as oe
 
     if remote.read_only:
         raise UserError(f"{remote.url} cannot be listed (a static https host); pull a snapshot by name")
@@ -447,7 +446,7 @@ def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 32) 
     store = remote.open()
     try:
         listing = obstore.list_with_delimiter(store, "snapshots/")
-    except oe.BaseError as exc:
+    except store_errors() as exc:
         if "NoSuchBucket" in str(exc):
             raise UserError(f"{remote.url}: the bucket does not exist; create it or check the URL") from None
         raise remote_error(exc, remote, "listing snapshots") from None

@@ -140,6 +140,14 @@ def is_unreachable(exc: BaseException) -> bool:
     )
 
 
+def store_errors() -> tuple[type[Exception], ...]:
+    """What obstore raises for a failed request: its own exceptions, and builtin ones for some (a missing
+    object is a FileNotFoundError, an operation a store lacks a NotImplementedError)."""
+    import obstore.exceptions as oe
+
+    return (oe.BaseError, FileNotFoundError, NotImplementedError, ConnectionError, TimeoutError)
+
+
 def remote_error(exc: BaseException, remote: Remote, what: str) -> UserError:
     """One line for a failed request on ``remote`` (``what``: the object or operation)."""
     import obstore.exceptions as oe
