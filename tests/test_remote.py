@@ -293,3 +293,32 @@ def test_make_push_and_pull_pass_values_as_data(fake_venv: Path, tmp_path: Path)
     out, calls = make("push", fake_venv, tmp_path)
     assert out.returncode != 0 and calls == [] and "give REMOTE=" in out.stderr
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_static_http_host_of_a_pushed_prefix_serves_pulls(flat: Path, tmp_path: Path, capsys) -> None:
+    """A pushed prefix copied to a static web server (here Python's, on 127.0.0.1) is a read-only remote."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "remote"
+    assert run(capsys, "push", str(flat), f"file://{root}")[0] == 0
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        remote = f"http://127.0.0.1:{server.server_address[1]}"
+        rc, out, err = run(capsys, "pull", f"{remote}/{flat.name}", "-d", str(tmp_path / "got"))
+        assert rc == 0, err
+        assert same_tree(flat, tmp_path / "got" / flat.name)
+        rc, _, err = run(capsys, "push", str(flat), remote)
+        assert rc == 2 and "is read only" in err
+        rc, _, err = run(capsys, "pull", f"{remote}/absent", "-d", str(tmp_path / "x"))
+        assert rc == 2 and err.count("\n") == 1 and "absent" in err, err
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -23,6 +23,7 @@ back to the manifest cached by the last pull when the remote cannot be reached.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES
 from pipeline.base.atomic import atomic_directory, atomic_target, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import files_sha256
-from pipeline.base.manifest import MANIFEST_NAME, verify_snapshot
+from pipeline.base.manifest import MANIFEST_NAME, read_manifest, verify_snapshot
 from pipeline.remote import cache
 from pipeline.remote.signing import Signer, check_signature, find_signing_key, load_trust, read_signer, sign
 from pipeline.remote.store import Remote, check_name, is_unreachable, parse_ref, remote_error, store_errors
@@ -128,6 +129,8 @@ def _missing_name(store: ObjectStore, remote: Remote, name: str) -> UserError:
     import obstore
     import obstore.exceptions as oe
 
+    if remote.read_only:  # a static host cannot be listed
+        return UserError(f"no snapshot {name!r} at {remote.url} (it serves no {manifest_key(name)})")
     try:
         obstore.list_with_delimiter(store, "snapshots/")
     except store_errors() as exc:
@@ -170,21 +173,25 @@ def push(
             f"{remote.url} is read only (an https remote serves pushed snapshots); push to s3://, gs://, az:// or file://"
         )
     name = check_name(name or snapshot_dir.resolve().name)
-    verify_snapshot(snapshot_dir)  # every byte matches the manifest before anything leaves
+    read_manifest(snapshot_dir)  # a clear error for a path that is no snapshot, before any request
     manifest = (snapshot_dir / MANIFEST_NAME).read_bytes()
     _, files = manifest_files(manifest, str(snapshot_dir))
     key_path = None if unsigned else find_signing_key(key)
-    sig = sign(manifest, key_path) if key_path is not None else None
     store = remote.open(create=True)
-    result = PushResult(remote.ref(name), signer=read_signer(sig) if sig else None)
+    result = PushResult(remote.ref(name))
 
     existing = _get(store, remote, manifest_key(name))
-    if existing is not None and existing[0] == manifest:
+    if existing is not None and existing[0] == manifest:  # published already, with every object: nothing to send
         result.unchanged = True
         result.present = len({f.sha256 for f in files})
+        sig_there = _get(store, remote, sig_key(name, manifest))
+        result.signer = read_signer(sig_there[0]) if sig_there else None
         return result
     if existing is not None and not force:
         raise UserError(_taken(remote, name, existing[0]))
+    verify_snapshot(snapshot_dir)  # every byte matches the manifest before anything leaves
+    sig = sign(manifest, key_path) if key_path is not None else None
+    result.signer = read_signer(sig) if sig else None
 
     unique: dict[str, Path] = {f.sha256: snapshot_dir / f.path for f in files}
 
@@ -436,7 +443,7 @@ def pull_for_reading(ref: str) -> Path:
 # ------------------------------------------------------------------------------------------------ ls
 
 
-def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 32) -> list[dict[str, Any]]:
+def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 16) -> list[dict[str, Any]]:
     """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id."""
     import obstore
 
@@ -451,16 +458,35 @@ def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 32) 
             raise UserError(f"{remote.url}: the bucket does not exist; create it or check the URL") from None
         raise remote_error(exc, remote, "listing snapshots") from None
     names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listing["common_prefixes"])
+    fetched = asyncio.run(_fetch_all(store, remote, names, jobs))
+    return [_row(remote, name, m, sig, trust) for name, (m, sig) in zip(names, fetched, strict=True) if m is not None]
 
-    def describe(name: str) -> dict[str, Any] | None:
-        got = _get(store, remote, manifest_key(name))
-        if got is None:
-            return None  # a prefix without a published manifest (a push that never finished)
-        manifest = got[0]
-        sig = _get(store, remote, sig_key(name, manifest))
-        return _row(remote, name, manifest, sig[0] if sig else None, trust)
 
-    return [row for row in _parallel(describe, names, jobs) if row is not None]
+async def _fetch_all(
+    store: ObjectStore, remote: Remote, names: list[str], jobs: int
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Each name's manifest and signature (None: not there), ``jobs`` requests at once (async: one
+    thread, the requests in flight together)."""
+    import obstore
+    import obstore.exceptions as oe
+
+    gate = asyncio.Semaphore(jobs)
+
+    async def get(key: str) -> bytes | None:
+        async with gate:
+            try:
+                result = await obstore.get_async(store, key)
+                return bytes(await result.bytes_async())
+            except (oe.NotFoundError, FileNotFoundError):  # obstore raises the builtin one
+                return None
+            except store_errors() as exc:
+                raise remote_error(exc, remote, f"reading {key}") from None
+
+    async def one(name: str) -> tuple[bytes | None, bytes | None]:
+        manifest = await get(manifest_key(name))  # None: a name whose push never published (killed)
+        return manifest, (await get(sig_key(name, manifest)) if manifest is not None else None)
+
+    return await asyncio.gather(*(one(n) for n in names))
 
 
 def _row(remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: dict[str, str] | None) -> dict[str, Any]:
