@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_archive import make_snapshot  # noqa: E402  (the same snapshot shape as the archive bench)
+
 from tests import s3server  # noqa: E402  (the test suite's server fixture, reused)
 
 DEMOSEED = Path(sys.executable).with_name("demoseed")
@@ -66,13 +68,6 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
-
-
-def make_snapshot(out: Path, prs: int, data: Path) -> None:
-    teams = max(1, prs // 180)
-    cmd = [str(DEMOSEED), "snapshot", "--teams", str(teams), "--members", "6", "--prs", "180", "--no-github"]
-    env = {**os.environ, "DEMOSEED_DATA": str(data)}
-    subprocess.run([*cmd, "-o", str(out)], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 def fmt(xs: list[float]) -> str:
@@ -115,9 +110,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-remote-"))
     server = s3server.start(tmp / "s3", binary)
     try:
-        snap = a.snapshot
-        if snap is None:
-            snap = tmp / "snap"
+        snap = a.snapshot or tmp / "snap"
+        if a.snapshot is None:
             make_snapshot(snap, a.prs, tmp / "data")
         snap = snap.resolve()
         files = sorted(p for p in snap.rglob("*.parquet"))

@@ -303,6 +303,7 @@ def test_a_static_http_host_of_a_pushed_prefix_serves_pulls(flat: Path, tmp_path
 
     root = tmp_path / "remote"
     assert run(capsys, "push", str(flat), f"file://{root}")[0] == 0
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
@@ -312,7 +313,7 @@ def test_a_static_http_host_of_a_pushed_prefix_serves_pulls(flat: Path, tmp_path
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         remote = f"http://127.0.0.1:{server.server_address[1]}"
-        rc, out, err = run(capsys, "pull", f"{remote}/{flat.name}", "-d", str(tmp_path / "got"))
+        rc, _, err = run(capsys, "pull", f"{remote}/{flat.name}", "-d", str(tmp_path / "got"))
         assert rc == 0, err
         assert same_tree(flat, tmp_path / "got" / flat.name)
         rc, _, err = run(capsys, "push", str(flat), remote)

@@ -199,3 +199,25 @@ def test_each_mistake_is_one_line(env, remote: str, tmp_path: Path, change, ref:
             got.stderr,
         )
         assert not (tmp_path / "dest").exists()
+
+
+def test_credentials_and_endpoint_from_the_aws_shared_files(env, remote: str, tmp_path: Path) -> None:
+    """With no AWS_* credentials in the environment, the profile in ~/.aws/credentials and ~/.aws/config."""
+    aws = tmp_path / "home" / ".aws"
+    aws.mkdir(parents=True)
+    (aws / "credentials").write_text(
+        f"[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n\n"
+        f"[team]\naws_access_key_id = {env['AWS_ACCESS_KEY_ID']}\naws_secret_access_key = {env['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    endpoint = f"region = us-east-1\nendpoint_url = {env['AWS_ENDPOINT_URL']}\n"
+    (aws / "config").write_text(f"[default]\n{endpoint}\n[profile team]\n{endpoint}")
+    files_only = {
+        k: v for k, v in env.items() if k not in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"}
+    }
+    snap = tmp_path / "shared-files"
+    write_snapshot(snap, make_snapshot_tables(5), name="shared-files", params={"seed": 1})
+    refused = demoseed(files_only, "push", str(snap), remote, timeout=10)  # the default profile: a wrong secret
+    assert refused.returncode == 2 and "access denied" in refused.stderr
+    pushed = demoseed(files_only | {"AWS_PROFILE": "team"}, "push", str(snap), remote)
+    assert pushed.returncode == 0, pushed.stderr
+    assert keys(env, remote, "snapshots/") == ["snapshots/shared-files/manifest.json"]

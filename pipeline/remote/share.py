@@ -23,7 +23,6 @@ back to the manifest cached by the last pull when the remote cannot be reached.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES
+from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES, _load_verifier
 from pipeline.base.atomic import atomic_directory, atomic_target, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import files_sha256
@@ -343,6 +342,20 @@ def pull(
                 f"{target} already exists and holds another snapshot; remove it or pass --force to replace it"
             )
 
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        if not tables:
+            loader.submit(_load_verifier)  # pyarrow is imported while the objects arrive
+        _fill_cache(result, remote, name, store, files, jobs)
+    _materialize(target, manifest, files, partial=bool(tables))
+    cache.save_ref(remote.url, name, manifest, sig)
+    return result
+
+
+def _fill_cache(
+    result: PullResult, remote: Remote, name: str, store: ObjectStore | None, files: list[FileRef], jobs: int
+) -> None:
+    """Every object the files need in the cache: cached ones re-hashed (a changed one is fetched again),
+    the rest downloaded."""
     need = {f.sha256: f for f in files}
     cached = [h for h, f in need.items() if _cached_size_ok(h, f.size)]
     digests = dict(zip(cached, files_sha256([cache.object_path(h) for h in cached]), strict=True)) if cached else {}
@@ -360,9 +373,6 @@ def pull(
         assert store is not None
         sizes = _parallel(lambda h: _download(store, remote, h, need[h].size), todo, jobs)
         result.downloaded, result.downloaded_bytes = len(todo), sum(sizes)
-    _materialize(target, manifest, files, partial=bool(tables))
-    cache.save_ref(remote.url, name, manifest, sig)
-    return result
 
 
 def _cached_size_ok(hexdigest: str, size: int | None) -> bool:
@@ -458,6 +468,8 @@ def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 16) 
             raise UserError(f"{remote.url}: the bucket does not exist; create it or check the URL") from None
         raise remote_error(exc, remote, "listing snapshots") from None
     names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listing["common_prefixes"])
+    import asyncio
+
     fetched = asyncio.run(_fetch_all(store, remote, names, jobs))
     return [_row(remote, name, m, sig, trust) for name, (m, sig) in zip(names, fetched, strict=True) if m is not None]
 
@@ -467,6 +479,8 @@ async def _fetch_all(
 ) -> list[tuple[bytes | None, bytes | None]]:
     """Each name's manifest and signature (None: not there), ``jobs`` requests at once (async: one
     thread, the requests in flight together)."""
+    import asyncio
+
     import obstore
     import obstore.exceptions as oe
 

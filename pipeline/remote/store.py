@@ -2,7 +2,8 @@
 
 ``s3://bucket/prefix`` reads the standard AWS environment (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``; a plain-http
-endpoint when ``AWS_ALLOW_HTTP=true``); ``gs://`` and ``az://`` (``abfs://``) read their own
+endpoint when ``AWS_ALLOW_HTTP=true``) and, for what it leaves unset, the shared files
+(``~/.aws/credentials``, ``~/.aws/config``, profile ``$AWS_PROFILE``); ``gs://`` and ``az://`` (``abfs://``) read their own
 (``GOOGLE_SERVICE_ACCOUNT``, ``AZURE_STORAGE_ACCOUNT_NAME`` ...); ``file:///path`` is a directory (a
 shared drive); ``https://host/prefix`` is a static host of pushed snapshots, read only.
 
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from pipeline.base.errors import UserError
 
 if TYPE_CHECKING:
-    from obstore.store import ClientConfig, ObjectStore, RetryConfig
+    from obstore.store import ClientConfig, ObjectStore, RetryConfig, S3Config
 
 SCHEMES = ("s3", "gs", "az", "abfs", "azure", "file", "https", "http")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -90,6 +91,8 @@ class Remote:
                 "retry_timeout": RETRY_WITHIN,
                 "backoff": {"init_backoff": dt.timedelta(milliseconds=100), "max_backoff": dt.timedelta(seconds=2)},
             }
+            if self.scheme == "s3":
+                return from_url(self.url, config=aws_shared_config(), client_options=client, retry_config=retry)
             return from_url(self.url, client_options=client, retry_config=retry)
         except UserError:
             raise
@@ -98,6 +101,42 @@ class Remote:
 
     def ref(self, name: str) -> str:
         return f"{self.url}/{name}"
+
+
+def aws_shared_config() -> S3Config:
+    """What the AWS shared files give (``~/.aws/credentials`` and ``~/.aws/config``, or
+    ``$AWS_SHARED_CREDENTIALS_FILE`` / ``$AWS_CONFIG_FILE``; the profile ``$AWS_PROFILE`` or
+    ``default``) for the settings the environment leaves unset: obstore reads only the environment."""
+    import configparser
+
+    profile = os.environ.get("AWS_PROFILE") or "default"
+    home = os.path.expanduser("~")
+    sections: dict[str, str] = {}
+    for env, default, section in (
+        ("AWS_CONFIG_FILE", f"{home}/.aws/config", "default" if profile == "default" else f"profile {profile}"),
+        ("AWS_SHARED_CREDENTIALS_FILE", f"{home}/.aws/credentials", profile),
+    ):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(os.environ.get(env) or default, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {os.environ.get(env) or default}: {first_line(exc)}") from None
+        if parser.has_section(section):
+            sections |= dict(parser.items(section))
+    config: S3Config = {}
+    for key, env_names, option in (
+        ("access_key_id", ("AWS_ACCESS_KEY_ID",), "aws_access_key_id"),
+        ("secret_access_key", ("AWS_SECRET_ACCESS_KEY",), "aws_secret_access_key"),
+        ("session_token", ("AWS_SESSION_TOKEN",), "aws_session_token"),
+        ("region", ("AWS_REGION", "AWS_DEFAULT_REGION"), "region"),
+        ("endpoint", ("AWS_ENDPOINT_URL", "AWS_ENDPOINT"), "endpoint_url"),
+    ):
+        if option in sections and not any(os.environ.get(e) for e in env_names):
+            config[key] = sections[option]  # type: ignore[literal-required]
+    if os.environ.get("AWS_ACCESS_KEY_ID"):  # credentials from the environment: never mixed with a file's
+        config.pop("secret_access_key", None)
+        config.pop("session_token", None)
+    return config
 
 
 def check_name(name: str) -> str:
