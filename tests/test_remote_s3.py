@@ -221,3 +221,22 @@ def test_credentials_and_endpoint_from_the_aws_shared_files(env, remote: str, tm
     pushed = demoseed(files_only | {"AWS_PROFILE": "team"}, "push", str(snap), remote)
     assert pushed.returncode == 0, pushed.stderr
     assert keys(env, remote, "snapshots/") == ["snapshots/shared-files/manifest.json"]
+
+
+def test_load_of_a_remote_snapshot_equals_the_load_of_the_directory(
+    env, remote: str, parted: Path, tmp_path: Path
+) -> None:  # noqa: F811
+    """make load SNAPSHOT=s3://...: pulled into the cache, verified, then loaded like the local directory."""
+    from tests.test_load import dump_duckdb
+
+    assert demoseed(env, "push", str(parted), remote).returncode == 0
+    as_of = ["--as-of", "2026-01-05T12:00"]
+    local = demoseed(env, "load", str(parted), "--db-url", f"duckdb:///{tmp_path / 'local.duckdb'}", *as_of)
+    assert local.returncode == 0, local.stderr
+    shared = demoseed(
+        env, "load", f"{remote}/{parted.name}", "--db-url", f"duckdb:///{tmp_path / 'shared.duckdb'}", *as_of
+    )
+    assert shared.returncode == 0, shared.stderr
+    assert f"pulled {remote}/{parted.name}" in shared.stderr
+    assert dump_duckdb(tmp_path / "shared.duckdb") == dump_duckdb(tmp_path / "local.duckdb")
+    assert len(dump_duckdb(tmp_path / "shared.duckdb")["metrics_pullrequest"]) > 0
