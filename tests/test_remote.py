@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -323,3 +325,44 @@ def test_a_static_http_host_of_a_pushed_prefix_serves_pulls(flat: Path, tmp_path
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_key_push_cannot_use_says_what_to_do(flat: Path, tmp_path: Path, capsys) -> None:
+    """A passphrase-protected ~/.ssh/id_ed25519 (found by default) or an RSA key: one line naming the ways out."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    ssh = tmp_path / "home" / ".ssh"
+    ssh.mkdir(parents=True)
+    if shutil.which("ssh-keygen"):
+        made = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "passphrase", "-C", "me", "-f", str(ssh / "id_ed25519")]
+        subprocess.run(made, check=True, capture_output=True)
+    else:
+        (ssh / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n")
+    remote = f"file://{tmp_path / 'remote'}"
+    rc, _, err = run(capsys, "push", str(flat), remote)
+    assert rc == 2 and err.count("\n") == 1 and "not an unencrypted OpenSSH private key" in err and "--unsigned" in err
+    assert not (tmp_path / "remote" / "snapshots").exists()
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    (tmp_path / "rsa").write_bytes(rsa_key)
+    rc, _, err = run(capsys, "push", str(flat), remote, "--key", str(tmp_path / "rsa"))
+    assert rc == 2 and "not an Ed25519 key" in err
+    rc, _, err = run(capsys, "push", str(flat), remote, "--unsigned")
+    assert rc == 0 and "unsigned" in err
+
+
+def test_a_partial_pull_is_completed_by_a_full_one(flat: Path, tmp_path: Path, capsys) -> None:
+    remote = f"file://{tmp_path / 'remote'}"
+    assert run(capsys, "push", str(flat), remote)[0] == 0
+    ref = f"{remote}/{flat.name}"
+    assert run(capsys, "pull", ref, "-d", str(tmp_path / "got"), "--tables", "teams_team")[0] == 0
+    rc, _, err = run(capsys, "pull", ref, "-d", str(tmp_path / "got"))
+    assert rc == 0, err
+    assert same_tree(flat, tmp_path / "got" / flat.name)
+    rc, _, err = run(capsys, "pull", ref, "-d", str(tmp_path / "got"))
+    assert rc == 0 and "up to date" in err
+    for bad in ("s3://bucket", f"{remote}/bad name"):
+        rc, _, err = run(capsys, "pull", bad)
+        assert rc == 2 and err.count("\n") == 1, err

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.base.manifest import read_manifest, write_snapshot
+from tests import test_remote
 from tests.s3server import BUCKET
 from tests.tablefactory import make_snapshot_tables
-from tests.test_remote import parted, same_tree  # noqa: F401  (the snapshot-in-parts fixture)
+from tests.test_remote import same_tree
 
 _names = itertools.count()
+parted = test_remote.parted  # the snapshot-in-parts fixture
 DEMOSEED = [sys.executable, "-m", "pipeline"]
 
 
@@ -76,7 +78,7 @@ def kill_when(process: subprocess.Popen[str], ready, deadline: float = 60) -> No
     process.wait()
 
 
-def test_push_killed_mid_way_sends_only_what_is_missing(env, remote: str, parted: Path) -> None:  # noqa: F811
+def test_push_killed_mid_way_sends_only_what_is_missing(env, remote: str, parted: Path) -> None:
     total = len({e.sha256 for t in read_manifest(parted).tables.values() for e in (t.parts or [t])})
     push = subprocess.Popen(
         [*DEMOSEED, "push", str(parted), remote, "-j", "1"],
@@ -98,7 +100,7 @@ def test_push_killed_mid_way_sends_only_what_is_missing(env, remote: str, parted
     assert same_tree(parted, Path(env["DEMOSEED_DATA"]) / "got" / parted.name)
 
 
-def test_pull_killed_mid_way_fetches_only_what_is_missing(env, remote: str, parted: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_pull_killed_mid_way_fetches_only_what_is_missing(env, remote: str, parted: Path, tmp_path: Path) -> None:
     assert demoseed(env, "push", str(parted), remote).returncode == 0
     total = len({e.sha256 for t in read_manifest(parted).tables.values() for e in (t.parts or [t])})
     cached = tmp_path / "cache" / "objects" / "sha256"
@@ -224,8 +226,11 @@ def test_credentials_and_endpoint_from_the_aws_shared_files(env, remote: str, tm
 
 
 def test_load_of_a_remote_snapshot_equals_the_load_of_the_directory(
-    env, remote: str, parted: Path, tmp_path: Path
-) -> None:  # noqa: F811
+    env,
+    remote: str,
+    parted: Path,
+    tmp_path: Path,
+) -> None:
     """make load SNAPSHOT=s3://...: pulled into the cache, verified, then loaded like the local directory."""
     from tests.test_load import dump_duckdb
 

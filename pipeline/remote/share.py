@@ -337,7 +337,7 @@ def pull(
         if same and all((target / f.path).is_file() for f in files) and not force:
             result.unchanged = True
             return result
-        if not force:
+        if not force and not same:  # the same manifest (a partial pull being completed) is rebuilt whole
             raise UserError(
                 f"{target} already exists and holds another snapshot; remove it or pass --force to replace it"
             )

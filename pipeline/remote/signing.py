@@ -109,17 +109,22 @@ def _default_comment() -> str:
 
 def sign(manifest: bytes, key_path: Path) -> bytes:
     """The signature file for ``manifest`` (its exact bytes), signed with the key at ``key_path``."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
         key = serialization.load_ssh_private_key(key_path.read_bytes(), password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # an encrypted key asks for bcrypt: not used
         raise UserError(
-            f"{key_path}: not an unencrypted OpenSSH private key ({exc}); make one with 'demoseed keygen' or pass --key"
+            f"{key_path}: not an unencrypted OpenSSH private key ({exc}); make one with 'demoseed keygen', "
+            "pass another with --key, or push with --unsigned"
         ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise UserError(f"{key_path}: not an Ed25519 key; make one with 'demoseed keygen' or pass --key")
+        raise UserError(
+            f"{key_path}: not an Ed25519 key; make one with 'demoseed keygen', pass another with --key, "
+            "or push with --unsigned"
+        )
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     pub_file = key_path.with_name(key_path.name + ".pub")
     comment = _default_comment()

@@ -151,11 +151,11 @@ def parse_ref(text: str) -> tuple[Remote, str]:
     """``REMOTE/NAME`` -> (remote, name)."""
     if not is_remote(text):
         raise UserError(f"{text!r} is not a remote snapshot; give REMOTE/NAME, e.g. s3://bucket/team/ai-success-seed42")
-    head, _, name = text.rstrip("/").rpartition("/")
-    remote = Remote.parse(head)
-    if remote.url.endswith(":/") or not name or head.endswith("://"):
+    rest = text.partition("://")[2].rstrip("/")
+    if "/" not in rest.lstrip("/"):
         raise UserError(f"{text!r} names no snapshot; give REMOTE/NAME (demoseed ls REMOTE lists the names)")
-    return remote, check_name(name)
+    head, _, name = text.rstrip("/").rpartition("/")
+    return Remote.parse(head), check_name(name)
 
 
 def first_line(exc: BaseException) -> str:
