@@ -366,3 +366,23 @@ def test_a_partial_pull_is_completed_by_a_full_one(flat: Path, tmp_path: Path, c
     for bad in ("s3://bucket", f"{remote}/bad name"):
         rc, _, err = run(capsys, "pull", bad)
         assert rc == 2 and err.count("\n") == 1, err
+
+
+def test_a_changed_local_file_stops_the_push_before_the_manifest(flat: Path, tmp_path: Path, capsys) -> None:
+    snap = tmp_path / "changed"
+    shutil.copytree(flat, snap)
+    path = snap / "metrics_prreview.parquet"
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    remote = f"file://{tmp_path / 'remote'}"
+    rc, out, err = run(capsys, "push", str(snap), remote)
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert "metrics_prreview.parquet: sha256 of the file differs from the manifest" in err
+    assert not (tmp_path / "remote" / "snapshots").exists()
+    assert read_manifest(flat).tables["metrics_prreview"].sha256 not in objects(tmp_path / "remote")
+    doc = json.loads((flat / "manifest.json").read_bytes())
+    doc["params"]["seed"] = 99  # an edited manifest: its id no longer matches
+    shutil.copy(flat / "metrics_prreview.parquet", path)
+    (snap / "manifest.json").write_text(canonical_json(doc))
+    rc, _, err = run(capsys, "push", str(snap), remote)
+    assert rc == 2 and "snapshot_id does not match its contents" in err

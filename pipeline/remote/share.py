@@ -6,8 +6,10 @@ Layout under the remote's prefix::
     snapshots/<name>/manifest.json      published last, with a conditional create
     snapshots/<name>/signatures/<manifest sha256>.sig   its signature (written before it)
 
-A push verifies the snapshot, uploads the objects the remote lacks (a HEAD each, in parallel; large
-files in multipart uploads), writes the signature, and only then publishes the manifest with
+A push checks the manifest's snapshot id, finds the objects the remote lacks (a HEAD each, in
+parallel), hashes each of those files and uploads it only when its sha256 and size are the manifest's
+(large files in multipart uploads; the hashing of one file overlaps the upload of another), writes
+the signature, and only then publishes the manifest with
 ``If-None-Match: *``: a reader never sees a manifest whose objects are missing, and of two pushes of
 one name one wins and the other is refused. ``--force`` replaces a different manifest with
 ``If-Match`` on the ETag read, so a replacement that raced another push fails instead of
@@ -15,8 +17,11 @@ overwriting it.
 
 A pull reads the manifest (and checks its signature), fills the local cache with the objects it
 lacks (each hashed as it arrives and renamed into place only when it matches), then builds the
-snapshot in a temporary directory beside the destination from the cache, verifies it as ``unpack``
-does, and renames it into place: nothing appears under the destination unless every byte matched.
+snapshot in a temporary directory beside the destination from the cache, verifies it (every listed
+file's size and sha256, no unlisted file, the snapshot id: :func:`~pipeline.base.manifest.verify_files`,
+with the hashes taken as the bytes arrived), and renames it into place: nothing appears under the
+destination unless every byte matched. The row counts in the Parquet footers are left to ``load`` and
+``verify``, which read them anyway (a pull imports no pyarrow).
 A pull of a snapshot whose objects are all cached needs the remote only for the manifest, and falls
 back to the manifest cached by the last pull when the remote cannot be reached.
 """
@@ -35,11 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES, _load_verifier
+from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES
 from pipeline.base.atomic import atomic_directory, atomic_target, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
-from pipeline.base.filehash import files_sha256
-from pipeline.base.manifest import MANIFEST_NAME, read_manifest, verify_snapshot
+from pipeline.base.filehash import file_sha256, files_sha256
+from pipeline.base.manifest import MANIFEST_NAME, read_manifest, snapshot_id, verify_files
 from pipeline.remote import cache
 from pipeline.remote.signing import Signer, check_signature, find_signing_key, load_trust, read_signer, sign
 from pipeline.remote.store import Remote, check_name, is_unreachable, parse_ref, remote_error, store_errors
@@ -174,7 +179,7 @@ def push(
     name = check_name(name or snapshot_dir.resolve().name)
     read_manifest(snapshot_dir)  # a clear error for a path that is no snapshot, before any request
     manifest = (snapshot_dir / MANIFEST_NAME).read_bytes()
-    _, files = manifest_files(manifest, str(snapshot_dir))
+    doc, files = manifest_files(manifest, str(snapshot_dir))
     key_path = None if unsigned else find_signing_key(key)
     store = remote.open(create=True)
     result = PushResult(remote.ref(name))
@@ -188,11 +193,15 @@ def push(
         return result
     if existing is not None and not force:
         raise UserError(_taken(remote, name, existing[0]))
-    verify_snapshot(snapshot_dir)  # every byte matches the manifest before anything leaves
+    if doc.get("snapshot_id") != snapshot_id(doc):
+        raise IntegrityError(
+            f"snapshot {snapshot_dir} failed verification: manifest: snapshot_id does not match its contents "
+            "(the manifest was edited); nothing was pushed"
+        )
     sig = sign(manifest, key_path) if key_path is not None else None
     result.signer = read_signer(sig) if sig else None
 
-    unique: dict[str, Path] = {f.sha256: snapshot_dir / f.path for f in files}
+    unique: dict[str, FileRef] = {f.sha256: f for f in files}
 
     def present(hexdigest: str) -> bool:
         try:
@@ -201,19 +210,29 @@ def push(
             return False
         except store_errors() as exc:
             raise remote_error(exc, remote, "checking objects") from None
-        return int(meta["size"]) == unique[hexdigest].stat().st_size
+        return unique[hexdigest].size is None or int(meta["size"]) == unique[hexdigest].size
 
     there = dict(zip(unique, _parallel(present, unique, jobs), strict=True))
     todo = [h for h, ok in there.items() if not ok]
     result.present = len(unique) - len(todo)
 
     def upload(hexdigest: str) -> int:
-        path = unique[hexdigest]
+        """Hash the file (the bytes must be those the manifest lists), then upload it under its hash."""
+        entry = unique[hexdigest]
+        path = snapshot_dir / entry.path
+        try:
+            size, digest = path.stat().st_size, file_sha256(path)
+        except FileNotFoundError:
+            raise IntegrityError(_unpushable(snapshot_dir, entry, "file is missing")) from None
+        if digest != hexdigest or (entry.size is not None and size != entry.size):
+            raise IntegrityError(
+                _unpushable(snapshot_dir, entry, "sha256 of the file differs from the manifest (the file was changed)")
+            )
         try:
             obstore.put(store, object_key(hexdigest), path, chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY)
         except store_errors() as exc:
-            raise remote_error(exc, remote, f"uploading {path.name}") from None
-        return path.stat().st_size
+            raise remote_error(exc, remote, f"uploading {entry.path}") from None
+        return size
 
     sizes = _parallel(upload, todo, jobs)
     result.uploaded, result.uploaded_bytes = len(todo), sum(sizes)
@@ -236,6 +255,10 @@ def push(
     except store_errors() as exc:
         raise remote_error(exc, remote, f"publishing {manifest_key(name)}") from None
     return result
+
+
+def _unpushable(snapshot_dir: Path, entry: FileRef, problem: str) -> str:
+    return f"snapshot {snapshot_dir} failed verification: {entry.path}: {problem}; nothing was published"
 
 
 def _replace(store: ObjectStore, remote: Remote, name: str, manifest: bytes, etag: str | None) -> None:
@@ -342,10 +365,7 @@ def pull(
                 f"{target} already exists and holds another snapshot; remove it or pass --force to replace it"
             )
 
-    with ThreadPoolExecutor(max_workers=1) as loader:
-        if not tables:
-            loader.submit(_load_verifier)  # pyarrow is imported while the objects arrive
-        _fill_cache(result, remote, name, store, files, jobs)
+    _fill_cache(result, remote, name, store, files, jobs)
     _materialize(target, manifest, files, partial=bool(tables))
     cache.save_ref(remote.url, name, manifest, sig)
     return result
@@ -430,8 +450,8 @@ def _materialize(target: Path, manifest: bytes, files: list[FileRef], *, partial
                     with atomic_target(path) as out:
                         shutil.copyfile(source, out)
             atomic_write_bytes(tmp / MANIFEST_NAME, manifest)
-            if not partial:  # every file was hashed into the cache; footers, rows and the id are checked here
-                verify_snapshot(tmp, known={f.path: f.sha256 for f in files})
+            if not partial:  # every file was hashed into the cache: its size, no file unlisted, the id
+                verify_files(tmp, known={f.path: f.sha256 for f in files})
     except IntegrityError as exc:
         raise IntegrityError(f"{exc} (nothing was written to {target})") from None
 
