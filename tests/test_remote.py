@@ -240,11 +240,18 @@ def test_signature_checked_against_the_trust_file(flat: Path, tmp_path: Path, ca
     rc, _, err = run(capsys, "pull", f"{remote}/{flat.name}", "-d", str(tmp_path / "t"))
     assert rc == 2 and "the signature does not match the manifest" in err and not (tmp_path / "t").exists()
 
-    rc, out, _ = run(capsys, "ls", remote, "--json")
+    rc, out, _ = run(capsys, "ls", remote, "--json", "--verify")
     rows = {r["name"]: r for r in json.loads(out)}
     assert rows["by-mallory"]["created_by"] == "mallory" and rows["by-mallory"]["signature"] == "valid"
     assert rows["unsigned"]["signature"] == "unsigned" and rows["unsigned"]["signer"] is None
     assert rows[flat.name]["signature"] == "INVALID"
+    trust.write_text(f"{mallory}\n")
+    rc, out, _ = run(capsys, "ls", remote, "--json")  # the keys named, unchecked
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert [rows[n]["signature"] for n in (flat.name, "by-mallory", "unsigned")] == ["untrusted", "trusted", "unsigned"]
+    rc, out, _ = run(capsys, "ls", remote, "--verify")
+    assert [line.split()[0] for line in out.splitlines()] == ["NAME", "by-mallory", flat.name, "unsigned"]
+    assert "(trusted)" in out and "(INVALID)" in out
     assert rows["unsigned"]["seed"] == 3 and rows["unsigned"]["id"] == read_manifest(flat).snapshot_id
     assert rows["unsigned"]["bytes"] == sum(p.stat().st_size for p in flat.glob("*.parquet"))
 

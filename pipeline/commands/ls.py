@@ -16,14 +16,15 @@ import click
     help="One JSON array (name, ref, scenario, seed, bytes, created_by, signer, signature, id).",
 )
 @click.option("--trust", type=click.Path(path_type=Path, dir_okay=False), help="Trusted public keys (as for pull).")
-def command(remote: str, as_json: bool, trust: Path | None) -> None:
+@click.option("--verify", is_flag=True, help="Also check each signature against its manifest (pull always does).")
+def command(remote: str, as_json: bool, trust: Path | None, verify: bool) -> None:
     """List the snapshots in REMOTE: name, scenario, seed, size, created-by, signer, id."""
     import json
 
     from pipeline.remote.share import list_remote
     from pipeline.remote.store import Remote
 
-    rows = list_remote(Remote.parse(remote), trust)
+    rows = list_remote(Remote.parse(remote), trust, verify=verify)
     if as_json:
         click.echo(json.dumps(rows, indent=1, sort_keys=True))
         return

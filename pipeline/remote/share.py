@@ -473,8 +473,12 @@ def pull_for_reading(ref: str) -> Path:
 # ------------------------------------------------------------------------------------------------ ls
 
 
-def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 16) -> list[dict[str, Any]]:
-    """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id."""
+def list_remote(
+    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = 16
+) -> list[dict[str, Any]]:
+    """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id. The signer is
+    the key the signature names (``trusted``: listed in the trust file); ``verify`` also checks each
+    signature against its manifest (``valid`` or ``INVALID``)."""
     import obstore
 
     if remote.read_only:
@@ -491,7 +495,11 @@ def list_remote(remote: Remote, trust_file: Path | None = None, jobs: int = 16) 
     import asyncio
 
     fetched = asyncio.run(_fetch_all(store, remote, names, jobs))
-    return [_row(remote, name, m, sig, trust) for name, (m, sig) in zip(names, fetched, strict=True) if m is not None]
+    return [
+        _row(remote, name, m, sig, trust, verify)
+        for name, (m, sig) in zip(names, fetched, strict=True)
+        if m is not None
+    ]
 
 
 async def _fetch_all(
@@ -523,7 +531,9 @@ async def _fetch_all(
     return await asyncio.gather(*(one(n) for n in names))
 
 
-def _row(remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: dict[str, str] | None) -> dict[str, Any]:
+def _row(
+    remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: dict[str, str] | None, verify: bool
+) -> dict[str, Any]:
     row: dict[str, Any] = {"name": name, "ref": remote.ref(name)}
     try:
         doc, files = manifest_files(manifest, remote.ref(name))
@@ -540,14 +550,14 @@ def _row(remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: d
     signer = read_signer(sig) if sig else None
     row["created_by"] = signer.comment if signer else None
     row["signer"] = signer.fingerprint if signer else None
-    try:
-        check_signature(manifest, sig, trust, row["ref"])
-        row["signature"] = "trusted" if signer and trust is not None else ("valid" if signer else "unsigned")
-    except UserError:
-        row["signature"] = "untrusted" if signer else "unsigned"
-        if sig is not None and read_signer(sig) is not None:
-            try:
-                check_signature(manifest, sig, None, row["ref"])
-            except UserError:
-                row["signature"] = "INVALID"
+    if signer is None:
+        row["signature"] = "unsigned"
+    elif not verify:  # the key the signature names, not checked: pull checks it
+        row["signature"] = "signed" if trust is None else ("trusted" if signer.blob in trust else "untrusted")
+    else:
+        try:
+            check_signature(manifest, sig, None, row["ref"])
+            row["signature"] = "valid" if trust is None else ("trusted" if signer.blob in trust else "untrusted")
+        except UserError:
+            row["signature"] = "INVALID"
     return row
