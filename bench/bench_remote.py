@@ -34,7 +34,7 @@ from tests import s3server  # noqa: E402  (the test suite's server fixture, reus
 
 DEMOSEED = Path(sys.executable).with_name("demoseed")
 RAW = r"""
-import asyncio, sys
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import obstore
@@ -53,18 +53,11 @@ def get(key):
         for chunk in obstore.get(store, key).stream(min_chunk_size=1 << 20):
             fh.write(chunk)
 
-async def get_all(keys):
-    gate = asyncio.Semaphore(16)
-
-    async def one(key):
-        async with gate:
-            return await (await obstore.get_async(store, key)).bytes_async()
-
-    return await asyncio.gather(*(one(k) for k in keys))
-
-if mode == "ls":  # what ls reads: the listing, then every manifest and signature, 16 requests in flight
+if mode == "ls":  # what ls reads: the listing, then every manifest and signature, 24 requests at once
     names = obstore.list_with_delimiter(store, "snapshots/")["common_prefixes"]
-    asyncio.run(get_all([k for batch in obstore.list(store, "snapshots/") for k in (m["path"] for m in batch)]))
+    keys = [m["path"] for batch in obstore.list(store, "snapshots/") for m in batch]
+    with ThreadPoolExecutor(24) as pool:
+        list(pool.map(lambda k: obstore.get(store, k).bytes(), keys))
 elif mode == "put":
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put, files))

@@ -474,7 +474,7 @@ def pull_for_reading(ref: str) -> Path:
 
 
 def list_remote(
-    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = 16
+    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = 24
 ) -> list[dict[str, Any]]:
     """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id. The signer is
     the key the signature names (``trusted``: listed in the trust file); ``verify`` also checks each
@@ -492,43 +492,18 @@ def list_remote(
             raise UserError(f"{remote.url}: the bucket does not exist; create it or check the URL") from None
         raise remote_error(exc, remote, "listing snapshots") from None
     names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listing["common_prefixes"])
-    import asyncio
 
-    fetched = asyncio.run(_fetch_all(store, remote, names, jobs))
+    def fetch(name: str) -> tuple[bytes | None, bytes | None]:
+        got = _get(store, remote, manifest_key(name))  # None: a name whose push never published (killed)
+        sig = _get(store, remote, sig_key(name, got[0])) if got is not None else None
+        return (got[0] if got else None), (sig[0] if sig else None)
+
+    fetched = _parallel(fetch, names, jobs)
     return [
         _row(remote, name, m, sig, trust, verify)
         for name, (m, sig) in zip(names, fetched, strict=True)
         if m is not None
     ]
-
-
-async def _fetch_all(
-    store: ObjectStore, remote: Remote, names: list[str], jobs: int
-) -> list[tuple[bytes | None, bytes | None]]:
-    """Each name's manifest and signature (None: not there), ``jobs`` requests at once (async: one
-    thread, the requests in flight together)."""
-    import asyncio
-
-    import obstore
-    import obstore.exceptions as oe
-
-    gate = asyncio.Semaphore(jobs)
-
-    async def get(key: str) -> bytes | None:
-        async with gate:
-            try:
-                result = await obstore.get_async(store, key)
-                return bytes(await result.bytes_async())
-            except (oe.NotFoundError, FileNotFoundError):  # obstore raises the builtin one
-                return None
-            except store_errors() as exc:
-                raise remote_error(exc, remote, f"reading {key}") from None
-
-    async def one(name: str) -> tuple[bytes | None, bytes | None]:
-        manifest = await get(manifest_key(name))  # None: a name whose push never published (killed)
-        return manifest, (await get(sig_key(name, manifest)) if manifest is not None else None)
-
-    return await asyncio.gather(*(one(n) for n in names))
 
 
 def _row(
