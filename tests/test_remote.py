@@ -93,6 +93,7 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"s3://{BUCKET}/t{os.getpid()}-{next(_names)}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["flat", "parted"])
 def test_round_trip_is_byte_identical(which: str, request, remote: str, tmp_path: Path, capsys) -> None:
     snap: Path = request.getfixturevalue(which)
