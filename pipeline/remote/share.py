@@ -510,17 +510,17 @@ def _row(
     remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: dict[str, str] | None, verify: bool
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"name": name, "ref": remote.ref(name)}
-    try:
-        doc, files = manifest_files(manifest, remote.ref(name))
-        request = (doc.get("params") or {}).get("request") or {}
-        generate = (doc.get("params") or {}).get("generate") or {}
+    try:  # read for display only (a pull checks every name and hash)
+        doc = json.loads(manifest)
+        params = doc.get("params") or {}
+        request, generate = params.get("request") or {}, params.get("generate") or {}
         row |= {
             "scenario": request.get("scenario") or generate.get("scenario") or request.get("project"),
-            "seed": request.get("seed", (doc.get("params") or {}).get("seed")),
-            "bytes": sum(f.size or 0 for f in files),
+            "seed": request.get("seed", params.get("seed")),
+            "bytes": sum(int(f.get("bytes") or 0) for e in doc["tables"].values() for f in e.get("parts") or [e]),
             "id": doc.get("snapshot_id"),
         }
-    except UserError:
+    except (ValueError, KeyError, TypeError, AttributeError):
         row |= {"scenario": None, "seed": None, "bytes": None, "id": None, "problem": "unreadable manifest"}
     signer = read_signer(sig) if sig else None
     row["created_by"] = signer.comment if signer else None
