@@ -14,6 +14,7 @@ SEED ?= 42
 PROJECT ?=
 SNAPSHOT ?=
 DB_URL ?=
+APP ?=
 REMOTE ?=
 REF ?=
 ARGS ?=
@@ -36,19 +37,23 @@ export DS_REMOTE = $(value REMOTE)
 export DS_REF = $(value REF)
 export DS_DB_URL = $(value DB_URL)
 unexport DB_URL
+export DS_APP = $(value APP)
+unexport APP
 
-.PHONY: help venv snapshot load verify describe report push pull browser test lint typecheck format bench clean
+.PHONY: help venv snapshot load check verify describe report push pull browser test test-fast lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
 	@echo "make snapshot PROJECT=antiwork                     a team from a real project's PRs"
 	@echo "make load DB_URL=postgresql://user@host:5432/app  load a snapshot (default: data/app.duckdb)"
+	@echo "make load APP=../tformance                         into the app's database, with its model defaults"
+	@echo "make check [APP=dir | DB_URL=url]                  what load would do, nothing written"
 	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
 	@echo "make report [SNAPSHOT=path] [ARGS=--png docs/]     the story as charts (HTML + PNGs)"
 	@echo "make push REMOTE=s3://bucket/team [SNAPSHOT=path]  share a snapshot (default: the newest)"
 	@echo "make pull REF=s3://bucket/team/NAME                fetch a shared snapshot, verified"
 	@echo "make load SNAPSHOT=s3://bucket/team/NAME           load a shared snapshot (pulled first)"
-	@echo "make test | make lint | make bench"
+	@echo "make test | make test-fast | make lint | make bench"
 
 venv: $(STAMP)
 
@@ -64,10 +69,11 @@ snapshot: $(STAMP)
 	echo "demoseed snapshot $$* --seed $$DS_SEED $$DS_ARGS"; \
 	exec "$$DS_DEMOSEED" snapshot "$$@" --seed "$$DS_SEED" $$DS_ARGS
 
-load: $(STAMP)
-	@set -f; unset DB_URL; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
+check load: $(STAMP)
+	@set -f; unset DB_URL APP; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
+	if [ -n "$$DS_APP" ]; then export DEMOSEED_APP="$$DS_APP"; fi; unset DS_APP; \
 	if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --latest; fi; \
-	exec "$$DS_DEMOSEED" load "$$@" $$DS_ARGS
+	exec "$$DS_DEMOSEED" $@ "$$@" $$DS_ARGS
 
 verify: $(STAMP)
 	@set -f; if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --all; fi; \
@@ -98,6 +104,11 @@ browser:
 
 test: $(STAMP)
 	@set -f; exec "$$DS_PY" -m pytest $$DS_ARGS
+
+# The edit-test loop: every test not marked slow (a marker expression with a
+# space cannot pass through ARGS, which is split into words).
+test-fast: $(STAMP)
+	@set -f; exec "$$DS_PY" -m pytest -m "not slow" $$DS_ARGS
 
 lint: $(STAMP)
 	"$$DS_VENV/bin/ruff" check pipeline stages tests bench

@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from pipeline.base.tablenames import APP_LOAD_ORDER as APP_LOAD_ORDER
+from pipeline.base.tablenames import SNAPSHOT_EXTRA
+from pipeline.base.tablenames import SNAPSHOT_TABLES as SNAPSHOT_TABLES
+
 TS = pa.timestamp("us", tz="UTC")
 
 _SIMPLE: dict[str, pa.DataType] = {
@@ -418,23 +422,6 @@ APP_TABLES: tuple[TableSpec, ...] = (
     METRICS_PRSURVEYREVIEW,
 )
 
-# Parents before children: the order to insert in (delete in reverse).
-APP_LOAD_ORDER: tuple[str, ...] = (
-    "teams_team",
-    "metrics_teammember",
-    "metrics_pullrequest",
-    "metrics_prreview",
-    "metrics_commit",
-    "metrics_prfile",
-    "metrics_prcheckrun",
-    "metrics_prsurvey",
-    "metrics_prsurveyreview",
-    "metrics_aiusagedaily",
-    "metrics_deployment",
-    "metrics_jiraissue",
-    "metrics_weeklymetrics",
-)
-
 # What the generate stage produces (all app tables but the weekly metrics).
 GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != "metrics_weeklymetrics")
 
@@ -498,6 +485,7 @@ DEMOSEED_TEAM_WEEKLY = _spec(
 )
 
 SNAPSHOT_EXTRA_TABLES: tuple[TableSpec, ...] = (DEMOSEED_PROVENANCE, DEMOSEED_TEAM_WEEKLY)
+assert tuple(t.name for t in SNAPSHOT_EXTRA_TABLES) == SNAPSHOT_EXTRA, "tablenames.SNAPSHOT_EXTRA"
 
 # ---------------------------------------------------------------------------
 # Raw GitHub PR nodes (fetch output: nested, GitHub's own field names and
@@ -719,9 +707,6 @@ NORMALIZED_TABLES: tuple[TableSpec, ...] = (GH_PULL_REQUESTS, GH_REVIEWS, GH_COM
 ALL_TABLES: dict[str, TableSpec] = {
     t.name: t for t in (*APP_TABLES, *SNAPSHOT_EXTRA_TABLES, GH_RAW_PULL_REQUESTS, *NORMALIZED_TABLES)
 }
-
-# The tables a snapshot holds, in the order the manifest lists them.
-SNAPSHOT_TABLES: tuple[str, ...] = (*APP_LOAD_ORDER, *(t.name for t in SNAPSHOT_EXTRA_TABLES))
 
 
 def spec(name: str) -> TableSpec:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,8 +20,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.base.errors import UserError
-from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec
+from pipeline.base.errors import DiskFull, UserError
+from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec, spec
 
 from .ddl import quote
 from .plan import sql_literal
@@ -38,6 +39,12 @@ class Backend(abc.ABC):
         self.duck = duck
         # per table, the read-back aggregates of the rows insert() sent (targets that stream them)
         self.streamed: dict[str, StreamAggregates] = {}
+        # per table, the columns written under their target names (the load plan's; default: the snapshot's)
+        self.specs: dict[str, TableSpec] = {}
+
+    def spec(self, table: str) -> TableSpec:
+        """The written columns of ``table`` (what the read-back compares)."""
+        return self.specs.get(table) or spec(table)
 
     # -- native SQL ----------------------------------------------------------------
     @abc.abstractmethod
@@ -92,6 +99,14 @@ class Backend(abc.ABC):
     def restore_bulk(self, statements: Sequence[str]) -> None:  # noqa: B027 - optional hook
         """Run the statements :meth:`prepare_bulk` returned, after the rows are in."""
 
+    def check_constraint(self, table: str, name: str) -> CheckConstraint | None:
+        """A CHECK constraint of ``table`` as the catalog holds it now (after a rollback); None: unknown."""
+        return None
+
+    def id_position(self, table: str) -> int | None:
+        """Where ``id`` sits among the table's columns (0-based) as a refused row lists them; None: unknown."""
+        return None
+
     # -- data ------------------------------------------------------------------------
     @abc.abstractmethod
     def insert(self, table: str, columns: Sequence[str], select: str) -> int:
@@ -120,7 +135,7 @@ class Backend(abc.ABC):
         """Every single-column foreign key in the database, from its catalog (none: the target has none)."""
         return []
 
-    def clear_teams(self, team_ids: Sequence[int], tables: Sequence[str]) -> Cleared:
+    def clear_teams(self, team_ids: Sequence[int], tables: Sequence[str], *, dry: bool = False) -> Cleared:
         """Delete the teams' rows of every app table but the team rows themselves, and what depends on them.
 
         The team rows stay (:meth:`update_rows` rewrites them), so whatever
@@ -128,7 +143,8 @@ class Backend(abc.ABC):
         Rows of other tables that reference a deleted row are deleted when
         their foreign key column is NOT NULL and set to NULL when it is
         nullable (Django's CASCADE / SET_NULL), found from the catalog:
-        deletions first (recursively), then the NULLs.
+        deletions first (recursively), then the NULLs. ``dry``: count only
+        (``demoseed check``), nothing deleted or changed.
         """
         ids = ", ".join(str(int(i)) for i in team_ids)
         ours = {self.key(t): t for t in tables}
@@ -136,16 +152,16 @@ class Backend(abc.ABC):
         roots = [(self.key(t), f"{quote('team_id')} IN ({ids})") for t in tables if t != "teams_team"]
         foreign: dict[str, tuple[str, int]] = {}
         for parent, pred in roots:
-            self._cascade(parent, pred, refs, foreign, nullify=False, depth=0)
+            self._cascade(parent, pred, refs, foreign, nullify=False, depth=0, dry=dry)
         for parent, pred in roots:
-            self._cascade(parent, pred, refs, foreign, nullify=True, depth=0)
+            self._cascade(parent, pred, refs, foreign, nullify=True, depth=0, dry=dry)
         deleted: dict[str, int] = {}
         for t in reversed(APP_LOAD_ORDER):
             if t not in tables or t == "teams_team":
                 continue
             where = f"WHERE {quote('team_id')} IN ({ids})"
             (n,) = self.query(f"SELECT count(*) FROM {self.qname(t)} {where}")[0]
-            if n:
+            if n and not dry:
                 self.execute(f"DELETE FROM {self.qname(t)} {where}")
             deleted[t] = int(n)
         return Cleared(deleted, foreign)
@@ -159,6 +175,7 @@ class Backend(abc.ABC):
         *,
         nullify: bool,
         depth: int,
+        dry: bool = False,
     ) -> None:
         if depth > 16:
             raise UserError(f"--clear: foreign keys nest deeper than 16 tables below {parent[1]}; clear them first")
@@ -170,14 +187,16 @@ class Backend(abc.ABC):
             where = f"{quote(fk.column)} IN (SELECT {quote(fk.ref_column)} FROM {parent_sql} WHERE {pred})"
             if fk.nullable and (nullify or depth > 0):
                 (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
-                if n:
+                if n and not dry:
                     self.execute(f"UPDATE {child} SET {quote(fk.column)} = NULL WHERE {where}")
+                if n:
                     _count(out, f"{fk.child[1]}.{fk.column}", "set NULL", int(n))
             elif not fk.nullable and (not nullify or depth > 0):
-                self._cascade(fk.child, where, refs, out, nullify=nullify, depth=depth + 1)
+                self._cascade(fk.child, where, refs, out, nullify=nullify, depth=depth + 1, dry=dry)
                 (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
-                if n:
+                if n and not dry:
                     self.execute(f"DELETE FROM {child} WHERE {where}")
+                if n:
                     _count(out, fk.child[1], "deleted", int(n))
 
     def key(self, table: str) -> tuple[str, str]:
@@ -212,6 +231,37 @@ class Backend(abc.ABC):
         return tuple(self.query(sql)[0])
 
 
+class ConstraintViolation(RuntimeError):
+    """The target refused rows for one of its constraints (SQLSTATE class 23), with what it named.
+
+    ``str()`` is the database's own text (ERROR, DETAIL); the fields are its diagnostics:
+    ``sqlstate`` (:data:`CHECK`, :data:`UNIQUE`, :data:`NOT_NULL`, :data:`FOREIGN_KEY`, or another),
+    the constraint, table and column (each None when not given), and DETAIL
+    (``Key (c)=(v) ...`` or ``Failing row contains (...)``).
+    """
+
+    def __init__(
+        self, text: str, *, sqlstate: str, constraint: str | None, table: str | None, column: str | None, detail: str
+    ) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+        self.constraint = constraint
+        self.table = table
+        self.column = column
+        self.detail = detail
+
+
+NOT_NULL, FOREIGN_KEY, UNIQUE, CHECK = "23502", "23503", "23505", "23514"
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    """A CHECK constraint: the columns it reads and its definition."""
+
+    columns: list[str]
+    definition: str
+
+
 @dataclass(frozen=True)
 class ForeignKeyRef:
     """One foreign key of the database: ``child.column`` -> ``parent.ref_column``; tables as (schema, name)."""
@@ -229,6 +279,19 @@ class Cleared:
 
     deleted: dict[str, int] = field(default_factory=dict)
     foreign: dict[str, tuple[str, int]] = field(default_factory=dict)  # table[.column] -> (action, rows)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A write the disk had no room for: ENOSPC from Python, SQLite's SQLITE_FULL, DuckDB's I/O error text."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return any(s in text for s in ("No space left on device", "database or disk is full", "Disk quota exceeded"))
+
+
+def disk_full_error(target: Target, done: str) -> DiskFull:
+    """One line for a full disk under the target (exit 1, as a full disk in every command)."""
+    return DiskFull(f"no space left on the disk of {target.display}: {done}; free some space and run again")
 
 
 def _count(out: dict[str, tuple[str, int]], key: str, action: str, n: int) -> None:

@@ -1,9 +1,10 @@
-"""load_snapshot: verify, then in one transaction create/check, clear, insert, advance; then read back.
+"""load_snapshot: verify, then in one transaction create/check, clear, insert, advance, read back, commit.
 
 Order of work (any exception between BEGIN and COMMIT rolls everything back):
 
-1. parse the DB URL; verify the snapshot (hashes, schemas) — nothing is
-   opened for writing before this passes;
+1. check the request (the load instant within :data:`AS_OF_RANGE`, a
+   non-empty URL); parse the DB URL; verify the snapshot (hashes, schemas) —
+   nothing is opened for writing before this passes;
 2. open the target; BEGIN;
 3. create the app tables when none exist, or check the existing ones
    (missing / mismatched columns are one clear error);
@@ -12,13 +13,23 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
    team row kept (and rewritten in step 5), rows of other tables that point
    at deleted rows deleted or set NULL (:meth:`Backend.clear_teams`);
 5. id offsets = the max id now in each table; insert every table in FK order
-   through one DuckDB SELECT each (remapped ids, rebased dates);
+   through one DuckDB SELECT each (remapped ids, rebased dates); a load
+   whose instant holds back every row but the teams and members stops here
+   unless ``allow_empty``;
 6. indexes / foreign keys of tables created by this load; id sequences moved
-   past the new ids; COMMIT;
-7. read back counts and per-column aggregates for the loaded teams and
-   compare them with the same aggregates over the snapshot. The snapshot's
-   side is computed by a second DuckDB connection in a thread as soon as
-   the rows are in, while PostgreSQL builds the indexes and commits.
+   past the new ids;
+7. read back counts and per-column aggregates for the loaded teams, inside
+   the transaction, and compare them with the same aggregates over the
+   snapshot. The snapshot's side is computed by a second DuckDB connection
+   in a thread as soon as the rows are in, while PostgreSQL builds the
+   indexes. Any difference rolls back (:class:`ReadBackMismatch`, exit 1):
+   the tool never commits rows it reports as wrong;
+8. COMMIT.
+
+A row the target refuses for a constraint is one line naming it with a value
+from the snapshot (:mod:`stages.load.violations`); a full disk is
+:class:`DiskFull` (exit 1). When the load created the database file (DuckDB,
+SQLite) and fails, the file and its journal are removed.
 """
 
 from __future__ import annotations
@@ -31,26 +42,37 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.base.errors import UserError
-from pipeline.base.manifest import checked_files, verify_snapshot
+from pipeline.base.errors import DiskFull, UserError
+from pipeline.base.manifest import Manifest, checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, spec
+from pipeline.base.tuning import release_memory
 
 from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
-from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
+from .backend import (
+    Backend,
+    Cleared,
+    ConstraintViolation,
+    aggregate_kinds,
+    disk_full,
+    disk_full_error,
+    duckdb_aggregate_expr,
+)
 from .ddl import app_ddl, quote
-from .extensions import connect, one_malloc_arena, release_memory
+from .drift import AppModels, LoadPlan, TablePlan, plan_tables
+from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
-from .report import LoadReport, TableReport
-from .schema_check import check_table
+from .report import LoadReport, ReadBackMismatch, TableReport
 from .target import DUCKDB, POSTGRES, Target, check_identifier, parse_db_url, scrub
+from .violations import explain_violation
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +102,8 @@ def load_snapshot(
     default_db: Path | None = None,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
+    drift: Drift | None = None,
+    allow_empty: bool = False,
 ) -> LoadReport:
     """Load a verified snapshot, as the team stood at ``as_of``, into ``db_url`` (None: the DuckDB file ``default_db``).
 
@@ -89,21 +113,75 @@ def load_snapshot(
     the instant (:mod:`stages.load.asof`); the instant's week of weekly
     metrics is recomputed by ``recompute_week`` (the caller's aggregate stage,
     see :mod:`pipeline.runners.load`), which reads ``recompute_columns`` of
-    each table (None: all columns).
+    each table (None: all columns). ``drift``: how to meet an app schema that
+    moved on (--fill, --app, --ignore-missing-columns; see :mod:`.drift`).
+    A load that would write nothing but the team rows is refused unless
+    ``allow_empty``.
     """
+    p = _prepare(
+        snapshot_dir,
+        db_url,
+        as_of,
+        recompute_week,
+        recompute_columns,
+        schema,
+        rebase_dates,
+        default_db,
+        include,
+        progress,
+    )
+    return _load(p, clear, drift or Drift(), allow_empty)
+
+
+@dataclass
+class Drift:
+    """The user's answers to schema drift: --fill values, the app's models (--app), --ignore-missing-columns."""
+
+    fills: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    app: AppModels | None = None
+    ignore_missing: bool = False
+    app_managed: bool = False  # --app given: tables demoseed would create are refused (the app's migrate makes them)
+
+
+@dataclass
+class Prepared:
+    """A verified snapshot cut at the load instant, and where it goes: everything a load or a check needs first."""
+
+    target: Target
+    snapshot_dir: Path
+    manifest: Manifest
+    tables: list[str]
+    files: dict[str, tuple[Path, ...]]
+    rebase: Rebase
+    cut: CutPlan
+    slugs: list[str]
+    snapshot_team_ids: list[int]
+    as_of: dt.datetime
+    verify_seconds: float
+    say: Progress
+
+    @property
+    def snapshot_teams(self) -> dict[str, int]:
+        return dict(zip(self.slugs, self.snapshot_team_ids, strict=True))
+
+
+def _prepare(
+    snapshot_dir: Path,
+    db_url: str | None,
+    as_of: dt.datetime,
+    recompute_week: WeekRecompute | None,
+    recompute_columns: Mapping[str, Sequence[str]] | None,
+    schema: str | None,
+    rebase_dates: bool,
+    default_db: Path | None,
+    include: tuple[str, ...],
+    progress: Progress | None,
+) -> Prepared:
     say = progress or (lambda _msg: None)
+    tables = _check_request(as_of, db_url, default_db, include)
     target = parse_db_url(db_url, schema=schema, default_db=default_db)
-    unknown = [t for t in include if t not in APP_LOAD_ORDER]
-    if unknown:
-        raise UserError(
-            f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
-        )
-    if as_of.tzinfo is None:
-        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
-    tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
-    one_malloc_arena()  # before verify_snapshot's hashing threads
     t0 = time.perf_counter()
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
@@ -129,40 +207,35 @@ def load_snapshot(
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
     _check_slugs(slugs, snapshot_dir)
-    snapshot_teams = dict(zip(slugs, snapshot_team_ids, strict=True))
+    return Prepared(
+        target, snapshot_dir, manifest, tables, files, rebase, cut, slugs, snapshot_team_ids, as_of, verify_seconds, say
+    )
 
+
+def _load(p: Prepared, clear: bool, drift: Drift, allow_empty: bool) -> LoadReport:
+    """Open the target and write (:func:`_write_refusing`); a database file this load created goes if it fails."""
+    target, rebase, cut, say = p.target, p.rebase, p.cut, p.say
     say(f"connecting to {target.display}")
-    backend = open_backend(target)
+    made = _new_files(target)
     try:
-        backend.duck.register(RECOMPUTED, cut.recomputed)
-        t1 = time.perf_counter()
+        backend = open_backend(target)
         try:
-            w = _write(backend, tables, files, snapshot_teams, rebase, cut, clear, say)
-        except UserError as exc:
-            raise UserError(f"{exc} (nothing was written)") from None
-        except Exception as exc:
-            raise UserError(
-                f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}"
-            ) from None
-        load_seconds = time.perf_counter() - t1
-        new_team_ids = [w.team_map.get(i, i + w.offsets.get("teams_team", 0)) for i in snapshot_team_ids]
-        t2 = time.perf_counter()
-        say("reading back")
-        try:
-            _read_back(backend, w, new_team_ids)
-        except Exception as exc:
-            raise UserError(
-                f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
-            ) from None
-        readback_seconds = time.perf_counter() - t2
-    finally:
-        backend.close()
+            backend.duck.register(RECOMPUTED, cut.recomputed)
+            t1 = time.perf_counter()
+            w = _write_refusing(backend, p, clear, drift, allow_empty, new_file=bool(made))
+            load_seconds = time.perf_counter() - t1 - w.readback_seconds
+        finally:
+            backend.close()
+    except BaseException:
+        for path in made:  # the database file this load created (and its journal): nothing of it is kept
+            path.unlink(missing_ok=True)
+        raise
     return LoadReport(
         target=target.display,
-        snapshot=snapshot_dir,
-        snapshot_id=manifest.snapshot_id,
-        team_slugs=slugs,
-        team_ids=new_team_ids,
+        snapshot=p.snapshot_dir,
+        snapshot_id=p.manifest.snapshot_id,
+        team_slugs=p.slugs,
+        team_ids=w.team_ids,
         created_tables=w.created,
         cleared_team_ids=w.cleared,
         foreign=w.foreign,
@@ -170,16 +243,65 @@ def load_snapshot(
         rebase_weeks=rebase.weeks,
         tables=w.reports,
         next_ids=w.nexts,
-        as_of=as_of.astimezone(dt.UTC),
+        as_of=p.as_of.astimezone(dt.UTC),
         reopened_prs=cut.reopened,
         recomputed_week=(
             cut.recomputed_week + dt.timedelta(days=rebase.days) if cut.recomputed_week is not None else None
         ),
         recomputed_rows=cut.recomputed.num_rows,
-        verify_seconds=verify_seconds,
+        verify_seconds=p.verify_seconds,
         load_seconds=load_seconds,
-        readback_seconds=readback_seconds,
+        readback_seconds=w.readback_seconds,
+        drift=w.plan.summary_lines(),
+        notes=w.notes,
     )
+
+
+def _check_request(
+    as_of: dt.datetime, db_url: str | None, default_db: Path | None, include: tuple[str, ...]
+) -> list[str]:
+    """The request's own bounds, before any file is read: the instant, the URL, the tables. Return the tables."""
+    check_as_of(as_of)
+    if db_url is not None and not db_url.strip():
+        where = f" ({default_db})" if default_db is not None else ""
+        raise UserError(
+            "the database URL is empty (--db-url '' or DEMOSEED_DB_URL=''); give a URL, or leave both out "
+            f"for the embedded default{where}"
+        )
+    unknown = [t for t in include if t not in APP_LOAD_ORDER]
+    if unknown:
+        raise UserError(
+            f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
+        )
+    return [t for t in APP_LOAD_ORDER if t in include]
+
+
+# The load instant's bounds: the weeks --anchor allows (GenerateConfig.ANCHOR, Mondays 1980-01-07 to 2199-12-30),
+# to the end of the last one. Rebased dates stay dates every target stores, and reads back, as they were written.
+AS_OF_RANGE = (
+    dt.datetime(1980, 1, 7, tzinfo=dt.UTC),
+    dt.datetime(2200, 1, 5, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+)
+
+
+def check_as_of(as_of: dt.datetime) -> None:
+    """Refuse a load instant outside :data:`AS_OF_RANGE` (before anything is read or opened)."""
+    if as_of.tzinfo is None:
+        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
+    low, high = AS_OF_RANGE
+    if not low <= as_of <= high:
+        raise UserError(
+            f"--as-of {as_of.date().isoformat()}: use a date from {low.date().isoformat()} to "
+            f"{high.date().isoformat()} (the weeks --anchor allows)"
+        )
+
+
+def _new_files(target: Target) -> list[Path]:
+    """The database file of a file target that does not exist yet, with the journal files it may get."""
+    if target.path is None or target.path.exists():
+        return []
+    side = (".wal",) if target.kind == DUCKDB else ("-journal", "-wal", "-shm")
+    return [target.path, *(p for p in (Path(f"{target.path}{s}") for s in side) if not p.exists())]
 
 
 _PG_CAUSE = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+(.*)", re.S)
@@ -206,45 +328,155 @@ def _cut(text: str) -> str:
     return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
 
-def _write(
-    backend: Backend,
-    tables: list[str],
-    files: dict[str, tuple[Path, ...]],
-    snapshot_teams: dict[str, int],
-    rebase: Rebase,
-    cut: CutPlan,
-    clear: bool,
-    say: Progress,
+class Refused(UserError):
+    """The plan refuses the load (one line); the plan itself rides along for ``check``."""
+
+    def __init__(self, message: str, plan: LoadPlan, created: list[str], notes: list[str]) -> None:
+        super().__init__(message)
+        self.plan, self.created, self.notes = plan, created, notes
+
+
+@dataclass
+class Decided:
+    """What a load will do, decided inside its transaction before it writes: the load and check share it."""
+
+    created: list[str]  # app tables the load creates (none existed)
+    found: dict[str, int]  # snapshot team slug -> id of the existing team row (--clear replaces its rows)
+    team_map: dict[int, int]
+    plan: LoadPlan
+    notes: list[str]
+
+
+def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bool = False) -> Decided:
+    """BEGIN, compare the target with the snapshot, and refuse (UserError) before anything is written.
+
+    Creates the tables when none exist (not when ``dry``: check writes nothing).
+    """
+    target, tables = backend.target, p.tables
+    backend.begin()
+    existing = backend.columns(tables)
+    created = [t for t in tables if t not in existing]
+    if existing and created:
+        raise UserError(
+            f"{target.display} (schema {target.schema_name}) has some app tables but not "
+            f"{', '.join(created)}; load into an empty schema or one with all {len(tables)} app tables"
+            + ("; run the app's manage.py migrate first (or --migrate)" if drift.app_managed else "")
+        )
+    notes: list[str] = []
+    if created and drift.app_managed:
+        raise UserError(
+            f"{target.display} has none of the app tables: the app has not migrated it; "
+            "run the app's manage.py migrate first (or add --migrate to run it)"
+        )
+    if created and backend.dialect == "postgres":
+        notes.append(
+            f"created {len(created)} app table(s) outside the app's migrations: the app's own migrate would fail "
+            "on them; for a database the app owns, run the app's manage.py migrate first "
+            "(or load with --app DIR --migrate)"
+        )
+    if created and not dry:
+        p.say(f"creating {len(created)} app tables")
+        backend.create_tables(created)
+    if not dry or not created:
+        backend.lock([t for t in tables if t in existing or not dry])
+    found = backend.teams_by_slug(list(p.snapshot_teams)) if "teams_team" in tables and not created else {}
+    team_map = {p.snapshot_teams[slug]: i for slug, i in found.items()}
+    plan = _plan(backend, p, existing, team_map, drift)
+    if plan.refused:
+        raise Refused(plan.refusal(), plan, created, notes)
+    if found and not clear:
+        raise Refused(
+            f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
+            "use --clear to replace their rows (the team rows and what the app attached to them stay)",
+            plan,
+            created,
+            notes,
+        )
+    backend.specs = {t: tp.target for t, tp in plan.tables.items()}
+    return Decided(created, found, team_map, plan, notes)
+
+
+def _plan(
+    backend: Backend, p: Prepared, existing: Mapping[str, list[Any]], team_map: dict[int, int], drift: Drift
+) -> LoadPlan:
+    """The column-by-column plan (:mod:`.drift`); the data checks run over the rows as the load would write them."""
+    ddl = app_ddl()
+    offsets: dict[str, int] = {}
+    if existing:
+        refs_tables = sorted({*p.tables, *(r for t in p.tables for r in ddl.references(t).values())})
+        offsets = backend.max_ids(refs_tables)
+
+    def stats(table: str, exprs: Mapping[str, str]) -> dict[str, Any]:
+        sql = select_sql(
+            spec(table),
+            p.cut.sources[table],
+            offsets=offsets,
+            refs=ddl.references(table),
+            days=p.rebase.days,
+            dialect="duckdb",
+            team_map=team_map,
+        )
+        names = list(exprs)
+        cols = ", ".join(f"{e} AS {quote(n)}" for n, e in exprs.items())
+        row = backend.duck.execute(f"SELECT {cols} FROM ({sql})").fetchone() or ()
+        return dict(zip(names, row))
+
+    return plan_tables(
+        {t: spec(t) for t in p.tables},
+        {t: cols for t, cols in existing.items() if t in p.tables},
+        stats,
+        fills=drift.fills,
+        app=drift.app,
+        ignore_missing=drift.ignore_missing,
+    )
+
+
+def _table_select(plan: LoadPlan, t: str, p: Prepared, **kw: Any) -> str:
+    """The DuckDB SELECT of one table's rows as written: remapped, rebased, renamed and filled."""
+    tp: TablePlan = plan.tables[t]
+    base = select_sql(tp.source, p.cut.sources[t], days=p.rebase.days, **kw)
+    return tp.select(base, as_of=p.as_of, dialect=kw["dialect"])
+
+
+@dataclass
+class _Ids:
+    """The ids a load chose as it went, for a refusal to map a row back to the snapshot."""
+
+    offsets: dict[str, int] = field(default_factory=dict)  # per table, added to the snapshot's ids
+    team_map: dict[int, int] = field(default_factory=dict)  # snapshot team id -> kept team row id
+
+
+def _write_refusing(
+    backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, *, new_file: bool
 ) -> Written:
+    """:func:`_write`, its failures as one line each (the transaction is rolled back by then)."""
     target = backend.target
+    ids = _Ids()
+    try:
+        return _write(backend, p, clear, drift, allow_empty, ids)
+    except (ReadBackMismatch, DiskFull):  # already one line, exit 1
+        raise
+    except UserError as exc:
+        raise UserError(f"{exc} (nothing was written)") from None
+    except ConstraintViolation as exc:
+        log.info("PostgreSQL refused the load: %s", " ".join(str(exc).split()))
+        raise UserError(explain_violation(exc, backend, p.cut.sources, ids.offsets, ids.team_map)) from None
+    except Exception as exc:
+        if disk_full(exc):
+            removed = " and the database file it created removed" if new_file else ""
+            raise disk_full_error(target, f"the load was rolled back{removed}") from None
+        raise UserError(f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}") from None
+
+
+def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, ids: _Ids) -> Written:
+    """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees."""
+    tables, cut, say = p.tables, p.cut, p.say
     ddl = app_ddl()
     expected: Expected | None = None
-    backend.begin()
     try:
-        existing = backend.columns(tables)
-        created = [t for t in tables if t not in existing]
-        if existing and created:
-            raise UserError(
-                f"{target.display} (schema {target.schema_name}) has some app tables but not "
-                f"{', '.join(created)}; load into an empty schema or one with all {len(tables)} app tables"
-            )
-        problems = [p for t in tables if t in existing for p in check_table(spec(t), existing[t])]
-        if problems:
-            more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
-            raise UserError(
-                f"the app schema in {target.display} does not fit the snapshot: {'; '.join(problems[:8])}{more}"
-            )
-        if created:
-            say(f"creating {len(created)} app tables")
-            backend.create_tables(created)
-        backend.lock(tables)
-        found = backend.teams_by_slug(list(snapshot_teams)) if "teams_team" in tables else {}
-        if found and not clear:
-            raise UserError(
-                f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
-                "use --clear to replace their rows (the team rows and what the app attached to them stay)"
-            )
-        team_map = {snapshot_teams[slug]: i for slug, i in found.items()}
+        d = _decide(backend, p, clear, drift)
+        created, found, team_map, plan = d.created, d.found, d.team_map, d.plan
+        ids.team_map = team_map
         swept = Cleared()
         if found:
             say(f"clearing {len(found):,} team(s)")
@@ -252,23 +484,17 @@ def _write(
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
-        offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
+        offsets = ids.offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
         reports: list[TableReport] = []
         for t in tables:
-            s = spec(t)
-            sql = select_sql(
-                s,
-                cut.sources[t],
-                offsets=offsets,
-                refs=ddl.references(t),
-                days=rebase.days,
-                dialect=backend.dialect,
-                team_map=team_map,
+            sql = _table_select(
+                plan, t, p, offsets=offsets, refs=ddl.references(t), dialect=backend.dialect, team_map=team_map
             )
-            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in files[t])
+            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in p.files[t])
             say(f"inserting {t} ({in_file:,} rows in the snapshot)")
             ts = time.perf_counter()
-            n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
+            cols = plan.tables[t].columns
+            n = _insert(backend, t, cols, sql, set(team_map.values()) if t == "teams_team" else set())
             release_memory()
             # expected_rows is counted independently from the snapshot by the read-back (_read_back)
             held = cut.weekly_held_back if t == WEEKLY else in_file - n
@@ -283,13 +509,27 @@ def _write(
                     seconds=time.perf_counter() - ts,
                 )
             )
-        expected = _expect(backend, reports, cut, rebase, offsets, team_map)
+        _refuse_empty(reports, p, allow_empty)
+        expected = _expect(backend, reports, p, plan, offsets, team_map)
         if created or restore or keys:
             say("creating keys, indexes and foreign keys")
             backend.restore_bulk(keys)  # first: the foreign keys need the keys they point at
             backend.create_post(created)
             backend.restore_bulk(restore)
         nexts = backend.advance_sequences(tables)
+        w = Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, plan, d.notes)
+        w.team_ids = [team_map.get(i, i + offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
+        say("reading back")
+        t0 = time.perf_counter()
+        _read_back(backend, reports, expected, w.team_ids)
+        w.readback_seconds = time.perf_counter() - t0
+        problems = LoadReport.problems_of(reports)
+        if problems:
+            raise ReadBackMismatch(
+                f"read-back from {backend.target.display} differs from the snapshot ({'; '.join(problems)}): "
+                "rolled back, nothing written; a trigger, rule or column default in the database changes "
+                "the rows as they go in (drop or disable it for the load)"
+            )
         say("committing")
         backend.commit()
     except BaseException:
@@ -297,7 +537,26 @@ def _write(
             expected.cancel()
         backend.rollback()
         raise
-    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected)
+    return w
+
+
+_TEAM_TABLES = ("teams_team", "metrics_teammember")  # who the team is: no event, nothing to show on its own
+
+
+def _refuse_empty(reports: list[TableReport], p: Prepared, allow_empty: bool) -> None:
+    """Refuse a load that writes no row but the team and its members while the snapshot has others (unless asked)."""
+    if allow_empty:
+        return
+    rows = [r for r in reports if r.name not in _TEAM_TABLES]
+    held = sum(r.held_back for r in rows)
+    if rows and held and not any(r.inserted_rows for r in rows):
+        asof = p.cut.asof
+        at = f" ({asof.instant + dt.timedelta(days=p.rebase.days):%Y-%m-%d %H:%M} UTC)" if asof else ""
+        raise UserError(
+            f"the load instant{at} holds back every row but the teams and their members ({held:,} rows dated "
+            "after it); load with a later --as-of, or without --no-rebase-dates, or pass --allow-empty to load "
+            "them alone"
+        )
 
 
 @dataclass
@@ -309,7 +568,10 @@ class Written:
     nexts: dict[str, int]
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
-    expected: Expected  # the snapshot side of the read-back
+    plan: LoadPlan
+    notes: list[str]
+    team_ids: list[int] = field(default_factory=list)  # the snapshot's teams' ids in the target
+    readback_seconds: float = 0.0
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -347,8 +609,8 @@ def _few(names: list[str]) -> str:
 def _expect(
     backend: Backend,
     reports: list[TableReport],
-    cut: CutPlan,
-    rebase: Rebase,
+    p: Prepared,
+    plan: LoadPlan,
     offsets: dict[str, int],
     team_map: dict[int, int],
 ) -> Expected:
@@ -369,15 +631,9 @@ def _expect(
     for report in reports:
         if report.name in streamed:
             continue
-        s = spec(report.name)
-        source = select_sql(
-            s,
-            cut.sources[report.name],
-            offsets=offsets,
-            refs=ddl.references(report.name),
-            days=rebase.days,
-            dialect="duckdb",
-            team_map=team_map,
+        s = backend.spec(report.name)
+        source = _table_select(
+            plan, report.name, p, offsets=offsets, refs=ddl.references(report.name), dialect="duckdb", team_map=team_map
         )
         exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in aggregate_kinds(s))
         queries[report.name] = f"SELECT {exprs} FROM ({source})"
@@ -386,7 +642,7 @@ def _expect(
         done.set_result(streamed)
         return Expected(done, None)
     duck = connect(bounded=True)
-    duck.register(RECOMPUTED, cut.recomputed)
+    duck.register(RECOMPUTED, p.cut.recomputed)
 
     def run() -> dict[str, tuple[object, ...]]:
         try:
@@ -419,16 +675,16 @@ class Expected:
                 self.duck.interrupt()
 
 
-def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
-    want = w.expected.result()
-    for report in w.reports:
-        s = spec(report.name)
+def _read_back(backend: Backend, reports: list[TableReport], expected: Expected, team_ids: Sequence[int]) -> None:
+    want = expected.result()
+    for report in reports:
+        s = backend.spec(report.name)
         kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
-        expected = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
+        rows = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
         if report.name != WEEKLY:
-            report.held_back += report.expected_rows - expected
-        report.expected_rows = expected
+            report.held_back += report.expected_rows - rows
+        report.expected_rows = rows
         report.readback_rows = int(got[0]) if got and got[0] is not None else 0
         report.mismatched = [c for (c, _k), a, b in zip(kinds, want[report.name], got) if not _same(a, b)]
         report.content_ok = not report.mismatched

@@ -35,9 +35,10 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import duckdb
 import psycopg
 import pyarrow as pa
 from pgpq import ArrowToPostgresBinaryEncoder
@@ -45,12 +46,12 @@ from pgpq import encoders as pgpq_encoders
 from pgpq import schema as pgpq_schema
 
 from pipeline.base.errors import UserError
-from pipeline.base.schemas import spec
+from pipeline.base.tuning import release_memory
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef, StreamAggregates
+from .backend import Backend, CheckConstraint, ConstraintViolation, ForeignKeyRef, StreamAggregates
 from .ddl import quote
-from .extensions import connect, release_memory
+from .extensions import connect
 from .plan import sql_literal
 from .schema_check import Column, postgres_type
 from .target import Target, scrub
@@ -63,19 +64,29 @@ MAINTENANCE_WORK_MEM = "512MB"
 # rows per Arrow batch DuckDB hands to the encoder, and encoded batches in flight (bounds the memory)
 BATCH_ROWS = 16_384
 IN_FLIGHT = 3
-TRIM_EVERY = 32  # batches between malloc_trim calls (see extensions.release_memory)
+TRIM_EVERY = 32  # batches between malloc_trim calls (see pipeline.base.tuning.release_memory)
 
 
 class PostgresError(RuntimeError):
     """A statement failed in PostgreSQL: its message as the server gives it (``ERROR:  ...``, DETAIL, HINT)."""
 
 
-def _pg_error(exc: psycopg.Error) -> PostgresError:
+def _pg_error(exc: psycopg.Error) -> PostgresError | ConstraintViolation:
     diag = exc.diag
     if diag.message_primary:
         lines = [f"{diag.severity or 'ERROR'}:  {diag.message_primary}"]
         lines += [f"{k}:  {v}" for k, v in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint)) if v]
-        return PostgresError("\n".join(lines))
+        text = "\n".join(lines)
+        if (diag.sqlstate or "").startswith("23"):  # integrity_constraint_violation: explained in words by the load
+            return ConstraintViolation(
+                text,
+                sqlstate=diag.sqlstate or "",
+                constraint=diag.constraint_name,
+                table=diag.table_name,
+                column=diag.column_name,
+                detail=diag.message_detail or "",
+            )
+        return PostgresError(text)
     return PostgresError(str(exc).strip() or type(exc).__name__)
 
 
@@ -157,6 +168,27 @@ class _Encoding:
         return self.encoder.write_batch(batch)
 
 
+def _encode(
+    duck: duckdb.DuckDBPyConnection,
+    select: str,
+    targets: dict[str, tuple[Any, ...]],
+    sent: StreamAggregates,
+    put: Callable[[bytes], bool],
+) -> None:
+    """Run ``select`` in DuckDB and ``put`` its rows as binary COPY bytes (header, batches, trailer); each batch is
+    added to ``sent`` (the read-back's side). Stops early when ``put`` says the sender is gone."""
+    reader = duck.execute(select).to_arrow_reader(BATCH_ROWS)
+    enc = _Encoding(reader.schema, targets)
+    if not put(enc.encoder.write_header()):
+        return
+    for raw in reader:
+        batch = enc.cast(raw)
+        sent.add(batch)
+        if not put(enc.batch(batch)):
+            return
+    put(enc.encoder.finish())
+
+
 class PostgresBackend(Backend):
     dialect = "postgres"
 
@@ -209,17 +241,20 @@ class PostgresBackend(Backend):
         names = ", ".join(sql_literal(t) for t in tables)
         rows = self.query(
             "SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
-            "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES') "
+            "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS'), "
+            "is_generated = 'ALWAYS' "
             f"FROM information_schema.columns WHERE table_schema = {sql_literal(self.schema)} "
             f"AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
         )
         out: dict[str, list[Column]] = {}
-        for table, name, data_type, length, precision, scale, nullable, has_default in rows:
+        for table, name, data_type, length, precision, scale, nullable, has_default, generated in rows:
             canon = postgres_type(data_type, length, precision, scale)
             shown = data_type + (f"({length})" if length else "")
             if canon[0] == "dec" and precision is not None:
                 shown = f"numeric({precision}, {scale})"
-            out.setdefault(table, []).append(Column(name, canon, shown, nullable == "YES", bool(has_default)))
+            out.setdefault(table, []).append(
+                Column(name, canon, shown, nullable == "YES", bool(has_default), bool(generated))
+            )
         self._types.update({t: {c.name: c.type for c in cols} for t, cols in out.items()})  # for insert()
         return out
 
@@ -268,29 +303,12 @@ class PostgresBackend(Backend):
         their COPY write frozen rows (``FREEZE``); a table another table points
         at (TRUNCATE would refuse) or one with a TRUNCATE trigger is left as is.
         """
-        if not tables:
-            return []
-        probe = " UNION ALL ".join(
-            f"SELECT {sql_literal(self.qname(t))} AS rel, NOT EXISTS (SELECT 1 FROM {self.qname(t)}) AS empty, "
-            f"pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = {sql_literal(self.qname(t))}::regclass), "
-            "'USAGE') AS owned"
-            for t in tables
-        )
-        by_name = {self.qname(t): t for t in tables}
-        chosen = [name for name, empty, owned in self.query(probe) if empty and owned]
+        chosen = self._empty_and_ours(tables)
         if not chosen:
             return []
         rels = _regclass_array(chosen)
-        kept = self.query(
-            " UNION ALL ".join(
-                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
-                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
-                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
-                "AND (tgtype & 32) <> 0)"
-                for n in chosen
-            )
-        )
-        emptied = [n for n in chosen if n not in {r[0] for r in kept}]
+        kept = self._not_truncatable(chosen, rels)
+        emptied = [n for n in chosen if n not in kept]
         indexes = self.query(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             f"WHERE i.indrelid = ANY({rels}) AND NOT EXISTS "
@@ -307,6 +325,7 @@ class PostgresBackend(Backend):
         if emptied:
             drops.append(f"TRUNCATE {', '.join(emptied)}")
         self.execute(";\n".join(drops))
+        by_name = {self.qname(t): t for t in tables}
         self.fresh.update(by_name[n] for n in emptied)
         self.bulk.update(by_name[n] for n in chosen)
         log.info(
@@ -316,19 +335,44 @@ class PostgresBackend(Backend):
             f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in fks
         ]
 
+    def _empty_and_ours(self, tables: Sequence[str]) -> list[str]:
+        """The qualified names of ``tables`` that hold no row and whose owner role we have."""
+        if not tables:
+            return []
+        probe = " UNION ALL ".join(
+            f"SELECT {sql_literal(self.qname(t))} AS rel, NOT EXISTS (SELECT 1 FROM {self.qname(t)}) AS empty, "
+            f"pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = {sql_literal(self.qname(t))}::regclass), "
+            "'USAGE') AS owned"
+            for t in tables
+        )
+        return [name for name, empty, owned in self.query(probe) if empty and owned]
+
+    def _not_truncatable(self, chosen: list[str], rels: str) -> set[str]:
+        """Of ``chosen``, those TRUNCATE would refuse (a foreign key from a table not among them) or that have a
+        TRUNCATE trigger."""
+        rows = self.query(
+            " UNION ALL ".join(
+                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
+                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
+                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
+                "AND (tgtype & 32) <> 0)"
+                for n in chosen
+            )
+        )
+        return {str(r[0]) for r in rows}
+
     def drop_keys(self) -> list[str]:
         """Primary keys and UNIQUE constraints of the tables this load created or found empty: dropped until
         the rows are in; return the statements that add them back (before any index or foreign key).
 
         PostgreSQL's advice for a fresh table is to create every index after the COPY, and a key is an
         index: upkeep row by row costs a random B-tree insert (and its WAL) per row, where one sorted
-        build after the rows is several times cheaper (measured on the app's commits, 525 k rows: 3.6 s
-        with the keys in place against 0.6 s + 0.5 s to build both after). The definitions come from
-        the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage parameters, tablespace,
-        deferrability), so each comes back as it was, under its own name. Only tables whose rows all
-        come from this load qualify (``bulk``: created, or empty, ours and locked); a key that a foreign
-        key still points at (from a table we do not load), a replica identity index and an inherited
-        constraint stay. A duplicate now fails the load when the key is added back (PostgreSQL's
+        build after the rows is several times cheaper (bench/bench_load.py; docs/performance.md). The
+        definitions come from the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage
+        parameters, tablespace, deferrability), so each comes back as it was, under its own name. Only
+        tables whose rows all come from this load qualify (``bulk``: created, or empty, ours and locked);
+        a key that a foreign key still points at (from a table we do not load), a replica identity index
+        and an inherited constraint stay. A duplicate fails the load when the key is added back (PostgreSQL's
         ``could not create unique index``), inside the transaction, with the table as it was.
         """
         if not self.bulk:
@@ -348,6 +392,34 @@ class PostgresBackend(Backend):
         log.info("bulk load: dropped %d keys of %d tables until their rows are in", len(keys), len(self.bulk))
         return [f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in keys]
 
+    def check_constraint(self, table: str, name: str) -> CheckConstraint | None:
+        """From the catalog, in a transaction of its own (the load's was rolled back); None: not there (any more)."""
+        rows = self._catalog(
+            "SELECT array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), "
+            f"pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contype = 'c' "
+            f"AND c.conrelid = to_regclass({sql_literal(self.qname(table))}) AND c.conname = {sql_literal(name)}"
+        )
+        return CheckConstraint(list(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def id_position(self, table: str) -> int | None:
+        rows = self._catalog(
+            "SELECT count(*) FILTER (WHERE a.attnum < i.attnum) FROM pg_attribute a JOIN pg_attribute i "
+            "ON i.attrelid = a.attrelid AND i.attname = 'id' AND NOT i.attisdropped "
+            f"WHERE a.attrelid = to_regclass({sql_literal(self.qname(table))}) AND a.attnum > 0 "
+            "AND NOT a.attisdropped GROUP BY i.attnum"
+        )
+        return int(rows[0][0]) if rows else None
+
+    def _catalog(self, sql: str) -> list[tuple[Any, ...]]:
+        """A catalog read after the load's transaction was rolled back, in one of its own (nothing on error)."""
+        try:
+            return self.query(sql)
+        except PostgresError:
+            return []
+        finally:
+            self.rollback()
+
     def restore_bulk(self, statements: Sequence[str]) -> None:
         if statements:
             self.execute(";\n".join(["SET CONSTRAINTS ALL IMMEDIATE", *statements, "SET CONSTRAINTS ALL DEFERRED"]))
@@ -365,7 +437,7 @@ class PostgresBackend(Backend):
         copy_sql = (
             f"COPY {self.qname(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN (FORMAT binary{freeze})"
         )
-        sent = self.streamed[table] = StreamAggregates(spec(table))
+        sent = self.streamed[table] = StreamAggregates(self.spec(table))
         chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=IN_FLIGHT)
         stop = threading.Event()
 
@@ -378,16 +450,7 @@ class PostgresBackend(Backend):
 
         def produce() -> None:
             try:
-                reader = self.duck.execute(select).to_arrow_reader(BATCH_ROWS)
-                enc = _Encoding(reader.schema, targets)
-                if not put(enc.encoder.write_header()):
-                    return
-                for raw in reader:
-                    batch = enc.cast(raw)
-                    sent.add(batch)
-                    if not put(enc.batch(batch)):
-                        return
-                put(enc.encoder.finish())
+                _encode(self.duck, select, targets, sent, put)
             except BaseException as exc:  # handed to the sending thread, which raises it
                 put(exc)
             finally:

@@ -12,7 +12,7 @@ from pipeline.base.errors import UserError
 
 
 class ReadBackMismatch(UserError):
-    """The load committed, but what the database returns differs from the snapshot (exit 1)."""
+    """What the database returns differs from the snapshot: the load is rolled back (exit 1)."""
 
     exit_code = 1
 
@@ -57,6 +57,8 @@ class LoadReport:
     reopened_prs: int = 0  # merged or closed after the load instant: loaded as open
     recomputed_week: dt.date | None = None  # the load instant's week (target dates), its weekly rows recomputed
     recomputed_rows: int = 0
+    drift: list[str] = field(default_factory=list)  # how the app schema differs and what the load did about it
+    notes: list[str] = field(default_factory=list)
     verify_seconds: float = 0.0
     load_seconds: float = 0.0  # schema + clear + inserts + indexes + commit
     readback_seconds: float = 0.0
@@ -71,8 +73,13 @@ class LoadReport:
 
     @property
     def problems(self) -> list[str]:
+        return self.problems_of(self.tables)
+
+    @staticmethod
+    def problems_of(tables: list[TableReport]) -> list[str]:
+        """What differs between the snapshot and the read-back, per table (empty: all agree)."""
         out = []
-        for t in self.tables:
+        for t in tables:
             if t.inserted_rows != t.expected_rows:
                 out.append(f"{t.name}: inserted {t.inserted_rows} of {t.expected_rows} rows")
             if t.readback_rows != t.expected_rows:
@@ -137,6 +144,7 @@ class LoadReport:
         )
         if self.created_tables:
             lines.append(f"created {len(self.created_tables)} app table(s) with their constraints and indexes")
+        lines += self.drift + self.notes
         if self.cleared_team_ids:
             line = f"--clear replaced the rows of team id(s) {_ids(self.cleared_team_ids)} (team rows kept, updated)"
             if self.foreign:
