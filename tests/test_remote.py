@@ -270,6 +270,18 @@ def test_commands_read_a_remote_snapshot_through_the_cache(flat: Path, tmp_path:
     )
 
 
+def test_describe_reads_a_remote_snapshot(parted: Path, tmp_path: Path, capsys) -> None:
+    remote = f"file://{tmp_path / 'remote'}"
+    assert run(capsys, "push", str(parted), remote)[0] == 0
+    rc, local, _ = run(capsys, "describe", str(parted))
+    assert rc == 0
+    rc, shared, err = run(capsys, "describe", f"{remote}/{parted.name}")
+    assert rc == 0, err
+    cached = tmp_path / "cache" / "snapshots"
+    assert shared.startswith(str(cached)) and "review-bottleneck, seed 7" in shared.splitlines()[0]
+    assert shared.split("\n", 1)[1] == local.split("\n", 1)[1]  # the same weeks, from the pulled copy
+
+
 def test_a_name_holding_another_snapshot_needs_force(flat: Path, tmp_path: Path, capsys) -> None:
     remote = f"file://{tmp_path / 'remote'}"
     assert run(capsys, "push", str(flat), remote, "--name", "shared")[0] == 0
