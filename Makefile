@@ -15,6 +15,8 @@ PROJECT ?=
 SNAPSHOT ?=
 DB_URL ?=
 APP ?=
+REMOTE ?=
+REF ?=
 ARGS ?=
 
 # Every value reaches a recipe as an environment variable (DS_*), never as text
@@ -31,12 +33,14 @@ export DS_SEED = $(value SEED)
 export DS_PROJECT = $(value PROJECT)
 export DS_SNAPSHOT = $(value SNAPSHOT)
 export DS_ARGS = $(value ARGS)
+export DS_REMOTE = $(value REMOTE)
+export DS_REF = $(value REF)
 export DS_DB_URL = $(value DB_URL)
 unexport DB_URL
 export DS_APP = $(value APP)
 unexport APP
 
-.PHONY: help venv snapshot load check verify describe report browser test test-fast lint typecheck format bench clean
+.PHONY: help venv snapshot load check verify describe report push pull browser test test-fast lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
@@ -46,6 +50,9 @@ help:
 	@echo "make check [APP=dir | DB_URL=url]                  what load would do, nothing written"
 	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
 	@echo "make report [SNAPSHOT=path] [ARGS=--png docs/]     the story as charts (HTML + PNGs)"
+	@echo "make push REMOTE=s3://bucket/team [SNAPSHOT=path]  share a snapshot (default: the newest)"
+	@echo "make pull REF=s3://bucket/team/NAME                fetch a shared snapshot, verified"
+	@echo "make load SNAPSHOT=s3://bucket/team/NAME           load a shared snapshot (pulled first)"
 	@echo "make test | make test-fast | make lint | make bench"
 
 venv: $(STAMP)
@@ -79,6 +86,15 @@ describe: $(STAMP)
 report: $(STAMP)
 	@set -f; if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set --; fi; \
 	exec "$$DS_DEMOSEED" report "$$@" $$DS_ARGS
+
+push: $(STAMP)
+	@set -f; test -n "$$DS_REMOTE" || { echo "error: give REMOTE=s3://bucket/prefix (or file:///dir); see docs/sharing.md" >&2; exit 2; }; \
+	if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set --; fi; \
+	exec "$$DS_DEMOSEED" push "$$@" "$$DS_REMOTE" $$DS_ARGS
+
+pull: $(STAMP)
+	@set -f; test -n "$$DS_REF" || { echo "error: give REF=s3://bucket/prefix/NAME ('demoseed ls REMOTE' lists them)" >&2; exit 2; }; \
+	exec "$$DS_DEMOSEED" pull "$$DS_REF" $$DS_ARGS
 
 # The headless browser the report tests open the page in (Debian's chromium); installed only when missing.
 browser:

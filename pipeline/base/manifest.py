@@ -348,10 +348,11 @@ def verify_snapshot(
     return _verify(Path(directory), content=content, known=known or {}, footers=True)
 
 
-def verify_files(directory: Path | str) -> Manifest:
+def verify_files(directory: Path | str, *, known: Mapping[str, str] | None = None) -> Manifest:
     """The byte-level part of :func:`verify_snapshot`: every listed file's size and sha256, no unlisted
-    file, the snapshot id. Reads no Parquet and imports neither pyarrow nor numpy."""
-    return _verify(Path(directory), content=False, known={}, footers=False)
+    file, the snapshot id. Reads no Parquet and imports neither pyarrow nor numpy. ``known``: as for
+    :func:`verify_snapshot`."""
+    return _verify(Path(directory), content=False, known=known or {}, footers=False)
 
 
 def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers: bool) -> Manifest:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import click
 
 from pipeline import paths
 from pipeline.base.errors import UserError
@@ -23,3 +26,22 @@ def resolve_snapshot(path: Path | None, latest: bool) -> Path:
     if path is None:
         return latest_snapshot()
     return path
+
+
+class SnapshotPath(click.Path):
+    """A snapshot directory, or ``REMOTE/NAME`` (s3://, gs://, az://, file://, https://): pulled into the
+    local cache first (verified, and its signature checked against the trust file), its directory there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pipeline.remote.store import is_remote
+
+        if isinstance(value, str) and is_remote(value):
+            from pipeline.remote.share import pull_for_reading
+
+            return pull_for_reading(value)
+        return super().convert(value, param, ctx)
+
+
+def snapshot_path(*, file_okay: bool = True) -> SnapshotPath:
+    """The click type of a snapshot argument: a path, or REMOTE/NAME."""
+    return SnapshotPath(path_type=Path, file_okay=file_okay)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from pipeline.commands._common import resolve_snapshot
+from pipeline.commands._common import resolve_snapshot, snapshot_path
 from pipeline.commands.load import AS_OF, follow, follow_options
 
 
 @click.command("check")
-@click.argument("snapshot", required=False, type=click.Path(path_type=Path))
+@click.argument("snapshot", required=False, type=snapshot_path())
 @click.option("--latest", is_flag=True, help="Check the most recently written snapshot under data/snapshots.")
 @click.option("--db-url", envvar="DEMOSEED_DB_URL", metavar="URL", help="As for load (also $DEMOSEED_DB_URL).")
 @click.option("--schema", metavar="NAME", help="PostgreSQL/DuckDB schema for the app tables (default public/main).")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pipeline.base.errors import UserError
-from pipeline.commands._common import resolve_snapshot
+from pipeline.commands._common import resolve_snapshot, snapshot_path
 
 if TYPE_CHECKING:
     import polars as pl
@@ -112,7 +112,7 @@ def _render(weeks: pl.DataFrame, title: str, highlighted: tuple[str, ...], wide:
 
 
 @click.command("describe")
-@click.argument("snapshot", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.argument("snapshot", required=False, type=snapshot_path(file_okay=False))
 @click.option("--latest", is_flag=True, help="Describe the most recently written snapshot in data/snapshots.")
 @click.option("--scenario", "scenario_opt", help="Tell the story of this scenario (default: from manifest.json).")
 @click.option("--wide", is_flag=True, help="Show every column of the team-level weekly table.")

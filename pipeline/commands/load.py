@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from pipeline.commands._common import resolve_snapshot
+from pipeline.commands._common import resolve_snapshot, snapshot_path
 
 
 class AsOfType(click.ParamType):  # type: ignore[type-arg]
@@ -81,7 +81,7 @@ def follow(
 
 
 @click.command("load")
-@click.argument("snapshot", required=False, type=click.Path(path_type=Path))
+@click.argument("snapshot", required=False, type=snapshot_path())
 @click.option("--latest", is_flag=True, help="Load the most recently written snapshot under data/snapshots.")
 @click.option(
     "--db-url",

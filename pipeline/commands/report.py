@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from pipeline.commands._common import latest_snapshot
+from pipeline.commands._common import latest_snapshot, snapshot_path
 
 
 @click.command("report")
-@click.argument("snapshots", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("snapshots", nargs=-1, type=snapshot_path())
 @click.option(
     "-o",
     "--output",

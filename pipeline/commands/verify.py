@@ -8,10 +8,11 @@ import click
 
 from pipeline import paths
 from pipeline.base.errors import IntegrityError, UserError
+from pipeline.commands._common import snapshot_path
 
 
 @click.command("verify")
-@click.argument("snapshots", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("snapshots", nargs=-1, type=snapshot_path())
 @click.option("--all", "all_", is_flag=True, help="Verify every snapshot under data/snapshots.")
 @click.option(
     "--content/--quick",
