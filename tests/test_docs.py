@@ -28,16 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUNNABLE = "sh runnable"
 
-# Docs files written on other branches; the links to them are checked once they exist.
-PENDING = {
-    "docs/app-migrations.md",
-    "docs/load-failures.md",
-    "docs/sharing.md",
-    "docs/exactness.md",
-    "docs/errors.md",
-    "docs/tuning.md",
-}
-
 FENCE = re.compile(r"^```([^`]*)$")  # an info string holds no backtick (CommonMark)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`[^`\n]*`")
@@ -185,21 +175,11 @@ def test_relative_links_point_at_what_exists(doc: Path) -> None:
         file, _, anchor = target.partition("#")
         path = (doc.parent / file).resolve() if file else doc
         rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
-        if rel in PENDING and not path.exists():
-            continue
         if not path.exists():
             broken.append(f"{target}: no such file")
         elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
             broken.append(f"{target}: no heading with that anchor")
     assert not broken, f"{_rel(doc)}: {broken}"
-
-
-def test_pending_docs_are_still_pending() -> None:
-    """Each pending name is linked from the docs; once the file exists, it leaves PENDING."""
-    linked = " ".join(p.read_text("utf-8") for p in DOCS)
-    for rel in sorted(PENDING):
-        assert Path(rel).name in linked, f"{rel} is pending but linked from nowhere"
-    print("pending docs now present (delete from PENDING):", sorted(r for r in PENDING if (ROOT / r).exists()))
 
 
 def _layering_table() -> list[tuple[str, str, str]]:
