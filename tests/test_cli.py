@@ -44,7 +44,10 @@ def test_help_lists_the_commands():
             ["snapshot", "--scenario", "ai-success", "--project", "antiwork"],
             "give either --scenario or --project, not both",
         ),
-        (["snapshot", "--members", "3"], "legacy mode needs --teams, --members and --prs; missing --teams, --prs"),
+        (
+            ["snapshot", "--members", "3"],
+            "legacy mode needs --members and --prs (--teams defaults to 1); missing --prs",
+        ),
         (["verify"], "nothing to verify"),
         (["verify", "/nonexistent/snap"], "is not a snapshot directory"),
         (["no-such-command"], "No such command 'no-such-command'"),

@@ -62,9 +62,11 @@ class SnapshotRequest:
         if self.project and (self.generate.members is not None or self.generate.prs is not None):
             raise UserError("--members/--prs are for legacy mode; they do not apply to --project")
         if self.generate.legacy and not self.project:
-            missing = [f"--{k}" for k in ("teams", "members", "prs") if getattr(self.generate, k) is None]
+            missing = [f"--{k}" for k in ("members", "prs") if getattr(self.generate, k) is None]
             if missing:
-                raise UserError(f"legacy mode needs --teams, --members and --prs; missing {', '.join(missing)}")
+                raise UserError(
+                    f"legacy mode needs --members and --prs (--teams defaults to 1); missing {', '.join(missing)}"
+                )
         self.generate.check_bounds()
         if self.real_data is not None and self.no_github:
             raise UserError("give either --real-data or --no-github, not both")
