@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from pipeline.base.filehash import files_sha256
 from pipeline.base.manifest import TableEntry, snapshot_id, table_files
 from pipeline.base.parts import parts_digest
+from pipeline.base.runrecord import Mode
 from pipeline.report.source import READ_TABLES, Story
 from stages.aggregate.story import first_last, is_flat, pooled
 
@@ -82,7 +83,7 @@ def integrity(story: Story) -> list[Check]:
 
 
 def generator(story: Story) -> Check:
-    if story.mode == "project":
+    if story.mode is Mode.PROJECT:
         return Check(
             "generator's coherence rules",
             None,
@@ -99,7 +100,7 @@ def generator(story: Story) -> Check:
 def promises(story: Story) -> list[Check]:
     """The built-in scenario's promises (none for a user's scenario file, legacy runs or real projects)."""
     request = story.params.get("request") or {}
-    if story.mode != "scenario" or request.get("scenario") != story.scenario:
+    if story.mode is not Mode.SCENARIO or request.get("scenario") != story.scenario:
         return []
     w = story.weeks
     if story.scenario == "ai-success":

@@ -24,6 +24,7 @@ import pyarrow as pa
 from pipeline import paths
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.parquet import write_table
+from pipeline.base.runrecord import GenerateInfo, ProjectInfo, RunRecord
 from pipeline.base.schemas import spec
 from pipeline.outputs import GENERATE_OUTPUT, check_replace
 from pipeline.stagecache import cached_stage, stage_key, tables_fingerprint
@@ -31,7 +32,6 @@ from stages.generate.config import GenerateConfig
 
 if TYPE_CHECKING:
     from pipeline.base.projects import Preset
-    from stages.generate import GenerateInfo
     from stages.generate.scenario import Scenario
 
 INFO_NAME = "info.json"
@@ -39,15 +39,24 @@ INFO_NAME = "info.json"
 
 @dataclass(frozen=True)
 class Generated:
-    """A generate run as the snapshot uses it: tables, the JSON record for the manifest, the weeks."""
+    """A generate run as the snapshot uses it: tables and the run's record (the manifest's ``params.generate``)."""
 
     tables: dict[str, pa.Table]
-    record: dict[str, Any]  # GenerateInfo.as_json() or a real-project run's record
-    week_starts: tuple[dt.date, ...]
-    real_share: float
-    real_share_reason: str | None
+    run: RunRecord
     cached: bool
     seconds: float
+
+    @property
+    def week_starts(self) -> tuple[dt.date, ...]:
+        return self.run.week_starts
+
+    @property
+    def real_share(self) -> float:
+        return self.run.real_share
+
+    @property
+    def real_share_reason(self) -> str | None:
+        return self.run.real_share_reason
 
 
 def with_defaults(config: GenerateConfig) -> GenerateConfig:
@@ -64,13 +73,9 @@ def scenario_inputs(scenario: Scenario) -> dict[str, str]:
     return {"scenario_sha256": hashlib.sha256(scenario.source_text.encode()).hexdigest()}
 
 
-def _dates(values: Any) -> tuple[dt.date, ...]:
-    return tuple(dt.date.fromisoformat(str(v)) for v in values)
-
-
 def generate_cached(config: GenerateConfig, real: dict[str, pa.Table] | None, inputs: dict[str, Any]) -> Generated:
     """A scenario or legacy run, read back from ``data/work/generate/<key>/`` when the same was run before."""
-    from stages.generate import GenerateInfo, generate
+    from stages.generate import generate
 
     config = with_defaults(config)
     fingerprint = tables_fingerprint(real) if real else {}
@@ -82,10 +87,7 @@ def generate_cached(config: GenerateConfig, real: dict[str, pa.Table] | None, in
         return res.tables, res.info.as_json()
 
     tables, record, hit = cached_stage(paths.work_dir(), "generate", key, compute)
-    info = GenerateInfo.from_json(record)
-    return Generated(
-        tables, info.as_json(), info.week_starts, info.real_share, info.real_share_reason, hit, time.perf_counter() - t0
-    )
+    return Generated(tables, GenerateInfo.from_json(record), hit, time.perf_counter() - t0)
 
 
 def project_cached(
@@ -99,12 +101,10 @@ def project_cached(
 
     def compute() -> tuple[dict[str, pa.Table], dict[str, Any]]:
         res = build_project(preset, normalized, seed=seed, anchor=anchor)
-        return res.tables, res.info
+        return res.tables, res.info.as_json()
 
     tables, record, hit = cached_stage(paths.work_dir(), "generate", key, compute)
-    return Generated(
-        tables, record, _dates(record["week_starts"]), float(record["real_share"]), None, hit, time.perf_counter() - t0
-    )
+    return Generated(tables, ProjectInfo.from_json(record), hit, time.perf_counter() - t0)
 
 
 @dataclass(frozen=True)

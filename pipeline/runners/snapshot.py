@@ -11,6 +11,7 @@ imported only when a stage runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from pipeline import __version__, paths
 from pipeline.base.atomic import remove_stale_leftovers
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.manifest import Manifest, verify_snapshot
+from pipeline.base.runrecord import GenerateInfo, Mode
 from pipeline.outputs import SNAPSHOT, check_output, check_replace
 from pipeline.runners import quickcheck
 from pipeline.stagecache import stage_key
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from pipeline.base.projects import Preset
     from pipeline.runners.generate import Generated
     from pipeline.runners.partitioned import PartitionPlan
-    from stages.generate import GenerateInfo
     from stages.generate.scenario import Scenario
 
 DEFAULT_SOURCE_REPOS = ("yanchuk/github-issues-rag", "tiangolo/fastapi", "pallets/flask")
@@ -55,13 +56,21 @@ class SnapshotRequest:
     workers: int = 1
     dask: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.project != self.generate.project:  # the generate config knows it is a project run
+            object.__setattr__(self, "generate", dataclasses.replace(self.generate, project=self.project))
+
+    @property
+    def mode(self) -> Mode:
+        return self.generate.mode
+
     def check(self) -> None:
         """Every bound and combination, before any stage runs."""
         if self.project and self.generate.scenario is not None:
             raise UserError("give either --scenario or --project, not both")
         if self.project and (self.generate.members is not None or self.generate.prs is not None):
             raise UserError("--members/--prs are for legacy mode; they do not apply to --project")
-        if self.generate.legacy and not self.project:
+        if self.mode is Mode.LEGACY:
             missing = [f"--{k}" for k in ("members", "prs") if getattr(self.generate, k) is None]
             if missing:
                 raise UserError(
@@ -264,10 +273,10 @@ class SnapshotRun:
         tables.update(aggregated.tables)
 
         params = {
-            "mode": "project" if req.project else ("legacy" if req.generate.legacy else "scenario"),
+            "mode": str(req.mode),
             "request": req.as_params(),
             "source_repos": list(repos),
-            "generate": gen.record,
+            "generate": gen.run.as_json(),
         }
         inputs["request_key"] = request_key
         manifest = write_snapshot(out_dir, tables, name=name, params=params, inputs=inputs, notes=self.notes)
@@ -296,8 +305,7 @@ class SnapshotRun:
             self.say("generate", "synthetic only: no real GitHub data (real share 0)", note=True)
 
         def params(info: GenerateInfo) -> dict[str, Any]:
-            mode = "legacy" if req.generate.legacy else "scenario"
-            return {"mode": mode, "request": request, "source_repos": list(repos), "generate": info.as_json()}
+            return {"mode": str(req.mode), "request": request, "source_repos": list(repos), "generate": info.as_json()}
 
         with open_executor(req.workers, dask) as executor:
             manifest, run = write_partitioned_snapshot(

@@ -39,6 +39,7 @@ from pipeline.base.errors import UserError
 from pipeline.base.parquet import conform, sort_rows
 from pipeline.base.projects import Preset
 from pipeline.base.rng import Key
+from pipeline.base.runrecord import ProjectInfo
 from pipeline.base.schemas import spec
 from stages.generate import ProjectResult, provenance, simulate
 from stages.generate import project_real as real
@@ -226,24 +227,22 @@ def build_project(
     tables.update(simulate_children(tables, p_ai, observed_ai, preset, seed=seed, weeks=weeks))
     tables["demoseed_provenance"] = _arrow(provenance_frame(pr_df), "demoseed_provenance")
 
-    info = {
-        "mode": "project",
-        "project": preset.key,
-        "team_slugs": [preset.team_slug],
-        "seed": seed,
-        "anchor": anchor.isoformat(),
-        "anchor_source": "given" if anchor_given else "newest real event",
-        "window": [start.isoformat(), end.isoformat()],
-        "week_starts": [w.isoformat() for w in weeks],
-        "repos": list(preset.repos),
-        "members": people.height,
-        "real_prs": prs.height,
-        "real_source_prs": prs.height,
-        "real_share": 1.0,
-        "real_share_realized": 1.0,
-        **dict(zip(("real_fields", "simulated_fields"), provenance.split(REAL_PR_FIELDS), strict=True)),
-        "simulated_tables": list(SIMULATED_TABLES),
-        "dropped": dict(sorted(report.items())),
-    }
-    log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info["dropped"])
+    real_fields, simulated_fields = provenance.split(REAL_PR_FIELDS)
+    info = ProjectInfo(
+        project=preset.key,
+        team_slugs=(preset.team_slug,),
+        seed=seed,
+        anchor=anchor,
+        anchor_source="given" if anchor_given else "newest real event",
+        window=(start, end),
+        week_starts=tuple(weeks),
+        repos=tuple(preset.repos),
+        members=people.height,
+        real_prs=prs.height,
+        real_fields=tuple(real_fields),
+        simulated_fields=tuple(simulated_fields),
+        simulated_tables=tuple(SIMULATED_TABLES),
+        dropped=dict(sorted(report.items())),
+    )
+    log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info.dropped)
     return ProjectResult(tables=tables, info=info)
