@@ -67,10 +67,13 @@ def with_defaults(config: GenerateConfig) -> GenerateConfig:
 
 
 def scenario_inputs(scenario: Scenario) -> dict[str, str]:
-    """The hash that keys a scenario's text: a user's file by its bytes, a built-in by its text."""
+    """The hash that keys a scenario's text: a user's file by its bytes, a built-in by its text without
+    its promises (they say what to expect of a run, not how to make it)."""
+    from stages.generate.promises import without_promises
+
     if scenario.path is not None:
         return {"scenario_file_sha256": hashlib.sha256(scenario.path.read_bytes()).hexdigest()}
-    return {"scenario_sha256": hashlib.sha256(scenario.source_text.encode()).hexdigest()}
+    return {"scenario_sha256": hashlib.sha256(without_promises(scenario.source_text).encode()).hexdigest()}
 
 
 def generate_cached(config: GenerateConfig, real: dict[str, pa.Table] | None, inputs: dict[str, Any]) -> Generated:

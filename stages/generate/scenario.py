@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.base.errors import UserError
 from stages.generate.config import SLUG
+from stages.generate.promises import Promise, promises_of
 from stages.generate.tomllines import line_of
 
 if TYPE_CHECKING:  # numpy loads when a curve is evaluated for generation, not to read or list scenarios
@@ -77,6 +78,7 @@ _TOP_KEYS = (
     "team",
     "curves",
     "archetypes",
+    "promises",
 )
 _TEAM_KEYS = ("name", "slug")
 
@@ -144,6 +146,7 @@ class Scenario:
     path: Path | None = None
     source_text: str = ""
     fixed_prs: int | None = None  # legacy mode: exactly this many PRs per team
+    promises: tuple[Promise, ...] = ()  # what its weekly numbers must show (not in as_dict: no snapshot changes)
 
     @property
     def members(self) -> int:
@@ -359,6 +362,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         source_repos=tuple(repos),
         path=path,
         source_text=text,
+        promises=promises_of(c, data),
     )
 
 
