@@ -193,8 +193,9 @@ METRICS_PRSURVEYREVIEW = _APP["metrics_prsurveyreview"]
 # Parents before children (the foreign keys of the DDL): the order to insert in (delete in reverse).
 APP_LOAD_ORDER: tuple[str, ...] = app_ddl().load_order()
 
-# What the generate stage produces (all app tables but the weekly metrics).
-GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != "metrics_weeklymetrics")
+# The app table the aggregate stage writes; the generate stage produces all the others.
+WEEKLY = METRICS_WEEKLYMETRICS.name
+GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != WEEKLY)
 
 # ---------------------------------------------------------------------------
 # demoseed's own snapshot tables (kept in the snapshot, not loaded by default)

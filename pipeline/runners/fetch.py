@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import paths
-from pipeline.base.errors import UserError
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT, check_repo_name
 
 if TYPE_CHECKING:
     from stages.fetch import FetchSummary
@@ -20,13 +20,13 @@ class FetchRequest:
 
     repos: tuple[str, ...]
     token: str | None
-    concurrency: int = 8
+    concurrency: int = FETCH_CONCURRENCY
     since: str | None = None
     until: str | None = None
     max_prs: int | None = None
     refresh: bool = False
     no_cache: bool = False
-    max_wait: float = 600
+    max_wait: float = FETCH_MAX_WAIT
     api_url: str | None = None
     raw_dir: Path | None = None
     progress: bool = False
@@ -40,8 +40,7 @@ def select_repos(repos: Sequence[str], project: str | None) -> list[str]:
 
         chosen += [r for r in projects.get_preset(project).repos if r not in chosen]
     for r in chosen:
-        if r.count("/") != 1 or not all(r.split("/")):
-            raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
+        check_repo_name(r)
     return chosen
 
 

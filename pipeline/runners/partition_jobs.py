@@ -28,15 +28,13 @@ import pyarrow as pa
 from pipeline.base.hashing import content_hash, file_sha256
 from pipeline.base.parquet import read_table, write_table
 from pipeline.base.parts import PartEntry, part_name
-from pipeline.base.schemas import spec
+from pipeline.base.schemas import WEEKLY, spec
 from stages.aggregate import Weeks, aggregate_with_weeks, restamp
 from stages.generate import generate_slice
 from stages.generate.core import count_slice_prs
 
 if TYPE_CHECKING:
     from stages.generate.core import Params, RunFacts, TeamSlice
-
-WEEKLY = "metrics_weeklymetrics"
 
 
 @dataclass(frozen=True)

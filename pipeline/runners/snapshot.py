@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline import __version__, paths
 from pipeline.base.atomic import remove_stale_leftovers
 from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.github import FETCH_CONCURRENCY
 from pipeline.base.manifest import Manifest, verify_snapshot
 from pipeline.base.runrecord import GenerateInfo, Mode
 from pipeline.outputs import SNAPSHOT, check_output, check_replace
@@ -51,7 +52,7 @@ class SnapshotRequest:
     repos: tuple[str, ...] = ()
     output: Path | None = None
     force: bool = False
-    concurrency: int = 8
+    concurrency: int = FETCH_CONCURRENCY
     partition_teams: int | None = None  # None: the default (partitioned.default_partition_teams)
     workers: int = 1
     dask: str | None = None

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT, is_repo_name
 from stages.fetch import rest
 from stages.fetch.auth import mask
 from stages.fetch.cache import Cache, MemoryCache, RepoCache
@@ -50,7 +50,6 @@ from stages.fetch.transport import RetryPolicy, Timeouts, Transport
 
 log = logging.getLogger(__name__)
 
-REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 MAX_CATCHUPS = 3
 # Cache writes (checkpoints, state, compaction) run off the event loop on this many threads,
 # shared by all repos of a run. A checkpoint is mostly GIL-bound (rows -> Arrow, JSON) plus a few
@@ -64,12 +63,12 @@ T = TypeVar("T")
 class Options:
     """How a run behaves (the CLI's flags, and a few knobs for tests and benches)."""
 
-    concurrency: int = 8
+    concurrency: int = FETCH_CONCURRENCY
     since: str | None = None  # ISO-8601, inclusive, on updatedAt
     until: str | None = None  # ISO-8601, exclusive, on updatedAt
     refresh: bool = False
     no_cache: bool = False
-    max_wait: float = 600.0
+    max_wait: float = FETCH_MAX_WAIT
     progress: bool = False
     margin: float = 300.0  # seconds the watermark stays behind the scan's start
     page_size: int = 25
@@ -323,7 +322,7 @@ async def fetch_async(
     async def one(repo: str) -> None:
         st = stats[repo]
         try:
-            if not REPO_RE.match(repo):
+            if not is_repo_name(repo):
                 raise RepoError(f"{repo!r} is not owner/name")
             cache: Cache = MemoryCache(repo) if opts.no_cache else RepoCache(raw_dir, repo)
             caches[repo] = cache

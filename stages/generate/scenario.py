@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.base.errors import UserError
+from pipeline.base.github import is_repo_name
 from stages.generate.config import SLUG
 from stages.generate.promises import Promise, promises_of
 from stages.generate.tomllines import line_of
@@ -283,9 +284,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", jira_prefix):
         raise c.fail("jira_prefix", "use 1-10 uppercase letters/digits starting with a letter (e.g. AIP)")
     repos = data.get("source_repos", [])
-    if not isinstance(repos, list) or not all(
-        isinstance(r, str) and re.fullmatch(r"[\w.-]+/[\w.-]+", r) for r in repos
-    ):
+    if not isinstance(repos, list) or not all(is_repo_name(r) for r in repos):
         raise c.fail("source_repos", "expected a list of 'owner/name' strings")
 
     curves_in = data.get("curves", {})

@@ -41,9 +41,9 @@ import pyarrow.parquet as pq
 
 from pipeline.base.errors import UserError
 from pipeline.base.manifest import checked_files, verify_snapshot
-from pipeline.base.schemas import APP_LOAD_ORDER, spec
+from pipeline.base.schemas import APP_LOAD_ORDER, WEEKLY, spec
 
-from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
+from .asof import RECOMPUTED, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
 from .extensions import connect, one_malloc_arena, release_memory

@@ -48,7 +48,7 @@ from pipeline.base.errors import UserError
 from pipeline.base.schemas import spec
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef, StreamAggregates
+from .backend import Backend, ForeignKeyRef, StreamAggregates, catalog_columns_sql
 from .ddl import quote
 from .extensions import connect, release_memory
 from .plan import sql_literal
@@ -206,12 +206,13 @@ class PostgresBackend(Backend):
         self.duck.close()
 
     def columns(self, tables: Sequence[str]) -> dict[str, list[Column]]:
-        names = ", ".join(sql_literal(t) for t in tables)
         rows = self.query(
-            "SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
-            "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES') "
-            f"FROM information_schema.columns WHERE table_schema = {sql_literal(self.schema)} "
-            f"AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
+            catalog_columns_sql(
+                "table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
+                "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES')",
+                self.schema,
+                tables,
+            )
         )
         out: dict[str, list[Column]] = {}
         for table, name, data_type, length, precision, scale, nullable, has_default in rows:
