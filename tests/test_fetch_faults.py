@@ -16,17 +16,6 @@ from tests.fake_github.testing import cached, diff, run_fetch, truth
 REPOS = {"acme/widgets": 40, "octo/tiny": 4}
 
 
-@pytest.fixture
-def fake():
-    with FakeGitHub(REPOS) as gh:
-        yield gh
-
-
-@pytest.fixture
-def raw(tmp_path):
-    return tmp_path / "raw" / "github"
-
-
 def _ok(fake, raw, summary, repos=tuple(REPOS)):
     assert summary.ok, summary.as_dict()
     assert diff(cached(raw), truth(fake, list(repos))) == ""
