@@ -25,6 +25,8 @@ from stages.generate.team import roster
 from stages.generate.validate import GenerationError, validate
 from tests import appview
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 SCENARIOS = ("ai-success", "review-bottleneck", "baseline", "detective-game")
 SEEDS = range(1, 21)
 # Monday 00:00 of the anchor week plus these: load instants inside the current week of a live demo

@@ -13,6 +13,8 @@ from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import DEFAULT_START
 from tests.fake_github.testing import cached, diff, run_fetch, truth
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 REPOS = {"acme/widgets": 40, "octo/tiny": 4}
 
 

@@ -19,6 +19,8 @@ from pipeline.base.schemas import spec
 from pipeline.cli import main
 from tests.test_generate_blend import gh_tables
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 BASE = ["snapshot", "--scenario", "review-bottleneck", "--teams", "5", "--seed", "42"]
 
 

@@ -27,6 +27,8 @@ import vl_convert
 from pipeline.cli import main
 from stages.generate.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 SCENARIOS = ("ai-success", "review-bottleneck", "baseline", "detective-game")
 ALL = (*SCENARIOS, "blended", "project")
 DIRS = {**{s: f"{s}-seed42" for s in SCENARIOS}, "blended": "review-bottleneck-seed7", "project": "fastapi-seed42"}

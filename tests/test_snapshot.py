@@ -16,6 +16,8 @@ from pipeline.base.parquet import write_table
 from pipeline.base.schemas import APP_LOAD_ORDER, GH_PULL_REQUESTS, SNAPSHOT_TABLES
 from pipeline.cli import main
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 pytest.importorskip("stages.generate")
 
 DEMOSEED = Path(sys.executable).with_name("demoseed")
