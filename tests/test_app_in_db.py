@@ -47,7 +47,7 @@ from pipeline.base.schemas import APP_LOAD_ORDER
 from pipeline.cli import main
 from pipeline.runners.load import run_load
 from stages.generate.scenario import load_scenario
-from stages.generate.team import roster
+from stages.generate.synthetic.team import roster
 from stages.load.ddl import APP_SCHEMA_SQL
 
 pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'

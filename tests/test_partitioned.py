@@ -290,7 +290,7 @@ def test_a_worker_that_dies_is_one_user_error() -> None:
 def test_a_slice_of_teams_is_those_teams_rows_of_the_whole_run(config: dict) -> None:
     from pipeline.paths import DEFAULT_ANCHOR
     from stages.generate import GenerateConfig, generate, generate_slice, resolve, run_info
-    from stages.generate.core import TeamSlice, count_slice_prs
+    from stages.generate.synthetic.tables import TeamSlice, count_slice_prs
 
     cfg = GenerateConfig(anchor=DEFAULT_ANCHOR, **config)
     whole = generate(cfg)

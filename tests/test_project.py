@@ -15,7 +15,7 @@ from pipeline.base.errors import UserError
 from pipeline.base.hashing import content_hash
 from pipeline.base.projects import Preset
 from pipeline.base.schemas import APP_LOAD_ORDER, GENERATED_TABLES, spec
-from stages.generate.project import build_project
+from stages.generate.real_project.build import build_project
 from stages.normalize import normalize
 from tests.test_normalize import commit, file, pr_node, raw_table, review, user
 

@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.base.projects import Preset
 from pipeline.base.schemas import GH_RAW_PULL_REQUESTS
-from stages.generate.project import build_project
+from stages.generate.real_project.build import build_project
 from stages.normalize import normalize
 from tests.fake_github.dataset import Dataset
 from tests.test_project import load_into_postgres

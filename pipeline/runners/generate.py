@@ -97,7 +97,7 @@ def project_cached(
     preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None, inputs: dict[str, Any]
 ) -> Generated:
     """A real-project run (its own anchor default: the newest real event), cached like a scenario run."""
-    from stages.generate.project import build_project
+    from stages.generate.real_project.build import build_project
 
     key = stage_key("project", {"project": preset.key, "seed": seed, "anchor": str(anchor)}, inputs)
     t0 = time.perf_counter()

@@ -34,8 +34,8 @@ from stages.generate.config import GenerateConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from stages.generate.core import Params, RunFacts, TeamSlice
     from stages.generate.scenario import Scenario
+    from stages.generate.synthetic.tables import Params, RunFacts, TeamSlice
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class GenerateResult:
 
 @dataclass
 class ProjectResult:
-    """A real-project run (:func:`stages.generate.project.build_project`): the tables and what it resolved."""
+    """A real-project run (:func:`stages.generate.real_project.build.build_project`): the tables and what it resolved."""
 
     tables: dict[str, pa.Table]
     info: ProjectInfo
@@ -89,8 +89,8 @@ def legacy_scenario(members: int, prs: int) -> Scenario:
 
 def resolve(config: GenerateConfig) -> Params:
     """Check the config and resolve the scenario's defaults into the generator's parameters."""
-    from stages.generate.core import Params
     from stages.generate.scenario import load_scenario
+    from stages.generate.synthetic.tables import Params
 
     config.check()
     if config.anchor is None:
@@ -133,8 +133,8 @@ def generate_slice(
     whole run), in each spec's row order; and the facts :func:`run_info` sums over slices."""
     import pyarrow as pa
 
-    from stages.generate.core import generate_tables, warmup_of
-    from stages.generate.team import week_starts_for
+    from stages.generate.synthetic.tables import generate_tables, warmup_of
+    from stages.generate.synthetic.team import week_starts_for
     from stages.generate.validate import validate
 
     tables, facts = generate_tables(p, real, part)
@@ -150,8 +150,8 @@ def generate_slice(
 
 def run_info(config: GenerateConfig, p: Params, facts: RunFacts, row_counts: dict[str, int]) -> GenerateInfo:
     """The GenerateInfo of a run from its (summed) facts and row counts."""
-    from stages.generate.core import warmup_of
-    from stages.generate.team import team_slugs, week_starts_for
+    from stages.generate.synthetic.tables import warmup_of
+    from stages.generate.synthetic.team import team_slugs, week_starts_for
 
     week_starts = tuple(week_starts_for(p.anchor, p.weeks))
     warmup = warmup_of(p)

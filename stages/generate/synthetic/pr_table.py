@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 from pipeline.base.parquet import conform
 from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
-from stages.generate import children
-from stages.generate.blend import Blend
 from stages.generate.draws import decimal_array, hours_decimal, int_between, int_str, pick, text, ts_array
-from stages.generate.prs import STATES, PRFrame, PRState, repo_and_number
+from stages.generate.synthetic import commits_files
+from stages.generate.synthetic.blend import Blend
+from stages.generate.synthetic.pr_skeleton import STATES, PRFrame, PRState, repo_and_number
 from stages.generate.words import take, words
 
 LABELS = np.array(
@@ -97,8 +97,8 @@ def synthetic_fields(frame: PRFrame, members: pa.Table, company: np.ndarray, k: 
         additions=frame.additions,
         deletions=frame.deletions,
         is_draft=frame.is_draft,
-        n_commits=children.commit_counts(frame.key, frame.additions, (*k, "commit")),
-        n_files=children.file_counts(frame.key, frame.additions, (*k, "file")),
+        n_commits=commits_files.commit_counts(frame.key, frame.additions, (*k, "commit")),
+        n_files=commits_files.file_counts(frame.key, frame.additions, (*k, "file")),
     )
 
 

@@ -31,10 +31,10 @@ from stages.generate.draws import (
     systematic,
     ts_array,
 )
-from stages.generate.prs import PRFrame, PRState, week_code
 from stages.generate.scenario import Scenario
-from stages.generate.simbase import window_us
-from stages.generate.team import Roster
+from stages.generate.simulated.base import window_us
+from stages.generate.synthetic.pr_skeleton import PRFrame, PRState, week_code
+from stages.generate.synthetic.team import Roster
 
 
 class ReviewState(IntEnum):

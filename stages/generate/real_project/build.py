@@ -4,12 +4,12 @@
 ``gh_*`` tables of a preset's repos (see ``pipeline.base.projects``) and returns
 the app tables plus ``demoseed_provenance``:
 
-* observed (``project_real``): the team's members (real authors and
+* observed (``observed``): the team's members (real authors and
   reviewers, bots and deleted users excluded, capped at the preset's
   ``max_members`` by activity, ids in order of first appearance), their PRs,
   reviews, commits and files, and the PR metrics computed from the real
   timestamps;
-* simulated (``project_sim`` + ``stages.generate.simulate``), deterministic
+* simulated (``stages.generate.simulated``), deterministic
   for the seed: AI assistance (the preset's AI base rate, higher for larger
   PRs; a PR with AI co-authored commits is AI-assisted by observation),
   author surveys and reviewer answers (the preset's survey response rate),
@@ -41,9 +41,9 @@ from pipeline.base.projects import Preset
 from pipeline.base.rng import Key
 from pipeline.base.runrecord import ProjectInfo
 from pipeline.base.schemas import spec
-from stages.generate import ProjectResult, provenance, simulate
-from stages.generate import project_real as real
-from stages.generate import project_rows as rows
+from stages.generate import ProjectResult, provenance, simulated
+from stages.generate.real_project import observed as real
+from stages.generate.real_project import rows
 
 log = logging.getLogger(__name__)
 TEAM_ID = 1
@@ -135,7 +135,7 @@ def simulate_children(
     seed: int,
     weeks: list[dt.date],
 ) -> dict[str, pa.Table]:
-    """What GitHub cannot give, via ``stages.generate.simulate`` (deterministic for the seed).
+    """What GitHub cannot give, via ``stages.generate.simulated`` (deterministic for the seed).
 
     Sets the PRs' ``is_ai_assisted`` (observed AI commits win) and ``jira_key``
     (one Jira issue per PR) and adds surveys (merged PRs of members, the
@@ -146,15 +146,15 @@ def simulate_children(
     prs = tables["metrics_pullrequest"]
     has_author = pc.is_valid(prs.column("author_id")).to_numpy(zero_copy_only=False)
     surveyed = (
-        simulate.choose_surveyed(prs, k=k, response_rate=preset.survey_response_rate, week_starts=weeks) & has_author
+        simulated.choose_surveyed(prs, k=k, response_rate=preset.survey_response_rate, week_starts=weeks) & has_author
     )
-    ai = simulate.assign_ai_assisted(prs, k=k, ai_probability=p_ai, week_starts=weeks, surveyed=surveyed) | observed_ai
-    jira = simulate.assign_jira_keys(prs, k=k, prefix=preset.jira_key, share=1.0)
+    ai = simulated.assign_ai_assisted(prs, k=k, ai_probability=p_ai, week_starts=weeks, surveyed=surveyed) | observed_ai
+    jira = simulated.assign_jira_keys(prs, k=k, prefix=preset.jira_key, share=1.0)
     schema = prs.schema
     prs = prs.set_column(schema.get_field_index("is_ai_assisted"), schema.field("is_ai_assisted"), pa.array(ai))
     prs = prs.set_column(schema.get_field_index("jira_key"), schema.field("jira_key"), jira)
     out = {"metrics_pullrequest": conform(prs, spec("metrics_pullrequest"))}
-    surveys, survey_reviews = simulate.simulate_surveys(
+    surveys, survey_reviews = simulated.simulate_surveys(
         prs,
         tables["metrics_prreview"],
         k=k,
@@ -165,11 +165,11 @@ def simulate_children(
     )
     out["metrics_prsurvey"] = surveys
     out["metrics_prsurveyreview"] = survey_reviews
-    out["metrics_aiusagedaily"] = simulate.simulate_ai_usage(tables["metrics_teammember"], prs, k=k, week_starts=weeks)
-    issues = simulate.simulate_jira_issues(prs, k=k, week_starts=weeks)
+    out["metrics_aiusagedaily"] = simulated.simulate_ai_usage(tables["metrics_teammember"], prs, k=k, week_starts=weeks)
+    issues = simulated.simulate_jira_issues(prs, k=k, week_starts=weeks)
     out["metrics_jiraissue"] = _story_points(issues, prs)
-    out["metrics_deployment"] = simulate.simulate_deployments(prs, k=k, week_starts=weeks)
-    out["metrics_prcheckrun"] = simulate.simulate_check_runs(prs, k=k, week_starts=weeks)
+    out["metrics_deployment"] = simulated.simulate_deployments(prs, k=k, week_starts=weeks)
+    out["metrics_prcheckrun"] = simulated.simulate_check_runs(prs, k=k, week_starts=weeks)
     return {name: sort_rows(t, spec(name)) for name, t in out.items()}
 
 

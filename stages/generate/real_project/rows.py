@@ -20,7 +20,7 @@ import pyarrow as pa
 from pipeline.base.parquet import conform
 from pipeline.base.projects import Preset
 from pipeline.base.schemas import spec
-from stages.generate.project_real import to_json
+from stages.generate.real_project.observed import to_json
 
 UTC = pl.Datetime("us", "UTC")
 FILENAME_MAX = 500

@@ -1,6 +1,6 @@
 """Simulators of what GitHub cannot give, over app-shaped tables.
 
-Used by scenario generation and by real-project mode (``project.py``): the
+Used by scenario generation and by real-project mode (``real_project/build.py``): the
 inputs are app tables whose ids are already assigned (``metrics_pullrequest``,
 ``metrics_prreview``, ``metrics_teammember``) plus plain parameters; the
 outputs are app tables conforming to ``pipeline.base.schemas``. Stable signatures:
@@ -35,8 +35,8 @@ id = PR id), AI usage id = member id * 10000 + day in the window, so blending
 or adding rows elsewhere never shifts them.
 
 The check-run, deployment, Jira and AI-usage simulators live in
-``simulate_ops.py`` (shared helpers in ``simbase.py``) and are re-exported
-here, so ``stages.generate.simulate.<name>`` is the one import path.
+``operations.py`` (shared helpers in ``base.py``) and are re-exported
+here, so ``stages.generate.simulated.<name>`` is the one import path.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from stages.generate.draws import (
     systematic,
     ts_array,
 )
-from stages.generate.simbase import (
+from stages.generate.simulated.base import (
     EFFORTS,
     SOURCES,
     US_PER_MIN,
@@ -78,7 +78,7 @@ from stages.generate.simbase import (
     week_index,
     window_us,
 )
-from stages.generate.simulate_ops import (
+from stages.generate.simulated.operations import (
     assign_jira_keys,
     simulate_ai_usage,
     simulate_check_runs,

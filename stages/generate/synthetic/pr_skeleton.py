@@ -22,7 +22,6 @@ from enum import IntEnum
 import numpy as np
 
 from pipeline.base.rng import Key, keyed_u64, keyed_uniform
-from stages.generate.aim import aim_durations
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -34,8 +33,9 @@ from stages.generate.draws import (
     systematic,
 )
 from stages.generate.scenario import Scenario
-from stages.generate.simbase import window_us
-from stages.generate.team import Roster
+from stages.generate.simulated.base import window_us
+from stages.generate.synthetic.aim import aim_durations
+from stages.generate.synthetic.team import Roster
 
 
 class PRState(IntEnum):
