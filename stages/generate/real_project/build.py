@@ -173,22 +173,41 @@ def simulate_children(
     return {name: sort_rows(t, spec(name)) for name, t in out.items()}
 
 
+def _window(
+    preset: Preset, f: dict[str, pl.DataFrame], anchor: dt.date | None
+) -> tuple[dt.date, dt.datetime, dt.datetime]:
+    """(anchor, start, end) of the run: the anchor given or the newest event of the preset's human PRs,
+    and the ``days_back`` days up to the end of the anchor's week."""
+    wanted = [r.lower() for r in preset.repos]
+    prs_all = f["gh_pull_requests"]
+    scoped = prs_all.filter(pl.col("repo").str.to_lowercase().is_in(wanted) & ~pl.col("author_is_bot"))
+    scoped_reviews = f["gh_reviews"].join(scoped.select("repo", "number"), on=["repo", "number"], how="semi")
+    anchor = resolve_anchor(anchor, real.newest_event(scoped, scoped_reviews))
+    end = dt.datetime.combine(anchor + dt.timedelta(days=7), dt.time(), tzinfo=dt.UTC)
+    return anchor, end - dt.timedelta(days=preset.days_back), end
+
+
+def _commits_once(commits: pl.DataFrame, prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
+    """The selected PRs' commits, a commit shared by several PRs kept once, on the earliest PR."""
+    commits = commits.join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
+    before = commits.height
+    commits = commits.sort(["pr_id", "committed_at", "sha"], nulls_last=True).unique(
+        subset=["sha"], keep="first", maintain_order=True
+    )
+    if before - commits.height:
+        report["commits shared by several PRs kept once, on the earliest PR"] += before - commits.height
+    return commits
+
+
 def build_project(
     preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None = None
 ) -> ProjectResult:
     """The preset's team from its real PRs; simulated only what GitHub cannot give."""
     report: Counter[str] = Counter()
     f = _frames(normalized)
-    prs_all = f["gh_pull_requests"]
-    wanted = [r.lower() for r in preset.repos]
-    scoped = prs_all.filter(pl.col("repo").str.to_lowercase().is_in(wanted) & ~pl.col("author_is_bot"))
-    scoped_reviews = f["gh_reviews"].join(scoped.select("repo", "number"), on=["repo", "number"], how="semi")
     anchor_given = anchor is not None
-    anchor = resolve_anchor(anchor, real.newest_event(scoped, scoped_reviews))
-    end = dt.datetime.combine(anchor + dt.timedelta(days=7), dt.time(), tzinfo=dt.UTC)
-    start = end - dt.timedelta(days=preset.days_back)
-
-    prs = real.select_prs(prs_all, preset.repos, start, end, preset.max_prs_per_repo, report)
+    anchor, start, end = _window(preset, f, anchor)
+    prs = real.select_prs(f["gh_pull_requests"], preset.repos, start, end, preset.max_prs_per_repo, report)
     if prs.height == 0:
         raise UserError(
             f"project {preset.key}: no human-authored PRs of {', '.join(preset.repos)} in the "
@@ -199,13 +218,7 @@ def build_project(
     people = real.members(prs, reviews, preset.max_members, report)
     member_of = people.select(login="login", member_id="member_id")
 
-    commits = f["gh_commits"].join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
-    before = commits.height
-    commits = commits.sort(["pr_id", "committed_at", "sha"], nulls_last=True).unique(
-        subset=["sha"], keep="first", maintain_order=True
-    )
-    if before - commits.height:
-        report["commits shared by several PRs kept once, on the earliest PR"] += before - commits.height
+    commits = _commits_once(f["gh_commits"], prs, report)
     files = f["gh_files"].join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
 
     metrics = real.pr_metrics(prs, reviews, commits)
