@@ -168,8 +168,13 @@ def generate_tables(
         **sim_tables,
         "demoseed_provenance": _provenance(frame, mix),
     }
+    return tables, _run_facts(frame, mix)
+
+
+def _run_facts(frame: PRFrame, mix: blend.Blend) -> RunFacts:
+    """What run_info sums over slices: PRs, warm-up PRs and how the real share was met."""
     blended = mix.blended
-    facts = RunFacts(
+    return RunFacts(
         prs=frame.n,
         warmup_prs=int((frame.week < 0).sum()),
         blended=int(blended.sum()),
@@ -177,7 +182,6 @@ def generate_tables(
         pool_size=mix.pool.size if mix.pool is not None else None,
         reason=mix.reason,
     )
-    return tables, facts
 
 
 def _ai_truth(
