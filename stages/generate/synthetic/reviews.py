@@ -223,28 +223,14 @@ def build_reviews(
     pr_row, reviewer_local, pr_id, pair_key, j, rid = (
         a[by_id] for a in (pr_row, reviewer_local, pr_id, pair_key, j, rid)
     )
-    first = frame.first_review[pr_row]
     is_open = frame.state[pr_row] == PRState.OPEN
-    # later reviews fall between the first review and the close; on a PR still open at the window end,
-    # within OPEN_SPAN of the first review, and only those that came before the window end exist
-    close = np.where(is_open, first + OPEN_SPAN, frame.closed[pr_row])
-    frac = 0.05 + 0.85 * keyed_uniform(pair_key, *k, "review-at")
-    at = np.where(j == 0, first, first + ((close - first) * frac).astype(np.int64))
-    at = np.minimum(at, close - 1_000_000)
-    at = np.maximum(at, frame.created[pr_row] + 1_000_000)
+    at = _review_times(frame, pr_row, j, pair_key, is_open, k)
     _, end = window_us(week_starts)
-    keep = at < end - 1_000_000
+    keep = at < end - 1_000_000  # only the reviews that came before the window end exist
     pr_row, reviewer_local, pr_id, pair_key, rid, at, is_open = (
         a[keep] for a in (pr_row, reviewer_local, pr_id, pair_key, rid, at, is_open)
     )
-    group = (frame.team[pr_row] * 1024 + week_code(frame.week[pr_row])) * 2 + is_open
-    w = np.maximum(frame.week[pr_row], 0)
-    probs = np.stack(
-        [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
-    )
-    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
-    waiting = _waiting(probs[w], frame.team[pr_row], reviewer_local, pair_key, at, is_open, roster, k)
-    state = np.where(is_open, waiting, state)
+    state = _review_states(frame, pr_row, reviewer_local, pair_key, at, is_open, scenario, roster, weeks, k)
     body_idx = np.where(
         state == ReviewState.CHANGES_REQUESTED, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body")
     )
@@ -271,6 +257,43 @@ def build_reviews(
     changes = np.zeros(frame.n, bool)
     changes[pr_row[state == ReviewState.CHANGES_REQUESTED]] = True
     return table, changes
+
+
+def _review_states(
+    frame: PRFrame,
+    pr_row: np.ndarray,
+    reviewer_local: np.ndarray,
+    pair_key: np.ndarray,
+    at: np.ndarray,
+    is_open: np.ndarray,
+    scenario: Scenario,
+    roster: Roster,
+    weeks: int,
+    k: Key,
+) -> np.ndarray:
+    """Each review's state: a quota per team x week x open from the scenario's curves; on a PR still
+    open, as the reviews in flight stand (:func:`_waiting`)."""
+    group = (frame.team[pr_row] * 1024 + week_code(frame.week[pr_row])) * 2 + is_open
+    w = np.maximum(frame.week[pr_row], 0)
+    probs = np.stack(
+        [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
+    )
+    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
+    waiting = _waiting(probs[w], frame.team[pr_row], reviewer_local, pair_key, at, is_open, roster, k)
+    return np.asarray(np.where(is_open, waiting, state))
+
+
+def _review_times(
+    frame: PRFrame, pr_row: np.ndarray, j: np.ndarray, pair_key: np.ndarray, is_open: np.ndarray, k: Key
+) -> np.ndarray:
+    """When each review is submitted: the first at the PR's first review; later ones between it and the
+    close (on a PR still open at the window end, within OPEN_SPAN of the first review)."""
+    first = frame.first_review[pr_row]
+    close = np.where(is_open, first + OPEN_SPAN, frame.closed[pr_row])
+    frac = 0.05 + 0.85 * keyed_uniform(pair_key, *k, "review-at")
+    at = np.where(j == 0, first, first + ((close - first) * frac).astype(np.int64))
+    at = np.minimum(at, close - 1_000_000)
+    return np.asarray(np.maximum(at, frame.created[pr_row] + 1_000_000))
 
 
 def _waiting(
