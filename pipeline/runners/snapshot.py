@@ -223,19 +223,7 @@ class SnapshotRun:
 
     def build(self, req: SnapshotRequest, token: str | None) -> SnapshotOutcome:
         """The full run: every stage (unchanged ones read back), then the snapshot written or kept."""
-        preset: Preset | None = None
-        scenario: Scenario | None = None
-        inputs: dict[str, Any] = {}
-        if req.project:
-            from pipeline.base import projects
-
-            preset = projects.get_preset(req.project)
-        elif req.generate.scenario is not None:
-            from pipeline.runners.generate import scenario_inputs
-            from stages.generate.scenario import load_scenario
-
-            scenario = load_scenario(req.generate.scenario)
-            inputs.update(scenario_inputs(scenario))
+        preset, scenario, inputs = _what_generates(req)
         name = snapshot_name(req, scenario.name if scenario is not None else None)
         out_dir = req.output or paths.snapshots_dir() / name
         explicit = req.output is not None
@@ -358,6 +346,24 @@ class SnapshotRun:
         else:
             self.say("generate", f"real share {gen.real_share:.1%}")
         return gen
+
+
+def _what_generates(req: SnapshotRequest) -> tuple[Preset | None, Scenario | None, dict[str, Any]]:
+    """The real project's preset or the scenario of the request (neither in legacy mode), and the
+    scenario's text hash for the snapshot's inputs."""
+    if req.mode is Mode.PROJECT:
+        from pipeline.base import projects
+
+        assert req.project is not None
+        return projects.get_preset(req.project), None, {}
+    if req.mode is Mode.SCENARIO:
+        from pipeline.runners.generate import scenario_inputs
+        from stages.generate.scenario import load_scenario
+
+        assert req.generate.scenario is not None
+        scenario = load_scenario(req.generate.scenario)
+        return None, scenario, dict(scenario_inputs(scenario))
+    return None, None, {}
 
 
 def source_repos(req: SnapshotRequest, scenario: Scenario | None, preset: Preset | None) -> tuple[str, ...]:
