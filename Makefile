@@ -14,6 +14,7 @@ SEED ?= 42
 PROJECT ?=
 SNAPSHOT ?=
 DB_URL ?=
+APP ?=
 ARGS ?=
 
 # Every value reaches a recipe as an environment variable (DS_*), never as text
@@ -32,16 +33,20 @@ export DS_SNAPSHOT = $(value SNAPSHOT)
 export DS_ARGS = $(value ARGS)
 export DS_DB_URL = $(value DB_URL)
 unexport DB_URL
+export DS_APP = $(value APP)
+unexport APP
 
-.PHONY: help venv snapshot load verify describe report browser test lint typecheck format bench clean
+.PHONY: help venv snapshot load check verify describe report browser test test-fast lint typecheck format bench clean
 
 help:
 	@echo "make snapshot SCENARIO=review-bottleneck SEED=42   build a snapshot (offline by default)"
 	@echo "make snapshot PROJECT=antiwork                     a team from a real project's PRs"
 	@echo "make load DB_URL=postgresql://user@host:5432/app  load a snapshot (default: data/app.duckdb)"
+	@echo "make load APP=../tformance                         into the app's database, with its model defaults"
+	@echo "make check [APP=dir | DB_URL=url]                  what load would do, nothing written"
 	@echo "make verify [SNAPSHOT=path]                        re-hash a snapshot"
 	@echo "make report [SNAPSHOT=path] [ARGS=--png docs/]     the story as charts (HTML + PNGs)"
-	@echo "make test | make lint | make bench"
+	@echo "make test | make test-fast | make lint | make bench"
 
 venv: $(STAMP)
 
@@ -57,10 +62,11 @@ snapshot: $(STAMP)
 	echo "demoseed snapshot $$* --seed $$DS_SEED $$DS_ARGS"; \
 	exec "$$DS_DEMOSEED" snapshot "$$@" --seed "$$DS_SEED" $$DS_ARGS
 
-load: $(STAMP)
-	@set -f; unset DB_URL; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
+check load: $(STAMP)
+	@set -f; unset DB_URL APP; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
+	if [ -n "$$DS_APP" ]; then export DEMOSEED_APP="$$DS_APP"; fi; unset DS_APP; \
 	if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --latest; fi; \
-	exec "$$DS_DEMOSEED" load "$$@" $$DS_ARGS
+	exec "$$DS_DEMOSEED" $@ "$$@" $$DS_ARGS
 
 verify: $(STAMP)
 	@set -f; if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --all; fi; \
@@ -82,6 +88,11 @@ browser:
 
 test: $(STAMP)
 	@set -f; exec "$$DS_PY" -m pytest $$DS_ARGS
+
+# The edit-test loop: every test not marked slow (a marker expression with a
+# space cannot pass through ARGS, which is split into words).
+test-fast: $(STAMP)
+	@set -f; exec "$$DS_PY" -m pytest -m "not slow" $$DS_ARGS
 
 lint: $(STAMP)
 	"$$DS_VENV/bin/ruff" check pipeline stages tests bench

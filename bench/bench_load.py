@@ -26,7 +26,10 @@ rounds (best and median printed):
    load, read-back), its load phase as it reports it, and its peak RSS.
    (Its rows go through psycopg's ``COPY ... FROM STDIN (FORMAT binary,
    FREEZE)``, encoded by pgpq from DuckDB's Arrow batches, keys and indexes
-   built after the rows, as in anchors 3-5.)
+   built after the rows, as in anchors 3-5.) Unless ``--skip-untuned``, each
+   round also runs it without the allocator tuning of
+   ``pipeline/base/tuning.py`` (glibc's one arena and ``malloc_trim``), and
+   the peak RSS and time of both are compared.
 
 (ADBC ``adbc_ingest`` is not measured: the ADBC PostgreSQL driver is not a
 dependency.) Printed: the table, the ratios issue 15 sets targets for
@@ -209,11 +212,20 @@ def export_binary(dsn: str, names: list[str], out: Path) -> dict[str, Path]:
 _REPORT = re.compile(r"verify ([0-9.]+)s, load ([0-9.]+)s .*read-back ([0-9.]+)s")
 
 
-def demoseed_load(dsn: str, snapshot: Path) -> tuple[float, float, float, float, float]:
-    """(wall s, verify s, load s, read-back s, peak RSS MB) of one ``demoseed load`` process."""
+# demoseed load with pipeline.base.tuning's allocator tuning off (its fallback where glibc is missing)
+UNTUNED = (
+    "import sys; import pipeline.base.tuning as t; t._glibc = lambda: None; "
+    "from pipeline.entry import main; sys.argv[0] = 'demoseed'; sys.exit(main())"
+)
+
+
+def demoseed_load(dsn: str, snapshot: Path, *, tuned: bool = True) -> tuple[float, float, float, float, float]:
+    """(wall s, verify s, load s, read-back s, peak RSS MB) of one ``demoseed load`` process
+    (``tuned=False``: without the allocator tuning)."""
     app_schema(dsn)
     env = {**os.environ, "DEMOSEED_DB_URL": dsn, "COLUMNS": "200"}
-    cmd = ["/usr/bin/time", "-f", "PEAK %M", str(DEMOSEED), "load", str(snapshot), "--as-of", AS_OF]
+    demoseed = [str(DEMOSEED)] if tuned else [sys.executable, "-c", UNTUNED]
+    cmd = ["/usr/bin/time", "-f", "PEAK %M", *demoseed, "load", str(snapshot), "--as-of", AS_OF]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
@@ -232,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prs", type=int, default=180, help="PRs per team")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--skip-in-place", action="store_true", help="leave out anchor 1 (5 minutes at 1 M PRs)")
+    ap.add_argument(
+        "--skip-untuned",
+        action="store_true",
+        help="leave out demoseed load without the allocator tuning (one per round)",
+    )
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("DEMOSEED_DATA", "data")) / "work" / "bench_load")
     args = ap.parse_args(argv)
 
@@ -252,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     load_avg = os.getloadavg()
     times: dict[str, list[float]] = {}
     runs: list[tuple[float, float, float, float, float]] = []
+    untuned: list[tuple[float, float, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench_load_", dir="/tmp") as tmp:
         Path(tmp).chmod(0o755)  # the server reads and writes its binary files below it
         csv = export_csv(snapshot, Path(tmp), today)
@@ -275,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                             export_binary(PG_BASE.rsplit("/", 1)[0] + f"/{db}", list(APP_LOAD_ORDER), Path(tmp) / "bin")
                         )
                 runs.append(demoseed_load(_fresh_db(db), snapshot))
+                if not args.skip_untuned:
+                    untuned.append(demoseed_load(_fresh_db(db), snapshot, tuned=False))
                 print(f"round {r + 1} done", flush=True)
         finally:
             _pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
@@ -301,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     ratio("demoseed load, load phase", "server COPY FROM file (binary), keys and indexes rebuilt", 1.1)
     ratio("demoseed load, load phase", "server COPY FROM file (binary, FREEZE), keys and indexes rebuilt", 1.1)
     print(f"peak RSS {peak:,.0f} MB (target <= 512 MB: {'met' if peak <= 512 else 'NOT met'})")
+    if untuned:
+        u_wall, u_peak = (statistics.median(r[i] for r in untuned) for i in (0, 4))
+        wall = statistics.median(times["demoseed load, in all"])
+        print(
+            f"without the allocator tuning (pipeline/base/tuning.py): peak RSS {u_peak:,.0f} MB, in all {u_wall:.1f}s "
+            f"(median); tuned/untuned: peak {peak / u_peak:.2f}x, time {wall / u_wall:.2f}x"
+        )
     print(
         f"load average before {' '.join(f'{x:.2f}' for x in load_avg)}, after {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )

@@ -7,7 +7,9 @@ mean ± sd). Targets (issue 15): ``--help``, ``--version``, ``scenarios``,
 snapshot <= 0.3 s, a fresh one (new data root each run) <= 0.5 s. Then the
 heaviest imports of ``--version`` and of the unchanged snapshot, from
 ``python -X importtime``, and which of polars/pyarrow/duckdb/numpy/rich/httpx
-each command loads. The load average is printed with the figures (2 shared
+each command loads (``verify`` reads no rows: none). The fresh snapshot also
+runs with the start-up tuning of ``pipeline/base/tuning.py`` off, in
+alternating pairs with it on. The load average is printed with the figures (2 shared
 cores: compare within one run). Child processes run without
 PYTHONDONTWRITEBYTECODE, so the warm-up leaves the .pyc files a user's
 installation has.
@@ -76,6 +78,31 @@ def libraries_floor(snap: list[str], env: dict[str, str], runs: int, before: Cal
     )
 
 
+# the console script's main(), with pipeline/base/tuning.py's start-up tuning, and with it off
+TUNED = "import sys; from pipeline.entry import main; sys.argv[0] = 'demoseed'; sys.exit(main())"
+UNTUNED = (
+    "import sys; import pipeline.base.tuning as t; t.start_command = t.end_command = lambda: None; "
+    "from pipeline.entry import main; sys.argv[0] = 'demoseed'; sys.exit(main())"
+)
+
+
+def gc_tuning(env: dict[str, str], runs: int, before: Callable[[], None]) -> None:
+    """A fresh snapshot with the start-up tuning (the collector's threshold, the freeze at the end) and
+    without it, in alternating pairs: the tuning stays only while it saves a tenth of the time or more."""
+    cmds = {k: [sys.executable, "-c", code, "snapshot"] for k, code in (("tuned", TUNED), ("untuned", UNTUNED))}
+    xs: dict[str, list[float]] = {"tuned": [], "untuned": []}
+    for k in cmds:
+        timed(cmds[k], env, before)  # warm-up
+    for i in range(runs):
+        for k in ("tuned", "untuned") if i % 2 == 0 else ("untuned", "tuned"):
+            xs[k].append(timed(cmds[k], env, before))
+    t, u = statistics.median(xs["tuned"]), statistics.median(xs["untuned"])
+    print(
+        f"{'fresh snapshot, gc tuning on / off':34s} median {t:.3f} / {u:.3f} s = {t / u:.2f}x "
+        f"(pipeline/base/tuning.py; kept while <= 0.90x)"
+    )
+
+
 def imports(args: list[str], env: dict[str, str], top: int) -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "pipeline", *args], env=env, capture_output=True, text=True
@@ -122,9 +149,11 @@ def main() -> None:
         fresh_env = {**env, "DEMOSEED_DATA": str(tmp / "fresh")}
         series("demoseed snapshot (fresh data root)", snap, fresh_env, max(3, a.runs // 2), 0.50, fresh_root)
         libraries_floor(snap, fresh_env, max(3, a.runs // 2), fresh_root)
+        gc_tuning(fresh_env, max(4, a.runs), fresh_root)
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         imports(["--version"], env, a.top)
         imports(["snapshot"], env, a.top)
+        imports(["verify", str(tmp / "data" / "snapshots" / "ai-success-seed42")], env, a.top)
         fresh_root()
         imports(["snapshot"], fresh_env, a.top)
     finally:

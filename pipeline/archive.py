@@ -39,7 +39,6 @@ import shutil
 import tarfile
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -70,29 +69,38 @@ def pack(snapshot_dir: Path | str, output: Path | str, *, force: bool = False) -
     name = snapshot_dir.resolve().name
     if output.is_dir():
         output = output / f"{name}.tar"
+    if output.resolve().is_relative_to(snapshot_dir.resolve()):
+        raise UserError(f"{output} is inside the snapshot {snapshot_dir}; write the archive elsewhere (-o)")
     if output.exists() and not force:
         raise UserError(f"{output} already exists; give another -o or pass --force to replace it")
     if output.exists() and not output.is_file():
         raise UserError(f"{output} is not a regular file; give another -o")
+    from pipeline.paths import write_problem
+
+    if problem := write_problem(output):
+        raise UserError(f"cannot write {output}: {problem}; write the archive elsewhere (-o)")
     listed = sorted(f for entry in manifest.tables.values() for f in entry.files)
     files = [snapshot_dir / MANIFEST_NAME, *(snapshot_dir / f for f in listed)]
     if not all(_LISTABLE.match(f) for f in listed):
         verify_snapshot(snapshot_dir)  # names verification refuses: never copied (it raises)
-    with ThreadPoolExecutor(max_workers=1) as loader:
-        loader.submit(_load_verifier)  # pyarrow is imported while the copy runs
-        try:
-            with atomic_target(output) as tmp:
-                try:
-                    digests = _write_tar(
-                        tmp, snapshot_dir, name, [MANIFEST_NAME, *listed], gzipped=output.name.endswith(GZIP_SUFFIXES)
-                    )
-                except OSError:
-                    verify_snapshot(snapshot_dir)  # a damaged snapshot (a file vanished) says so, not "cannot write"
-                    raise
-                # the bytes archived, checked against the manifest: a failure raises, the archive is never put in place
-                verify_snapshot(snapshot_dir, known=digests)
-        except OSError as exc:
-            raise _write_error(exc, output, sum(p.stat().st_size for p in files)) from None
+    from pipeline.base.manifest import link_problem
+
+    for rel in [MANIFEST_NAME, *listed]:
+        if problem := link_problem(snapshot_dir, rel):
+            raise IntegrityError(f"cannot pack {snapshot_dir}: {problem}")
+    try:
+        with atomic_target(output) as tmp:
+            try:
+                digests = _write_tar(
+                    tmp, snapshot_dir, name, [MANIFEST_NAME, *listed], gzipped=output.name.endswith(GZIP_SUFFIXES)
+                )
+            except OSError:
+                verify_snapshot(snapshot_dir)  # a damaged snapshot (a file vanished) says so, not "cannot write"
+                raise
+            # the bytes archived, checked against the manifest: a failure raises, the archive is never put in place
+            verify_snapshot(snapshot_dir, known=digests)
+    except OSError as exc:
+        raise _write_error(exc, output, sum(p.stat().st_size for p in files)) from None
     return output
 
 
@@ -172,7 +180,12 @@ def _check_members(members: list[tarfile.TarInfo]) -> str:
     if len(members) > MAX_MEMBERS:
         raise UserError(f"the archive has {len(members)} entries; a snapshot has far fewer, refusing it")
     tops = set()
+    seen: dict[str, bool] = {}  # entry name -> is a file
     for m in members:
+        rel = _relative(m)
+        if rel in seen and (m.isfile() or seen[rel]):  # a directory may be listed twice, a file may not
+            raise UserError(f"refusing archive: entry {m.name!r} appears twice; fetch a fresh copy")
+        seen[rel] = seen.get(rel, False) or m.isfile()
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in m.name):
             raise UserError(f"refusing archive: entry {m.name!r} has a control character in its name")
         path = PurePosixPath(m.name)
@@ -278,6 +291,10 @@ def unpack(archive: Path | str, dest: Path | str, *, force: bool = False) -> Pat
         if target.exists() and not force:
             raise UserError(f"{target} already exists; remove it or pass --force to replace it")
         need = sum(m.size for m in files)
+        from pipeline.paths import write_problem
+
+        if problem := write_problem(target):
+            raise UserError(f"cannot unpack into {dest}: {problem}; give a folder you can write to (-d)")
         _check_space(dest, need)
         try:
             dest.mkdir(parents=True, exist_ok=True)
@@ -329,8 +346,7 @@ def _extract(
     the sha256 of each file written, hashed chunk by chunk as the bytes pass (in other threads, while the
     copy goes on). ``plain``: the uncompressed archive, read at each member's offset. A read failure is a
     damaged archive."""
-    with ThreadPoolExecutor(max_workers=1) as loader, StreamHasher(HASH_THREADS, size=COPY_BUFFER) as hasher:
-        loader.submit(_load_verifier)
+    with StreamHasher(HASH_THREADS, size=COPY_BUFFER) as hasher:
         for m in files:
             inside = "/".join(_relative(m).split("/")[1:])  # checked: a file or a table's part
             path = tmp / inside
@@ -346,13 +362,6 @@ def _extract(
                     with memoryview(buf) as view:
                         out.write(view[:n])
         return hasher.digests()
-
-
-def _load_verifier() -> None:
-    """Import what verification reads footers with while the copy runs (it mostly waits on the disk)."""
-    import pyarrow.parquet  # noqa: F401
-
-    import pipeline.base.schemas  # noqa: F401
 
 
 def _chunks_at(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 
 import click
@@ -22,6 +23,7 @@ from pipeline import __version__
 from pipeline.base.errors import UserError
 from pipeline.commands import (
     aggregate,
+    check,
     describe,
     fetch,
     generate,
@@ -66,6 +68,7 @@ for _command in (
     aggregate.command,
     snapshot.command,
     load.command,
+    check.command,
     verify.command,
     pack.pack_command,
     pack.unpack_command,
@@ -77,27 +80,51 @@ for _command in (
     cli.add_command(_command)
 
 
+_TEMPORARY = re.compile(r"(^|/)\.([^/]+)\.(?:tmp|old|unpack)-[0-9]+(?=/|$)")  # pipeline.base.atomic's names
+
+
+def user_path(filename: object) -> str:
+    """A path as the user knows it: ``.NAME.tmp-PID`` (a write in progress) shown as ``NAME``."""
+    return _TEMPORARY.sub(r"\1\2", os.fsdecode(filename) if isinstance(filename, (str, bytes)) else str(filename))
+
+
 def os_error_line(exc: OSError) -> str:
     """One line for an operating-system error, and what to do about it."""
-    where = f" ({exc.filename})" if exc.filename else ""
+    where = f" ({user_path(exc.filename)})" if exc.filename else ""
     if exc.errno == errno.ENOSPC or "No space left on device" in str(exc):
         return f"no space left on device{where}; free some space and run again (the previous output is unchanged)"
     text = exc.strerror or str(exc)
     return " ".join(f"{text}{where}".split())
 
 
+def interrupted() -> int:
+    """Ctrl-C: ``interrupted`` on its own line (after the terminal's ``^C``), exit status 130."""
+    click.echo(("\n" if sys.stderr.isatty() else "") + "interrupted", err=True)
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status.
+
+    The command line is parsed and run here rather than by ``cli.main``: click's
+    own loop turns Ctrl-C into ``Abort`` after writing a blank line, and every
+    outcome (an error, Ctrl-C, a closed pipe) is written here as one line."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        rv = cli.main(args=argv, prog_name="demoseed", standalone_mode=False)
+        cli._main_shell_completion({}, "demoseed")
+        with cli.make_context("demoseed", args) as ctx:
+            rv = cli.invoke(ctx)
     except UserError as exc:
         # One line, whatever the message holds (exceptions quoted inside may span lines).
         click.echo("error: " + " ".join(str(exc).split()), err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        return interrupted()
     except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # ``demoseed`` alone: the help, as --help prints it (on stderr, exit 2: nothing ran, as click does)
+        exc.show()
         return exc.exit_code
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "demoseed"
@@ -106,9 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo("error: " + " ".join(exc.format_message().split()), err=True)
         return 2
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -116,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a read-only directory, ...: the writes are atomic, nothing half-done
         click.echo("error: " + os_error_line(exc), err=True)
         return 1
-    # With standalone_mode=False, ctx.exit(n) inside a command comes back as the return value.
+    # ctx.exit(n) inside a command raises Exit (above); a command's return value is its status when an int.
     return rv if isinstance(rv, int) else 0
 
 

@@ -8,6 +8,7 @@ commands stack these decorators; nothing here imports a heavy library.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -144,10 +145,24 @@ workers = click.option(
     show_default=True,
     help="Partitions generated at once, in local processes (the bytes do not depend on it).",
 )
+
+
+def _dask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--dask, and $DEMOSEED_DASK even when --dask is not given: an address or a one-line error."""
+    import os
+
+    from pipeline.runners.executors import DASK_ENV, check_dask_address
+
+    if env := os.environ.get(DASK_ENV):
+        check_dask_address(env, f"{DASK_ENV}=")
+    return None if value is None else check_dask_address(value, "--dask ")
+
+
 dask = click.option(
     "--dask",
     metavar="tcp://HOST:8786",
     default=None,
+    callback=_dask,
     help="Run the partitions on this Dask cluster; its workers must see --output [default: $DEMOSEED_DASK].",
 )
 force = click.option("--force", is_flag=True, help="Rebuild and replace this command's own earlier output.")
@@ -193,7 +208,7 @@ def generate_config(opts: dict[str, Any], *, scenario_default: bool = True) -> G
     """The GenerateConfig of parsed options: legacy mode when --members/--prs come without --scenario."""
     legacy = opts["scenario"] is None and (opts["members"] is not None or opts["prs"] is not None)
     chosen = opts["scenario"] or (C.DEFAULT_SCENARIO if scenario_default else None)
-    return GenerateConfig(
+    config = GenerateConfig(
         scenario=None if legacy else chosen,
         seed=opts["seed"],
         anchor=opts["anchor"],
@@ -204,3 +219,41 @@ def generate_config(opts: dict[str, Any], *, scenario_default: bool = True) -> G
         prs=opts["prs"],
         team_slug=opts["team_slug"],
     )
+    return by_value(config, project=bool(opts.get("project")))
+
+
+def by_value(config: GenerateConfig, *, project: bool = False) -> GenerateConfig:
+    """The config as the values it asks for, not their spelling: a value equal to its default is the default
+    (None), ``-0`` is 0. The snapshot's name, its request key and its id follow the config, so
+    ``--weeks 8`` for a scenario of 8 weeks is the same request (and snapshot) as no ``--weeks``.
+
+    Defaults: teams 1, real share 0.25, the fixed anchor (not for ``--project``, whose default anchor is
+    the newest real event), and the scenario's weeks, members and team slug (legacy mode: its weeks and
+    team slug)."""
+    changes: dict[str, Any] = {}
+    if config.real_share is not None:
+        share = config.real_share + 0.0  # -0.0 -> 0.0
+        changes["real_share"] = None if share == C.DEFAULT_REAL_SHARE else share
+    if config.teams == 1:
+        changes["teams"] = None
+    if config.anchor == DEFAULT_ANCHOR and not project:
+        changes["anchor"] = None
+    if config.scenario is not None and (config.weeks, config.members, config.team_slug) != (None, None, None):
+        from stages.generate.scenario import load_scenario
+
+        scenario = load_scenario(config.scenario)
+        for key, default in (
+            ("weeks", scenario.weeks),
+            ("members", scenario.members),
+            ("team_slug", scenario.team_slug),
+        ):
+            if getattr(config, key) == default:
+                changes[key] = None
+    elif config.legacy and config.members and config.prs and (config.weeks, config.team_slug) != (None, None):
+        from stages.generate import legacy_scenario
+
+        legacy = legacy_scenario(config.members, config.prs)  # its members and PRs are the request's own
+        for key, default in (("weeks", legacy.weeks), ("team_slug", legacy.team_slug)):
+            if getattr(config, key) == default:
+                changes[key] = None
+    return dataclasses.replace(config, **changes) if changes else config

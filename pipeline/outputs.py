@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline import paths
 from pipeline.base.errors import UserError
 
 
@@ -52,6 +53,8 @@ def check_output(directory: Path, kind: OutputKind, *, explicit: bool, flag: str
     shown = f"{flag} {directory}" if explicit else str(directory)
     if directory.exists() and not directory.is_dir():
         raise UserError(f"{shown} is a file, not a directory; give a new or empty directory")
+    if problem := paths.write_problem(directory):
+        raise UserError(f"{shown}: {problem}; give a folder you can write to")
     resolved = directory.resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents:

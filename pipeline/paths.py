@@ -14,11 +14,44 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from pipeline.base.errors import UserError
+
 DEFAULT_ANCHOR = dt.date(2026, 1, 5)  # a fixed Monday: the week the default data ends in (never "today")
 
 
+DATA_ENV = "DEMOSEED_DATA"
+
+
 def data_root() -> Path:
-    return Path(os.environ.get("DEMOSEED_DATA", "data"))
+    """``$DEMOSEED_DATA`` or ``./data``; a data root that is a file is refused before anything uses it."""
+    root = Path(os.environ.get(DATA_ENV) or "data")
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{DATA_ENV}={root} is a file, not a folder; point {DATA_ENV} at a folder (made when missing)")
+    return root
+
+
+def write_problem(target: Path) -> str | None:
+    """Why ``target`` (a file or directory to be made or replaced, atomically: through a sibling) cannot
+    be written, or None.
+
+    The nearest existing folder on its way must be a folder this process can
+    create files in: a file is probed there (made and removed at once), which
+    answers for read-only folders and file systems, ``/proc`` and the like
+    whoever runs the tool (root included), before any work is done."""
+    import tempfile  # here: every command imports this module, few of them write
+
+    probe = target.parent if target.exists() or target.is_symlink() else target
+    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    try:
+        fd, name = tempfile.mkstemp(prefix=".demoseed-probe-", dir=probe)
+    except OSError as exc:
+        return f"cannot write in {probe} ({exc.strerror or exc})"
+    os.close(fd)
+    os.unlink(name)
+    return None
 
 
 def raw_dir() -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import polars as pl
@@ -164,11 +164,16 @@ def reference_member_rows(tables: dict[str, pa.Table], weeks: list[dt.date]) -> 
                     ),
                     "issues_resolved": len(a.get("issues", [])),
                     "ai_assisted_prs": sum(s["author_ai_assisted"] is True for s in ss),
-                    "avg_quality_rating": _half_up(Decimal(sum(ratings)) / len(ratings), "0.01") if ratings else None,
-                    "surveys_completed": sum(s["author_ai_assisted"] is not None for s in ss),
-                    "guess_accuracy": _half_up(
-                        Decimal(sum(r["guess_correct"] is True for r in guesses)) * 100 / len(guesses), "0.01"
+                    # Avg() of an integer column is a float; DecimalField(3, 2) keeps 3 digits (half-even), then the cast
+                    "avg_quality_rating": _half_up(
+                        Context(prec=3).create_decimal_from_float(sum(ratings) / len(ratings)), "0.01"
                     )
+                    if ratings
+                    else None,
+                    "surveys_completed": sum(s["author_ai_assisted"] is not None for s in ss),
+                    "guess_accuracy": Decimal(
+                        sum(r["guess_correct"] is True for r in guesses) / len(guesses) * 100
+                    ).quantize(Decimal("0.01"))
                     if guesses
                     else None,
                 }

@@ -109,7 +109,7 @@ def test_a_fresh_snapshot_loads_only_what_it_uses(tmp_path):
     and what is alive at the end is frozen."""
     code = (
         "import contextlib, gc, io, sys\n"
-        "from pipeline.entry import GC_THRESHOLDS, main\n"
+        "from pipeline.base.tuning import GC_THRESHOLDS\nfrom pipeline.entry import main\n"
         "sys.argv = ['demoseed', 'snapshot']\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main() == 0\n"

@@ -71,7 +71,8 @@ def test_partial_data_null_nodes_are_refetched(fake, raw):
 
 
 def test_persistent_null_nodes_keep_the_rest_and_say_so(fake, raw):
-    fake.inject("null_nodes", op="PullRequestsPage", repo="acme/widgets", times=5, params={"index": [1]})
+    # the first page and its three re-asks all come back with the second node null
+    fake.inject("null_nodes", op="PullRequestsPage", repo="acme/widgets", times=4, params={"index": [1]})
     summary = run_fetch(fake, ["acme/widgets"], raw)
     st = summary.repos["acme/widgets"]
     assert st.status == "ok" and any("came back null" in w for w in st.warnings)
@@ -79,9 +80,10 @@ def test_persistent_null_nodes_keep_the_rest_and_say_so(fake, raw):
     newest_second = sorted(want, key=lambda r: r["updatedAt"], reverse=True)[1]
     assert diff(cached(raw), [r for r in want if r["number"] != newest_second["number"]]) == ""
     state = json.loads((raw / "acme/widgets/state.json").read_text())
-    assert state["incomplete"] and state["watermark"] is None  # the next run looks again
-    again = run_fetch(fake, ["acme/widgets"], raw)
+    assert state["incomplete"] and state["gaps"] == {"": 25} and state["watermark"] is not None
+    again = run_fetch(fake, ["acme/widgets"], raw)  # asks the gap (the first page) and probes
     _ok(fake, raw, again, ["acme/widgets"])
+    assert again.repos["acme/widgets"].requests == 2 + again.repos["acme/widgets"].nested_requests
 
 
 def test_transient_fault_that_never_ends_is_a_clear_error(fake, raw):

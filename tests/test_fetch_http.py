@@ -1,19 +1,17 @@
-"""The fetch stage's HTTP transport (stages/fetch/http.py) and page checkpoints.
+"""The fetch stage's HTTP client (httpx's own transport, stages/fetch/transport.py) and page checkpoints.
 
-The transport caches each connection's socket instead of asking anyio for it
-on every pool check; it must still see a keep-alive connection the server
-closed (and open a new one instead of failing), and answer httpcore's other
-questions as before. Page checkpoints are Arrow IPC files now; pages written
-as Parquet by an older version must still be read.
+Against a real server on 127.0.0.1: a keep-alive connection is reused; one the
+server closed is dropped and a new one opened instead of failing; the pool
+holds at most ``--concurrency`` connections and speaks HTTP/1.1; a proxy from
+the environment is used. Page checkpoints are Arrow IPC files now; pages
+written as Parquet by an older version must still be read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 
-import httpcore
 import httpx
 import pyarrow as pa
 import pytest
@@ -21,13 +19,12 @@ import pytest
 from pipeline.base.parquet import write_table
 from stages.fetch.cache import RepoCache
 from stages.fetch.clock import SystemClock
-from stages.fetch.http import CachedSocketStream, PooledTransport, env_proxies
 from stages.fetch.pages import SPEC, read_rows, rows_to_table, write_page
 from stages.fetch.transport import Transport
 
-LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=2)
 BODY = b'{"ok": true}'
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+PROXY_VARS = [f"{scheme}_proxy" for scheme in ("http", "https", "all", "no")]
+PROXY_VARS += [v.upper() for v in PROXY_VARS]
 
 
 @pytest.fixture
@@ -38,23 +35,29 @@ def no_proxy_env(monkeypatch):
 
 
 class KeepAliveServer:
-    """A tiny HTTP/1.1 server: answers with keep-alive; with ``close_after_answer``
-    it closes the connection after the answer once told to (``close_now``), as a
-    server whose keep-alive timed out."""
+    """A tiny HTTP/1.1 server: answers with keep-alive, records each request line; with
+    ``close_after_answer`` it closes the connection after the answer once told to
+    (``close_now``), as a server whose keep-alive timed out, and sets ``closed``."""
 
-    def __init__(self, close_after_answer: bool) -> None:
+    def __init__(self, close_after_answer: bool = False, delay: float = 0.0) -> None:
         self.close_after_answer = close_after_answer
+        self.delay = delay
         self.connections = 0
-        self.requests = 0
+        self.open = 0
+        self.most_open = 0
+        self.lines: list[bytes] = []
         self.close_now = asyncio.Event()
+        self.closed = asyncio.Event()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                self.requests += 1
-                assert head.startswith(b"GET /")
+                self.lines.append(head.split(b"\r\n", 1)[0])
+                await asyncio.sleep(self.delay)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     + f"content-length: {len(BODY)}\r\n\r\n".encode()
@@ -67,7 +70,10 @@ class KeepAliveServer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        self.open -= 1
         writer.close()
+        await writer.wait_closed()
+        self.closed.set()
 
     async def __aenter__(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -78,79 +84,51 @@ class KeepAliveServer:
         self.server.close()
 
 
-def _stream(transport: PooledTransport) -> CachedSocketStream:
-    (conn,) = transport._pool.connections  # httpcore 1.0.9 internals (pinned)
-    stream = conn._connection._network_stream
-    assert isinstance(stream, CachedSocketStream)
-    return stream
+def _client(url: str, concurrency: int = 8) -> httpx.AsyncClient:
+    return Transport(api_url=url, token=None, clock=SystemClock(), concurrency=concurrency).client
 
 
-async def _until_readable(stream: CachedSocketStream) -> None:
-    for _ in range(200):
-        if stream.get_extra_info("is_readable"):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the closed connection never became readable")
-
-
-async def test_connection_closed_by_the_server_is_dropped_not_reused():
+async def test_connection_closed_by_the_server_is_dropped_not_reused(no_proxy_env):
     server = KeepAliveServer(close_after_answer=True)
     async with server as url:
-        transport = PooledTransport(limits=LIMITS, tls=False)
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with _client(url) as client:
             first = await client.get(url + "/a")
             assert first.json() == {"ok": True}
-            stream = _stream(transport)
-            assert stream.get_extra_info("is_readable") is False  # idle and open: kept for reuse
             server.close_now.set()
-            await _until_readable(stream)  # the FIN arrived: idle + readable = closed by the server
+            await server.closed.wait()  # the server closed its end: the FIN is in the client's socket
             second = await client.get(url + "/b")  # must not be sent on the dead connection
             assert second.json() == {"ok": True}
-            assert (server.connections, server.requests) == (2, 2)
+            assert server.connections == 2
+            assert server.lines == [b"GET /a HTTP/1.1", b"GET /b HTTP/1.1"]
 
 
-async def test_open_keep_alive_connection_is_reused_and_answers_like_httpcore():
-    server = KeepAliveServer(close_after_answer=False)
+async def test_open_keep_alive_connection_is_reused(no_proxy_env):
+    server = KeepAliveServer()
     async with server as url:
-        transport = PooledTransport(limits=LIMITS, tls=False)
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with _client(url) as client:
             for i in range(3):
                 assert (await client.get(f"{url}/{i}")).json() == {"ok": True}
-            assert (server.connections, server.requests) == (1, 3)
-            stream = _stream(transport)
-            assert stream.get_extra_info("is_readable") is False
-            sock = stream.get_extra_info("socket")
-            port = int(url.rsplit(":", 1)[1])
-            assert sock.getpeername() == ("127.0.0.1", port)
-            assert stream.get_extra_info("server_addr") == ("127.0.0.1", port)
-            assert stream.get_extra_info("client_addr") == sock.getsockname()
-            assert stream.get_extra_info("ssl_object") is None
+            assert server.connections == 1
+            assert server.lines == [b"GET /0 HTTP/1.1", b"GET /1 HTTP/1.1", b"GET /2 HTTP/1.1"]
 
 
-def test_tls_context_only_for_https_api_urls(no_proxy_env):
-    plain = Transport(api_url="http://127.0.0.1:1", token=None, clock=SystemClock())
-    secure = Transport(api_url="https://api.github.com", token=None, clock=SystemClock())
-    plain_pool = plain.client._transport._pool
-    secure_pool = secure.client._transport._pool
-    assert plain_pool._ssl_context is None  # httpcore would build a verifying one if a redirect went to https
-    ctx = secure_pool._ssl_context
-    assert isinstance(ctx, ssl.SSLContext) and ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
-    assert (secure_pool._max_connections, secure_pool._max_keepalive_connections) == (8, 8)
-    assert (secure_pool._http1, secure_pool._http2) == (True, False)
+async def test_the_pool_holds_at_most_concurrency_connections(no_proxy_env):
+    server = KeepAliveServer(delay=0.05)
+    async with server as url:
+        async with _client(url, concurrency=3) as client:
+            answers = await asyncio.gather(*(client.get(f"{url}/{i}") for i in range(9)))
+            assert [a.json() for a in answers] == [{"ok": True}] * 9
+            assert server.most_open == 3 and server.connections == 3
+            assert all(line.endswith(b" HTTP/1.1") for line in server.lines) and len(server.lines) == 9
 
 
-def test_proxy_from_the_environment_keeps_httpx_transport(no_proxy_env):
-    monkeypatch = no_proxy_env
-    assert not env_proxies()
-    assert isinstance(
-        Transport(api_url="https://api.github.com", token=None, clock=SystemClock()).client._transport, PooledTransport
-    )
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    assert env_proxies()
-    client = Transport(api_url="https://api.github.com", token=None, clock=SystemClock()).client
-    assert not isinstance(client._transport, PooledTransport)
-    proxied = client._transport_for_url(httpx.URL("https://api.github.com/graphql"))
-    assert isinstance(proxied._pool, httpcore.AsyncHTTPProxy)
+async def test_a_proxy_from_the_environment_is_used(no_proxy_env):
+    proxy = KeepAliveServer()
+    async with proxy as proxy_url:
+        no_proxy_env.setenv("HTTP_PROXY", proxy_url)
+        async with _client("http://api.example.invalid") as client:
+            assert (await client.get("http://api.example.invalid/graphql")).json() == {"ok": True}
+        assert proxy.lines == [b"GET http://api.example.invalid/graphql HTTP/1.1"]  # absolute form: via the proxy
 
 
 # -- page checkpoints -------------------------------------------------------------

@@ -156,14 +156,24 @@ def test_check_graphql():
                 ]
             }
         )
+    # a whole node nulled (any error type): the answer is the caller's, who asks the page again
+    for etype in ("SERVICE_UNAVAILABLE", "FORBIDDEN"):
+        nulled = {
+            "data": {"repository": {"pullRequests": {"nodes": [None, {"number": 2}]}}},
+            "errors": [
+                {"type": etype, "message": "x", "path": ["repository", "pullRequests", "nodes", 0, "assignees"]}
+            ],
+        }
+        assert _gql(nulled) == nulled
+    # an error on a node that came back (a nullable field left null): retried as partial data
     with pytest.raises(PartialData) as part:
         _gql(
             {
-                "data": {"repository": {"pullRequests": {"nodes": [None]}}},
-                "errors": [{"message": "x", "path": ["repository", "pullRequests", "nodes", 0, "assignees"]}],
+                "data": {"repository": {"pullRequests": {"nodes": [{"number": 1, "milestone": None}]}}},
+                "errors": [{"message": "x", "path": ["repository", "pullRequests", "nodes", 0, "milestone"]}],
             }
         )
-    assert part.value.payload["data"]["repository"]["pullRequests"]["nodes"] == [None]
+    assert part.value.payload["data"]["repository"]["pullRequests"]["nodes"] == [{"number": 1, "milestone": None}]
 
 
 def test_page_sizer():

@@ -23,7 +23,8 @@ RECORDER = """#!{python}
 import json, os, sys
 with open(os.environ["RECORD"], "a") as fh:
     fh.write(json.dumps({{"argv": sys.argv[1:], "db_url": os.environ.get("DEMOSEED_DB_URL"),
-                          "DB_URL": os.environ.get("DB_URL")}}) + "\\n")
+                          "DB_URL": os.environ.get("DB_URL"), "app": os.environ.get("DEMOSEED_APP"),
+                          "APP": os.environ.get("APP")}}) + "\\n")
 """
 
 
@@ -46,7 +47,19 @@ def make(
     record = tmp_path / "record.jsonl"
     record.unlink(missing_ok=True)
     # Not what an outer make (e.g. `make test ARGS=...`) hands its recipes: its command-line variables and DS_*.
-    outer = {"DB_URL", "DEMOSEED_DB_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "ARGS", "SCENARIO", "SEED", "PROJECT"}
+    outer = {
+        "DB_URL",
+        "DEMOSEED_DB_URL",
+        "APP",
+        "DEMOSEED_APP",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+        "ARGS",
+        "SCENARIO",
+        "SEED",
+        "PROJECT",
+    }
     env = {k: v for k, v in os.environ.items() if k not in outer | {"SNAPSHOT"} and not k.startswith("DS_")}
     env["RECORD"] = str(record)
     out = subprocess.run(
@@ -69,6 +82,15 @@ def test_db_url_goes_through_the_environment_only(fake_venv: Path, tmp_path: Pat
     assert url not in " ".join(call["argv"]) and "--db-url" not in call["argv"]
     assert call["DB_URL"] is None  # not left in the environment under the generic name either
     assert "s3cr" not in out.stdout + out.stderr  # and make does not echo it
+
+
+@pytest.mark.parametrize("target", ["load", "check"])
+def test_app_goes_to_load_and_check_as_demoseed_app(target: str, fake_venv: Path, tmp_path: Path) -> None:
+    out, calls = make(target, fake_venv, tmp_path, "APP=../my app;$x", "DB_URL=sqlite:///x.db")
+    assert out.returncode == 0, out.stderr
+    (call,) = calls
+    assert call["argv"] == [target, "--latest"]
+    assert (call["app"], call["db_url"], call["APP"]) == ("../my app;$x", "sqlite:///x.db", None)
 
 
 def test_an_injected_command_runs_nothing(fake_venv: Path, tmp_path: Path) -> None:

@@ -153,6 +153,7 @@ def test_a_size_edited_in_the_manifest_is_named(snap):
 def test_rows_changed_under_a_consistently_edited_manifest_only_the_content_check_sees(snap, capsys):
     """The default check trusts the manifest's sha256 and row counts; --content re-hashes the rows."""
     from pipeline.base.hashing import file_sha256
+    from pipeline.base.manifest import manifest_digest
 
     path = snap / "metrics_commit.parquet"
     table = pq.read_table(path)
@@ -160,6 +161,7 @@ def test_rows_changed_under_a_consistently_edited_manifest_only_the_content_chec
     pq.write_table(changed, path)
     manifest = json.loads((snap / "manifest.json").read_text())
     manifest["tables"]["metrics_commit"].update(sha256=file_sha256(path), bytes=path.stat().st_size)
+    manifest["manifest_sha256"] = manifest_digest(manifest)  # consistently: every digest the manifest records
     (snap / "manifest.json").write_text(json.dumps(manifest))
     assert main(["verify", str(snap)]) == 0
     capsys.readouterr()

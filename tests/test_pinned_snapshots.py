@@ -19,7 +19,7 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("0aa0a5daf8140356", "9bb856a761b12b25"),
+    "ai-success": ("52dd67e915ae1a4c", "135e5a662e03d32c"),
     "review-bottleneck": ("09ac0df127b83ca8", "8dcd6c7b5e620fbf"),
     "baseline": ("fd9ce51171652476", "095b5a04b07ab7bd"),
     "detective-game": ("ef1784fcec273362", "7db678accbd8e2d3"),

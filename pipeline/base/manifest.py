@@ -42,6 +42,7 @@ from pipeline import __version__
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
+from pipeline.base.footer import footer_rows
 from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
 from pipeline.base.runrecord import Mode, RunRecord, run_record_from_json
 
@@ -53,6 +54,8 @@ PARTS_FORMAT_VERSION = 2  # tables may be directories of parts
 SUPPORTED_FORMATS = (FORMAT_VERSION, PARTS_FORMAT_VERSION)
 MANIFEST_NAME = "manifest.json"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # what a file name may be built from
+SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")  # a directory name: no '/', never '..' alone
+MANIFEST_DIGEST = "manifest_sha256"  # the key of the digest of every other field
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,20 @@ class TableEntry:
     def files(self) -> tuple[str, ...]:
         """The table's Parquet files relative to the snapshot, in row order."""
         return tuple(p.file for p in self.parts) if self.parts else (self.file,)
+
+
+def link_problem(directory: Path, rel: str) -> str | None:
+    """What is wrong when a snapshot's file ``rel`` (or a directory on its way) is a link: a snapshot
+    holds plain files only, and a link would make verify, pack and load read bytes from elsewhere."""
+    path = directory
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return (
+                f"{path.relative_to(directory).as_posix()} is a link (to {path.readlink()}); a snapshot holds "
+                "plain files only: replace it with a fresh copy of the snapshot"
+            )
+    return None
 
 
 def table_files(directory: Path | str, entry: TableEntry) -> list[Path]:
@@ -183,9 +200,23 @@ class Manifest:
             raise IntegrityError(f"manifest of {self.name}: week_starts holds a value that is not a date") from None
 
     @property
+    def app_schema_sha256(self) -> str | None:
+        """The sha256 of the app DDL the tables were built against (None: written before it was recorded)."""
+        rec = self.document.get("app_schema")
+        return str(rec["sha256"]) if isinstance(rec, dict) and "sha256" in rec else None
+
+    @property
     def request_key(self) -> str | None:
         key = self.inputs.get("request_key")
         return key if isinstance(key, str) else None
+
+
+APP_SCHEMA_SQL = Path(__file__).resolve().parent / "sql" / "app-schema.sql"
+
+
+def app_schema_record() -> dict[str, str]:
+    """The app schema a snapshot's tables are built against: the sha256 of the vendored app DDL."""
+    return {"sha256": file_sha256(APP_SCHEMA_SQL), "file": "pipeline/base/sql/app-schema.sql"}
 
 
 def canonical_json(obj: Any) -> str:
@@ -203,6 +234,13 @@ def snapshot_id(manifest: dict[str, Any]) -> str:
     }
     digest = hashlib.sha256(json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return digest[:16]
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The sha256 of every field of a manifest but the id and itself (name, notes, tool, params, ...):
+    recorded as ``manifest_sha256`` so that verify catches an edit of a field the id does not cover."""
+    basis = {k: v for k, v in manifest.items() if k not in ("snapshot_id", MANIFEST_DIGEST)}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def write_snapshot(
@@ -262,8 +300,10 @@ def write_manifest(
         "inputs": inputs or {},
         "notes": list(notes),
         "tables": entries,
+        "app_schema": app_schema_record(),  # what the tables were built against; not part of the id
     }
     manifest["snapshot_id"] = snapshot_id(manifest)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     atomic_write_bytes(directory / MANIFEST_NAME, canonical_json(manifest).encode())
     return manifest
 
@@ -289,6 +329,12 @@ def _read_document(directory: Path | str) -> dict[str, Any]:
         ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("tables"), dict):
         raise IntegrityError(f"{path}: manifest has no table list; fetch a fresh copy of the snapshot")
+    name = manifest.get("name", "")
+    if not isinstance(name, str) or not (name == "" or SNAPSHOT_NAME.match(name)):  # every reader, verify first
+        raise IntegrityError(
+            f"{path}: the manifest's name {name!r} is not a snapshot name (letters, digits, '.', '_', '+', '-'; "
+            "no path); fetch a fresh copy of the snapshot"
+        )
     version = manifest.get("format_version")
     if version not in SUPPORTED_FORMATS:
         raise IntegrityError(
@@ -325,7 +371,7 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
     problems: list[str] = []
     allowed: set[str] | None = None
     if footers:
-        from pipeline.base.schemas import APP_LOAD_ORDER, SNAPSHOT_TABLES
+        from pipeline.base.tablenames import APP_LOAD_ORDER, SNAPSHOT_TABLES
 
         allowed = set(SNAPSHOT_TABLES)
         problems += [f"{t}: missing from the manifest" for t in APP_LOAD_ORDER if t not in tables]
@@ -335,11 +381,11 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
         for v in files.values()
         if not isinstance(v, str)
         for f in v
-        if (directory / f["file"]).is_file() and not (directory / f["file"]).is_symlink()
+        if (directory / f["file"]).is_file() and link_problem(directory, f["file"]) is None
     ]
     todo = [f for f in present if f not in known]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # the files are hashed (hashlib releases the GIL) while pyarrow loads and the footers are read
+        # the files are hashed (hashlib releases the GIL) while the footers are read
         hashing = pool.submit(files_sha256, [directory / f for f in todo])
         rows = {f: _footer_rows(directory / f) for f in present} if footers else {}
         digests = dict(zip(todo, hashing.result(), strict=True)) | dict(known)
@@ -348,13 +394,19 @@ def _verify(directory: Path, *, content: bool, known: Mapping[str, str], footers
         for f in [] if isinstance(v, str) else v:
             problem = _file_problem(directory, table_name, f, digests.get(f["file"]), rows, content=content)
             if problem:
-                problem = f"{f['file']}: {problem}" if "parts" in tables[table_name] else problem
+                parted = "parts" in tables[table_name] and not problem.startswith(f["file"])
+                problem = f"{f['file']}: {problem}" if parted else problem
                 break
         if problem:
             problems.append(f"{table_name}: {problem}")
     problems += _unlisted(directory, tables)
     if not problems and manifest.get("snapshot_id") != snapshot_id(manifest):
         problems.append("manifest: snapshot_id does not match its contents (the manifest was edited)")
+    digest = manifest.get(MANIFEST_DIGEST)  # absent from a snapshot written before it was recorded
+    if not problems and digest is not None and digest != manifest_digest(manifest):
+        problems.append(
+            f"manifest: {MANIFEST_DIGEST} does not match its fields (the manifest was edited: name, notes, tool, ...)"
+        )
     if problems:
         raise IntegrityError(f"snapshot {directory} failed verification: " + "; ".join(problems))
     return Manifest.from_document(manifest, directory / MANIFEST_NAME)
@@ -419,7 +471,7 @@ def _file_problem(
 ) -> str | None:
     path = directory / entry["file"]
     if digest is None:
-        return "file is missing"
+        return link_problem(directory, entry["file"]) or "file is missing"
     if digest != entry["sha256"]:
         return "sha256 of the file differs from the manifest (the file was changed or swapped)"
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
@@ -433,13 +485,10 @@ def _file_problem(
 
 
 def _footer_rows(path: Path) -> int | str:
-    """The row count in a Parquet file's footer, or what is wrong with it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """The row count in a Parquet file's footer, or what is wrong with it (reads no rows, imports no pyarrow)."""
     try:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    except (pa.ArrowException, OSError) as exc:
+        return footer_rows(path)
+    except (ValueError, OSError) as exc:
         return f"not a readable Parquet file ({exc})"
 
 

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from pipeline.base.appddl import APP_SCHEMA_SQL, AppDDL, Column, app_ddl
+from pipeline.base.tablenames import APP_LOAD_ORDER as APP_LOAD_ORDER
+from pipeline.base.tablenames import SNAPSHOT_EXTRA
+from pipeline.base.tablenames import SNAPSHOT_TABLES as SNAPSHOT_TABLES
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -190,9 +193,6 @@ METRICS_JIRAISSUE = _APP["metrics_jiraissue"]
 METRICS_PRSURVEY = _APP["metrics_prsurvey"]
 METRICS_PRSURVEYREVIEW = _APP["metrics_prsurveyreview"]
 
-# Parents before children (the foreign keys of the DDL): the order to insert in (delete in reverse).
-APP_LOAD_ORDER: tuple[str, ...] = app_ddl().load_order()
-
 # The app table the aggregate stage writes; the generate stage produces all the others.
 WEEKLY = METRICS_WEEKLYMETRICS.name
 GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != WEEKLY)
@@ -257,6 +257,7 @@ DEMOSEED_TEAM_WEEKLY = _spec(
 )
 
 SNAPSHOT_EXTRA_TABLES: tuple[TableSpec, ...] = (DEMOSEED_PROVENANCE, DEMOSEED_TEAM_WEEKLY)
+assert tuple(t.name for t in SNAPSHOT_EXTRA_TABLES) == SNAPSHOT_EXTRA, "tablenames.SNAPSHOT_EXTRA"
 
 # ---------------------------------------------------------------------------
 # Raw GitHub PR nodes (fetch output: nested, GitHub's own field names and
@@ -478,9 +479,6 @@ NORMALIZED_TABLES: tuple[TableSpec, ...] = (GH_PULL_REQUESTS, GH_REVIEWS, GH_COM
 ALL_TABLES: dict[str, TableSpec] = {
     t.name: t for t in (*APP_TABLES, *SNAPSHOT_EXTRA_TABLES, GH_RAW_PULL_REQUESTS, *NORMALIZED_TABLES)
 }
-
-# The tables a snapshot holds, in the order the manifest lists them.
-SNAPSHOT_TABLES: tuple[str, ...] = (*APP_LOAD_ORDER, *(t.name for t in SNAPSHOT_EXTRA_TABLES))
 
 
 def spec(name: str) -> TableSpec:

@@ -130,6 +130,11 @@ def command(snapshot: Path | None, latest: bool, scenario_opt: str | None, wide:
     from pipeline.base.runrecord import Mode
     from stages.aggregate.story import headline
 
+    if scenario_opt is not None:
+        from stages.generate.scenario import BUILTIN
+
+        if scenario_opt not in BUILTIN:
+            raise UserError(f"--scenario {scenario_opt!r}: no such scenario; use one of {', '.join(BUILTIN)}")
     directory = resolve_snapshot(snapshot, latest or snapshot is None)
     if not directory.is_dir():
         raise UserError(f"{directory}: no such directory; give a snapshot directory or use --latest")

@@ -102,7 +102,7 @@ def command(
       demoseed fetch --repo pallets/flask --since 2025-07-01
       demoseed fetch --project antiwork
     """
-    from pipeline.runners.fetch import FetchRequest, run_fetch, select_repos
+    from pipeline.runners.fetch import FetchRequest, asking_line, run_fetch, select_repos
     from stages.fetch import resolve_token
     from stages.fetch.auth import MaskingFilter
 
@@ -121,22 +121,22 @@ def command(
         handler.addFilter(MaskingFilter(token))
     if token is None:
         click.echo("no GITHUB_TOKEN (and no `gh auth token`): using REST, 60 requests/hour", err=True)
-    summary = run_fetch(
-        FetchRequest(
-            tuple(chosen),
-            token,
-            concurrency=concurrency,
-            since=since_iso,
-            until=until_iso,
-            max_prs=max_prs,
-            refresh=refresh,
-            no_cache=no_cache,
-            max_wait=max_wait,
-            api_url=api_url,
-            raw_dir=raw_dir,
-            progress=sys.stderr.isatty(),
-        )
+    request = FetchRequest(
+        tuple(chosen),
+        token,
+        concurrency=concurrency,
+        since=since_iso,
+        until=until_iso,
+        max_prs=max_prs,
+        refresh=refresh,
+        no_cache=no_cache,
+        max_wait=max_wait,
+        api_url=api_url,
+        raw_dir=raw_dir,
+        progress=sys.stderr.isatty(),
     )
+    click.echo(asking_line(request))  # at once: a GitHub that never answers is otherwise silence
+    summary = run_fetch(request)
     for line in _summary_lines(summary):
         click.echo(line)
     for repo, s in summary.repos.items():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,6 +32,52 @@ class AsOfType(click.ParamType):  # type: ignore[type-arg]
 
 
 AS_OF = AsOfType()
+
+F = Callable[..., Any]
+
+
+def follow_options(f: F) -> F:
+    """The options that meet an app schema that moved on (shared by load and check)."""
+    options = [
+        click.option(
+            "--app",
+            "app",
+            envvar="DEMOSEED_APP",
+            type=click.Path(path_type=Path),
+            metavar="DIR",
+            help="The app's checkout (holding manage.py; also $DEMOSEED_APP): its own Django, run in a subprocess, "
+            "gives the database (unless --db-url), the model defaults for columns the snapshot lacks, and the "
+            "fields it removed or renamed.",
+        ),
+        click.option(
+            "--app-python",
+            metavar="PATH",
+            help="The app environment's interpreter (default: DIR/.venv/bin/python, then python on PATH).",
+        ),
+        click.option(
+            "--fill",
+            "fills",
+            multiple=True,
+            metavar="TABLE.COLUMN=VALUE",
+            help="A value for a target column the snapshot lacks (repeatable); 'now' is the load instant.",
+        ),
+        click.option(
+            "--ignore-missing-columns",
+            is_flag=True,
+            help="Leave out snapshot columns the target no longer has (as Django's loaddata --ignorenonexistent).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def follow(
+    app: Path | None, app_python: str | None, fills: tuple[str, ...], ignore_missing_columns: bool, migrate: bool
+) -> Any:
+    from pipeline.runners.load import Follow
+
+    return Follow(tuple(fills), ignore_missing_columns, app, app_python, migrate)
 
 
 @click.command("load")
@@ -60,6 +108,8 @@ AS_OF = AsOfType()
     "YYYY-MM-DD (the end of that day, UTC) or YYYY-MM-DDTHH:MM[:SS][+HH:MM] (UTC without an offset).",
 )
 @click.option("--today", type=AS_OF, hidden=True, help="The former name of --as-of.")
+@follow_options
+@click.option("--migrate", is_flag=True, help="With --app: run the app's own manage.py migrate first when needed.")
 def command(
     snapshot: Path | None,
     latest: bool,
@@ -69,6 +119,11 @@ def command(
     rebase_dates: bool,
     as_of: dt.datetime | None,
     today: dt.datetime | None,
+    app: Path | None,
+    app_python: str | None,
+    fills: tuple[str, ...],
+    ignore_missing_columns: bool,
+    migrate: bool,
 ) -> None:
     """Load SNAPSHOT (a snapshot directory, or --latest) into the app database, in one transaction.
 
@@ -77,6 +132,8 @@ def command(
       demoseed load --latest
       demoseed load data/snapshots/ai-success-seed42 --db-url postgresql://app@localhost:5432/app --clear
       DEMOSEED_DB_URL=sqlite:///demo.db demoseed load --latest --as-of 2026-03-04T15:00
+      demoseed load --latest --app ../tformance          (the app's database, its model defaults)
+      demoseed load --latest --fill teams_team.timezone_name=UTC
     """
     from rich.console import Console
 
@@ -102,6 +159,7 @@ def command(
             rebase_dates=rebase_dates,
             as_of=as_of or today,
             progress=progress,
+            follow=follow(app, app_python, fills, ignore_missing_columns, migrate),
         )
     out.print(report.rich_table())
     for line in report.summary_lines():

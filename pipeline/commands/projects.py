@@ -11,8 +11,12 @@ HEAD = ("key", "team", "repos", "max PRs/repo", "max members", "days", "AI base"
 @click.option("--industry", help="Only presets of this industry (e.g. ai_llm, devops).")
 def command(industry: str | None) -> None:
     """List the real-project presets usable with --project NAME."""
+    from pipeline.base.errors import UserError
     from pipeline.base.projects import list_presets
 
+    industries = sorted({p.industry for p in list_presets()})
+    if industry is not None and industry not in industries:
+        raise UserError(f"--industry {industry!r}: no preset has it; use one of {', '.join(industries)}")
     rows = [
         (
             p.key,

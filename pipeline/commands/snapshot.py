@@ -27,6 +27,7 @@ def command(**opts: Any) -> None:
     token the raw cache is used; with nothing cached the snapshot is
     synthetic only (the manifest says so).
     """
+    from pipeline.runners.fetch import select_repos
     from pipeline.runners.snapshot import SnapshotRequest, run_snapshot
 
     output: Path | None = opts["output"]
@@ -35,7 +36,7 @@ def command(**opts: Any) -> None:
         project=opts["project"],
         no_github=opts["no_github"],
         real_data=opts["real_data"],
-        repos=tuple(opts["repos"]),
+        repos=tuple(select_repos(opts["repos"], None)),  # owner/name, checked as fetch checks them
         output=output,
         force=opts["force"],
         concurrency=opts["concurrency"],

@@ -11,6 +11,14 @@ submits the same functions (:mod:`pipeline.runners.partition_jobs`) to each:
   ``distributed.Client(address).get_executor()``; the workers must have this
   demoseed installed and see the output directory at the same path.
 
+A Dask address is checked when the command line is read (:func:`check_dask_address`:
+``tcp://`` or ``tls://``, a host and a port), ``$DEMOSEED_DASK`` too, whether the
+run has one partition or many. Connecting is bounded: the scheduler must accept
+the connection and answer distributed's handshake within
+:data:`DASK_CONNECT_TIMEOUT` seconds (``distributed.Client(timeout=...)`` alone
+bounds the connect but not the handshake, and waits for ever on a port that
+accepts and never answers).
+
 Which one runs a job never changes a byte: a job's output depends on its
 arguments only.
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
@@ -28,6 +37,8 @@ from pipeline.base.errors import UserError
 T = TypeVar("T")
 
 DASK_ENV = "DEMOSEED_DASK"
+DASK_CONNECT_TIMEOUT = 10.0  # seconds for the scheduler to accept and answer
+_DASK_ADDRESS = re.compile(r"^(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
 
 
 class InlineExecutor(Executor):
@@ -50,6 +61,17 @@ def _start_worker(threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS"):
         os.environ[var] = str(threads)
+
+
+def check_dask_address(value: str, source: str) -> str:
+    """``value`` when it is a Dask scheduler address (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``);
+    else a UserError naming ``source`` (``"--dask "`` or ``"DEMOSEED_DASK="``)."""
+    match = _DASK_ADDRESS.match(value)
+    if match is None or not 1 <= int(match.group(3)) <= 65535:
+        raise UserError(
+            f"{source}{value!r} is not a Dask scheduler address; use tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+        )
+    return value
 
 
 def dask_address(option: str | None) -> str | None:
@@ -88,17 +110,41 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[Executor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _handshake(address: str, unreachable: Callable[[str], UserError]) -> None:
+    """Connect to the scheduler and complete distributed's handshake within DASK_CONNECT_TIMEOUT seconds."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    bound = DASK_CONNECT_TIMEOUT
+
+    async def shake() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=bound), bound)
+        await comm.close()
+
+    try:
+        asyncio.run(shake())
+    except TimeoutError:
+        raise unreachable(f"it did not answer within {bound:g} s") from None
+    except OSError as exc:
+        raise unreachable(str(exc)) from None
+
+
 @contextlib.contextmanager
 def _dask_executor(address: str) -> Iterator[Executor]:
     from distributed import Client
 
-    try:
-        client = Client(address, timeout=10)
-    except (OSError, TimeoutError) as exc:
-        raise UserError(
-            f"--dask {address}: cannot reach the Dask scheduler ({exc}); start it ('dask scheduler') "
+    def unreachable(why: str) -> UserError:
+        return UserError(
+            f"--dask {address}: cannot reach the Dask scheduler ({why}); start it ('dask scheduler') "
             f"or check the address (or unset ${DASK_ENV})"
-        ) from None
+        )
+
+    _handshake(address, unreachable)
+    try:
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise unreachable(str(exc)) from None
     try:
         yield client.get_executor(pure=False)
     finally:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import paths
-from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT, check_repo_name
+from pipeline.base.errors import UserError
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
+from pipeline.base.repos import repo_ok
 
 if TYPE_CHECKING:
     from stages.fetch import FetchSummary
@@ -40,8 +42,26 @@ def select_repos(repos: Sequence[str], project: str | None) -> list[str]:
 
         chosen += [r for r in projects.get_preset(project).repos if r not in chosen]
     for r in chosen:
-        check_repo_name(r)
+        if not repo_ok(r):
+            raise UserError(f"--repo {r!r} is not owner/name; write it like pallets/flask")
     return chosen
+
+
+def asking_line(req: FetchRequest) -> str:
+    """What a fetch is about to wait for, said before the first request (a GitHub that never answers
+    is otherwise silence until the first request's deadline)."""
+    from urllib.parse import urlsplit
+
+    from stages.fetch.transport import Timeouts
+
+    bound = Timeouts()
+    host = urlsplit(req.api_url or paths.github_api_url()).netloc or "?"
+    api = "GraphQL" if req.token else "REST, no token"
+    n = len(req.repos)
+    return (
+        f"asking GitHub ({host}, {api}) for {n} repo{'s' if n != 1 else ''}: {', '.join(req.repos)}; "
+        f"a request waits at most {bound.connect:g} s to connect and {bound.deadline:g} s for its answer"
+    )
 
 
 def run_fetch(req: FetchRequest) -> FetchSummary:

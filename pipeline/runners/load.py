@@ -12,16 +12,25 @@ snapshot's weekly rows. The embedded default database path comes from
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 
 from pipeline import paths
+from pipeline.base.errors import UserError
 from pipeline.base.schemas import APP_LOAD_ORDER
+from pipeline.base.tuning import load_memory
 from stages.aggregate import aggregate
 from stages.aggregate.frames import COLUMNS as AGGREGATE_COLUMNS
 from stages.load import LoadReport, load_snapshot
-from stages.load.core import Progress
+from stages.load.app import migrate_app, probe_app
+from stages.load.check import CheckReport, check_snapshot
+from stages.load.core import Drift, Progress
+from stages.load.drift import parse_fills
+from stages.load.target import mask_url
 
 
 def now() -> dt.datetime:
@@ -44,11 +53,53 @@ def run_load(
     rebase_dates: bool = True,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
+    follow: Follow | None = None,
 ) -> LoadReport:
-    """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now)."""
-    return load_snapshot(
+    """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now).
+
+    The load runs with the allocator's tuning (:func:`pipeline.base.tuning.load_memory`).
+    """
+    with load_memory():
+        return _run(load_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, progress)
+
+
+def run_check(
+    snapshot_dir: Path,
+    db_url: str | None,
+    *,
+    as_of: dt.datetime | None = None,
+    schema: str | None = None,
+    clear: bool = False,
+    rebase_dates: bool = True,
+    include: tuple[str, ...] = APP_LOAD_ORDER,
+    follow: Follow | None = None,
+) -> CheckReport:
+    """What :func:`run_load` with the same arguments would do, with nothing written (``demoseed check``)."""
+    return _run(check_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, None)
+
+
+R = TypeVar("R", LoadReport, CheckReport)
+
+
+def _run(
+    stage: Callable[..., R],
+    snapshot_dir: Path,
+    db_url: str | None,
+    as_of: dt.datetime | None,
+    schema: str | None,
+    clear: bool,
+    rebase_dates: bool,
+    include: tuple[str, ...],
+    follow: Follow | None,
+    progress: Progress | None,
+) -> R:
+    """load_snapshot or check_snapshot with the same arguments (check never runs the app's migrate)."""
+    checking = stage is check_snapshot
+    db_url, drift, notes = (follow or Follow()).resolve(db_url, include, migrate_allowed=not checking)
+    report = stage(
         snapshot_dir,
         db_url,
+        drift=drift,
         as_of=as_of or now(),
         recompute_week=recompute_week,
         recompute_columns=AGGREGATE_COLUMNS,
@@ -59,3 +110,43 @@ def run_load(
         include=include,
         progress=progress,
     )
+    report.notes[:0] = notes
+    return report
+
+
+@dataclass(frozen=True)
+class Follow:
+    """How a load follows the app's migrations: --fill, --ignore-missing-columns, --app DIR, --app-python, --migrate."""
+
+    fills: tuple[str, ...] = ()
+    ignore_missing: bool = False
+    app: Path | None = None
+    app_python: str | None = None
+    migrate: bool = False
+
+    def resolve(
+        self, db_url: str | None, tables: tuple[str, ...], *, migrate_allowed: bool = True
+    ) -> tuple[str | None, Drift, list[str]]:
+        """The DB URL (given, else the app's DATABASES['default']), the drift answers, and lines for the summary."""
+        fills = parse_fills(self.fills)
+        if self.app is None:
+            if self.migrate:
+                raise UserError("--migrate runs the app's manage.py migrate: give --app DIR too")
+            return db_url, Drift(fills, None, self.ignore_missing), []
+        info = probe_app(self.app, self.app_python, list(tables))
+        notes = []
+        if self.migrate and migrate_allowed and (info.unapplied or not info.recorded):
+            notes.append(f"ran the app's manage.py migrate: {migrate_app(self.app, self.app_python)}")
+            info = probe_app(self.app, self.app_python, list(tables))
+        url = db_url or info.db_url
+        if not url:
+            raise UserError(f"the app's database is {info.vendor or 'unknown'}; demoseed loads PostgreSQL or SQLite")
+        if info.db_error and not db_url:
+            raise UserError(f"the app's database did not answer: {info.db_error}")
+        if not db_url and (not info.recorded or info.unapplied):
+            what = "has not been migrated" if not info.recorded else f"lacks migrations {', '.join(info.unapplied)}"
+            raise UserError(
+                f"the app's database {mask_url(url)} {what}: run the app's manage.py migrate first (or add --migrate)"
+            )
+        notes.append(info.migrations_line())
+        return url, Drift(fills, info.models, self.ignore_missing, app_managed=True), notes

@@ -14,7 +14,7 @@ snapshot's files (size and sha256, :func:`pipeline.base.manifest.verify_files`)
 and that the snapshot still carries that request key, and is done. Anything
 else (no record, a changed input file, a token that makes ``fetch`` talk to
 GitHub, a changed or missing snapshot) falls through to the full run, which
-decides as before. The record is a cache: deleting it only costs time.
+decides as it would without the record. The record is a cache: deleting it only costs time.
 """
 
 from __future__ import annotations

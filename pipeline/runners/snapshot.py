@@ -158,6 +158,7 @@ class SnapshotRun:
         from pipeline.runners import fetch as fetch_runner
 
         request = fetch_runner.FetchRequest(repos, token, concurrency=req.concurrency, max_prs=max_prs)
+        self.say("fetch", fetch_runner.asking_line(request))  # at once: nothing else shows while it waits
         try:
             summary = fetch_runner.run_fetch(request)
         except UserError as exc:

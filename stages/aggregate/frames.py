@@ -18,11 +18,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.base.appdecimal import decimal_from_units
 from pipeline.base.errors import SchemaError, UserError
 from pipeline.base.schemas import spec
 
@@ -181,12 +181,4 @@ def div_half_up(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 def decimal_array(units: pl.Series, type_: pa.Decimal128Type) -> pa.Array:
     """A decimal128 array from integer units of 10**-scale (nulls kept), built exactly."""
     valid = units.is_not_null().to_numpy()
-    v = units.fill_null(0).cast(pl.Int64).to_numpy().astype("<i8")
-    if len(v) and int(np.abs(v).max()) >= 10**type_.precision:
-        raise ValueError(f"value out of range for {type_}: {int(np.abs(v).max())} units")
-    words = np.empty((len(v), 2), dtype="<i8")
-    words[:, 0] = v
-    words[:, 1] = v >> 63  # sign extension: two's complement 128-bit
-    nulls = int((~valid).sum())
-    bitmap = pa.array(valid, pa.bool_()).buffers()[1] if nulls else None
-    return pa.Array.from_buffers(type_, len(v), [bitmap, pa.py_buffer(words.tobytes())], null_count=nulls)
+    return decimal_from_units(units.fill_null(0).cast(pl.Int64).to_numpy(), valid, type_.precision, type_.scale)

@@ -20,17 +20,24 @@ For member m and week w (Monday 00:00 to Sunday 24:00 UTC):
   (NULL counts 0) / number of m's Jira issues (``assignee_id``) with
   ``resolved_at`` in w.
 
-Decimals are computed in integer units and rounded half away from zero to the
-column's scale. Rows are ordered by (team_id, member_id, week_start) and get
+Decimals are rounded as the app stores them (``pipeline.base.appdecimal``):
+``avg_cycle_time_hours`` / ``avg_review_time_hours`` are PostgreSQL's exact numeric
+mean cast to ``numeric(10,2)``, half away from zero; ``avg_quality_rating`` is
+``avg(integer)`` read as a float, cut to 3 significant digits half-even by Django,
+then cast to ``numeric(3,2)``; ``guess_accuracy`` is the float
+``correct / guesses * 100`` quantized half-even on its binary value. Rows are ordered by (team_id, member_id, week_start) and get
 ids 1..N in that order; created_at = updated_at = the week's last second,
 clamped to the data's last event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import pyarrow as pa
 
+from pipeline.base.appdecimal import avg_int_units, guess_accuracy_units
 from pipeline.base.schemas import METRICS_WEEKLYMETRICS
 
 from .frames import Weeks, decimal_array, div_half_up
@@ -57,18 +64,49 @@ def _merged_prs(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
-    """The metrics_weeklymetrics rows (schema-exact pyarrow table)."""
+def _per_pair(df: pl.DataFrame, num: str, den: str, units: Callable[[int, int], int], out: str) -> pl.DataFrame:
+    """``df`` with ``out`` = ``units(num, den)`` (null where ``den`` is 0), computed once per distinct pair."""
+    pairs = df.select(num, den).unique().filter(pl.col(den) > 0).rows()
+    lookup = pl.DataFrame(
+        [(a, b, units(a, b)) for a, b in pairs], schema={num: pl.Int64, den: pl.Int64, out: pl.Int64}, orient="row"
+    )
+    return df.join(lookup, on=[num, den], how="left")
+
+
+COUNTS = [
+    "prs_merged",
+    "commits_count",
+    "lines_added",
+    "lines_removed",
+    "revert_count",
+    "hotfix_count",
+    "issues_resolved",
+    "ai_assisted_prs",
+    "surveys_completed",
+]
+SUMS = ["cycle_sum", "cycle_n", "review_sum", "review_n", "quality_sum", "quality_n", "guesses", "guesses_correct"]
+# column -> (integer units column, its decimal type)
+DECIMALS = {
+    "avg_cycle_time_hours": ("cycle_c", pa.decimal128(10, 2)),
+    "avg_review_time_hours": ("review_c", pa.decimal128(10, 2)),
+    "story_points_completed": ("story_points_t", pa.decimal128(10, 1)),
+    "avg_quality_rating": ("quality_c", pa.decimal128(3, 2)),
+    "guess_accuracy": ("accuracy_c", pa.decimal128(5, 2)),
+}
+
+
+def _grid(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pl.DataFrame:
+    """Every active member x every week."""
     members = (
         frames["metrics_teammember"]
         .filter(pl.col("is_active").fill_null(False))
         .select(pl.col("id").alias("member_id"), "team_id")
     )
-    grid = members.join(weeks.frame(), how="cross").sort(["team_id", "member_id", "week_start"])
-    stamps = pl.DataFrame({"week_start": weeks.starts, "stamp": weeks.stamps()}).with_columns(
-        pl.col("week_start").cast(pl.Date), pl.col("stamp").cast(pl.Datetime("us", "UTC"))
-    )
+    return members.join(weeks.frame(), how="cross").sort(["team_id", "member_id", "week_start"])
 
+
+def _pr_parts(frames: dict[str, pl.DataFrame]) -> list[pl.DataFrame]:
+    """Per (member, week): the merged PRs' sums, their surveys' counts, the reviewers' answers' sums."""
     prs = _merged_prs(frames)
     pr_agg = prs.group_by(KEY).agg(
         pl.len().alias("prs_merged"),
@@ -81,7 +119,6 @@ def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
         pl.col("is_revert").cast(pl.Int64).sum().alias("revert_count"),
         pl.col("is_hotfix").cast(pl.Int64).sum().alias("hotfix_count"),
     )
-
     surveys = frames["metrics_prsurvey"].join(prs.select("pull_request_id", *KEY), on="pull_request_id", how="inner")
     survey_agg = surveys.group_by(KEY).agg(
         pl.col("author_ai_assisted").is_not_null().sum().alias("surveys_completed"),
@@ -97,7 +134,11 @@ def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
         guessed.sum().alias("guesses"),
         (guessed & pl.col("guess_correct").fill_null(False)).sum().alias("guesses_correct"),
     )
+    return [pr_agg, survey_agg, answer_agg]
 
+
+def _other_parts(frames: dict[str, pl.DataFrame]) -> list[pl.DataFrame]:
+    """Per (member, week): commits, and resolved Jira issues with their story points."""
     commit_agg = (
         frames["metrics_commit"]
         .filter(pl.col("author_id").is_not_null() & pl.col("committed_at").is_not_null())
@@ -110,41 +151,24 @@ def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
         .group_by(pl.col("assignee_id").alias("member_id"), pl.col("resolved_at_week").alias("week_start"))
         .agg(pl.col("story_points_t").sum().alias("story_points_t"), pl.len().alias("issues_resolved"))
     )
+    return [commit_agg, jira_agg]
 
-    df = grid
-    for part in (pr_agg, survey_agg, answer_agg, commit_agg, jira_agg):
-        df = df.join(part, on=KEY, how="left")
-    counts = [
-        "prs_merged",
-        "commits_count",
-        "lines_added",
-        "lines_removed",
-        "revert_count",
-        "hotfix_count",
-        "issues_resolved",
-        "ai_assisted_prs",
-        "surveys_completed",
-    ]
-    sums = ["cycle_sum", "cycle_n", "review_sum", "review_n", "quality_sum", "quality_n", "guesses", "guesses_correct"]
-    df = (
-        df.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in [*counts, *sums, "story_points_t"]])
+
+def _rounded(df: pl.DataFrame) -> pl.DataFrame:
+    """Zeros where nothing happened; the means and the accuracy in the units the app stores."""
+    return (
+        df.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in [*COUNTS, *SUMS, "story_points_t"]])
         .with_columns(
             div_half_up(pl.col("cycle_sum"), pl.col("cycle_n")).alias("cycle_c"),
             div_half_up(pl.col("review_sum"), pl.col("review_n")).alias("review_c"),
-            div_half_up(pl.col("quality_sum") * 100, pl.col("quality_n")).alias("quality_c"),
-            div_half_up(pl.col("guesses_correct") * 10000, pl.col("guesses")).alias("accuracy_c"),
         )
-        .join(stamps, on="week_start", how="left")
-        .sort(["team_id", "member_id", "week_start"])
-        .with_row_index("id", offset=1)
+        .pipe(_per_pair, "quality_sum", "quality_n", lambda s, n: avg_int_units(s, n, 3, 2), "quality_c")
+        .pipe(_per_pair, "guesses_correct", "guesses", guess_accuracy_units, "accuracy_c")
     )
-    decimals = {
-        "avg_cycle_time_hours": ("cycle_c", pa.decimal128(10, 2)),
-        "avg_review_time_hours": ("review_c", pa.decimal128(10, 2)),
-        "story_points_completed": ("story_points_t", pa.decimal128(10, 1)),
-        "avg_quality_rating": ("quality_c", pa.decimal128(3, 2)),
-        "guess_accuracy": ("accuracy_c", pa.decimal128(5, 2)),
-    }
+
+
+def _as_table(df: pl.DataFrame) -> pa.Table:
+    """The rows in the table's schema: counts cast, decimals built exactly from their units."""
     plain = df.select(
         pl.col("id").cast(pl.Int64),
         pl.col("stamp").alias("created_at"),
@@ -152,13 +176,30 @@ def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
         "team_id",
         "member_id",
         "week_start",
-        *counts,
+        *COUNTS,
     ).to_arrow()
     cols = []
     for f in METRICS_WEEKLYMETRICS.schema:
-        if f.name in decimals:
-            src, typ = decimals[f.name]
+        if f.name in DECIMALS:
+            src, typ = DECIMALS[f.name]
             cols.append(decimal_array(df.get_column(src), typ))
         else:
             cols.append(plain.column(f.name).cast(f.type))
     return pa.Table.from_arrays(cols, schema=METRICS_WEEKLYMETRICS.schema)
+
+
+def member_weekly(frames: dict[str, pl.DataFrame], weeks: Weeks) -> pa.Table:
+    """The metrics_weeklymetrics rows (schema-exact pyarrow table)."""
+    stamps = pl.DataFrame({"week_start": weeks.starts, "stamp": weeks.stamps()}).with_columns(
+        pl.col("week_start").cast(pl.Date), pl.col("stamp").cast(pl.Datetime("us", "UTC"))
+    )
+    df = _grid(frames, weeks)
+    for part in (*_pr_parts(frames), *_other_parts(frames)):
+        df = df.join(part, on=KEY, how="left")
+    df = (
+        _rounded(df)
+        .join(stamps, on="week_start", how="left")
+        .sort(["team_id", "member_id", "week_start"])
+        .with_row_index("id", offset=1)
+    )
+    return _as_table(df)

@@ -147,11 +147,15 @@ def state_from_json(text: str, repo: str) -> tuple[RepoState, Ledger]:
         raise ValueError("not a JSON object")
     if raw.get("version", STATE_VERSION) != STATE_VERSION or raw.get("repo", repo) != repo:
         raise ValueError(f"version {raw.get('version')!r} of repo {raw.get('repo')!r}")
-    state = _record(RepoState, {k: v for k, v in raw.items() if k not in ("scan", "withheld")}, "state")
+    state = _record(RepoState, {k: v for k, v in raw.items() if k not in ("scan", "withheld", "gaps")}, "state")
     if (scan := raw.get("scan")) is not None:
         state = replace(state, scan=_record(Scan, scan, "scan"))
     if withheld := raw.get("withheld"):
         state = replace(state, withheld=_withheld(withheld))
+    if gaps := raw.get("gaps"):
+        if not isinstance(gaps, dict) or not all(isinstance(c, str) and _fits(n, int) for c, n in gaps.items()):
+            raise ValueError(f"gaps is {gaps!r}")
+        state = replace(state, gaps=dict(gaps))
     counts = raw.get("counts") or {}
     pages = raw.get("pages") or []
     if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
@@ -173,7 +177,7 @@ def _withheld(raw: object) -> dict[int, tuple[str, ...]]:
 
 
 def state_to_json(repo: str, state: RepoState, ledger: Ledger) -> str:
-    """``state.json``: the keys of every version-1 file (``withheld`` only when not empty), sorted, indented."""
+    """``state.json``: the keys of every version-1 file (``withheld`` and ``gaps`` only when not empty), sorted, indented."""
     raw: dict[str, object] = {
         "version": STATE_VERSION,
         "repo": repo,
@@ -186,6 +190,8 @@ def state_to_json(repo: str, state: RepoState, ledger: Ledger) -> str:
         raw["withheld"] = {str(n): list(f) for n, f in sorted(state.withheld.items())}
     else:
         del raw["withheld"]
+    if not state.gaps:
+        del raw["gaps"]
     return json.dumps(raw, indent=2, sort_keys=True) + "\n"
 
 

@@ -10,8 +10,12 @@ cut. Every query also asks ``rateLimit``, so the budget is read on every page.
 RATE_LIMIT -> wait; secondary-limit message -> wait; "Something went wrong"
 (a server timeout) -> retry with a smaller page; FORBIDDEN or NOT_FOUND on
 the repository itself, validation errors, missing scopes, no data at all ->
-the repo's error; null PR nodes (partial data) -> retry, and after the last
-attempt keep what came back and say so.
+the repo's error; other errors with data -> retry, and after the last attempt
+keep what came back and say so. An error that nulled a whole PR node (a
+non-null field of it failed, whatever the type: GitHub then cannot even say
+the PR's number) is the caller's: the answer is returned with the node null
+and :class:`Page` counts it; the run asks the page again at once and records
+what stays null as a gap (:mod:`stages.fetch.run`).
 
 FORBIDDEN or NOT_FOUND *inside* a PR node (a linked issue in a private repo,
 a field the token may not see: that part is null, the rest of the page is
@@ -25,7 +29,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -108,6 +112,20 @@ def _withheld(err: Json) -> tuple[int | None, str] | None:
     return index, ".".join(str(p) for p in rest if not isinstance(p, int) and p not in ("nodes", "edges", "node"))
 
 
+def _null_node(err: Json, nodes: list[Json | None]) -> bool:
+    """Whether ``err`` is on a PR node of the page that came back null (the whole node is gone)."""
+    path = list(err.get("path") or [])
+    if path[:3] != ["repository", "pullRequests", "nodes"] or len(path) < 4 or not isinstance(path[3], int):
+        return False
+    return path[3] < len(nodes) and nodes[path[3]] is None
+
+
+def _page_nodes(data: Json | None) -> list[Json | None]:
+    conn = ((data or {}).get("repository") or {}).get("pullRequests") or {}
+    nodes = conn.get("nodes") if isinstance(conn, dict) else None
+    return nodes if isinstance(nodes, list) else []
+
+
 def withheld_paths(payload: Json) -> dict[int | None, set[str]]:
     """What GitHub withheld, per PR node index (None for a one-PR query): ``closingIssuesReferences``,
     ``reviews.author``... (list indexes dropped)."""
@@ -139,7 +157,8 @@ def check_graphql(resp: httpx.Response, rh: RateHeaders) -> Json:
             raise RateLimited(f"GraphQL rate limit: {msg}", kind="primary", headers=rh, request_id=rid)
         if "secondary rate limit" in low:
             raise RateLimited(f"secondary rate limit: {msg}", kind="secondary", headers=rh, request_id=rid)
-    others = [e for e in errors if _withheld(e) is None]
+    nodes = _page_nodes(data)
+    others = [e for e in errors if _withheld(e) is None and not _null_node(e, nodes)]
     for err in others:
         etype, msg = _etype(err), str(err.get("message", ""))
         if "something went wrong" in msg.lower():
@@ -154,7 +173,7 @@ def check_graphql(resp: httpx.Response, rh: RateHeaders) -> Json:
     if data is None:  # validation errors and the like: no data at all
         msgs = "; ".join(str(e.get("message", "")) for e in errors[:3])
         raise RepoError(f"GitHub refused the query: {msgs}", request_id=rid)
-    if not others:  # only parts of PRs withheld: the caller records them
+    if not others:  # only parts of PRs withheld, or whole nodes nulled: the caller handles them
         return payload
     msgs = "; ".join(str(e.get("message", "")) for e in others[:2])
     raise PartialData(f"partial data ({len(others)} error(s): {msgs[:160]})", payload=payload, request_id=rid)
@@ -221,8 +240,17 @@ class GraphQLSource:
         return Probe(newest_updated=nodes[0]["updatedAt"] if nodes else None, server_time=rh.date)
 
     async def page(
-        self, repo: str, cursor: str | None, stats: RepoStats, sizer: PageSizer, *, skip_older: str | None = None
+        self,
+        repo: str,
+        cursor: str | None,
+        stats: RepoStats,
+        sizer: PageSizer,
+        *,
+        skip_older: str | None = None,
+        known: Mapping[int, str] | None = None,
     ) -> Page:
+        """A page of rows; nodes updated before ``skip_older``, or held already at their ``updatedAt``
+        (``known``: number -> updatedAt), are left out, their nested lists not asked."""
         owner, name = split_repo(repo)
 
         def variables() -> Json:
@@ -246,6 +274,7 @@ class GraphQLSource:
         except PartialData as exc:  # still partial after every retry: keep what came back
             payload, rh = exc.payload, RateHeaders()
             warnings.append(exc.message)
+        asked = sizer.size
         sizer.success()
         repo_node = (payload.get("data") or {}).get("repository")
         if repo_node is None:
@@ -256,7 +285,9 @@ class GraphQLSource:
         keep: list[tuple[Json, set[str]]] = [
             (n, held.get(i, set()))
             for i, n in enumerate(raw_nodes)
-            if n is not None and not (skip_older and n["updatedAt"] < skip_older)
+            if n is not None
+            and not (skip_older and n["updatedAt"] < skip_older)
+            and not (known and known.get(n["number"]) == n["updatedAt"])
         ]
         # a PR GitHub withheld part of is asked once more, alone; what is still withheld is recorded
         again = await gather_strict(*(self._refetch(repo, n, w, stats) for n, w in keep if w))
@@ -266,8 +297,6 @@ class GraphQLSource:
         rows = await gather_strict(*(self._row(repo, n, w, stats) for n, w in keep))
         info = conn.get("pageInfo") or {}
         nulls = sum(1 for n in raw_nodes if n is None)
-        if nulls:
-            warnings.append(f"{nulls} PR node(s) came back null; the next run fetches them again")
         return Page(
             rows=rows,
             end_cursor=info.get("endCursor"),
@@ -277,6 +306,7 @@ class GraphQLSource:
             oldest=min((n["updatedAt"] for n in raw_nodes if n is not None), default=None),
             null_nodes=nulls,
             warnings=warnings,
+            asked=asked,
         )
 
     async def _refetch(self, repo: str, node: Json, withheld: set[str], stats: RepoStats) -> tuple[Json, set[str]]:

@@ -14,7 +14,7 @@ GitHub still refuses, that list is null and named in ``withheld_fields``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -191,7 +191,14 @@ class RestSource:
         return Probe(newest_updated=newest, server_time=date, etag=resp.headers.get("etag"))
 
     async def page(
-        self, repo: str, cursor: str | None, stats: RepoStats, sizer: PageSizer, *, skip_older: str | None = None
+        self,
+        repo: str,
+        cursor: str | None,
+        stats: RepoStats,
+        sizer: PageSizer,
+        *,
+        skip_older: str | None = None,
+        known: Mapping[int, str] | None = None,
     ) -> Page:
         if cursor:
             url, params = cursor, None

@@ -18,6 +18,14 @@ Per repository (:func:`_fetch_repo`):
 * **Watermark.** The server time of the last request that saw everything,
   minus ``margin`` (and never after ``until``). Never "newest updatedAt seen",
   which loses PRs edited mid-scan. Rows are deduped by (repo, number).
+* **Null nodes.** A page with PR nodes GitHub sent null (partial data: the
+  whole node, number unknown) is asked again at once, up to :data:`REASKS`
+  times, keeping every row any answer carried. Where a node stays null, the
+  page's start cursor and size are recorded as a *gap* (``state.gaps``) and the
+  scan goes on; the watermark advances. The next run asks each gap's page once,
+  before its probe, and only those: an unchanged re-run makes one request per
+  gap plus the probe. A gap closes when its page comes back whole; a full scan
+  starts with none.
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT, is_repo_name
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
+from pipeline.base.repos import repo_ok
 from stages.fetch import rest
 from stages.fetch.auth import mask
 from stages.fetch.cache import Cache, MemoryCache, RepoCache
@@ -43,7 +52,7 @@ from stages.fetch.graphql import GraphQLSource, query_version
 from stages.fetch.pages import combine
 from stages.fetch.progress import Progress
 from stages.fetch.rest import RestSource
-from stages.fetch.source import PageSizer, Row, Source
+from stages.fetch.source import Page, PageSizer, Row, Source
 from stages.fetch.state import Scan, ScanKind
 from stages.fetch.summary import FetchSummary, RepoStats
 from stages.fetch.transport import RetryPolicy, Timeouts, Transport
@@ -51,10 +60,11 @@ from stages.fetch.transport import RetryPolicy, Timeouts, Transport
 log = logging.getLogger(__name__)
 
 MAX_CATCHUPS = 3
+REASKS = 3  # a page with null PR nodes is asked again at once up to this many times
 # Cache writes (checkpoints, state, compaction) run off the event loop on this many threads,
 # shared by all repos of a run. A checkpoint is mostly GIL-bound (rows -> Arrow, JSON) plus a few
-# fsyncs; more threads only fight the event loop for the GIL: with 6 (asyncio's default pool on
-# 2 cores) the bench's wall time was ~0.1 s worse than with 1 (bench/bench_fetch.py).
+# fsyncs; more threads only fight the event loop for the GIL, and asyncio's default pool makes
+# bench/bench_fetch.py slower than one thread does (docs/performance.md).
 IO_THREADS = 1
 T = TypeVar("T")
 
@@ -150,6 +160,8 @@ class _RepoRun:
         if self.opts.refresh:
             self.cache.drop()
             self.state = self.cache.load_state()
+        if self.state.gaps and self.state.transport == self.source.name and not self._needs_full():
+            await self._fill_gaps()
         scan = self.state.scan
         if scan and self._scan_matches(scan) and self.state.transport == self.source.name:
             self.stats.mode = "resumed"
@@ -188,6 +200,7 @@ class _RepoRun:
         if self._needs_full():
             self.stats.mode = "backfill" if s.complete and s.query_version == self.version else "full"
             scan = self._new_scan("full", self.opts.since, None)
+            s = replace(s, gaps={}, incomplete=False)  # the full scan sees every page again
         else:
             self.stats.mode = "incremental"
             stop_at = self._stop_at(s.watermark)
@@ -213,7 +226,8 @@ class _RepoRun:
         """Pages until the scan is done, each checkpointed; returns the finished scan."""
         sizer = PageSizer(self.opts.page_size)
         while True:
-            page = await self.source.page(self.repo, scan.cursor, self.stats, sizer, skip_older=scan.stop_at)
+            start = scan.cursor
+            page = await self._ask(start, sizer, scan.stop_at, REASKS)
             if scan.started is None:
                 started = page.server_time if page.server_time is not None else self.clock.now()
                 scan = replace(scan, started=started, first_started=scan.first_started or started)
@@ -227,6 +241,9 @@ class _RepoRun:
                 if w not in self.stats.warnings:
                     self.stats.warnings.append(w)
             withheld = self._withheld(rows)
+            gaps = self.state.gaps
+            if page.null_nodes:
+                gaps = {**gaps, start or "": page.asked or sizer.size}
             scan = replace(
                 scan,
                 null_nodes=scan.null_nodes + page.null_nodes,
@@ -235,7 +252,7 @@ class _RepoRun:
                 prs=scan.prs + len(rows),
                 done=reached or not page.has_next or not page.end_cursor,
             )
-            self.state = replace(self.state, scan=scan, withheld=withheld)
+            self.state = replace(self.state, scan=scan, withheld=withheld, gaps=gaps, incomplete=bool(gaps))
             # checkpoint off the event loop (fsyncs), but before the next page is asked
             await self._io(self.cache.commit_page, rows, self.state)
             self.stats.pages += 1
@@ -243,6 +260,47 @@ class _RepoRun:
             self.progress.page(self.repo, self.stats)
             if scan.done:
                 return scan
+
+    async def _ask(
+        self,
+        cursor: str | None,
+        sizer: PageSizer,
+        skip_older: str | None,
+        reasks: int,
+        known: Mapping[int, str] | None = None,
+    ) -> Page:
+        """The page at ``cursor``; while PR nodes come back null, asked again at once (``reasks`` times at
+        most), every row any answer carried kept (the dedupe keeps the newest of each PR). PRs ``known`` at
+        their ``updatedAt`` (and, on a second ask, those the first answers carried) are not completed again."""
+        page = await self.source.page(self.repo, cursor, self.stats, sizer, skip_older=skip_older, known=known)
+        for _ in range(reasks):
+            if not page.null_nodes:
+                break
+            self.stats.retries += 1
+            log.info("%s: %d PR node(s) came back null; asking the page again", self.repo, page.null_nodes)
+            have = {**(known or {}), **{r["number"]: r["updatedAt"] for r in page.rows}}
+            again = await self.source.page(self.repo, cursor, self.stats, sizer, skip_older=skip_older, known=have)
+            seen = {r["number"] for r in again.rows}
+            earlier = [r for r in page.rows if r["number"] not in seen]
+            page = replace(again, rows=[*again.rows, *earlier], warnings=[*page.warnings, *again.warnings])
+        return page
+
+    async def _fill_gaps(self) -> None:
+        """Ask each recorded gap's page once; a page that comes back whole closes its gap."""
+        table = await self._io(self.cache.table)
+        known = dict(zip(table.column("number").to_pylist(), table.column("updatedAt").to_pylist(), strict=True))
+        for cursor, first in sorted(self.state.gaps.items()):
+            page = await self._ask(cursor or None, PageSizer(first), None, 0, known)
+            rows = [r for r in page.rows if _in_window(r["updatedAt"], self.opts)]
+            gaps = {c: n for c, n in self.state.gaps.items() if c != cursor or page.null_nodes}
+            self.state = replace(self.state, withheld=self._withheld(rows), gaps=gaps, incomplete=bool(gaps))
+            await self._io(self.cache.commit_page, rows, self.state)
+            self.stats.pages += 1
+            self.stats.prs_fetched += len(rows)
+        if self.state.gaps:
+            self.stats.warnings.append(
+                f"GitHub still sends null PR nodes on {len(self.state.gaps)} page(s); the next run asks them again"
+            )
 
     def _withheld(self, rows: list[Row]) -> Mapping[int, tuple[str, ...]]:
         """The state's withheld fields after ``rows``: theirs replace what an older fetch of those PRs had."""
@@ -257,25 +315,27 @@ class _RepoRun:
         return withheld
 
     async def _finish(self, scan: Scan, final: float | None) -> None:
-        s = replace(self.state, scan=None, last_check=iso(final if final is not None else self.clock.now()))
-        if scan.null_nodes:
-            s = replace(s, incomplete=True)  # keep the old watermark: the next run looks again
-            self.stats.warnings.append("some PRs came back null from GitHub; run fetch again to fill them in")
-        else:
+        s = replace(
+            self.state,
+            scan=None,
+            last_check=iso(final if final is not None else self.clock.now()),
+            incomplete=bool(self.state.gaps),
+            transport=self.source.name,
+            watermark=self._watermark(final),
+            query_version=self.version,
+        )
+        if scan.full:
             s = replace(
                 s,
-                incomplete=False,
-                transport=self.source.name,
-                watermark=self._watermark(final),
-                query_version=self.version,
+                complete=True,
+                window_since=self.opts.since,
+                last_full_scan=iso(scan.first_started or self.clock.now()),
             )
-            if scan.full:
-                s = replace(
-                    s,
-                    complete=True,
-                    window_since=self.opts.since,
-                    last_full_scan=iso(scan.first_started or self.clock.now()),
-                )
+        if scan.null_nodes:
+            self.stats.warnings.append(
+                f"{scan.null_nodes} PR node(s) came back null {1 + REASKS} times; their page is recorded "
+                "and the next run asks only that page again"
+            )
         if self.withheld_now:
             self.stats.withheld = len(self.withheld_now)
             fields = sorted({f for fs in self.withheld_now.values() for f in fs})
@@ -322,7 +382,7 @@ async def fetch_async(
     async def one(repo: str) -> None:
         st = stats[repo]
         try:
-            if not is_repo_name(repo):
+            if not repo_ok(repo):
                 raise RepoError(f"{repo!r} is not owner/name")
             cache: Cache = MemoryCache(repo) if opts.no_cache else RepoCache(raw_dir, repo)
             caches[repo] = cache

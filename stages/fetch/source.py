@@ -8,7 +8,7 @@ PRs, newest update first, every nested list complete, already mapped to the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ class Page:
     oldest: str | None = None  # oldest updatedAt of every node on the page (skipped ones included)
     null_nodes: int = 0  # PR nodes GitHub nulled (partial data) and that stayed null after retries
     warnings: list[str] = field(default_factory=list)
+    asked: int = 0  # how many PRs the request that answered asked for (``first``)
 
 
 @dataclass
@@ -48,7 +49,14 @@ class Source(Protocol):
     async def probe(self, repo: str, stats: RepoStats, *, etag: str | None = None) -> Probe: ...
 
     async def page(
-        self, repo: str, cursor: str | None, stats: RepoStats, sizer: PageSizer, *, skip_older: str | None = None
+        self,
+        repo: str,
+        cursor: str | None,
+        stats: RepoStats,
+        sizer: PageSizer,
+        *,
+        skip_older: str | None = None,
+        known: Mapping[int, str] | None = None,
     ) -> Page: ...
 
 

@@ -4,8 +4,8 @@
 it is fetched, with which queries and transport); :class:`Scan` is a scan in
 progress inside it, saved after every page so a killed run resumes at its
 cursor. Both are frozen: the run (:mod:`stages.fetch.run`) makes new ones
-with :func:`dataclasses.replace` (a new ``withheld`` mapping too, never an
-edited one), the cache (:mod:`stages.fetch.cache`) only stores and loads them
+with :func:`dataclasses.replace` (a new ``withheld`` or ``gaps`` mapping too,
+never an edited one), the cache (:mod:`stages.fetch.cache`) only stores and loads them
 (it alone knows their JSON form in ``state.json``).
 Times are GitHub's ISO-8601 strings, except the scan's ``started`` and
 ``first_started`` (epoch seconds, server clock).
@@ -51,8 +51,11 @@ class RepoState:
     watermark: str | None = None  # everything updated before this is cached
     last_full_scan: str | None = None
     last_check: str | None = None
-    incomplete: bool = False  # the last scan kept null nodes: the next run looks again
+    incomplete: bool = False  # gaps are open: pages whose PR nodes GitHub kept null
     etag: str | None = None  # REST: the probe's last etag (a 304 is free)
     scan: Scan | None = None  # the scan in progress (None between runs)
     # PR number -> what GitHub withheld from the token inside it (as in the row's withheld_fields)
     withheld: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # pages with PR nodes GitHub kept null after every ask: start cursor ("" = the top) -> PRs asked;
+    # the next run asks these pages again, and only these (besides its probe)
+    gaps: Mapping[str, int] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """One HTTP client per run: concurrency, retries, rate-limit waits.
 
-:class:`Transport` wraps a single ``httpx.AsyncClient`` (HTTP/1.1 keep-alive)
-behind a semaphore (``--concurrency``). :meth:`Transport.send` is the only way
+:class:`Transport` wraps a single ``httpx.AsyncClient`` (HTTP/1.1 keep-alive,
+httpx's own transport and connection pool, sized to ``--concurrency``)
+behind a semaphore of the same size. :meth:`Transport.send` is the only way
 a request leaves the process; it
 
 1. waits while the shared :class:`~stages.fetch.ratelimit.Budget` says a
@@ -31,10 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib.util
 import logging
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -47,19 +46,12 @@ from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
 from stages.fetch.auth import mask
 from stages.fetch.clock import Clock, iso
 from stages.fetch.errors import Forbidden, Paused, RateLimited, RepoError, TransientError, Unreachable
-from stages.fetch.http import PooledTransport, env_proxies
 from stages.fetch.ratelimit import Budget, RateHeaders, limit_wait, parse_headers
 from stages.fetch.source import Json
 from stages.fetch.summary import RepoStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# httpcore runs `import sniffio` on every request; when sniffio is not installed, that failed
-# import scans sys.path each time (~0.4 ms, a third of the client's CPU per page). Record the
-# absence once so the lookup is a dict hit (a no-op when sniffio is installed).
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 API_VERSION = "2022-11-28"
 SECONDARY_MARKERS = ("secondary rate limit", "abuse detection")
@@ -187,9 +179,9 @@ class Transport:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        # with no transport given, httpx builds its own AsyncHTTPTransport: these limits, HTTP/1.1 only,
+        # no connect retries (tenacity retries here), proxies from HTTP(S)_PROXY/ALL_PROXY/NO_PROXY
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        if http_transport is None and not env_proxies():  # a proxy: httpx's transport (stages/fetch/http.py)
-            http_transport = PooledTransport(limits=limits, tls=self.api_url.lower().startswith("https:"))
         timeout = httpx.Timeout(self.timeouts.deadline, connect=self.timeouts.connect)
         self.client = httpx.AsyncClient(
             headers=headers, timeout=timeout, limits=limits, transport=http_transport, follow_redirects=True

@@ -100,6 +100,8 @@ def resolve(config: GenerateConfig) -> Params:
         sc = legacy_scenario(config.members, config.prs)
     else:
         sc = load_scenario(config.scenario)
+    if config.weeks:
+        sc.check_curves(config.weeks)
     return Params(
         scenario=sc,
         seed=int(config.seed),

@@ -22,6 +22,7 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 
+from pipeline.base.appdecimal import decimal_from_units, hours_units
 from pipeline.base.rng import keyed_u64, keyed_uniform
 
 US_PER_HOUR = 3_600_000_000
@@ -246,9 +247,10 @@ def ts_array(us: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     return pa.array(np.asarray(us, np.int64), type=pa.int64(), mask=mask).cast(TS_TYPE)
 
 
-def hours_decimal(us: np.ndarray, valid: np.ndarray | None = None, scale: int = 2, precision: int = 10) -> pa.Array:
-    """A duration in microseconds -> hours as decimal(precision, scale) (null where not valid)."""
-    return decimal_array(np.asarray(us, np.float64) / US_PER_HOUR, valid, scale, precision)
+def hours_decimal(us: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """A duration in microseconds -> hours as decimal(10, 2), rounded as the app does (null where not valid)."""
+    mask = None if valid is None else ~np.asarray(valid, bool)
+    return _units_to_decimal(hours_units(us), mask, 2, 10)
 
 
 def decimal_array(x: np.ndarray, valid: np.ndarray | None = None, scale: int = 2, precision: int = 10) -> pa.Array:
@@ -259,20 +261,7 @@ def decimal_array(x: np.ndarray, valid: np.ndarray | None = None, scale: int = 2
 
 
 def _units_to_decimal(units: np.ndarray, mask: np.ndarray | None, scale: int, precision: int) -> pa.Array:
-    n = len(units)
-    lo = units.astype("<i8")
-    hi = np.where(lo < 0, -1, 0).astype("<i8")
-    buf = np.empty(2 * n, "<i8")
-    buf[0::2] = lo
-    buf[1::2] = hi
-    validity = None
-    null_count = 0
-    if mask is not None and mask.any():
-        validity = pa.py_buffer(np.packbits(~mask, bitorder="little").tobytes())
-        null_count = int(mask.sum())
-    return pa.Array.from_buffers(
-        pa.decimal128(precision, scale), n, [validity, pa.py_buffer(buf.tobytes())], null_count=null_count
-    )
+    return decimal_from_units(units, None if mask is None else ~mask, precision, scale)
 
 
 def pick(values: Sequence[str] | np.ndarray, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

@@ -9,6 +9,11 @@ its weekly parameters move (curves). Week ``w`` runs 0..weeks-1 and progress
     ai_share = { value = 0.15, wobble_period = 3, wobble_center = 1, wobble_step = 0.02 }
     #          value + (w mod period - center) * step   (start/end may replace value)
 
+Every week's value of every curve must lie within the curve's bounds
+(:data:`CURVES`), checked for the scenario's weeks and again for a run's
+``--weeks`` (:meth:`Scenario.check_curves`); a wobble repeats every 2 to 52
+weeks, and ``wobble_center`` / ``wobble_step`` need a ``wobble_period``.
+
 Python 3.11's ``tomllib`` reports no line numbers for semantic errors, so
 :func:`stages.generate.tomllines.line_of` finds the line of a key in the source text.
 """
@@ -23,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.base.errors import UserError
-from pipeline.base.github import is_repo_name
+from pipeline.base.repos import repo_ok
 from stages.generate.config import SLUG
 from stages.generate.promises import Promise, promises_of
 from stages.generate.tomllines import line_of
@@ -148,6 +153,12 @@ class Scenario:
     source_text: str = ""
     fixed_prs: int | None = None  # legacy mode: exactly this many PRs per team
     promises: tuple[Promise, ...] = ()  # what its weekly numbers must show (not in as_dict: no snapshot changes)
+    origin: str = ""  # where the text came from (a path, or "<name> (built-in)"), for messages
+
+    def check_curves(self, weeks: int) -> None:
+        """Every week's value of every curve within its bounds, and the state shares adding up to 1 each week,
+        over ``weeks`` weeks; a UserError names the curve's key and line."""
+        _check_curves(_Checker(self.source_text, self.origin or self.name), self.curves, weeks)
 
     @property
     def members(self) -> int:
@@ -245,24 +256,60 @@ class _Checker:
                 end = self.number(f"{key}.end", value["end"], lo, hi)
             else:
                 raise self.fail(key, "a curve table needs 'value' or both 'start' and 'end'")
+            if "wobble_period" not in value:
+                for k in ("wobble_center", "wobble_step"):
+                    if k in value:
+                        raise self.fail(f"{key}.{k}", "a wobble needs wobble_period (2 to 52 weeks)")
             period = int(self.number(f"{key}.wobble_period", value.get("wobble_period", 0), 0, 52, integer=True))
+            if "wobble_period" in value and period < 2:
+                raise self.fail(f"{key}.wobble_period", f"{period!r} is out of range; allowed 2 to 52")
             center = self.number(f"{key}.wobble_center", value.get("wobble_center", 0.0), -52, 52)
             step = self.number(f"{key}.wobble_step", value.get("wobble_step", 0.0), -(hi - lo), hi - lo)
             return Curve(float(start), float(end), period, float(center), float(step))
         raise self.fail(key, f"expected a number, [start, end] or a table, got {type(value).__name__}")
 
 
-def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario:
-    """Parse and validate scenario TOML text; every error names the key and its line."""
+_SHARE_GROUPS = (
+    ("pr_merged", "pr_closed", "pr_open"),
+    ("review_approved", "review_changes_requested", "review_commented"),
+)
+
+
+def _curve_key(name: str, curve: Curve) -> str:
+    return f"curves.{name}.wobble_step" if curve.wobble_period else f"curves.{name}"
+
+
+def _check_curves(c: _Checker, curves: dict[str, Curve], weeks: int) -> None:
+    """Each week's value of each curve within its bounds; the state shares add up to 1 every week."""
+    for name, curve in curves.items():
+        lo, hi = CURVES[name][1:]
+        slack = 1e-9 * max(1.0, abs(hi))  # float rounding of start + (end - start) * p + wobble
+        for week, v in enumerate(curve.week_values(weeks), start=1):
+            if not lo - slack <= v <= hi + slack:
+                raise c.fail(
+                    _curve_key(name, curve),
+                    f"week {week} of {weeks} comes to {v:g}; every week's value must be within {lo:g} to {hi:g}",
+                )
+    for members in _SHARE_GROUPS:
+        total = [sum(week) for week in zip(*(curves[m].week_values(weeks) for m in members), strict=True)]
+        bad = [i for i, t in enumerate(total) if abs(t - 1.0) > 0.005]
+        if bad:
+            changed = [m for m in members if curves[m] != Curve(CURVES[m][0], CURVES[m][0])]
+            raise c.fail(
+                f"curves.{(changed or members)[0]}",
+                f"{'/'.join(members)} must add up to 1 every week; week {bad[0] + 1} adds up to {total[bad[0]]:.3f}",
+            )
+
+
+def _toml(text: str, origin: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"scenario {origin}: not valid TOML: {exc}") from None
-    c = _Checker(text, origin)
-    c.unknown("", data, _TOP_KEYS)
-    for required in ("name", "team", "archetypes"):
-        if required not in data:
-            raise UserError(f"scenario {origin}: missing required key '{required}'")
+
+
+def _team(c: _Checker, data: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's name and its team's name and slug."""
     name = c.string("name", data["name"], max_len=60)
     if not SLUG.match(name):
         raise c.fail("name", "use lowercase letters, digits and dashes (e.g. my-scenario)")
@@ -274,6 +321,11 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     slug = c.string("team.slug", team.get("slug", name), max_len=40)
     if not SLUG.match(slug):
         raise c.fail("team.slug", "use lowercase letters, digits and dashes, at most 40 characters")
+    return {"name": name, "team_name": team_name, "team_slug": slug}
+
+
+def _volumes(c: _Checker, data: dict[str, Any], slug: str) -> dict[str, Any]:
+    """Weeks, PRs and reviewers per member, survey rate, Jira prefix, source repos."""
     weeks = int(c.number("weeks", data.get("weeks", 8), 1, 104, integer=True))
     prs = c.pair("prs_per_member_week", data.get("prs_per_member_week", [2, 4]), 0, 50, integer=True)
     if prs[1] < 1:
@@ -284,9 +336,20 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", jira_prefix):
         raise c.fail("jira_prefix", "use 1-10 uppercase letters/digits starting with a letter (e.g. AIP)")
     repos = data.get("source_repos", [])
-    if not isinstance(repos, list) or not all(is_repo_name(r) for r in repos):
+    if not isinstance(repos, list) or not all(isinstance(r, str) and repo_ok(r) for r in repos):
         raise c.fail("source_repos", "expected a list of 'owner/name' strings")
+    return {
+        "weeks": weeks,
+        "prs_per_member_week": (int(prs[0]), int(prs[1])),
+        "reviewers_per_pr": (int(revs[0]), int(revs[1])),
+        "survey_rate": survey_rate,
+        "jira_prefix": jira_prefix,
+        "source_repos": tuple(repos),
+    }
 
+
+def _curves(c: _Checker, data: dict[str, Any], weeks: int) -> dict[str, Curve]:
+    """Every curve (defaults where the file says nothing), each week's value checked."""
     curves_in = data.get("curves", {})
     if not isinstance(curves_in, dict):
         raise c.fail("curves", "expected a table [curves]")
@@ -294,43 +357,36 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
     curves = {k: Curve(d, d) for k, (d, _, _) in CURVES.items()}
     for k, v in curves_in.items():
         curves[k] = c.curve(k, v)
-    for _group, members in (
-        ("pr", ("pr_merged", "pr_closed", "pr_open")),
-        ("review", ("review_approved", "review_changes_requested", "review_commented")),
-    ):
-        total = [sum(week) for week in zip(*(curves[m].week_values(weeks) for m in members), strict=True)]
-        bad = [i for i, t in enumerate(total) if abs(t - 1.0) > 0.005]
-        if bad:
-            first = next((m for m in members if m in curves_in), members[0])
-            raise c.fail(
-                f"curves.{first}",
-                f"{'/'.join(members)} must add up to 1 every week; week {bad[0] + 1} adds up to {total[bad[0]]:.3f}",
-            )
+    _check_curves(c, curves, weeks)
+    return curves
 
+
+def _archetype(c: _Checker, i: int, a: dict[str, Any]) -> Archetype:
+    pre = f"archetypes[{i}]."
+    c.unknown(pre, a, _ARCH_KEYS)
+    if "name" not in a:
+        raise c.fail(f"archetypes[{i}]", "an archetype needs a name")
+    aname = c.string(pre + "name", a["name"], max_len=40)
+    if aname not in ARCHETYPES:
+        raise c.fail(pre + "name", f"unknown archetype {aname!r}; known: {', '.join(ARCHETYPES)}")
+    share = a.get("review_share")
+    return Archetype(
+        name=aname,
+        count=int(c.number(pre + "count", a.get("count", 1), 1, 200, integer=True)),
+        ai_offset=float(c.number(pre + "ai_offset", a.get("ai_offset", 0.0), -1.0, 1.0)),
+        volume=float(c.number(pre + "volume", a.get("volume", 1.0), 0.05, 10.0)),
+        review_weight=float(c.number(pre + "review_weight", a.get("review_weight", 1.0), 0.0, 10.0)),
+        review_share=None if share is None else float(c.number(pre + "review_share", share, 0.0, 1.0)),
+        guess_accuracy=c.pair(pre + "guess_accuracy", a.get("guess_accuracy", [0.4, 0.6]), 0.0, 1.0),
+    )
+
+
+def _archetypes(c: _Checker, data: dict[str, Any]) -> tuple[Archetype, ...]:
+    """The member archetypes; review shares all given (adding up to 1) or none; two members at least."""
     archs_in = data["archetypes"]
     if not isinstance(archs_in, list) or not archs_in or not all(isinstance(a, dict) for a in archs_in):
         raise c.fail("archetypes", "expected one or more [[archetypes]] tables")
-    archetypes = []
-    for i, a in enumerate(archs_in):
-        pre = f"archetypes[{i}]."
-        c.unknown(pre, a, _ARCH_KEYS)
-        if "name" not in a:
-            raise c.fail(f"archetypes[{i}]", "an archetype needs a name")
-        aname = c.string(pre + "name", a["name"], max_len=40)
-        if aname not in ARCHETYPES:
-            raise c.fail(pre + "name", f"unknown archetype {aname!r}; known: {', '.join(ARCHETYPES)}")
-        share = a.get("review_share")
-        archetypes.append(
-            Archetype(
-                name=aname,
-                count=int(c.number(pre + "count", a.get("count", 1), 1, 200, integer=True)),
-                ai_offset=float(c.number(pre + "ai_offset", a.get("ai_offset", 0.0), -1.0, 1.0)),
-                volume=float(c.number(pre + "volume", a.get("volume", 1.0), 0.05, 10.0)),
-                review_weight=float(c.number(pre + "review_weight", a.get("review_weight", 1.0), 0.0, 10.0)),
-                review_share=None if share is None else float(c.number(pre + "review_share", share, 0.0, 1.0)),
-                guess_accuracy=c.pair(pre + "guess_accuracy", a.get("guess_accuracy", [0.4, 0.6]), 0.0, 1.0),
-            )
-        )
+    archetypes = tuple(_archetype(c, i, a) for i, a in enumerate(archs_in))
     shares = [a.review_share for a in archetypes]
     given = [s for s in shares if s is not None]
     if given:
@@ -345,23 +401,33 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         raise c.fail("archetypes[0].review_weight", "at least one archetype needs a review_weight above 0")
     if sum(a.count for a in archetypes) < 2:
         raise c.fail("archetypes[0].count", "a team needs at least 2 members (nobody may review their own PR)")
+    return archetypes
+
+
+def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario:
+    """Parse and validate scenario TOML text; every error names the key and its line."""
+    data = _toml(text, origin)
+    c = _Checker(text, origin)
+    c.unknown("", data, _TOP_KEYS)
+    for required in ("name", "team", "archetypes"):
+        if required not in data:
+            raise UserError(f"scenario {origin}: missing required key '{required}'")
+    team = _team(c, data)
+    volumes = _volumes(c, data, team["team_slug"])
+    curves = _curves(c, data, volumes["weeks"])
+    archetypes = _archetypes(c, data)
+    name = team["name"]
     return Scenario(
-        name=name,
+        **team,
+        **volumes,
         title=c.string("title", data.get("title", name)),
         story=c.string("story", data.get("story", data.get("title", name)), max_len=400),
-        team_name=team_name,
-        team_slug=slug,
-        weeks=weeks,
-        prs_per_member_week=(int(prs[0]), int(prs[1])),
-        reviewers_per_pr=(int(revs[0]), int(revs[1])),
-        survey_rate=survey_rate,
-        jira_prefix=jira_prefix,
-        archetypes=tuple(archetypes),
+        archetypes=archetypes,
         curves=curves,
-        source_repos=tuple(repos),
         path=path,
         source_text=text,
         promises=promises_of(c, data),
+        origin=origin,
     )
 
 
@@ -373,6 +439,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         return parse_scenario(text, f"{s} (built-in)")
     path = Path(s)
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise UserError(f"scenario file {path} is a folder; give a .toml file or one of: {', '.join(BUILTIN)}")
         if not path.is_file():
             raise UserError(f"scenario file {path} does not exist; give a .toml file or one of: {', '.join(BUILTIN)}")
         try:

@@ -129,17 +129,10 @@ def _us(day: dt.date) -> int:
     return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()) * 1_000_000
 
 
-def validate(
-    tables: dict[str, pa.Table],
-    *,
-    window_end: dt.date,
-    window_start: dt.date | None = None,
-    warmup_start: dt.date | None = None,
-) -> None:
-    """Raise GenerationError on the first broken rule (window rules: see the module docstring)."""
-    v = _V(tables)
+def _each_table(v: _V, window_end: dt.date) -> None:
+    """Per table: the spec, timestamps before the window end, choices, JSON text, ascending ids, natural keys."""
     end_us = _us(window_end)
-    for name, table in tables.items():
+    for name, table in v.t.items():
         conform(table, spec(name))
         for f in table.schema:
             if pa.types.is_timestamp(f.type):
@@ -163,88 +156,110 @@ def validate(
         for nk in spec(name).natural_keys:
             _unique(v, name, nk, pc.is_valid(table.column(nk[-1])).to_numpy(zero_copy_only=False))
 
-    team_ids = v.col("teams_team", "id")
-    m_ids, m_team = v.col("metrics_teammember", "id"), v.col("metrics_teammember", "team_id")
-    pr = "metrics_pullrequest"
-    pr_ids, pr_team, pr_author = v.col(pr, "id"), v.col(pr, "team_id"), v.col(pr, "author_id")
-    pr_created, pr_merged, pr_first = v.col(pr, "pr_created_at"), v.col(pr, "merged_at"), v.col(pr, "first_review_at")
-    pr_is_merged = pc.equal(tables[pr].column("state"), text("merged")).to_numpy(zero_copy_only=False)
 
-    def member_ok(table: str, col: str, team: np.ndarray) -> None:
-        who = v.col(table, col)
-        found, t = v.lookup(m_ids, m_team, who)
-        v.fail(table, f"{col} is a member of the same team", (who >= 0) & ~(found & (t == team)))
+class _Refs:
+    """The team, member and PR columns the cross-table rules look rows up in."""
 
-    for name, table in tables.items():
-        if "team_id" in table.column_names:
-            v.fail(name, "team_id exists", ~np.isin(v.col(name, "team_id"), team_ids))
-    member_ok(pr, "author_id", pr_team)
-    v.fail(pr, "merged state <=> merged_at", pr_is_merged != (pr_merged >= 0))
-    v.fail(pr, "merged_at after first review", (pr_merged >= 0) & ~((pr_first >= 0) & (pr_merged > pr_first)))
-    v.fail(pr, "first review after creation", (pr_first >= 0) & (pr_first <= pr_created))
-    if window_start is not None:
-        start_us = _us(window_start)
-        earliest = _us(warmup_start) if warmup_start is not None else start_us
-        v.fail(pr, f"pr_created_at on or after the warm-up start {warmup_start or window_start}", pr_created < earliest)
-        pr_closed = pc.equal(tables[pr].column("state"), text("closed")).to_numpy(zero_copy_only=False)
-        resolved = np.where(pr_is_merged, pr_merged, np.where(pr_closed, v.col(pr, "updated_at"), end_us))
-        v.fail(
-            pr,
-            f"a PR created before the window {window_start} is unresolved at its start",
-            (pr_created < start_us) & (resolved < start_us),
-        )
+    PR = "metrics_pullrequest"
 
-    def pr_child(table: str, col: str = "pull_request_id") -> tuple[np.ndarray, ...]:
+    def __init__(self, v: _V) -> None:
+        self.v = v
+        self.team_ids = v.col("teams_team", "id")
+        self.m_ids, self.m_team = v.col("metrics_teammember", "id"), v.col("metrics_teammember", "team_id")
+        pr = self.PR
+        self.pr_ids, self.pr_team, self.pr_author = v.col(pr, "id"), v.col(pr, "team_id"), v.col(pr, "author_id")
+        self.created, self.merged = v.col(pr, "pr_created_at"), v.col(pr, "merged_at")
+        self.first = v.col(pr, "first_review_at")
+        self.updated = v.col(pr, "updated_at")
+        state = v.t[pr].column("state")
+        self.is_merged = pc.equal(state, text("merged")).to_numpy(zero_copy_only=False)
+        self.is_closed = pc.equal(state, text("closed")).to_numpy(zero_copy_only=False)
+
+    def member_ok(self, table: str, col: str, team: np.ndarray) -> None:
+        who = self.v.col(table, col)
+        found, t = self.v.lookup(self.m_ids, self.m_team, who)
+        self.v.fail(table, f"{col} is a member of the same team", (who >= 0) & ~(found & (t == team)))
+
+    def pr_child(self, table: str, col: str = "pull_request_id") -> tuple[np.ndarray, np.ndarray]:
+        """(the PR ids, their rows in metrics_pullrequest), each a PR of the row's team."""
+        v = self.v
         p = v.col(table, col)
-        found, row = v.lookup(pr_ids, np.arange(len(pr_ids)), p)
+        found, row = v.lookup(self.pr_ids, np.arange(len(self.pr_ids)), p)
         v.fail(
-            table, f"{col} is a PR of the same team", (p >= 0) & ~(found & (pr_team[row] == v.col(table, "team_id")))
+            table,
+            f"{col} is a PR of the same team",
+            (p >= 0) & ~(found & (self.pr_team[row] == v.col(table, "team_id"))),
         )
         return p, row
 
-    rv = "metrics_prreview"
-    _, row = pr_child(rv)
-    member_ok(rv, "reviewer_id", v.col(rv, "team_id"))
+
+def _pr_rules(r: _Refs, window_end: dt.date, window_start: dt.date | None, warmup_start: dt.date | None) -> None:
+    v, pr = r.v, r.PR
+    for name, table in v.t.items():
+        if "team_id" in table.column_names:
+            v.fail(name, "team_id exists", ~np.isin(v.col(name, "team_id"), r.team_ids))
+    r.member_ok(pr, "author_id", r.pr_team)
+    v.fail(pr, "merged state <=> merged_at", r.is_merged != (r.merged >= 0))
+    v.fail(pr, "merged_at after first review", (r.merged >= 0) & ~((r.first >= 0) & (r.merged > r.first)))
+    v.fail(pr, "first review after creation", (r.first >= 0) & (r.first <= r.created))
+    if window_start is not None:
+        start_us = _us(window_start)
+        earliest = _us(warmup_start) if warmup_start is not None else start_us
+        v.fail(pr, f"pr_created_at on or after the warm-up start {warmup_start or window_start}", r.created < earliest)
+        resolved = np.where(r.is_merged, r.merged, np.where(r.is_closed, r.updated, _us(window_end)))
+        v.fail(
+            pr,
+            f"a PR created before the window {window_start} is unresolved at its start",
+            (r.created < start_us) & (resolved < start_us),
+        )
+
+
+def _review_rules(r: _Refs) -> None:
+    v, pr, rv = r.v, r.PR, "metrics_prreview"
+    _, row = r.pr_child(rv)
+    r.member_ok(rv, "reviewer_id", v.col(rv, "team_id"))
     at = v.col(rv, "submitted_at")
-    v.fail(rv, "review after PR creation", at <= pr_created[row])
-    v.fail(rv, "review before merge", (pr_merged[row] >= 0) & (at >= pr_merged[row]))
-    v.fail(rv, "reviewer is not the PR author", v.col(rv, "reviewer_id") == pr_author[row])
-    pr_is_closed = pc.equal(tables[pr].column("state"), text("closed")).to_numpy(zero_copy_only=False)
-    v.fail(rv, "review before the PR was closed", pr_is_closed[row] & (at >= v.col(pr, "updated_at")[row]))
+    v.fail(rv, "review after PR creation", at <= r.created[row])
+    v.fail(rv, "review before merge", (r.merged[row] >= 0) & (at >= r.merged[row]))
+    v.fail(rv, "reviewer is not the PR author", v.col(rv, "reviewer_id") == r.pr_author[row])
+    v.fail(rv, "review before the PR was closed", r.is_closed[row] & (at >= r.updated[row]))
     _unique(v, rv, ("pull_request_id", "reviewer_id"))
     # first_review_at is the earliest review (open PRs too: their reviews in flight), and only reviewed PRs have one
     never = np.iinfo(np.int64).max
-    first_at = np.full(len(pr_ids), never)
+    first_at = np.full(len(r.pr_ids), never)
     np.minimum.at(first_at, row, at)
     reviewed = first_at < never
-    v.fail(pr, "first_review_at is the earliest review", reviewed & (pr_first != first_at))
-    v.fail(pr, "first_review_at only on a reviewed PR", ~reviewed & (pr_first >= 0))
+    v.fail(pr, "first_review_at is the earliest review", reviewed & (r.first != first_at))
+    v.fail(pr, "first_review_at only on a reviewed PR", ~reviewed & (r.first >= 0))
 
-    cm = "metrics_commit"
-    _, row = pr_child(cm)
-    member_ok(cm, "author_id", v.col(cm, "team_id"))
+
+def _commit_rules(r: _Refs) -> None:
+    v, cm = r.v, "metrics_commit"
+    _, row = r.pr_child(cm)
+    r.member_ok(cm, "author_id", v.col(cm, "team_id"))
     at = v.col(cm, "committed_at")
-    v.fail(cm, "commit after PR creation", at < pr_created[row])
-    v.fail(cm, "commit before merge", (pr_merged[row] >= 0) & (at > pr_merged[row]))
+    v.fail(cm, "commit after PR creation", at < r.created[row])
+    v.fail(cm, "commit before merge", (r.merged[row] >= 0) & (at > r.merged[row]))
     for name in ("metrics_prfile", "metrics_prcheckrun"):
-        pr_child(name)
+        r.pr_child(name)
 
-    sv = "metrics_prsurvey"
-    _, row = pr_child(sv)
-    member_ok(sv, "author_id", v.col(sv, "team_id"))
-    v.fail(sv, "survey only on merged PRs", ~pr_is_merged[row])
+
+def _survey_rules(r: _Refs) -> None:
+    v, sv, sr, rv = r.v, "metrics_prsurvey", "metrics_prsurveyreview", "metrics_prreview"
+    _, row = r.pr_child(sv)
+    r.member_ok(sv, "author_id", v.col(sv, "team_id"))
+    v.fail(sv, "survey only on merged PRs", ~r.is_merged[row])
     resp = v.col(sv, "author_responded_at")
-    v.fail(sv, "author answer after merge", (resp >= 0) & (resp <= pr_merged[row]))
-    v.fail(sv, "survey created after merge", v.col(sv, "created_at") <= pr_merged[row])
-    sr = "metrics_prsurveyreview"
+    v.fail(sv, "author answer after merge", (resp >= 0) & (resp <= r.merged[row]))
+    v.fail(sv, "survey created after merge", v.col(sv, "created_at") <= r.merged[row])
     s_ids = v.col(sv, "id")
     sid = v.col(sr, "survey_id")
     found, srow = v.lookup(s_ids, np.arange(len(s_ids)), sid)
     v.fail(sr, "survey exists", ~found)
-    member_ok(sr, "reviewer_id", v.col(sr, "team_id"))
+    r.member_ok(sr, "reviewer_id", v.col(sr, "team_id"))
     s_pr = v.col(sv, "pull_request_id")[srow]
-    _, prow = v.lookup(pr_ids, np.arange(len(pr_ids)), s_pr)
-    v.fail(sr, "answer after merge", v.col(sr, "responded_at") <= pr_merged[prow])
+    _, prow = v.lookup(r.pr_ids, np.arange(len(r.pr_ids)), s_pr)
+    v.fail(sr, "answer after merge", v.col(sr, "responded_at") <= r.merged[prow])
     rev_pairs = v.col(rv, "pull_request_id") * 4_000_000_000 + v.col(rv, "reviewer_id")
     v.fail(sr, "survey reviewer reviewed the PR", ~np.isin(s_pr * 4_000_000_000 + v.col(sr, "reviewer_id"), rev_pairs))
     q = v.col(sr, "quality_rating")
@@ -253,18 +268,39 @@ def validate(
     truth = v.col(sv, "author_ai_assisted")[srow]
     v.fail(sr, "guess_correct == (ai_guess == author answer)", (guess != -1) & (correct != (guess == truth)))
 
-    member_ok("metrics_aiusagedaily", "member_id", v.col("metrics_aiusagedaily", "team_id"))
+
+def _other_rules(r: _Refs) -> None:
+    v, pr = r.v, r.PR
+    r.member_ok("metrics_aiusagedaily", "member_id", v.col("metrics_aiusagedaily", "team_id"))
     dp = "metrics_deployment"
-    _, row = pr_child(dp)
-    v.fail(dp, "deployed after merge", v.col(dp, "deployed_at") <= pr_merged[row])
+    _, row = r.pr_child(dp)
+    v.fail(dp, "deployed after merge", v.col(dp, "deployed_at") <= r.merged[row])
     ji = "metrics_jiraissue"
-    member_ok(ji, "assignee_id", v.col(ji, "team_id"))
+    r.member_ok(ji, "assignee_id", v.col(ji, "team_id"))
     pr_keys = pc.filter(
-        tables[pr].column("jira_key"),
-        pc.greater(pc.utf8_length(tables[pr].column("jira_key")), pa.scalar(0, pa.int64())),
+        v.t[pr].column("jira_key"),
+        pc.greater(pc.utf8_length(v.t[pr].column("jira_key")), pa.scalar(0, pa.int64())),
     )
-    missing = pc.invert(pc.is_in(pr_keys, tables[ji].column("jira_key"))).to_numpy(zero_copy_only=False)
+    missing = pc.invert(pc.is_in(pr_keys, v.t[ji].column("jira_key"))).to_numpy(zero_copy_only=False)
     if missing.any():
         raise GenerationError(
             f"generated table {pr} breaks rule 'jira_key has an issue': e.g. {pr_keys[int(np.flatnonzero(missing)[0])]}"
         )
+
+
+def validate(
+    tables: dict[str, pa.Table],
+    *,
+    window_end: dt.date,
+    window_start: dt.date | None = None,
+    warmup_start: dt.date | None = None,
+) -> None:
+    """Raise GenerationError on the first broken rule (window rules: see the module docstring)."""
+    v = _V(tables)
+    _each_table(v, window_end)
+    refs = _Refs(v)
+    _pr_rules(refs, window_end, window_start, warmup_start)
+    _review_rules(refs)
+    _commit_rules(refs)
+    _survey_rules(refs)
+    _other_rules(refs)

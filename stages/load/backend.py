@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.base.errors import UserError
-from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec
+from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec, spec
 
 from .ddl import quote
 from .plan import sql_literal
@@ -38,6 +38,12 @@ class Backend(abc.ABC):
         self.duck = duck
         # per table, the read-back aggregates of the rows insert() sent (targets that stream them)
         self.streamed: dict[str, StreamAggregates] = {}
+        # per table, the columns written under their target names (the load plan's; default: the snapshot's)
+        self.specs: dict[str, TableSpec] = {}
+
+    def spec(self, table: str) -> TableSpec:
+        """The written columns of ``table`` (what the read-back compares)."""
+        return self.specs.get(table) or spec(table)
 
     # -- native SQL ----------------------------------------------------------------
     @abc.abstractmethod
@@ -120,7 +126,7 @@ class Backend(abc.ABC):
         """Every single-column foreign key in the database, from its catalog (none: the target has none)."""
         return []
 
-    def clear_teams(self, team_ids: Sequence[int], tables: Sequence[str]) -> Cleared:
+    def clear_teams(self, team_ids: Sequence[int], tables: Sequence[str], *, dry: bool = False) -> Cleared:
         """Delete the teams' rows of every app table but the team rows themselves, and what depends on them.
 
         The team rows stay (:meth:`update_rows` rewrites them), so whatever
@@ -128,7 +134,8 @@ class Backend(abc.ABC):
         Rows of other tables that reference a deleted row are deleted when
         their foreign key column is NOT NULL and set to NULL when it is
         nullable (Django's CASCADE / SET_NULL), found from the catalog:
-        deletions first (recursively), then the NULLs.
+        deletions first (recursively), then the NULLs. ``dry``: count only
+        (``demoseed check``), nothing deleted or changed.
         """
         ids = ", ".join(str(int(i)) for i in team_ids)
         ours = {self.key(t): t for t in tables}
@@ -136,16 +143,16 @@ class Backend(abc.ABC):
         roots = [(self.key(t), f"{quote('team_id')} IN ({ids})") for t in tables if t != "teams_team"]
         foreign: dict[str, tuple[str, int]] = {}
         for parent, pred in roots:
-            self._cascade(parent, pred, refs, foreign, nullify=False, depth=0)
+            self._cascade(parent, pred, refs, foreign, nullify=False, depth=0, dry=dry)
         for parent, pred in roots:
-            self._cascade(parent, pred, refs, foreign, nullify=True, depth=0)
+            self._cascade(parent, pred, refs, foreign, nullify=True, depth=0, dry=dry)
         deleted: dict[str, int] = {}
         for t in reversed(APP_LOAD_ORDER):
             if t not in tables or t == "teams_team":
                 continue
             where = f"WHERE {quote('team_id')} IN ({ids})"
             (n,) = self.query(f"SELECT count(*) FROM {self.qname(t)} {where}")[0]
-            if n:
+            if n and not dry:
                 self.execute(f"DELETE FROM {self.qname(t)} {where}")
             deleted[t] = int(n)
         return Cleared(deleted, foreign)
@@ -159,6 +166,7 @@ class Backend(abc.ABC):
         *,
         nullify: bool,
         depth: int,
+        dry: bool = False,
     ) -> None:
         if depth > 16:
             raise UserError(f"--clear: foreign keys nest deeper than 16 tables below {parent[1]}; clear them first")
@@ -170,14 +178,16 @@ class Backend(abc.ABC):
             where = f"{quote(fk.column)} IN (SELECT {quote(fk.ref_column)} FROM {parent_sql} WHERE {pred})"
             if fk.nullable and (nullify or depth > 0):
                 (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
-                if n:
+                if n and not dry:
                     self.execute(f"UPDATE {child} SET {quote(fk.column)} = NULL WHERE {where}")
+                if n:
                     _count(out, f"{fk.child[1]}.{fk.column}", "set NULL", int(n))
             elif not fk.nullable and (not nullify or depth > 0):
-                self._cascade(fk.child, where, refs, out, nullify=nullify, depth=depth + 1)
+                self._cascade(fk.child, where, refs, out, nullify=nullify, depth=depth + 1, dry=dry)
                 (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
-                if n:
+                if n and not dry:
                     self.execute(f"DELETE FROM {child} WHERE {where}")
+                if n:
                     _count(out, fk.child[1], "deleted", int(n))
 
     def key(self, table: str) -> tuple[str, str]:

@@ -31,25 +31,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.base.errors import UserError
-from pipeline.base.manifest import checked_files, verify_snapshot
+from pipeline.base.manifest import Manifest, checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, WEEKLY, spec
+from pipeline.base.tuning import release_memory
 
 from .asof import RECOMPUTED, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
 from .ddl import app_ddl, quote
-from .extensions import connect, one_malloc_arena, release_memory
+from .drift import AppModels, LoadPlan, TablePlan, plan_tables
+from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, TableReport
-from .schema_check import check_table
 from .target import DUCKDB, POSTGRES, Target, check_identifier, parse_db_url, scrub
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def load_snapshot(
     default_db: Path | None = None,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
+    drift: Drift | None = None,
 ) -> LoadReport:
     """Load a verified snapshot, as the team stood at ``as_of``, into ``db_url`` (None: the DuckDB file ``default_db``).
 
@@ -89,8 +92,68 @@ def load_snapshot(
     the instant (:mod:`stages.load.asof`); the instant's week of weekly
     metrics is recomputed by ``recompute_week`` (the caller's aggregate stage,
     see :mod:`pipeline.runners.load`), which reads ``recompute_columns`` of
-    each table (None: all columns).
+    each table (None: all columns). ``drift``: how to meet an app schema that
+    moved on (--fill, --app, --ignore-missing-columns; see :mod:`.drift`).
     """
+    p = _prepare(
+        snapshot_dir,
+        db_url,
+        as_of,
+        recompute_week,
+        recompute_columns,
+        schema,
+        rebase_dates,
+        default_db,
+        include,
+        progress,
+    )
+    return _load(p, clear, drift or Drift())
+
+
+@dataclass
+class Drift:
+    """The user's answers to schema drift: --fill values, the app's models (--app), --ignore-missing-columns."""
+
+    fills: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    app: AppModels | None = None
+    ignore_missing: bool = False
+    app_managed: bool = False  # --app given: tables demoseed would create are refused (the app's migrate makes them)
+
+
+@dataclass
+class Prepared:
+    """A verified snapshot cut at the load instant, and where it goes: everything a load or a check needs first."""
+
+    target: Target
+    snapshot_dir: Path
+    manifest: Manifest
+    tables: list[str]
+    files: dict[str, tuple[Path, ...]]
+    rebase: Rebase
+    cut: CutPlan
+    slugs: list[str]
+    snapshot_team_ids: list[int]
+    as_of: dt.datetime
+    verify_seconds: float
+    say: Progress
+
+    @property
+    def snapshot_teams(self) -> dict[str, int]:
+        return dict(zip(self.slugs, self.snapshot_team_ids, strict=True))
+
+
+def _prepare(
+    snapshot_dir: Path,
+    db_url: str | None,
+    as_of: dt.datetime,
+    recompute_week: WeekRecompute | None,
+    recompute_columns: Mapping[str, Sequence[str]] | None,
+    schema: str | None,
+    rebase_dates: bool,
+    default_db: Path | None,
+    include: tuple[str, ...],
+    progress: Progress | None,
+) -> Prepared:
     say = progress or (lambda _msg: None)
     target = parse_db_url(db_url, schema=schema, default_db=default_db)
     unknown = [t for t in include if t not in APP_LOAD_ORDER]
@@ -103,7 +166,6 @@ def load_snapshot(
     tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
-    one_malloc_arena()  # before verify_snapshot's hashing threads
     t0 = time.perf_counter()
     say(f"verifying {snapshot_dir}")
     manifest = verify_snapshot(snapshot_dir)
@@ -129,15 +191,20 @@ def load_snapshot(
     slugs = [str(s) for s in teams.column("slug").to_pylist()] if teams is not None else []
     snapshot_team_ids = [int(i) for i in teams.column("id").to_pylist()] if teams is not None else []
     _check_slugs(slugs, snapshot_dir)
-    snapshot_teams = dict(zip(slugs, snapshot_team_ids, strict=True))
+    return Prepared(
+        target, snapshot_dir, manifest, tables, files, rebase, cut, slugs, snapshot_team_ids, as_of, verify_seconds, say
+    )
 
+
+def _load(p: Prepared, clear: bool, drift: Drift) -> LoadReport:
+    target, rebase, cut, say = p.target, p.rebase, p.cut, p.say
     say(f"connecting to {target.display}")
     backend = open_backend(target)
     try:
         backend.duck.register(RECOMPUTED, cut.recomputed)
         t1 = time.perf_counter()
         try:
-            w = _write(backend, tables, files, snapshot_teams, rebase, cut, clear, say)
+            w = _write(backend, p, clear, drift)
         except UserError as exc:
             raise UserError(f"{exc} (nothing was written)") from None
         except Exception as exc:
@@ -145,7 +212,7 @@ def load_snapshot(
                 f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}"
             ) from None
         load_seconds = time.perf_counter() - t1
-        new_team_ids = [w.team_map.get(i, i + w.offsets.get("teams_team", 0)) for i in snapshot_team_ids]
+        new_team_ids = [w.team_map.get(i, i + w.offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
         t2 = time.perf_counter()
         say("reading back")
         try:
@@ -159,9 +226,9 @@ def load_snapshot(
         backend.close()
     return LoadReport(
         target=target.display,
-        snapshot=snapshot_dir,
-        snapshot_id=manifest.snapshot_id,
-        team_slugs=slugs,
+        snapshot=p.snapshot_dir,
+        snapshot_id=p.manifest.snapshot_id,
+        team_slugs=p.slugs,
         team_ids=new_team_ids,
         created_tables=w.created,
         cleared_team_ids=w.cleared,
@@ -170,15 +237,17 @@ def load_snapshot(
         rebase_weeks=rebase.weeks,
         tables=w.reports,
         next_ids=w.nexts,
-        as_of=as_of.astimezone(dt.UTC),
+        as_of=p.as_of.astimezone(dt.UTC),
         reopened_prs=cut.reopened,
         recomputed_week=(
             cut.recomputed_week + dt.timedelta(days=rebase.days) if cut.recomputed_week is not None else None
         ),
         recomputed_rows=cut.recomputed.num_rows,
-        verify_seconds=verify_seconds,
+        verify_seconds=p.verify_seconds,
         load_seconds=load_seconds,
         readback_seconds=readback_seconds,
+        drift=w.plan.summary_lines(),
+        notes=w.notes,
     )
 
 
@@ -206,45 +275,123 @@ def _cut(text: str) -> str:
     return text if len(text) <= _MAX_CAUSE else text[: _MAX_CAUSE - 3] + "..."
 
 
-def _write(
-    backend: Backend,
-    tables: list[str],
-    files: dict[str, tuple[Path, ...]],
-    snapshot_teams: dict[str, int],
-    rebase: Rebase,
-    cut: CutPlan,
-    clear: bool,
-    say: Progress,
-) -> Written:
-    target = backend.target
+class Refused(UserError):
+    """The plan refuses the load (one line); the plan itself rides along for ``check``."""
+
+    def __init__(self, message: str, plan: LoadPlan, created: list[str], notes: list[str]) -> None:
+        super().__init__(message)
+        self.plan, self.created, self.notes = plan, created, notes
+
+
+@dataclass
+class Decided:
+    """What a load will do, decided inside its transaction before it writes: the load and check share it."""
+
+    created: list[str]  # app tables the load creates (none existed)
+    found: dict[str, int]  # snapshot team slug -> id of the existing team row (--clear replaces its rows)
+    team_map: dict[int, int]
+    plan: LoadPlan
+    notes: list[str]
+
+
+def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bool = False) -> Decided:
+    """BEGIN, compare the target with the snapshot, and refuse (UserError) before anything is written.
+
+    Creates the tables when none exist (not when ``dry``: check writes nothing).
+    """
+    target, tables = backend.target, p.tables
+    backend.begin()
+    existing = backend.columns(tables)
+    created = [t for t in tables if t not in existing]
+    if existing and created:
+        raise UserError(
+            f"{target.display} (schema {target.schema_name}) has some app tables but not "
+            f"{', '.join(created)}; load into an empty schema or one with all {len(tables)} app tables"
+            + ("; run the app's manage.py migrate first (or --migrate)" if drift.app_managed else "")
+        )
+    notes: list[str] = []
+    if created and drift.app_managed:
+        raise UserError(
+            f"{target.display} has none of the app tables: the app has not migrated it; "
+            "run the app's manage.py migrate first (or add --migrate to run it)"
+        )
+    if created and backend.dialect == "postgres":
+        notes.append(
+            f"created {len(created)} app table(s) outside the app's migrations: the app's own migrate would fail "
+            "on them; for a database the app owns, run the app's manage.py migrate first "
+            "(or load with --app DIR --migrate)"
+        )
+    if created and not dry:
+        p.say(f"creating {len(created)} app tables")
+        backend.create_tables(created)
+    if not dry or not created:
+        backend.lock([t for t in tables if t in existing or not dry])
+    found = backend.teams_by_slug(list(p.snapshot_teams)) if "teams_team" in tables and not created else {}
+    team_map = {p.snapshot_teams[slug]: i for slug, i in found.items()}
+    plan = _plan(backend, p, existing, team_map, drift)
+    if plan.refused:
+        raise Refused(plan.refusal(), plan, created, notes)
+    if found and not clear:
+        raise Refused(
+            f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
+            "use --clear to replace their rows (the team rows and what the app attached to them stay)",
+            plan,
+            created,
+            notes,
+        )
+    backend.specs = {t: tp.target for t, tp in plan.tables.items()}
+    return Decided(created, found, team_map, plan, notes)
+
+
+def _plan(
+    backend: Backend, p: Prepared, existing: Mapping[str, list[Any]], team_map: dict[int, int], drift: Drift
+) -> LoadPlan:
+    """The column-by-column plan (:mod:`.drift`); the data checks run over the rows as the load would write them."""
+    ddl = app_ddl()
+    offsets: dict[str, int] = {}
+    if existing:
+        refs_tables = sorted({*p.tables, *(r for t in p.tables for r in ddl.references(t).values())})
+        offsets = backend.max_ids(refs_tables)
+
+    def stats(table: str, exprs: Mapping[str, str]) -> dict[str, Any]:
+        sql = select_sql(
+            spec(table),
+            p.cut.sources[table],
+            offsets=offsets,
+            refs=ddl.references(table),
+            days=p.rebase.days,
+            dialect="duckdb",
+            team_map=team_map,
+        )
+        names = list(exprs)
+        cols = ", ".join(f"{e} AS {quote(n)}" for n, e in exprs.items())
+        row = backend.duck.execute(f"SELECT {cols} FROM ({sql})").fetchone() or ()
+        return dict(zip(names, row))
+
+    return plan_tables(
+        {t: spec(t) for t in p.tables},
+        {t: cols for t, cols in existing.items() if t in p.tables},
+        stats,
+        fills=drift.fills,
+        app=drift.app,
+        ignore_missing=drift.ignore_missing,
+    )
+
+
+def _table_select(plan: LoadPlan, t: str, p: Prepared, **kw: Any) -> str:
+    """The DuckDB SELECT of one table's rows as written: remapped, rebased, renamed and filled."""
+    tp: TablePlan = plan.tables[t]
+    base = select_sql(tp.source, p.cut.sources[t], days=p.rebase.days, **kw)
+    return tp.select(base, as_of=p.as_of, dialect=kw["dialect"])
+
+
+def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift) -> Written:
+    tables, cut, say = p.tables, p.cut, p.say
     ddl = app_ddl()
     expected: Expected | None = None
-    backend.begin()
     try:
-        existing = backend.columns(tables)
-        created = [t for t in tables if t not in existing]
-        if existing and created:
-            raise UserError(
-                f"{target.display} (schema {target.schema_name}) has some app tables but not "
-                f"{', '.join(created)}; load into an empty schema or one with all {len(tables)} app tables"
-            )
-        problems = [p for t in tables if t in existing for p in check_table(spec(t), existing[t])]
-        if problems:
-            more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
-            raise UserError(
-                f"the app schema in {target.display} does not fit the snapshot: {'; '.join(problems[:8])}{more}"
-            )
-        if created:
-            say(f"creating {len(created)} app tables")
-            backend.create_tables(created)
-        backend.lock(tables)
-        found = backend.teams_by_slug(list(snapshot_teams)) if "teams_team" in tables else {}
-        if found and not clear:
-            raise UserError(
-                f"team slug(s) {_few(sorted(found))} already exist in {target.display}; "
-                "use --clear to replace their rows (the team rows and what the app attached to them stay)"
-            )
-        team_map = {snapshot_teams[slug]: i for slug, i in found.items()}
+        d = _decide(backend, p, clear, drift)
+        created, found, team_map, plan = d.created, d.found, d.team_map, d.plan
         swept = Cleared()
         if found:
             say(f"clearing {len(found):,} team(s)")
@@ -255,20 +402,14 @@ def _write(
         offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
         reports: list[TableReport] = []
         for t in tables:
-            s = spec(t)
-            sql = select_sql(
-                s,
-                cut.sources[t],
-                offsets=offsets,
-                refs=ddl.references(t),
-                days=rebase.days,
-                dialect=backend.dialect,
-                team_map=team_map,
+            sql = _table_select(
+                plan, t, p, offsets=offsets, refs=ddl.references(t), dialect=backend.dialect, team_map=team_map
             )
-            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in files[t])
+            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in p.files[t])
             say(f"inserting {t} ({in_file:,} rows in the snapshot)")
             ts = time.perf_counter()
-            n = _insert(backend, t, s.column_names, sql, set(team_map.values()) if t == "teams_team" else set())
+            cols = plan.tables[t].columns
+            n = _insert(backend, t, cols, sql, set(team_map.values()) if t == "teams_team" else set())
             release_memory()
             # expected_rows is counted independently from the snapshot by the read-back (_read_back)
             held = cut.weekly_held_back if t == WEEKLY else in_file - n
@@ -283,7 +424,7 @@ def _write(
                     seconds=time.perf_counter() - ts,
                 )
             )
-        expected = _expect(backend, reports, cut, rebase, offsets, team_map)
+        expected = _expect(backend, reports, p, plan, offsets, team_map)
         if created or restore or keys:
             say("creating keys, indexes and foreign keys")
             backend.restore_bulk(keys)  # first: the foreign keys need the keys they point at
@@ -297,7 +438,9 @@ def _write(
             expected.cancel()
         backend.rollback()
         raise
-    return Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected)
+    return Written(
+        reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected, plan, d.notes
+    )
 
 
 @dataclass
@@ -310,6 +453,8 @@ class Written:
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
     expected: Expected  # the snapshot side of the read-back
+    plan: LoadPlan
+    notes: list[str]
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -347,8 +492,8 @@ def _few(names: list[str]) -> str:
 def _expect(
     backend: Backend,
     reports: list[TableReport],
-    cut: CutPlan,
-    rebase: Rebase,
+    p: Prepared,
+    plan: LoadPlan,
     offsets: dict[str, int],
     team_map: dict[int, int],
 ) -> Expected:
@@ -369,15 +514,9 @@ def _expect(
     for report in reports:
         if report.name in streamed:
             continue
-        s = spec(report.name)
-        source = select_sql(
-            s,
-            cut.sources[report.name],
-            offsets=offsets,
-            refs=ddl.references(report.name),
-            days=rebase.days,
-            dialect="duckdb",
-            team_map=team_map,
+        s = backend.spec(report.name)
+        source = _table_select(
+            plan, report.name, p, offsets=offsets, refs=ddl.references(report.name), dialect="duckdb", team_map=team_map
         )
         exprs = ", ".join(f"CAST({duckdb_aggregate_expr(k, quote(c))} AS VARCHAR)" for c, k in aggregate_kinds(s))
         queries[report.name] = f"SELECT {exprs} FROM ({source})"
@@ -386,7 +525,7 @@ def _expect(
         done.set_result(streamed)
         return Expected(done, None)
     duck = connect(bounded=True)
-    duck.register(RECOMPUTED, cut.recomputed)
+    duck.register(RECOMPUTED, p.cut.recomputed)
 
     def run() -> dict[str, tuple[object, ...]]:
         try:
@@ -422,7 +561,7 @@ class Expected:
 def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
     want = w.expected.result()
     for report in w.reports:
-        s = spec(report.name)
+        s = backend.spec(report.name)
         kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
         expected = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows

@@ -14,9 +14,6 @@ runs in about half a gigabyte.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import functools
 import itertools
 import os
 import tempfile
@@ -48,44 +45,3 @@ def connect(database: str = ":memory:", *, bounded: bool = False) -> duckdb.Duck
         con.close()
         raise
     return con
-
-
-def one_malloc_arena() -> None:
-    """Let every thread of this process allocate from glibc's main arena (``mallopt(M_ARENA_MAX, 1)``).
-
-    A load streams rows through a second thread (DuckDB + pgpq encode there,
-    the main thread sends); with an arena per thread, the buffers one thread
-    frees stay scattered in the other's arena, some 80 MB at a million PRs
-    that :func:`release_memory` cannot hand back. One arena keeps the peak
-    down; the threads allocate few, large blocks, so they hardly contend.
-    Called before the load starts any thread; elsewhere than glibc it does nothing.
-    """
-    libc = _libc()
-    if libc is not None:
-        with contextlib.suppress(AttributeError):
-            libc.mallopt(_M_ARENA_MAX, 1)
-
-
-def release_memory() -> None:
-    """Hand memory freed by the last step back to the system (glibc keeps freed blocks in its arenas).
-
-    Between the steps of a load (the cut, each table's stream) the Arrow
-    batches and encoded COPY buffers of the step before are free but still
-    counted in the process's resident size; ``malloc_trim(0)`` returns them,
-    as Dask's workers do. Elsewhere than glibc this does nothing.
-    """
-    libc = _libc()
-    if libc is not None:
-        with contextlib.suppress(AttributeError):
-            libc.malloc_trim(0)
-
-
-_M_ARENA_MAX = -8  # glibc's malloc.h
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None

@@ -45,12 +45,12 @@ from pgpq import encoders as pgpq_encoders
 from pgpq import schema as pgpq_schema
 
 from pipeline.base.errors import UserError
-from pipeline.base.schemas import spec
+from pipeline.base.tuning import release_memory
 
 from . import ddl
 from .backend import Backend, ForeignKeyRef, StreamAggregates, catalog_columns_sql
 from .ddl import quote
-from .extensions import connect, release_memory
+from .extensions import connect
 from .plan import sql_literal
 from .schema_check import Column, postgres_type
 from .target import Target, scrub
@@ -63,7 +63,7 @@ MAINTENANCE_WORK_MEM = "512MB"
 # rows per Arrow batch DuckDB hands to the encoder, and encoded batches in flight (bounds the memory)
 BATCH_ROWS = 16_384
 IN_FLIGHT = 3
-TRIM_EVERY = 32  # batches between malloc_trim calls (see extensions.release_memory)
+TRIM_EVERY = 32  # batches between malloc_trim calls (see pipeline.base.tuning.release_memory)
 
 
 class PostgresError(RuntimeError):
@@ -209,18 +209,21 @@ class PostgresBackend(Backend):
         rows = self.query(
             catalog_columns_sql(
                 "table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
-                "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES')",
+                "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS'), "
+                "is_generated = 'ALWAYS'",
                 self.schema,
                 tables,
             )
         )
         out: dict[str, list[Column]] = {}
-        for table, name, data_type, length, precision, scale, nullable, has_default in rows:
+        for table, name, data_type, length, precision, scale, nullable, has_default, generated in rows:
             canon = postgres_type(data_type, length, precision, scale)
             shown = data_type + (f"({length})" if length else "")
             if canon[0] == "dec" and precision is not None:
                 shown = f"numeric({precision}, {scale})"
-            out.setdefault(table, []).append(Column(name, canon, shown, nullable == "YES", bool(has_default)))
+            out.setdefault(table, []).append(
+                Column(name, canon, shown, nullable == "YES", bool(has_default), bool(generated))
+            )
         self._types.update({t: {c.name: c.type for c in cols} for t, cols in out.items()})  # for insert()
         return out
 
@@ -323,13 +326,12 @@ class PostgresBackend(Backend):
 
         PostgreSQL's advice for a fresh table is to create every index after the COPY, and a key is an
         index: upkeep row by row costs a random B-tree insert (and its WAL) per row, where one sorted
-        build after the rows is several times cheaper (measured on the app's commits, 525 k rows: 3.6 s
-        with the keys in place against 0.6 s + 0.5 s to build both after). The definitions come from
-        the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage parameters, tablespace,
-        deferrability), so each comes back as it was, under its own name. Only tables whose rows all
-        come from this load qualify (``bulk``: created, or empty, ours and locked); a key that a foreign
-        key still points at (from a table we do not load), a replica identity index and an inherited
-        constraint stay. A duplicate now fails the load when the key is added back (PostgreSQL's
+        build after the rows is several times cheaper (bench/bench_load.py; docs/performance.md). The
+        definitions come from the catalog (``pg_get_constraintdef``: columns, INCLUDE, storage
+        parameters, tablespace, deferrability), so each comes back as it was, under its own name. Only
+        tables whose rows all come from this load qualify (``bulk``: created, or empty, ours and locked);
+        a key that a foreign key still points at (from a table we do not load), a replica identity index
+        and an inherited constraint stay. A duplicate fails the load when the key is added back (PostgreSQL's
         ``could not create unique index``), inside the transaction, with the table as it was.
         """
         if not self.bulk:
@@ -366,7 +368,7 @@ class PostgresBackend(Backend):
         copy_sql = (
             f"COPY {self.qname(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN (FORMAT binary{freeze})"
         )
-        sent = self.streamed[table] = StreamAggregates(spec(table))
+        sent = self.streamed[table] = StreamAggregates(self.spec(table))
         chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=IN_FLIGHT)
         stop = threading.Event()
 

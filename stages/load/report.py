@@ -57,6 +57,8 @@ class LoadReport:
     reopened_prs: int = 0  # merged or closed after the load instant: loaded as open
     recomputed_week: dt.date | None = None  # the load instant's week (target dates), its weekly rows recomputed
     recomputed_rows: int = 0
+    drift: list[str] = field(default_factory=list)  # how the app schema differs and what the load did about it
+    notes: list[str] = field(default_factory=list)
     verify_seconds: float = 0.0
     load_seconds: float = 0.0  # schema + clear + inserts + indexes + commit
     readback_seconds: float = 0.0
@@ -137,6 +139,7 @@ class LoadReport:
         )
         if self.created_tables:
             lines.append(f"created {len(self.created_tables)} app table(s) with their constraints and indexes")
+        lines += self.drift + self.notes
         if self.cleared_team_ids:
             line = f"--clear replaced the rows of team id(s) {_ids(self.cleared_team_ids)} (team rows kept, updated)"
             if self.foreign:

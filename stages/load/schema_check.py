@@ -24,7 +24,8 @@ class Column:
     type: tuple[Any, ...]  # canonical: ("int64",), ("str", 100 | None), ("dec", 10, 2), ...
     shown: str  # the type as the database names it
     nullable: bool
-    has_default: bool
+    has_default: bool  # the database fills it: a default, an identity or a generated column
+    generated: bool = False  # GENERATED ALWAYS ... STORED: the database computes it, nothing may be written
 
 
 def spec_type(f: pa.Field) -> tuple[Any, ...]:

@@ -3,7 +3,8 @@
 A :class:`Fault` matches requests by API (``graphql``/``rest``), operation
 (the GraphQL ``operationName``, or the REST route: ``list``, ``detail``,
 ``reviews``, ``commits``, ``files``) and repo; lets ``skip`` matching
-requests through, then fires ``times`` times. Kinds:
+requests through, then fires ``times`` times, on every ``every``-th matching
+request (1: each one; 23: the 23rd, the 46th... a steady, deterministic rate). Kinds:
 
 ==================  =========================================================
 ``502_json``         502 with GitHub's JSON timeout message
@@ -13,6 +14,9 @@ requests through, then fires ``times`` times. Kinds:
 ``went_wrong``       200 with ``errors: [{"message": "Something went wrong…"}]``
 ``null_nodes``       partial data: the PR nodes at ``params["index"]`` (default
                      [0]) error in a non-null connection and come back null
+``null_forbidden``   the same nodes come back null with a FORBIDDEN error on a
+                     non-null field of theirs (``assignees``): the error nulls
+                     the whole node, so GitHub cannot even say its number
 ``slow``             answer after ``params["seconds"]`` real seconds
 ``drop``             close the connection without an answer
 ``secondary``        secondary limit: ``params["status"]`` 403/429/200,
@@ -49,6 +53,7 @@ KINDS = {
     "500_json",
     "went_wrong",
     "null_nodes",
+    "null_forbidden",
     "slow",
     "drop",
     "secondary",
@@ -88,6 +93,7 @@ class Fault:
     op: str | None = None
     repo: str | None = None
     skip: int = 0
+    every: int = 1
     params: dict[str, Any] = field(default_factory=dict)
     fired: int = 0
     seen: int = 0
@@ -95,6 +101,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(KINDS)}")
+        if self.every < 1:
+            raise ValueError(f"every must be 1 or more, not {self.every}")
 
     def matches(self, api: str, op: str | None, repo: str | None, number: int | None = None) -> bool:
         """Whether a request is one this fault is for (``number``: the PR of a REST PR route)."""
@@ -110,7 +118,7 @@ class Fault:
         if self.fired >= self.times or not self.matches(api, op, repo, number):
             return False
         self.seen += 1
-        if self.seen <= self.skip:
+        if self.seen <= self.skip or (self.seen - self.skip) % self.every:
             return False
         self.fired += 1
         return True

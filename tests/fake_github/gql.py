@@ -329,6 +329,8 @@ def field_resolver(source: Any, info: graphql.GraphQLResolveInfo, **args: Any) -
         return value(info, **args)
     if isinstance(value, list) and get_named_type(info.return_type).name.endswith("Connection"):
         if info.field_name == "assignees" and isinstance(source, Mapping) and source.get("__null_fault"):
+            if source["__null_fault"] == "FORBIDDEN":
+                raise GraphQLError(FORBIDDEN_MESSAGE, extensions={"type": "FORBIDDEN", "saml_failure": False})
             raise GraphQLError(
                 f"Could not load {info.field_name} of pull request {source.get('number')} (timeout)",
                 extensions={"type": "SERVICE_UNAVAILABLE"},

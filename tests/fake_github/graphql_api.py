@@ -192,8 +192,10 @@ def _run(
     if isinstance(charged, Answer):
         return charged, None
     rate, headers = charged
-    null_at = set(fault.params.get("index", [0])) if fault is not None and fault.kind == "null_nodes" else set()
-    ctx = {"rate": rate, "fake": fake, "null_at": null_at, "forbidden": _forbidden(fault)}
+    nulling = fault is not None and fault.kind in ("null_nodes", "null_forbidden")
+    null_at = set(fault.params.get("index", [0])) if fault is not None and nulling else set()
+    null_type = "FORBIDDEN" if fault is not None and fault.kind == "null_forbidden" else "SERVICE_UNAVAILABLE"
+    ctx = {"rate": rate, "fake": fake, "null_at": null_at, "null_type": null_type, "forbidden": _forbidden(fault)}
     result = graphql.execute(
         gql.schema(),
         doc,

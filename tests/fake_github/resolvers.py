@@ -35,7 +35,8 @@ def repo_value(fake: Any, repo: Any) -> dict:
         )
         null_at = (info.context or {}).get("null_at")
         if null_at:
-            conn["nodes"] = [dict(p, __null_fault=True) if i in null_at else p for i, p in enumerate(conn["nodes"])]
+            kind = (info.context or {}).get("null_type", "SERVICE_UNAVAILABLE")
+            conn["nodes"] = [dict(p, __null_fault=kind) if i in null_at else p for i, p in enumerate(conn["nodes"])]
         forbidden = (info.context or {}).get("forbidden")
         if forbidden:
             conn["nodes"] = [_withhold(p, forbidden, i) for i, p in enumerate(conn["nodes"])]

@@ -35,9 +35,10 @@ import json
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-HOUR_US = 3_600_000_000
+from pipeline.base.appdecimal import decimal_from_units, mean_hours_units, round_float_units
 
 
 def to_json(values: list[Any]) -> list[str]:
@@ -132,9 +133,31 @@ def members(prs: pl.DataFrame, reviews: pl.DataFrame, cap: int, report: Counter[
     )
 
 
+def _span_hours(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """``(later - earlier).total_seconds() / 3600`` as the app's Python computes it (a float), never below 0."""
+    us = pl.max_horizontal((later - earlier).dt.total_microseconds(), pl.lit(0))
+    return us / 1_000_000 / 3600.0
+
+
+def _to_decimal(hours: pl.Series) -> pl.Series:
+    """Float hours -> decimal(10, 2) as the app's ``round(hours, 2)``."""
+    units = round_float_units(hours.fill_null(0.0).to_numpy())
+    out = pl.from_arrow(decimal_from_units(units, hours.is_not_null().to_numpy(), 10, 2))
+    assert isinstance(out, pl.Series)
+    return out.alias(hours.name)
+
+
 def _hours(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
-    span = (later - earlier).dt.total_microseconds() / HOUR_US
-    return pl.max_horizontal(span, pl.lit(0.0)).round(2)
+    """The app's ``round(total_seconds / 3600, 2)`` as decimal(10, 2)."""
+    return _span_hours(later, earlier).map_batches(_to_decimal, return_dtype=pl.Decimal(10, 2))
+
+
+def _mean_fix_hours(hours: pl.Series) -> pl.Series:
+    """Per PR the app's ``round(sum(responses) / len(responses), 2)``, responses in review order."""
+    units = [mean_hours_units(h) for h in hours.to_list()]
+    out = pl.from_arrow(decimal_from_units(np.array(units, np.int64), None, 10, 2))
+    assert isinstance(out, pl.Series)
+    return out.alias(hours.name)
 
 
 def pr_metrics(prs: pl.DataFrame, reviews: pl.DataFrame, commits: pl.DataFrame) -> pl.DataFrame:
@@ -164,7 +187,8 @@ def pr_metrics(prs: pl.DataFrame, reviews: pl.DataFrame, commits: pl.DataFrame) 
         )
         .filter(pl.col("committed_at").is_not_null())
         .group_by("pr_id")
-        .agg(_fix=_hours(pl.col("committed_at"), pl.col("submitted_at")).mean().round(2))
+        .agg(_fix=_span_hours(pl.col("committed_at"), pl.col("submitted_at")))
+        .with_columns(pl.col("_fix").map_batches(_mean_fix_hours, return_dtype=pl.Decimal(10, 2)))
     )
     out = out.join(after, on="pr_id", how="left").join(fix, on="pr_id", how="left")
     reviewed = pl.col("first_review_at").is_not_null()

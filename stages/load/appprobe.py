@@ -1,0 +1,169 @@
+# mypy: ignore-errors
+"""Run by the app's own interpreter (``python appprobe.py TABLE...``, cwd = the app's checkout): its models as JSON.
+
+Read-only: ``django.setup()`` with the app's settings (``DJANGO_SETTINGS_MODULE``
+as the caller found it in ``manage.py``), then, for each requested table,
+every concrete model field's column, nullability, default and ``db_default``;
+the renames the applied migrations made (``RenameField``); the migrations
+applied to ``DATABASES['default']`` (``django_migrations``, read with a
+SELECT) and those not applied yet; and that database's connection settings.
+
+Defaults: a callable is called here (``list`` -> ``[]``, ``dict`` -> ``{}``),
+except ``timezone.now`` / ``datetime.now``, reported as ``"now"`` (the load
+instant). Output: one JSON document on stdout; an error is one JSON
+``{"error": ...}`` line and exit status 3. Imports only the standard library
+and Django; never part of demoseed's process.
+"""
+
+import datetime
+import decimal
+import enum
+import json
+import os
+import sys
+import uuid
+
+
+def _value(v):
+    if isinstance(v, enum.Enum):
+        v = v.value
+    if isinstance(v, decimal.Decimal | uuid.UUID):
+        return str(v)
+    if isinstance(v, datetime.datetime | datetime.date | datetime.time):
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    json.dumps(v)  # raises on what JSON cannot hold
+    return v
+
+
+def _default(field):
+    from django.utils import timezone
+
+    if not field.has_default():
+        return False, None
+    d = field.default
+    if callable(d):
+        name = f"{getattr(d, '__module__', '')}.{getattr(d, '__qualname__', '')}"
+        if d is timezone.now or name in {"django.utils.timezone.now", "datetime.datetime.now", "datetime.now"}:
+            return True, "now"
+        d = d()
+    return True, _value(d)
+
+
+def _database(conn):
+    s = conn.settings_dict
+    if conn.vendor == "postgresql":
+        from urllib.parse import quote
+
+        user = quote(str(s.get("USER") or ""), safe="")
+        password = quote(str(s.get("PASSWORD") or ""), safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = s.get("HOST") or "localhost"
+        port = s.get("PORT") or "5432"
+        return {"vendor": "postgresql", "url": f"postgresql://{auth}{host}:{port}/{quote(str(s['NAME']), safe='')}"}
+    if conn.vendor == "sqlite":
+        return {"vendor": "sqlite", "url": "sqlite:///" + os.path.abspath(str(s["NAME"]))}
+    return {"vendor": conn.vendor, "url": None}
+
+
+def main(tables):
+    import django
+
+    django.setup()
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RenameField
+    from django.db.migrations.recorder import MigrationRecorder
+    from django.db.models import NOT_PROVIDED
+
+    wanted = set(tables)
+    out_tables = {}
+    label_of = {}
+    for model in apps.get_models(include_auto_created=True):
+        t = model._meta.db_table
+        if t not in wanted:
+            continue
+        label_of[t] = model._meta.app_label
+        fields = {}
+        for f in model._meta.concrete_fields:
+            has, value = _default(f)
+            fields[f.column] = {
+                "field": f.name,
+                "null": bool(f.null),
+                "has_default": has,
+                "default": value,
+                "db_default": getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED,
+            }
+        out_tables[t] = fields
+
+    migrations = {"recorded": False, "applied": {}, "unapplied": []}
+    renames = {}
+    try:
+        loader = MigrationLoader(connection)  # reads django_migrations (a SELECT) when the table exists
+        migrations["recorded"] = MigrationRecorder(connection).has_table()
+        applied = set(loader.applied_migrations or {})
+        for label, name in sorted(applied):
+            prev = migrations["applied"].get(label)
+            if prev is None or name > prev:
+                migrations["applied"][label] = name
+        labels = set(label_of.values())
+        for node in loader.graph.leaf_nodes():
+            if node[0] in labels:
+                for key in loader.graph.forwards_plan(node):
+                    if key not in applied and key[0] in labels:
+                        migrations["unapplied"].append(f"{key[0]}.{key[1]}")
+        migrations["unapplied"] = sorted(set(migrations["unapplied"]))
+        for key in _ordered(loader):
+            if key not in applied:
+                continue
+            for op in loader.graph.nodes[key].operations:
+                if isinstance(op, RenameField):
+                    try:
+                        model = apps.get_model(key[0], op.model_name)
+                        new = model._meta.get_field(op.new_name)
+                    except LookupError:
+                        continue
+                    t = model._meta.db_table
+                    old_col = op.old_name + ("_id" if new.is_relation and new.column.endswith("_id") else "")
+                    chain = renames.setdefault(t, {})
+                    for k, v in list(chain.items()):
+                        if v == old_col:
+                            chain[k] = new.column
+                    chain[old_col] = new.column
+    except Exception as exc:  # the database is unreachable: models still answer, migrations do not
+        migrations["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    for t, chain in renames.items():
+        for old, new in list(chain.items()):
+            if old == new or new not in out_tables.get(t, {}):
+                chain.pop(old)
+    return {
+        "django": django.get_version(),
+        "settings": os.environ.get("DJANGO_SETTINGS_MODULE"),
+        "database": _database(connection),
+        "tables": out_tables,
+        "app_labels": label_of,
+        "renames": renames,
+        "migrations": migrations,
+    }
+
+
+def _ordered(loader):
+    seen = []
+    for node in sorted(loader.graph.leaf_nodes()):
+        for key in loader.graph.forwards_plan(node):
+            if key not in seen:
+                seen.append(key)
+    return seen
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    try:
+        doc = main(sys.argv[1:])
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(json.dumps({"error": f"{type(exc).__name__}: {first}"}))
+        sys.exit(3)
+    print(json.dumps(doc, sort_keys=True))

@@ -1,0 +1,471 @@
+"""The load plan: how the snapshot's columns meet an existing app schema, decided before anything is written.
+
+An app keeps migrating after a snapshot is made: fields are added (Django's
+``AddField`` with a Python default leaves a ``NOT NULL`` column with no
+database default), removed, renamed, narrowed. :func:`plan_tables` compares
+each existing target table with the snapshot's columns and decides, column by
+column:
+
+- **filled**: a target column the snapshot lacks gets a value: ``--fill``
+  given by hand, or the app model's default (``--app``; ``timezone.now`` is the
+  load instant); a column the database fills itself (a default, an identity, a
+  generated column) or that may stay NULL needs nothing;
+- **fits by its data**: a declared type narrower than the snapshot's
+  (``varchar(100)`` for ``varchar(255)``, ``integer`` for ``bigint``, a
+  smaller ``numeric``) or a ``NOT NULL`` the snapshot's type allows NULLs in
+  is accepted when the rows about to be written fit (their longest string,
+  smallest and largest number, decimals and NULL count, over exactly the rows
+  the load would write: cut, remapped and rebased);
+- **renamed** / **left out**: a snapshot column the target no longer has is
+  written under its new name when the app's migrations renamed it, left out
+  when the app's models confirm the field is gone (``--app``) or with
+  ``--ignore-missing-columns``;
+- **refused**: everything else, each with the column, the limit, the actual
+  extreme and the way out. Any refusal stops the load before it writes.
+
+``load`` and ``check`` both run this (see :mod:`stages.load.core`), so what
+``check`` prints is what ``load`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.base.errors import UserError
+from pipeline.base.schemas import TableSpec
+
+from .ddl import quote
+from .plan import sql_literal
+from .schema_check import Column, fits, show, spec_type
+
+NOW = "now"  # a model default of timezone.now: the load instant
+
+FILLED, FITS, RENAMED, LEFT_OUT, REFUSED = "filled", "fits by its data", "renamed", "left out", "refused"
+GROUPS = (FILLED, FITS, RENAMED, LEFT_OUT, REFUSED)
+
+
+@dataclass(frozen=True)
+class ModelField:
+    """One field of the app's model, as the app's own Django reports it (see :mod:`stages.load.app`)."""
+
+    column: str
+    null: bool
+    has_default: bool
+    default: Any = None  # JSON value; NOW for timezone.now
+    db_default: bool = False
+
+
+@dataclass(frozen=True)
+class AppModels:
+    """What the app's models say about the loaded tables: table -> column -> field; renames old -> new column."""
+
+    tables: Mapping[str, Mapping[str, ModelField]]
+    renames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    source: str = "the app's model"
+
+
+@dataclass(frozen=True)
+class Fill:
+    column: str
+    value: Any  # text from --fill, a JSON value from the app, or NOW
+    source: str  # "--fill" | "the app's model default"
+    canon: tuple[Any, ...]  # the target column's canonical type
+
+
+@dataclass(frozen=True)
+class Difference:
+    group: str
+    table: str
+    column: str
+    text: str
+
+    def line(self) -> str:
+        return f"{self.table}.{self.column}: {self.text}"
+
+
+@dataclass
+class TablePlan:
+    """How one table's rows are written: which snapshot columns (some renamed), plus filled columns."""
+
+    name: str
+    source: TableSpec  # the snapshot columns read (left-out ones removed)
+    renames: dict[str, str] = field(default_factory=dict)  # snapshot column -> target column
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def target(self) -> TableSpec:
+        """The written columns under their target names (the read-back compares these)."""
+        if not self.renames:
+            return self.source
+        schema = pa.schema([f.with_name(self.renames.get(f.name, f.name)) for f in self.source.schema])
+        return TableSpec(self.name, schema, order_by=(), stage=self.source.stage)
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.target.column_names, *(f.column for f in self.fills)]
+
+    def select(self, base: str, *, as_of: dt.datetime, dialect: str) -> str:
+        """Wrap ``base`` (select_sql over :attr:`source`) with the renames and the filled columns."""
+        if not self.renames and not self.fills:
+            return base
+        cols = [
+            f"{quote(c)} AS {quote(self.renames[c])}" if c in self.renames else quote(c)
+            for c in self.source.column_names
+        ]
+        cols += [f"{fill_expr(f, as_of, dialect)} AS {quote(f.column)}" for f in self.fills]
+        return f"SELECT {', '.join(cols)} FROM ({base})"
+
+
+@dataclass
+class LoadPlan:
+    tables: dict[str, TablePlan]
+    differences: list[Difference]
+
+    @property
+    def refused(self) -> list[Difference]:
+        return [d for d in self.differences if d.group == REFUSED]
+
+    def grouped(self) -> dict[str, list[Difference]]:
+        return {g: [d for d in self.differences if d.group == g] for g in GROUPS}
+
+    def summary_lines(self) -> list[str]:
+        """One line per group that is not empty (refusals are an error, not a summary)."""
+        out = []
+        for group, items in self.grouped().items():
+            if items and group != REFUSED:
+                out.append(f"{group}: " + "; ".join(d.line() for d in items))
+        return out
+
+    def refusal(self) -> str:
+        """The one-line error naming every refused column (with the ways out)."""
+        items = self.refused
+        unfilled = [d for d in items if d.text.startswith(_NO_VALUE)]
+        other = [d for d in items if d not in unfilled]
+        parts = []
+        if unfilled:
+            names = ", ".join(f"{d.table}.{d.column}" for d in unfilled)
+            parts.append(
+                f"no value for NOT NULL column(s) {names} (not in the snapshot, no database default): "
+                "give --app DIR to use the app's model defaults, or --fill TABLE.COLUMN=VALUE"
+            )
+        parts += [d.line() for d in other]
+        return "the app schema does not fit the snapshot: " + "; ".join(parts)
+
+
+_NO_VALUE = "no value"
+
+
+def parse_fills(items: Sequence[str]) -> dict[tuple[str, str], str]:
+    """``--fill TABLE.COLUMN=VALUE`` items -> {(table, column): text}."""
+    out: dict[tuple[str, str], str] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        table, dot, column = name.strip().partition(".")
+        if not eq or not dot or not table or not column:
+            raise UserError(f"bad --fill {item!r}: write TABLE.COLUMN=VALUE (e.g. teams_team.timezone_name=UTC)")
+        out[(table, column)] = value
+    return out
+
+
+Stats = Callable[[str, Mapping[str, str]], dict[str, Any]]
+
+
+def plan_tables(
+    specs: Mapping[str, TableSpec],
+    existing: Mapping[str, list[Column]],
+    stats: Stats,
+    *,
+    fills: Mapping[tuple[str, str], str] | None = None,
+    app: AppModels | None = None,
+    ignore_missing: bool = False,
+) -> LoadPlan:
+    """The plan for ``specs`` (snapshot tables) against the ``existing`` target tables.
+
+    ``stats(table, {name: sql})`` runs aggregate expressions over the rows
+    the load would write to the table and returns name -> value; it is called
+    at most once per table, only when a column needs its data looked at.
+    """
+    fills = dict(fills or {})
+    diffs: list[Difference] = []
+    plans: dict[str, TablePlan] = {}
+    for t, s in specs.items():
+        if t not in existing:
+            plans[t] = TablePlan(t, s)
+            continue
+        plans[t] = _plan_table(s, existing[t], stats, fills, app, ignore_missing, diffs)
+    unknown = sorted(f"{t}.{c}" for t, c in fills if t not in specs or t not in existing)
+    unknown += sorted(f"{t}.{c}" for t, c in fills if t in existing and c not in {col.name for col in existing[t]})
+    if unknown:
+        raise UserError(f"--fill names {', '.join(unknown)}, which the target does not have; check the name")
+    return LoadPlan(plans, diffs)
+
+
+def _plan_table(
+    s: TableSpec,
+    columns: list[Column],
+    stats: Stats,
+    fills: dict[tuple[str, str], str],
+    app: AppModels | None,
+    ignore_missing: bool,
+    diffs: list[Difference],
+) -> TablePlan:
+    t = s.name
+    by_name = {c.name: c for c in columns}
+    models = app.tables.get(t, {}) if app else {}
+    renames_app = dict(app.renames.get(t, {})) if app else {}
+    keep: list[pa.Field] = []
+    renames: dict[str, str] = {}
+    checks: dict[str, str] = {}  # stat name -> SQL
+    judge: list[Callable[[dict[str, Any]], None]] = []
+    for f in s.schema:
+        c = by_name.get(f.name)
+        if c is None:
+            new = renames_app.get(f.name)
+            if new and new in by_name and new not in s.column_names:
+                renames[f.name] = new
+                keep.append(f)
+                diffs.append(Difference(RENAMED, t, f.name, f"written to {new} (the app's migrations renamed it)"))
+                c = by_name[new]
+            elif app is not None and t in app.tables and f.name not in models:
+                diffs.append(
+                    Difference(LEFT_OUT, t, f.name, "not in the target, and the app's models confirm it is gone")
+                )
+                continue
+            elif ignore_missing:
+                diffs.append(Difference(LEFT_OUT, t, f.name, "not in the target (--ignore-missing-columns)"))
+                continue
+            else:
+                diffs.append(
+                    Difference(
+                        REFUSED,
+                        t,
+                        f.name,
+                        "in the snapshot but not in the target; if the app removed the field, --app DIR "
+                        "(its models confirm it) or --ignore-missing-columns leaves it out",
+                    )
+                )
+                continue
+        else:
+            if c.generated:
+                diffs.append(Difference(LEFT_OUT, t, f.name, "generated by the database in the target"))
+                continue
+            keep.append(f)
+        _judge_column(t, f, c, checks, judge, diffs)
+    if checks:
+        values = stats(t, checks)
+        for j in judge:
+            j(values)
+    source = TableSpec(t, pa.schema(keep), order_by=(), stage=s.stage) if len(keep) != len(s.schema) else s
+    plan = TablePlan(t, source, renames)
+    written = {renames.get(n, n) for n in source.column_names}
+    for c in columns:
+        if c.name in written:
+            continue
+        given = fills.get((t, c.name))
+        model = models.get(c.name)
+        if given is not None:
+            plan.fills.append(Fill(c.name, _check_fill(t, c, given), "--fill", c.type))
+            diffs.append(Difference(FILLED, t, c.name, f"{_show_value(given)} (from --fill)"))
+        elif c.generated:
+            diffs.append(Difference(FILLED, t, c.name, "generated by the database"))
+        elif model is not None and model.has_default and not model.db_default:
+            plan.fills.append(Fill(c.name, model.default, "the app's model default", c.type))
+            shown = "the load instant (timezone.now)" if model.default == NOW else _show_value(model.default)
+            diffs.append(Difference(FILLED, t, c.name, f"{shown} (the app's model default)"))
+        elif c.has_default:
+            what = "db_default" if model is not None and model.db_default else "default"
+            diffs.append(Difference(FILLED, t, c.name, f"by the database ({what})"))
+        elif c.nullable:
+            diffs.append(Difference(FILLED, t, c.name, "NULL (nullable, not in the snapshot)"))
+        else:
+            why = "the app's model has no default" if model is not None else "not in the snapshot, no database default"
+            diffs.append(Difference(REFUSED, t, c.name, f"{_NO_VALUE} ({why})"))
+    return plan
+
+
+_INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int16": (-(2**15), 2**15 - 1)}
+
+
+def _judge_column(
+    t: str,
+    f: pa.Field,
+    c: Column,
+    checks: dict[str, str],
+    judge: list[Callable[[dict[str, Any]], None]],
+    diffs: list[Difference],
+) -> None:
+    """Queue the data checks one snapshot column needs against its target column (none when it fits by type)."""
+    want = spec_type(f)
+    col = quote(f.name)
+    name = c.name
+    if f.nullable and not c.nullable and f.name != "id" and not c.has_default:
+        key = f"{f.name}__nulls"
+        checks[key] = f"count(*) - count({col})"
+
+        def nulls(v: dict[str, Any], key: str = key) -> None:
+            n = int(v.get(key) or 0)
+            if n:
+                diffs.append(
+                    Difference(REFUSED, t, name, f"NOT NULL in the target, but {n:,} snapshot row(s) are NULL there")
+                )
+            else:
+                diffs.append(Difference(FITS, t, name, "NOT NULL in the target; no snapshot row is NULL there"))
+
+        judge.append(nulls)
+    if fits(want, c.type):
+        return
+    got = c.type
+    if want[0] == "str" and got[0] == "str" and got[1] is not None:
+        key = f"{f.name}__len"
+        checks[key] = f"max(length({col}))"
+        limit = int(got[1])
+
+        def length(v: dict[str, Any], key: str = key) -> None:
+            n = int(v.get(key) or 0)
+            if n <= limit:
+                diffs.append(Difference(FITS, t, name, f"{c.shown} (declared {show(want)}); longest value {n}"))
+            else:
+                diffs.append(
+                    Difference(
+                        REFUSED, t, name, f"{c.shown} is too short: the snapshot's longest value is {n} characters"
+                    )
+                )
+
+        judge.append(length)
+        return
+    if want[0] in {"int64", "int32"} and got[0] in _INT_RANGE:
+        lo, hi = _INT_RANGE[got[0]]
+        kmin, kmax = f"{f.name}__min", f"{f.name}__max"
+        checks[kmin], checks[kmax] = f"min({col})", f"max({col})"
+
+        def ints(v: dict[str, Any], kmin: str = kmin, kmax: str = kmax) -> None:
+            a, b = v.get(kmin), v.get(kmax)
+            if a is None or b is None or (lo <= int(a) and int(b) <= hi):
+                diffs.append(Difference(FITS, t, name, f"{c.shown} (declared {show(want)}); values {a}..{b}"))
+            else:
+                bad = a if int(a) < lo else b
+                diffs.append(
+                    Difference(
+                        REFUSED, t, name, f"{c.shown} holds {lo}..{hi}, but the snapshot has {bad} (after id remapping)"
+                    )
+                )
+
+        judge.append(ints)
+        return
+    if want[0] == "dec" and got[0] == "dec" and got[1] is not None and got[2] is not None:
+        p, sc = int(got[1]), int(got[2])
+        kabs, kround = f"{f.name}__abs", f"{f.name}__round"
+        checks[kabs] = f"max(abs({col}))"
+        checks[kround] = f"count(*) FILTER (WHERE round({col}, {sc}) <> {col})"
+
+        def decs(v: dict[str, Any], kabs: str = kabs, kround: str = kround) -> None:
+            big = _dec(v.get(kabs))
+            rounded = int(v.get(kround) or 0)
+            if big is not None and big >= Decimal(10) ** (p - sc):
+                diffs.append(
+                    Difference(
+                        REFUSED, t, name, f"{c.shown} holds less than {10 ** (p - sc)}, but the snapshot has {big}"
+                    )
+                )
+            elif rounded:
+                diffs.append(
+                    Difference(
+                        REFUSED, t, name, f"{c.shown} keeps {sc} decimal(s); {rounded:,} snapshot value(s) have more"
+                    )
+                )
+            else:
+                diffs.append(Difference(FITS, t, name, f"{c.shown} (declared {show(want)}); largest |value| {big}"))
+
+        judge.append(decs)
+        return
+    diffs.append(Difference(REFUSED, t, name, f"is {c.shown}, expected {show(want)}"))
+
+
+def _dec(v: Any) -> Decimal | None:
+    if v is None:
+        return None
+    try:
+        return Decimal(str(v))
+    except InvalidOperation:
+        return None
+
+
+def _show_value(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else repr(v)
+
+
+def _check_fill(t: str, c: Column, text: str) -> Any:
+    """A --fill value as text, checked against the column's type (one line on a value it cannot hold)."""
+    kind = c.type[0]
+    try:
+        if kind == "json":
+            json.loads(text)
+        elif kind in {"int64", "int32", "int16", "int_any"}:
+            int(text)
+        elif kind == "dec":
+            Decimal(text)
+        elif kind == "bool":
+            if text.lower() not in {"true", "false", "t", "f", "1", "0", "yes", "no"}:
+                raise ValueError(text)
+        elif kind in {"ts", "ts_naive"} and text != NOW:
+            dt.datetime.fromisoformat(text)
+        elif kind == "date" and text != NOW:
+            dt.date.fromisoformat(text)
+        elif kind == "str" and c.type[1] is not None and len(text) > int(c.type[1]):
+            raise ValueError(f"longer than {c.type[1]}")
+    except (ValueError, InvalidOperation):
+        raise UserError(f"--fill {t}.{c.name}={text!r}: not a value for {c.shown}") from None
+    return text
+
+
+_DUCK_TYPES = {
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "int16": "SMALLINT",
+    "int_any": "BIGINT",
+    "bool": "BOOLEAN",
+    "ts": "TIMESTAMPTZ",
+    "ts_naive": "TIMESTAMP",
+    "date": "DATE",
+    "json": "VARCHAR",
+    "str": "VARCHAR",
+}
+
+
+def fill_expr(f: Fill, as_of: dt.datetime, dialect: str) -> str:
+    """The DuckDB expression of one filled column (a typed constant)."""
+    kind = f.canon[0]
+    value = f.value
+    if value == NOW and kind == "date":
+        value = as_of.astimezone(dt.UTC).date().isoformat()
+    elif value == NOW and kind in {"ts", "ts_naive"}:
+        value = as_of.astimezone(dt.UTC).isoformat()
+    if kind == "json":
+        text = value if f.source == "--fill" else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        return "NULL"
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    if kind == "dec":
+        p, s = f.canon[1], f.canon[2]
+        duck = f"DECIMAL({p}, {s})" if p is not None and dialect != "sqlite" else "DOUBLE"
+    else:
+        duck = _DUCK_TYPES.get(kind, "VARCHAR")
+    expr = f"CAST({sql_literal(text)} AS {duck})"
+    if dialect == "sqlite":
+        if kind in {"ts", "ts_naive"}:
+            expr = f"strftime({expr}, '%Y-%m-%d %H:%M:%S.%f')"
+        elif kind == "date":
+            expr = f"strftime({expr}, '%Y-%m-%d')"
+    return expr
