@@ -238,7 +238,7 @@ def test_guess_accuracy_units_match_the_apps_expression() -> None:
 
 
 def test_real_project_prs_store_hours_as_the_app_computes_them() -> None:
-    from stages.generate.project_real import pr_metrics
+    from stages.generate.real_project.observed import pr_metrics
 
     at = T0
 
