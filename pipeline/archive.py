@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from pipeline.base.atomic import SyncBehind, atomic_target
-from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.errors import DiskFull, IntegrityError, UserError
 from pipeline.base.filehash import HashStream, StreamHasher
 from pipeline.base.manifest import MANIFEST_NAME, read_manifest, verify_snapshot
 
@@ -151,7 +151,7 @@ def _write_tar(path: Path, snapshot_dir: Path, name: str, listed: list[str], *, 
 def _write_error(exc: OSError, where: Path, need: int) -> UserError:
     """One line for a failed write: a full disk says so (and how much is needed), anything else names the file."""
     if exc.errno in _FULL:
-        return UserError(
+        return DiskFull(
             f"no space left on the disk of {where} (about {_mb(need)} needed); free some space and retry "
             "(nothing was left behind)"
         )
@@ -333,7 +333,7 @@ def _check_space(dest: Path, need: int) -> None:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if need > free:
-        raise UserError(
+        raise DiskFull(
             f"no space left on the disk of {dest}: the snapshot needs {_mb(need)}, {_mb(free)} are free; "
             "free some space and retry"
         )

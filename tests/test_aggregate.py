@@ -99,12 +99,47 @@ def tiny_tables() -> dict[str, pa.Table]:
            cycle_time_hours="24.00", review_time_hours="1.00", additions=1, deletions=1),
     ]  # fmt: skip
     surveys = [
-        {"id": 101, "team_id": 1, "pull_request_id": 1, "author_id": A, "author_ai_assisted": True},
+        {
+            "id": 101,
+            "team_id": 1,
+            "pull_request_id": 1,
+            "author_id": A,
+            "author_ai_assisted": True,
+            "author_responded_at": t(18, 13),
+        },
         {"id": 102, "team_id": 1, "pull_request_id": 2, "author_id": A},  # never answered
-        {"id": 103, "team_id": 1, "pull_request_id": 3, "author_id": A, "author_ai_assisted": False},
-        {"id": 106, "team_id": 1, "pull_request_id": 6, "author_id": D, "author_ai_assisted": True},
-        {"id": 107, "team_id": 1, "pull_request_id": 7, "author_id": B, "author_ai_assisted": True},
-        {"id": 109, "team_id": 1, "pull_request_id": 9, "author_id": B, "author_ai_assisted": True},
+        {
+            "id": 103,
+            "team_id": 1,
+            "pull_request_id": 3,
+            "author_id": A,
+            "author_ai_assisted": False,
+            "author_responded_at": t(23, 13),
+        },
+        {
+            "id": 106,
+            "team_id": 1,
+            "pull_request_id": 6,
+            "author_id": D,
+            "author_ai_assisted": True,
+            "author_responded_at": t(31, 13),
+        },
+        {
+            "id": 107,
+            "team_id": 1,
+            "pull_request_id": 7,
+            "author_id": B,
+            "author_ai_assisted": True,
+            "author_responded_at": t(30, 13),
+        },
+        {
+            "id": 109,
+            "team_id": 1,
+            "pull_request_id": 9,
+            "author_id": B,
+            "author_ai_assisted": True,
+            "author_responded_at": t(30, 13),
+        },
     ]
 
     def sr(id_: int, survey: int, reviewer: int, q: int | None, guess: bool | None, ok: bool | None) -> dict[str, Any]:
@@ -187,8 +222,8 @@ ZERO = (0, None, None, 0, 0, 0, 0, 0, "0.0", 0, 0, None, 0, None)
 # fmt: off
 EXPECTED_MEMBER_ROWS = [
     # team member week  prs cycle    review  commits +    -   rev hot sp    iss ai  qual   surv guess
-    (1, A, W1, 1, "48.00", "4.50", 2, 100, 10, 0, 0, "3.5", 2, 1, "2.50", 1, "50.00"),
-    (1, A, W2, 2, "53.13", "3.33", 1, 27, 43, 1, 1, "2.0", 1, 0, "2.67", 1, "66.67"),  # 53.125 rounds up
+    (1, A, W1, 1, "48.00", "4.50", 2, 100, 10, 0, 0, "0.0", 0, 1, "2.50", 1, "50.00"),  # no Jira figures: the app
+    (1, A, W2, 2, "53.13", "3.33", 1, 27, 43, 1, 1, "0.0", 0, 0, "2.67", 1, "66.67"),  # 53.125 rounds up
     (1, A, W3, 0, None, None, 1, 0, 0, 0, 0, "0.0", 0, 0, None, 0, None),
     (1, B, W1, *ZERO),
     (1, B, W2, *ZERO),

@@ -237,26 +237,40 @@ def test_guess_accuracy_units_match_the_apps_expression() -> None:
             assert guess_accuracy_units(correct, guesses) == int(want.scaleb(2))
 
 
-def test_real_project_prs_store_hours_as_the_app_computes_them() -> None:
+def _ts(seconds: int) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+def _project_pr_metrics(merged: list[int], requests: list[tuple[int, int]], commits: list[tuple[int, int]]) -> dict:
+    """Real-project PR metrics per PR id: PRs 1.. created at T0 and merged ``merged`` seconds later, change
+    requests and commits as (PR id, seconds after T0)."""
     from stages.generate.real_project.observed import pr_metrics
 
-    at = T0
-
-    def ts(seconds: int) -> dt.datetime:
-        return at + dt.timedelta(seconds=seconds)
-
-    prs = pl.DataFrame({"pr_id": [1], "created_at": [at], "merged_at": [ts(54)]})
+    n = len(merged)
+    prs = pl.DataFrame({"pr_id": range(1, n + 1), "created_at": [T0] * n, "merged_at": [_ts(s) for s in merged]})
     reviews = pl.DataFrame(
         {
-            "pr_id": [1, 1],
-            "pr_author_login": ["a", "a"],
-            "reviewer_login": ["b", "b"],
-            "state": ["changes_requested", "changes_requested"],
-            "submitted_at": [ts(18), ts(3600)],
+            "pr_id": [p for p, _ in requests],
+            "pr_author_login": ["a"] * len(requests),
+            "reviewer_login": ["b"] * len(requests),
+            "state": ["changes_requested"] * len(requests),
+            "submitted_at": [_ts(s) for _, s in requests],
         }
     )
-    commits = pl.DataFrame({"pr_id": [1, 1], "committed_at": [ts(72), ts(3654)]})
-    row = pr_metrics(prs, reviews, commits).row(0, named=True)
+    made = pl.DataFrame({"pr_id": [p for p, _ in commits], "committed_at": [_ts(s) for _, s in commits]})
+    return {r["pr_id"]: r for r in pr_metrics(prs, reviews, made).iter_rows(named=True)}
+
+
+def test_real_project_prs_store_hours_as_the_app_computes_them() -> None:
+    row = _project_pr_metrics([54], [(1, 18), (1, 3600)], [(1, 72), (1, 3654)])[1]
     # 54 s = 0.015 h, just below the half as a float: 0.01; both fixes took 54 s, mean 0.015 h: 0.01
     assert (row["cycle_time_hours"], row["review_time_hours"]) == (Decimal("0.01"), Decimal("0.01"))
     assert row["avg_fix_response_hours"] == Decimal("0.01")
+
+
+def test_real_project_fix_response_takes_the_first_commit_strictly_after_the_request() -> None:
+    """The app's sync pairs a change request with the first commit *after* it (``commit_time > review_time``)."""
+    # PR 1: a commit at the request's instant, the next two hours later; PR 2: only one at the instant
+    rows = _project_pr_metrics([36000, 36000], [(1, 3600), (2, 3600)], [(1, 3600), (1, 3 * 3600), (2, 3600)])
+    assert rows[1]["avg_fix_response_hours"] == Decimal("2.00")
+    assert rows[2]["avg_fix_response_hours"] is None

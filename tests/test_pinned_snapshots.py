@@ -19,13 +19,13 @@ import pytest
 from pipeline.cli import main
 
 PINNED: dict[str, tuple[str, str]] = {
-    "ai-success": ("52dd67e915ae1a4c", "135e5a662e03d32c"),
-    "review-bottleneck": ("09ac0df127b83ca8", "8dcd6c7b5e620fbf"),
-    "baseline": ("fd9ce51171652476", "095b5a04b07ab7bd"),
-    "detective-game": ("ef1784fcec273362", "7db678accbd8e2d3"),
-    "legacy": ("45bf4406c65c97da", "e94d0586f3fe177c"),
-    "blended": ("5dfd2e01b5a181fb", "48db0e06b1eb1e4b"),
-    "project": ("9ae4a7294c2e97d9", "ee133698eee0edcf"),
+    "ai-success": ("1874fc30b8cf5a34", "47e64fe424597ceb"),
+    "review-bottleneck": ("9892d6439d5901ca", "89b92ab986a9598d"),
+    "baseline": ("82f74c1ba7c8600b", "3b8d2fe07b6ccecf"),
+    "detective-game": ("83b51d45bfb681a0", "a3d40176f1280cea"),
+    "legacy": ("725edce49e30ef78", "92afcf3bf2866c03"),
+    "blended": ("f2e6175683843344", "adbb2afe2665981b"),
+    "project": ("33d185514805e657", "dc278ffc5e37c0c3"),
 }
 
 

@@ -19,3 +19,9 @@ class IntegrityError(UserError):
 
 class SchemaError(UserError):
     """A table that does not match its declared schema (names table and column)."""
+
+
+class DiskFull(UserError):
+    """No space left on a disk the command writes to: one line, exit 1 in every command (the input was fine)."""
+
+    exit_code = 1

@@ -26,9 +26,9 @@ class AsOfType(click.ParamType):  # type: ignore[type-arg]
                 day = dt.date.fromisoformat(text)
                 return dt.datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=dt.UTC)
             when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+            return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+        except (ValueError, OverflowError):
             self.fail(f"{text!r} is not a date or date-time; use 2026-03-04 or 2026-03-04T15:30", param, ctx)
-        return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 AS_OF = AsOfType()
@@ -110,6 +110,11 @@ def follow(
 @click.option("--today", type=AS_OF, hidden=True, help="The former name of --as-of.")
 @follow_options
 @click.option("--migrate", is_flag=True, help="With --app: run the app's own manage.py migrate first when needed.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Load even when the load instant holds back every row but the teams and their members (otherwise refused).",
+)
 def command(
     snapshot: Path | None,
     latest: bool,
@@ -124,6 +129,7 @@ def command(
     fills: tuple[str, ...],
     ignore_missing_columns: bool,
     migrate: bool,
+    allow_empty: bool,
 ) -> None:
     """Load SNAPSHOT (a snapshot directory, or --latest) into the app database, in one transaction.
 
@@ -135,11 +141,14 @@ def command(
       demoseed load --latest --app ../tformance          (the app's database, its model defaults)
       demoseed load --latest --fill teams_team.timezone_name=UTC
     """
+    import os
+
     from rich.console import Console
 
     from pipeline.runners.load import run_load
-    from stages.load.report import ReadBackMismatch
 
+    if db_url is None and os.environ.get("DEMOSEED_DB_URL") == "":
+        db_url = ""  # click reads an empty variable as unset: the load refuses it, as an empty --db-url
     directory = resolve_snapshot(snapshot, latest)
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False)
@@ -153,19 +162,18 @@ def command(
 
         report = run_load(
             directory,
-            db_url or None,
+            db_url,
             schema=schema,
             clear=clear,
             rebase_dates=rebase_dates,
             as_of=as_of or today,
+            allow_empty=allow_empty,
             progress=progress,
             follow=follow(app, app_python, fills, ignore_missing_columns, migrate),
         )
     out.print(report.rich_table())
     for line in report.summary_lines():
         click.echo(line)
-    if not report.ok:
-        raise ReadBackMismatch("; ".join(report.problems))
 
 
 class _Null:

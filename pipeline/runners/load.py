@@ -52,6 +52,7 @@ def run_load(
     clear: bool = False,
     rebase_dates: bool = True,
     include: tuple[str, ...] = APP_LOAD_ORDER,
+    allow_empty: bool = False,
     progress: Progress | None = None,
     follow: Follow | None = None,
 ) -> LoadReport:
@@ -60,7 +61,19 @@ def run_load(
     The load runs with the allocator's tuning (:func:`pipeline.base.tuning.load_memory`).
     """
     with load_memory():
-        return _run(load_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, progress)
+        return _run(
+            load_snapshot,
+            snapshot_dir,
+            db_url,
+            as_of,
+            schema,
+            clear,
+            rebase_dates,
+            include,
+            follow,
+            progress,
+            allow_empty=allow_empty,
+        )
 
 
 def run_check(
@@ -92,6 +105,7 @@ def _run(
     include: tuple[str, ...],
     follow: Follow | None,
     progress: Progress | None,
+    **extra: bool,
 ) -> R:
     """load_snapshot or check_snapshot with the same arguments (check never runs the app's migrate)."""
     checking = stage is check_snapshot
@@ -109,6 +123,7 @@ def _run(
         default_db=paths.default_db_path(),
         include=include,
         progress=progress,
+        **extra,
     )
     report.notes[:0] = notes
     return report

@@ -48,15 +48,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "metrics_prreview": ("id", "team_id", "pull_request_id", "reviewer_id", "submitted_at", "is_ai_review"),
     "metrics_commit": ("id", "team_id", "author_id", "committed_at"),
-    "metrics_prsurvey": ("id", "pull_request_id", "author_ai_assisted"),
-    "metrics_prsurveyreview": ("id", "survey_id", "quality_rating", "ai_guess", "guess_correct"),
-    "metrics_jiraissue": ("id", "team_id", "assignee_id", "story_points", "resolved_at"),
+    "metrics_prsurvey": ("id", "team_id", "pull_request_id", "author_id", "author_ai_assisted", "author_responded_at"),
+    "metrics_prsurveyreview": ("id", "team_id", "survey_id", "quality_rating", "ai_guess", "guess_correct"),
+    "metrics_jiraissue": ("id", "team_id", "assignee_id", "resolved_at"),
     "metrics_aiusagedaily": ("id", "team_id", "member_id", "date"),
 }
 DECIMAL_RENAMES = {
     "cycle_time_hours": "cycle_time_c",
     "review_time_hours": "review_time_c",
-    "story_points": "story_points_t",
 }
 # Timestamps bucketed into weeks (a `<name>_week` column is added) and used to derive the week range.
 WEEK_BUCKETED: dict[str, tuple[str, ...]] = {

@@ -18,8 +18,9 @@ hours. For team t and week w (Monday 00:00 to Sunday 24:00 UTC):
   ``review_time_median_hours`` (``review_time_hours``), ``pr_size_median``
   (additions + deletions), ``revert_rate`` / ``hotfix_rate`` (share with
   ``is_revert`` / ``is_hotfix``).
-* Surveys of the PRs merged in w: ``surveys_completed`` (author answered),
-  ``ai_assisted_share`` = author said yes / author answered; reviewer answers
+* Surveys of the PRs merged in w: ``surveys_completed`` (author responded:
+  ``author_responded_at`` set, as the app counts them), ``ai_assisted_share`` =
+  author said yes / author responded; reviewer answers
   on them: ``avg_quality_rating`` (1..3), ``guesses`` (``ai_guess`` set) and
   ``guess_accuracy`` = correct / guesses (0..1, not a percentage). The two
   counts let a reader pool weeks (sum of share x count / sum of counts).
@@ -125,15 +126,18 @@ def _merged(frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame
     keyed = merged.select(
         pl.col("id").alias("pull_request_id"), "team_id", pl.col("merged_at_week").alias("week_start")
     )
-    surveys = frames["metrics_prsurvey"].join(keyed, on="pull_request_id", how="inner")
-    answers = frames["metrics_prsurveyreview"].join(
-        surveys.select(pl.col("id").alias("survey_id"), *KEY), on="survey_id", how="inner"
+    # counted for the PR's team, like its merges
+    surveys = frames["metrics_prsurvey"].drop("team_id").join(keyed, on="pull_request_id", how="inner")
+    answers = (
+        frames["metrics_prsurveyreview"]
+        .drop("team_id")
+        .join(surveys.select(pl.col("id").alias("survey_id"), *KEY), on="survey_id", how="inner")
     )
     guessed = pl.col("ai_guess").is_not_null()
     survey_stats = (
         surveys.group_by(KEY)
         .agg(
-            pl.col("author_ai_assisted").is_not_null().sum().alias("surveys_completed"),
+            pl.col("author_responded_at").is_not_null().sum().alias("surveys_completed"),
             (pl.col("author_ai_assisted") == True).sum().alias("ai_assisted_prs"),  # noqa: E712 - null-safe count
         )
         .join(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.base.errors import UserError
+from pipeline.base.errors import DiskFull, UserError
 from pipeline.base.schemas import APP_LOAD_ORDER, TableSpec, spec
 
 from .ddl import quote
@@ -97,6 +98,14 @@ class Backend(abc.ABC):
 
     def restore_bulk(self, statements: Sequence[str]) -> None:  # noqa: B027 - optional hook
         """Run the statements :meth:`prepare_bulk` returned, after the rows are in."""
+
+    def check_constraint(self, table: str, name: str) -> CheckConstraint | None:
+        """A CHECK constraint of ``table`` as the catalog holds it now (after a rollback); None: unknown."""
+        return None
+
+    def id_position(self, table: str) -> int | None:
+        """Where ``id`` sits among the table's columns (0-based) as a refused row lists them; None: unknown."""
+        return None
 
     # -- data ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -222,6 +231,37 @@ class Backend(abc.ABC):
         return tuple(self.query(sql)[0])
 
 
+class ConstraintViolation(RuntimeError):
+    """The target refused rows for one of its constraints (SQLSTATE class 23), with what it named.
+
+    ``str()`` is the database's own text (ERROR, DETAIL); the fields are its diagnostics:
+    ``sqlstate`` (:data:`CHECK`, :data:`UNIQUE`, :data:`NOT_NULL`, :data:`FOREIGN_KEY`, or another),
+    the constraint, table and column (each None when not given), and DETAIL
+    (``Key (c)=(v) ...`` or ``Failing row contains (...)``).
+    """
+
+    def __init__(
+        self, text: str, *, sqlstate: str, constraint: str | None, table: str | None, column: str | None, detail: str
+    ) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+        self.constraint = constraint
+        self.table = table
+        self.column = column
+        self.detail = detail
+
+
+NOT_NULL, FOREIGN_KEY, UNIQUE, CHECK = "23502", "23503", "23505", "23514"
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    """A CHECK constraint: the columns it reads and its definition."""
+
+    columns: list[str]
+    definition: str
+
+
 @dataclass(frozen=True)
 class ForeignKeyRef:
     """One foreign key of the database: ``child.column`` -> ``parent.ref_column``; tables as (schema, name)."""
@@ -251,6 +291,19 @@ def catalog_columns_sql(fields: str, schema: str, tables: Sequence[str], *, this
         f"SELECT {fields} FROM information_schema.columns WHERE {database}table_schema = {sql_literal(schema)} "
         f"AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
     )
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A write the disk had no room for: ENOSPC from Python, SQLite's SQLITE_FULL, DuckDB's I/O error text."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return any(s in text for s in ("No space left on device", "database or disk is full", "Disk quota exceeded"))
+
+
+def disk_full_error(target: Target, done: str) -> DiskFull:
+    """One line for a full disk under the target (exit 1, as a full disk in every command)."""
+    return DiskFull(f"no space left on the disk of {target.display}: {done}; free some space and run again")
 
 
 def _count(out: dict[str, tuple[str, int]], key: str, action: str, n: int) -> None:

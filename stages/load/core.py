@@ -1,9 +1,10 @@
-"""load_snapshot: verify, then in one transaction create/check, clear, insert, advance; then read back.
+"""load_snapshot: verify, then in one transaction create/check, clear, insert, advance, read back, commit.
 
 Order of work (any exception between BEGIN and COMMIT rolls everything back):
 
-1. parse the DB URL; verify the snapshot (hashes, schemas) — nothing is
-   opened for writing before this passes;
+1. check the request (the load instant within :data:`AS_OF_RANGE`, a
+   non-empty URL); parse the DB URL; verify the snapshot (hashes, schemas) —
+   nothing is opened for writing before this passes;
 2. open the target; BEGIN;
 3. create the app tables when none exist, or check the existing ones
    (missing / mismatched columns are one clear error);
@@ -12,13 +13,23 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
    team row kept (and rewritten in step 5), rows of other tables that point
    at deleted rows deleted or set NULL (:meth:`Backend.clear_teams`);
 5. id offsets = the max id now in each table; insert every table in FK order
-   through one DuckDB SELECT each (remapped ids, rebased dates);
+   through one DuckDB SELECT each (remapped ids, rebased dates); a load
+   whose instant holds back every row but the teams and members stops here
+   unless ``allow_empty``;
 6. indexes / foreign keys of tables created by this load; id sequences moved
-   past the new ids; COMMIT;
-7. read back counts and per-column aggregates for the loaded teams and
-   compare them with the same aggregates over the snapshot. The snapshot's
-   side is computed by a second DuckDB connection in a thread as soon as
-   the rows are in, while PostgreSQL builds the indexes and commits.
+   past the new ids;
+7. read back counts and per-column aggregates for the loaded teams, inside
+   the transaction, and compare them with the same aggregates over the
+   snapshot. The snapshot's side is computed by a second DuckDB connection
+   in a thread as soon as the rows are in, while PostgreSQL builds the
+   indexes. Any difference rolls back (:class:`ReadBackMismatch`, exit 1):
+   the tool never commits rows it reports as wrong;
+8. COMMIT.
+
+A row the target refuses for a constraint is one line naming it with a value
+from the snapshot (:mod:`stages.load.violations`); a full disk is
+:class:`DiskFull` (exit 1). When the load created the database file (DuckDB,
+SQLite) and fails, the file and its journal are removed.
 """
 
 from __future__ import annotations
@@ -40,19 +51,28 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.base.errors import UserError
+from pipeline.base.errors import DiskFull, UserError
 from pipeline.base.manifest import Manifest, checked_files, verify_snapshot
 from pipeline.base.schemas import APP_LOAD_ORDER, WEEKLY, spec
 from pipeline.base.tuning import release_memory
 
 from .asof import RECOMPUTED, AsOf, CutPlan, WeekRecompute, plan_cut
-from .backend import Backend, Cleared, aggregate_kinds, duckdb_aggregate_expr
+from .backend import (
+    Backend,
+    Cleared,
+    ConstraintViolation,
+    aggregate_kinds,
+    disk_full,
+    disk_full_error,
+    duckdb_aggregate_expr,
+)
 from .ddl import app_ddl, quote
 from .drift import AppModels, LoadPlan, TablePlan, plan_tables
 from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
-from .report import LoadReport, TableReport
+from .report import LoadReport, ReadBackMismatch, TableReport
 from .target import DUCKDB, POSTGRES, Target, check_identifier, parse_db_url, scrub
+from .violations import explain_violation
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +103,7 @@ def load_snapshot(
     include: tuple[str, ...] = APP_LOAD_ORDER,
     progress: Progress | None = None,
     drift: Drift | None = None,
+    allow_empty: bool = False,
 ) -> LoadReport:
     """Load a verified snapshot, as the team stood at ``as_of``, into ``db_url`` (None: the DuckDB file ``default_db``).
 
@@ -94,6 +115,8 @@ def load_snapshot(
     see :mod:`pipeline.runners.load`), which reads ``recompute_columns`` of
     each table (None: all columns). ``drift``: how to meet an app schema that
     moved on (--fill, --app, --ignore-missing-columns; see :mod:`.drift`).
+    A load that would write nothing but the team rows is refused unless
+    ``allow_empty``.
     """
     p = _prepare(
         snapshot_dir,
@@ -107,7 +130,7 @@ def load_snapshot(
         include,
         progress,
     )
-    return _load(p, clear, drift or Drift())
+    return _load(p, clear, drift or Drift(), allow_empty)
 
 
 @dataclass
@@ -155,15 +178,8 @@ def _prepare(
     progress: Progress | None,
 ) -> Prepared:
     say = progress or (lambda _msg: None)
+    tables = _check_request(as_of, db_url, default_db, include)
     target = parse_db_url(db_url, schema=schema, default_db=default_db)
-    unknown = [t for t in include if t not in APP_LOAD_ORDER]
-    if unknown:
-        raise UserError(
-            f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
-        )
-    if as_of.tzinfo is None:
-        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
-    tables = [t for t in APP_LOAD_ORDER if t in include]
     snapshot_dir = Path(snapshot_dir)
 
     t0 = time.perf_counter()
@@ -196,40 +212,30 @@ def _prepare(
     )
 
 
-def _load(p: Prepared, clear: bool, drift: Drift) -> LoadReport:
+def _load(p: Prepared, clear: bool, drift: Drift, allow_empty: bool) -> LoadReport:
+    """Open the target and write (:func:`_write_refusing`); a database file this load created goes if it fails."""
     target, rebase, cut, say = p.target, p.rebase, p.cut, p.say
     say(f"connecting to {target.display}")
-    backend = open_backend(target)
+    made = _new_files(target)
     try:
-        backend.duck.register(RECOMPUTED, cut.recomputed)
-        t1 = time.perf_counter()
+        backend = open_backend(target)
         try:
-            w = _write(backend, p, clear, drift)
-        except UserError as exc:
-            raise UserError(f"{exc} (nothing was written)") from None
-        except Exception as exc:
-            raise UserError(
-                f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}"
-            ) from None
-        load_seconds = time.perf_counter() - t1
-        new_team_ids = [w.team_map.get(i, i + w.offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
-        t2 = time.perf_counter()
-        say("reading back")
-        try:
-            _read_back(backend, w, new_team_ids)
-        except Exception as exc:
-            raise UserError(
-                f"loaded and committed into {target.display}, but reading it back failed: {_one_line(exc, target)}"
-            ) from None
-        readback_seconds = time.perf_counter() - t2
-    finally:
-        backend.close()
+            backend.duck.register(RECOMPUTED, cut.recomputed)
+            t1 = time.perf_counter()
+            w = _write_refusing(backend, p, clear, drift, allow_empty, new_file=bool(made))
+            load_seconds = time.perf_counter() - t1 - w.readback_seconds
+        finally:
+            backend.close()
+    except BaseException:
+        for path in made:  # the database file this load created (and its journal): nothing of it is kept
+            path.unlink(missing_ok=True)
+        raise
     return LoadReport(
         target=target.display,
         snapshot=p.snapshot_dir,
         snapshot_id=p.manifest.snapshot_id,
         team_slugs=p.slugs,
-        team_ids=new_team_ids,
+        team_ids=w.team_ids,
         created_tables=w.created,
         cleared_team_ids=w.cleared,
         foreign=w.foreign,
@@ -245,10 +251,57 @@ def _load(p: Prepared, clear: bool, drift: Drift) -> LoadReport:
         recomputed_rows=cut.recomputed.num_rows,
         verify_seconds=p.verify_seconds,
         load_seconds=load_seconds,
-        readback_seconds=readback_seconds,
+        readback_seconds=w.readback_seconds,
         drift=w.plan.summary_lines(),
         notes=w.notes,
     )
+
+
+def _check_request(
+    as_of: dt.datetime, db_url: str | None, default_db: Path | None, include: tuple[str, ...]
+) -> list[str]:
+    """The request's own bounds, before any file is read: the instant, the URL, the tables. Return the tables."""
+    check_as_of(as_of)
+    if db_url is not None and not db_url.strip():
+        where = f" ({default_db})" if default_db is not None else ""
+        raise UserError(
+            "the database URL is empty (--db-url '' or DEMOSEED_DB_URL=''); give a URL, or leave both out "
+            f"for the embedded default{where}"
+        )
+    unknown = [t for t in include if t not in APP_LOAD_ORDER]
+    if unknown:
+        raise UserError(
+            f"cannot load {', '.join(unknown)}: only the app tables are loaded ({', '.join(APP_LOAD_ORDER)})"
+        )
+    return [t for t in APP_LOAD_ORDER if t in include]
+
+
+# The load instant's bounds: the weeks --anchor allows (GenerateConfig.ANCHOR, Mondays 1980-01-07 to 2199-12-30),
+# to the end of the last one. Rebased dates stay dates every target stores, and reads back, as they were written.
+AS_OF_RANGE = (
+    dt.datetime(1980, 1, 7, tzinfo=dt.UTC),
+    dt.datetime(2200, 1, 5, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+)
+
+
+def check_as_of(as_of: dt.datetime) -> None:
+    """Refuse a load instant outside :data:`AS_OF_RANGE` (before anything is read or opened)."""
+    if as_of.tzinfo is None:
+        raise ValueError("load_snapshot: as_of must be timezone-aware (UTC)")
+    low, high = AS_OF_RANGE
+    if not low <= as_of <= high:
+        raise UserError(
+            f"--as-of {as_of.date().isoformat()}: use a date from {low.date().isoformat()} to "
+            f"{high.date().isoformat()} (the weeks --anchor allows)"
+        )
+
+
+def _new_files(target: Target) -> list[Path]:
+    """The database file of a file target that does not exist yet, with the journal files it may get."""
+    if target.path is None or target.path.exists():
+        return []
+    side = (".wal",) if target.kind == DUCKDB else ("-journal", "-wal", "-shm")
+    return [target.path, *(p for p in (Path(f"{target.path}{s}") for s in side) if not p.exists())]
 
 
 _PG_CAUSE = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+(.*)", re.S)
@@ -385,13 +438,45 @@ def _table_select(plan: LoadPlan, t: str, p: Prepared, **kw: Any) -> str:
     return tp.select(base, as_of=p.as_of, dialect=kw["dialect"])
 
 
-def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift) -> Written:
+@dataclass
+class _Ids:
+    """The ids a load chose as it went, for a refusal to map a row back to the snapshot."""
+
+    offsets: dict[str, int] = field(default_factory=dict)  # per table, added to the snapshot's ids
+    team_map: dict[int, int] = field(default_factory=dict)  # snapshot team id -> kept team row id
+
+
+def _write_refusing(
+    backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, *, new_file: bool
+) -> Written:
+    """:func:`_write`, its failures as one line each (the transaction is rolled back by then)."""
+    target = backend.target
+    ids = _Ids()
+    try:
+        return _write(backend, p, clear, drift, allow_empty, ids)
+    except (ReadBackMismatch, DiskFull):  # already one line, exit 1
+        raise
+    except UserError as exc:
+        raise UserError(f"{exc} (nothing was written)") from None
+    except ConstraintViolation as exc:
+        log.info("PostgreSQL refused the load: %s", " ".join(str(exc).split()))
+        raise UserError(explain_violation(exc, backend, p.cut.sources, ids.offsets, ids.team_map)) from None
+    except Exception as exc:
+        if disk_full(exc):
+            removed = " and the database file it created removed" if new_file else ""
+            raise disk_full_error(target, f"the load was rolled back{removed}") from None
+        raise UserError(f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}") from None
+
+
+def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, ids: _Ids) -> Written:
+    """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees."""
     tables, cut, say = p.tables, p.cut, p.say
     ddl = app_ddl()
     expected: Expected | None = None
     try:
         d = _decide(backend, p, clear, drift)
         created, found, team_map, plan = d.created, d.found, d.team_map, d.plan
+        ids.team_map = team_map
         swept = Cleared()
         if found:
             say(f"clearing {len(found):,} team(s)")
@@ -399,7 +484,7 @@ def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift) -> Written:
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
-        offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
+        offsets = ids.offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
         reports: list[TableReport] = []
         for t in tables:
             sql = _table_select(
@@ -424,6 +509,7 @@ def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift) -> Written:
                     seconds=time.perf_counter() - ts,
                 )
             )
+        _refuse_empty(reports, p, allow_empty)
         expected = _expect(backend, reports, p, plan, offsets, team_map)
         if created or restore or keys:
             say("creating keys, indexes and foreign keys")
@@ -431,6 +517,19 @@ def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift) -> Written:
             backend.create_post(created)
             backend.restore_bulk(restore)
         nexts = backend.advance_sequences(tables)
+        w = Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, plan, d.notes)
+        w.team_ids = [team_map.get(i, i + offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
+        say("reading back")
+        t0 = time.perf_counter()
+        _read_back(backend, reports, expected, w.team_ids)
+        w.readback_seconds = time.perf_counter() - t0
+        problems = LoadReport.problems_of(reports)
+        if problems:
+            raise ReadBackMismatch(
+                f"read-back from {backend.target.display} differs from the snapshot ({'; '.join(problems)}): "
+                "rolled back, nothing written; a trigger, rule or column default in the database changes "
+                "the rows as they go in (drop or disable it for the load)"
+            )
         say("committing")
         backend.commit()
     except BaseException:
@@ -438,9 +537,26 @@ def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift) -> Written:
             expected.cancel()
         backend.rollback()
         raise
-    return Written(
-        reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, expected, plan, d.notes
-    )
+    return w
+
+
+_TEAM_TABLES = ("teams_team", "metrics_teammember")  # who the team is: no event, nothing to show on its own
+
+
+def _refuse_empty(reports: list[TableReport], p: Prepared, allow_empty: bool) -> None:
+    """Refuse a load that writes no row but the team and its members while the snapshot has others (unless asked)."""
+    if allow_empty:
+        return
+    rows = [r for r in reports if r.name not in _TEAM_TABLES]
+    held = sum(r.held_back for r in rows)
+    if rows and held and not any(r.inserted_rows for r in rows):
+        asof = p.cut.asof
+        at = f" ({asof.instant + dt.timedelta(days=p.rebase.days):%Y-%m-%d %H:%M} UTC)" if asof else ""
+        raise UserError(
+            f"the load instant{at} holds back every row but the teams and their members ({held:,} rows dated "
+            "after it); load with a later --as-of, or without --no-rebase-dates, or pass --allow-empty to load "
+            "them alone"
+        )
 
 
 @dataclass
@@ -452,9 +568,10 @@ class Written:
     nexts: dict[str, int]
     team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
-    expected: Expected  # the snapshot side of the read-back
     plan: LoadPlan
     notes: list[str]
+    team_ids: list[int] = field(default_factory=list)  # the snapshot's teams' ids in the target
+    readback_seconds: float = 0.0
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:
@@ -558,16 +675,16 @@ class Expected:
                 self.duck.interrupt()
 
 
-def _read_back(backend: Backend, w: Written, team_ids: Sequence[int]) -> None:
-    want = w.expected.result()
-    for report in w.reports:
+def _read_back(backend: Backend, reports: list[TableReport], expected: Expected, team_ids: Sequence[int]) -> None:
+    want = expected.result()
+    for report in reports:
         s = backend.spec(report.name)
         kinds = aggregate_kinds(s)
         got = backend.aggregates(s, team_ids)
-        expected = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
+        rows = int(str(want[report.name][0]))  # count(*) of the cut snapshot rows
         if report.name != WEEKLY:
-            report.held_back += report.expected_rows - expected
-        report.expected_rows = expected
+            report.held_back += report.expected_rows - rows
+        report.expected_rows = rows
         report.readback_rows = int(got[0]) if got and got[0] is not None else 0
         report.mismatched = [c for (c, _k), a, b in zip(kinds, want[report.name], got) if not _same(a, b)]
         report.content_ok = not report.mismatched

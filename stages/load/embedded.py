@@ -24,7 +24,7 @@ import duckdb
 from pipeline.base.errors import UserError
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef, catalog_columns_sql, duckdb_aggregate_expr
+from .backend import Backend, ForeignKeyRef, catalog_columns_sql, disk_full, disk_full_error, duckdb_aggregate_expr
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -44,6 +44,8 @@ class DuckDBBackend(Backend):
         try:
             duck = connect(str(target.path))
         except duckdb.Error as exc:
+            if disk_full(exc):
+                raise disk_full_error(target, "nothing was written") from None
             first = str(exc).strip().splitlines()[0]
             raise UserError(f"cannot open {target.display}: {first}") from None
         super().__init__(target, duck)
@@ -145,6 +147,8 @@ class SQLiteBackend(Backend):
             self.db = sqlite3.connect(target.path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
+            if disk_full(exc):
+                raise disk_full_error(target, "nothing was written") from None
             raise UserError(f"cannot open {target.display}: {exc}") from None
         super().__init__(target, connect(bounded=True))
 

@@ -35,9 +35,10 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import duckdb
 import psycopg
 import pyarrow as pa
 from pgpq import ArrowToPostgresBinaryEncoder
@@ -48,7 +49,14 @@ from pipeline.base.errors import UserError
 from pipeline.base.tuning import release_memory
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef, StreamAggregates, catalog_columns_sql
+from .backend import (
+    Backend,
+    CheckConstraint,
+    ConstraintViolation,
+    ForeignKeyRef,
+    StreamAggregates,
+    catalog_columns_sql,
+)
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -70,12 +78,22 @@ class PostgresError(RuntimeError):
     """A statement failed in PostgreSQL: its message as the server gives it (``ERROR:  ...``, DETAIL, HINT)."""
 
 
-def _pg_error(exc: psycopg.Error) -> PostgresError:
+def _pg_error(exc: psycopg.Error) -> PostgresError | ConstraintViolation:
     diag = exc.diag
     if diag.message_primary:
         lines = [f"{diag.severity or 'ERROR'}:  {diag.message_primary}"]
         lines += [f"{k}:  {v}" for k, v in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint)) if v]
-        return PostgresError("\n".join(lines))
+        text = "\n".join(lines)
+        if (diag.sqlstate or "").startswith("23"):  # integrity_constraint_violation: explained in words by the load
+            return ConstraintViolation(
+                text,
+                sqlstate=diag.sqlstate or "",
+                constraint=diag.constraint_name,
+                table=diag.table_name,
+                column=diag.column_name,
+                detail=diag.message_detail or "",
+            )
+        return PostgresError(text)
     return PostgresError(str(exc).strip() or type(exc).__name__)
 
 
@@ -155,6 +173,27 @@ class _Encoding:
 
     def batch(self, batch: pa.RecordBatch) -> bytes:
         return self.encoder.write_batch(batch)
+
+
+def _encode(
+    duck: duckdb.DuckDBPyConnection,
+    select: str,
+    targets: dict[str, tuple[Any, ...]],
+    sent: StreamAggregates,
+    put: Callable[[bytes], bool],
+) -> None:
+    """Run ``select`` in DuckDB and ``put`` its rows as binary COPY bytes (header, batches, trailer); each batch is
+    added to ``sent`` (the read-back's side). Stops early when ``put`` says the sender is gone."""
+    reader = duck.execute(select).to_arrow_reader(BATCH_ROWS)
+    enc = _Encoding(reader.schema, targets)
+    if not put(enc.encoder.write_header()):
+        return
+    for raw in reader:
+        batch = enc.cast(raw)
+        sent.add(batch)
+        if not put(enc.batch(batch)):
+            return
+    put(enc.encoder.finish())
 
 
 class PostgresBackend(Backend):
@@ -272,29 +311,12 @@ class PostgresBackend(Backend):
         their COPY write frozen rows (``FREEZE``); a table another table points
         at (TRUNCATE would refuse) or one with a TRUNCATE trigger is left as is.
         """
-        if not tables:
-            return []
-        probe = " UNION ALL ".join(
-            f"SELECT {sql_literal(self.qname(t))} AS rel, NOT EXISTS (SELECT 1 FROM {self.qname(t)}) AS empty, "
-            f"pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = {sql_literal(self.qname(t))}::regclass), "
-            "'USAGE') AS owned"
-            for t in tables
-        )
-        by_name = {self.qname(t): t for t in tables}
-        chosen = [name for name, empty, owned in self.query(probe) if empty and owned]
+        chosen = self._empty_and_ours(tables)
         if not chosen:
             return []
         rels = _regclass_array(chosen)
-        kept = self.query(
-            " UNION ALL ".join(
-                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
-                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
-                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
-                "AND (tgtype & 32) <> 0)"
-                for n in chosen
-            )
-        )
-        emptied = [n for n in chosen if n not in {r[0] for r in kept}]
+        kept = self._not_truncatable(chosen, rels)
+        emptied = [n for n in chosen if n not in kept]
         indexes = self.query(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             f"WHERE i.indrelid = ANY({rels}) AND NOT EXISTS "
@@ -311,6 +333,7 @@ class PostgresBackend(Backend):
         if emptied:
             drops.append(f"TRUNCATE {', '.join(emptied)}")
         self.execute(";\n".join(drops))
+        by_name = {self.qname(t): t for t in tables}
         self.fresh.update(by_name[n] for n in emptied)
         self.bulk.update(by_name[n] for n in chosen)
         log.info(
@@ -319,6 +342,32 @@ class PostgresBackend(Backend):
         return [d for _n, d in indexes] + [
             f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in fks
         ]
+
+    def _empty_and_ours(self, tables: Sequence[str]) -> list[str]:
+        """The qualified names of ``tables`` that hold no row and whose owner role we have."""
+        if not tables:
+            return []
+        probe = " UNION ALL ".join(
+            f"SELECT {sql_literal(self.qname(t))} AS rel, NOT EXISTS (SELECT 1 FROM {self.qname(t)}) AS empty, "
+            f"pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = {sql_literal(self.qname(t))}::regclass), "
+            "'USAGE') AS owned"
+            for t in tables
+        )
+        return [name for name, empty, owned in self.query(probe) if empty and owned]
+
+    def _not_truncatable(self, chosen: list[str], rels: str) -> set[str]:
+        """Of ``chosen``, those TRUNCATE would refuse (a foreign key from a table not among them) or that have a
+        TRUNCATE trigger."""
+        rows = self.query(
+            " UNION ALL ".join(
+                f"SELECT {sql_literal(n)} AS rel WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
+                f"AND confrelid = {sql_literal(n)}::regclass AND NOT (conrelid = ANY({rels}))) OR EXISTS "
+                f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {sql_literal(n)}::regclass AND NOT tgisinternal "
+                "AND (tgtype & 32) <> 0)"
+                for n in chosen
+            )
+        )
+        return {str(r[0]) for r in rows}
 
     def drop_keys(self) -> list[str]:
         """Primary keys and UNIQUE constraints of the tables this load created or found empty: dropped until
@@ -351,6 +400,34 @@ class PostgresBackend(Backend):
         log.info("bulk load: dropped %d keys of %d tables until their rows are in", len(keys), len(self.bulk))
         return [f"ALTER TABLE {rel} ADD CONSTRAINT {quote(name)} {d}" for rel, name, d in keys]
 
+    def check_constraint(self, table: str, name: str) -> CheckConstraint | None:
+        """From the catalog, in a transaction of its own (the load's was rolled back); None: not there (any more)."""
+        rows = self._catalog(
+            "SELECT array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), "
+            f"pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contype = 'c' "
+            f"AND c.conrelid = to_regclass({sql_literal(self.qname(table))}) AND c.conname = {sql_literal(name)}"
+        )
+        return CheckConstraint(list(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def id_position(self, table: str) -> int | None:
+        rows = self._catalog(
+            "SELECT count(*) FILTER (WHERE a.attnum < i.attnum) FROM pg_attribute a JOIN pg_attribute i "
+            "ON i.attrelid = a.attrelid AND i.attname = 'id' AND NOT i.attisdropped "
+            f"WHERE a.attrelid = to_regclass({sql_literal(self.qname(table))}) AND a.attnum > 0 "
+            "AND NOT a.attisdropped GROUP BY i.attnum"
+        )
+        return int(rows[0][0]) if rows else None
+
+    def _catalog(self, sql: str) -> list[tuple[Any, ...]]:
+        """A catalog read after the load's transaction was rolled back, in one of its own (nothing on error)."""
+        try:
+            return self.query(sql)
+        except PostgresError:
+            return []
+        finally:
+            self.rollback()
+
     def restore_bulk(self, statements: Sequence[str]) -> None:
         if statements:
             self.execute(";\n".join(["SET CONSTRAINTS ALL IMMEDIATE", *statements, "SET CONSTRAINTS ALL DEFERRED"]))
@@ -381,16 +458,7 @@ class PostgresBackend(Backend):
 
         def produce() -> None:
             try:
-                reader = self.duck.execute(select).to_arrow_reader(BATCH_ROWS)
-                enc = _Encoding(reader.schema, targets)
-                if not put(enc.encoder.write_header()):
-                    return
-                for raw in reader:
-                    batch = enc.cast(raw)
-                    sent.add(batch)
-                    if not put(enc.batch(batch)):
-                        return
-                put(enc.encoder.finish())
+                _encode(self.duck, select, targets, sent, put)
             except BaseException as exc:  # handed to the sending thread, which raises it
                 put(exc)
             finally:

@@ -12,7 +12,7 @@ from pipeline.base.errors import UserError
 
 
 class ReadBackMismatch(UserError):
-    """The load committed, but what the database returns differs from the snapshot (exit 1)."""
+    """What the database returns differs from the snapshot: the load is rolled back (exit 1)."""
 
     exit_code = 1
 
@@ -73,8 +73,13 @@ class LoadReport:
 
     @property
     def problems(self) -> list[str]:
+        return self.problems_of(self.tables)
+
+    @staticmethod
+    def problems_of(tables: list[TableReport]) -> list[str]:
+        """What differs between the snapshot and the read-back, per table (empty: all agree)."""
         out = []
-        for t in self.tables:
+        for t in tables:
             if t.inserted_rows != t.expected_rows:
                 out.append(f"{t.name}: inserted {t.inserted_rows} of {t.expected_rows} rows")
             if t.readback_rows != t.expected_rows:

@@ -21,8 +21,8 @@ recognises, this module only assembles. Decisions:
   ``first_review_at`` = first review by someone other than the author;
   ``review_time_hours`` = first review - created; ``review_rounds`` = changes
   requested + 1 when reviewed; ``commits_after_first_review``;
-  ``avg_fix_response_hours`` = mean time from a change request to the next
-  commit. Negative spans (clock skew) become 0.
+  ``avg_fix_response_hours`` = mean time from a change request to the first
+  commit strictly after it. Negative spans (clock skew) become 0.
 * Ids: PRs in order of (created, repo, number); children in PR order. A
   commit sha shared by several PRs is kept once, on its earliest PR (the app
   keys commits by (team, sha)).
@@ -182,8 +182,14 @@ def pr_metrics(prs: pl.DataFrame, reviews: pl.DataFrame, commits: pl.DataFrame) 
     fix = (
         cr.select("pr_id", "submitted_at")
         .sort("submitted_at")
-        .join_asof(
-            cm, left_on="submitted_at", right_on="committed_at", by="pr_id", strategy="forward", check_sortedness=False
+        .join_asof(  # the first commit strictly after the request, as the app's sync pairs them
+            cm,
+            left_on="submitted_at",
+            right_on="committed_at",
+            by="pr_id",
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,
         )
         .filter(pl.col("committed_at").is_not_null())
         .group_by("pr_id")
