@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from pipeline.base.github import FETCH_CONCURRENCY
 from pipeline.paths import DEFAULT_ANCHOR
 from stages.generate.config import GenerateConfig, anchor_ok, real_share_ok
 
@@ -126,7 +127,7 @@ repos = click.option(
 concurrency = click.option(
     "--concurrency",
     type=_range(CONCURRENCY),
-    default=8,
+    default=FETCH_CONCURRENCY,
     show_default=True,
     help="GitHub requests in flight at once.",
 )

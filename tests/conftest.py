@@ -83,3 +83,19 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest):
+    """The fake GitHub serving the test module's ``REPOS`` (repo -> PR count), started with the module's
+    ``FAKE_OPTIONS`` (keyword arguments of FakeGitHub, none by default)."""
+    from tests.fake_github import FakeGitHub
+
+    with FakeGitHub(request.module.REPOS, **getattr(request.module, "FAKE_OPTIONS", {})) as gh:
+        yield gh
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    """The raw GitHub cache directory of a test (``data/raw/github`` under its tmp_path; not created)."""
+    return tmp_path / "raw" / "github"

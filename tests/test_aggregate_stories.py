@@ -20,6 +20,8 @@ from pipeline.paths import DEFAULT_ANCHOR
 from stages.aggregate import aggregate
 from stages.aggregate.story import headline, is_flat, pooled, relative_trend
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 gen = pytest.importorskip("stages.generate")
 if not hasattr(gen, "generate") or not hasattr(gen, "GenerateConfig"):
     pytest.skip("stages.generate has no generate()/GenerateConfig yet", allow_module_level=True)

@@ -47,8 +47,10 @@ from pipeline.base.schemas import APP_LOAD_ORDER
 from pipeline.cli import main
 from pipeline.runners.load import run_load
 from stages.generate.scenario import load_scenario
-from stages.generate.team import roster
+from stages.generate.synthetic.team import roster
 from stages.load.ddl import APP_SCHEMA_SQL
+
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
 
 UTC = dt.UTC
 ANCHOR = dt.date(2026, 1, 5)  # the default anchor: Monday of the snapshot's last week

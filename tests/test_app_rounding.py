@@ -244,7 +244,7 @@ def _ts(seconds: int) -> dt.datetime:
 def _project_pr_metrics(merged: list[int], requests: list[tuple[int, int]], commits: list[tuple[int, int]]) -> dict:
     """Real-project PR metrics per PR id: PRs 1.. created at T0 and merged ``merged`` seconds later, change
     requests and commits as (PR id, seconds after T0)."""
-    from stages.generate.project_real import pr_metrics
+    from stages.generate.real_project.observed import pr_metrics
 
     n = len(merged)
     prs = pl.DataFrame({"pr_id": range(1, n + 1), "created_at": [T0] * n, "merged_at": [_ts(s) for s in merged]})

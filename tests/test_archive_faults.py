@@ -26,6 +26,8 @@ from pipeline.base.manifest import write_snapshot
 from pipeline.cli import main
 from tests.tablefactory import make_snapshot_tables
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 
 @pytest.fixture
 def snap(tmp_path: Path) -> Path:

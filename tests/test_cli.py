@@ -44,7 +44,10 @@ def test_help_lists_the_commands():
             ["snapshot", "--scenario", "ai-success", "--project", "antiwork"],
             "give either --scenario or --project, not both",
         ),
-        (["snapshot", "--members", "3"], "legacy mode needs --teams, --members and --prs; missing --teams, --prs"),
+        (
+            ["snapshot", "--members", "3"],
+            "legacy mode needs --members and --prs (--teams defaults to 1); missing --prs",
+        ),
         (["verify"], "nothing to verify"),
         (["verify", "/nonexistent/snap"], "is not a snapshot directory"),
         (["no-such-command"], "No such command 'no-such-command'"),
@@ -94,7 +97,7 @@ def test_the_command_line_starts_without_the_heavy_libraries():
     """`demoseed --help` imports every command module; none may pull in the data libraries."""
     code = (
         "import sys; import pipeline.cli; "
-        "print(sorted(m for m in ('numpy', 'pyarrow', 'polars', 'duckdb', 'stages.generate.core') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'polars', 'duckdb', 'stages.generate.synthetic.tables') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

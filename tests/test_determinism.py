@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 SCRIPT = """
 import sys
 from tests.tablefactory import make_snapshot_tables

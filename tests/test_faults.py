@@ -16,6 +16,8 @@ import pytest
 
 from pipeline.base.manifest import verify_snapshot
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 DEMOSEED = Path(sys.executable).with_name("demoseed")
 
 

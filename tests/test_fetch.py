@@ -10,25 +10,12 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-
 from stages.fetch import FetchSummary, fetch_repos, load_raw, raw_fingerprint
 from stages.fetch.cache import RepoCache
 from tests.fake_github import FakeGitHub
 from tests.fake_github.testing import TOKEN, cached, diff, run_fetch, truth
 
 REPOS = {"acme/widgets": 60, "acme/gadgets": 35, "octo/tiny": 3}
-
-
-@pytest.fixture
-def fake():
-    with FakeGitHub(REPOS) as gh:
-        yield gh
-
-
-@pytest.fixture
-def raw(tmp_path):
-    return tmp_path / "raw" / "github"
 
 
 def test_full_fetch_equals_ground_truth(fake, raw):

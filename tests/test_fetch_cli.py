@@ -6,16 +6,17 @@ import pytest
 
 from pipeline.cli import main
 from stages.fetch import load_raw
-from tests.fake_github import FakeGitHub
 from tests.fake_github.testing import diff, truth
+
+REPOS = {"acme/widgets": 12, "tiangolo/fastapi": 8}  # served by the shared `fake` fixture (tests/conftest.py)
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    with FakeGitHub({"acme/widgets": 12, "tiangolo/fastapi": 8}) as gh:
-        monkeypatch.setenv("GITHUB_API_URL", gh.url)
-        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
-        yield gh
+def fake(fake, monkeypatch):
+    """The shared fake GitHub, which the command reaches through its environment."""
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    return fake
 
 
 def test_fetch_repo_prints_a_summary(fake, data_root, capsys):

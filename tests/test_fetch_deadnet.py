@@ -26,6 +26,8 @@ from stages.fetch.errors import Unreachable
 from stages.fetch.transport import RetryPolicy, Timeouts
 from tests.fake_github.clock import FakeClock
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 REPOS = ["acme/widgets", "acme/gadgets", "octo/tiny"]
 TOKEN = "ghp_deadnet_test"
 QUICK = Timeouts(connect=0.5, deadline=0.5)

@@ -13,18 +13,9 @@ from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import DEFAULT_START
 from tests.fake_github.testing import cached, diff, run_fetch, truth
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 REPOS = {"acme/widgets": 40, "octo/tiny": 4}
-
-
-@pytest.fixture
-def fake():
-    with FakeGitHub(REPOS) as gh:
-        yield gh
-
-
-@pytest.fixture
-def raw(tmp_path):
-    return tmp_path / "raw" / "github"
 
 
 def _ok(fake, raw, summary, repos=tuple(REPOS)):

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fake_github import FakeGitHub
 from tests.fake_github.testing import cached, diff, run_fetch, truth
+
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
 
 THREE = {"acme/api": 250, "acme/web": 250, "octo/cli": 250}
 

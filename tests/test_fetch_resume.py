@@ -18,6 +18,8 @@ from stages.fetch import Options, fetch_async
 from tests.fake_github import FakeGitHub
 from tests.fake_github.testing import FAST_RETRY, TOKEN, cached, diff, run_fetch, truth
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 REPOS = {"acme/widgets": 70, "acme/gadgets": 30}
 PAGE_OP = "PullRequestsPage"
 

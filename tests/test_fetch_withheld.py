@@ -18,23 +18,13 @@ from stages.fetch.errors import PartialData, RepoError
 from stages.fetch.graphql import check_graphql, withheld_paths
 from stages.fetch.ratelimit import RateHeaders
 from stages.normalize import normalize
-from tests.fake_github import FakeGitHub
 from tests.fake_github.testing import cached, diff, run_fetch, truth
 
 REPO = "acme/widgets"
+REPOS = {REPO: 40}  # the fake GitHub of the shared `fake` fixture (tests/conftest.py)
+FAKE_OPTIONS = {"rest_anon_limit": 10_000}
 # updated-desc page 1 of acme/widgets (40 PRs): index 1 is PR 39, with 11 closing issues (more than a first page)
 PR = 39
-
-
-@pytest.fixture
-def fake():
-    with FakeGitHub({REPO: 40}, rest_anon_limit=10_000) as gh:
-        yield gh
-
-
-@pytest.fixture
-def raw(tmp_path):
-    return tmp_path / "raw" / "github"
 
 
 def _state(raw) -> dict:

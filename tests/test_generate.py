@@ -17,7 +17,7 @@ import pytest
 from pipeline.paths import DEFAULT_ANCHOR
 from stages.generate import GenerateConfig, generate
 from stages.generate.scenario import load_scenario
-from stages.generate.team import roster
+from stages.generate.synthetic.team import roster
 from stages.generate.validate import GenerationError, validate
 
 SEEDS = (1, 7, 42, 1234)

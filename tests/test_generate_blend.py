@@ -138,7 +138,7 @@ def test_synthetic_part_is_identical_without_real_data(runs: tuple) -> None:
 
 
 def test_real_pool_text_caps_and_files() -> None:
-    from stages.generate.blend import real_pool
+    from stages.generate.synthetic.blend import real_pool
 
     base = gh_tables()["gh_pull_requests"].slice(1, 2).to_pylist()  # two human PRs
     a, b = base

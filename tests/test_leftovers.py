@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.base.atomic import atomic_directory, remove_stale_leftovers
 from pipeline.cli import main
+
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
 
 DEMOSEED = Path(sys.executable).with_name("demoseed")
 

@@ -25,6 +25,8 @@ from stages.load import mask_url, parse_db_url
 from stages.load.schema_check import Column, check_table, sqlite_type
 from tests.loaddata import LAST_WEEK, build_tables, table, write_test_snapshot
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 TODAY = dt.date(2026, 3, 4)  # a Wednesday; its Monday is 9 weeks after LAST_WEEK
 AS_OF = dt.datetime(2026, 3, 4, 12, tzinfo=dt.UTC)  # the load instant: noon that day
 SHIFT = dt.timedelta(weeks=9)

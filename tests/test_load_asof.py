@@ -28,6 +28,8 @@ from stages.aggregate import aggregate
 from stages.generate import GenerateConfig, generate
 from stages.load.ddl import app_ddl
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 ANCHOR = dt.date(2026, 1, 5)  # the default anchor: the snapshot's last week
 UTC = dt.UTC
 INSTANTS = {

@@ -24,6 +24,8 @@ from pipeline.base.schemas import spec
 from pipeline.runners.load import run_load
 from tests.loaddata import build_tables, write_test_snapshot
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 AS_OF = dt.datetime(2026, 3, 4, 12, tzinfo=dt.UTC)
 D = "DEFERRABLE INITIALLY DEFERRED"
 FOREIGN_DDL = [

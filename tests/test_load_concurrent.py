@@ -19,7 +19,7 @@ import pytest
 from stages.load.postgres import ADVISORY_LOCK_KEY
 from tests.loaddata import build_tables, write_test_snapshot
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def start_load(snapshot: Path, dsn: str, data_root: Path) -> subprocess.Popen[str]:

@@ -23,7 +23,7 @@ from pipeline.base.schemas import APP_LOAD_ORDER
 from stages.aggregate import aggregate
 from stages.generate import GenerateConfig, generate
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ANCHOR = dt.date(2026, 1, 5)
 
 

@@ -28,6 +28,8 @@ from stages.load.ddl import APP_SCHEMA_SQL
 from tests.loaddata import build_tables, write_test_snapshot
 from tests.test_load import AS_OF
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 APP = Path(__file__).resolve().parent / "djangoapp"
 PY = sys.executable  # the test environment's interpreter has Django (the dev extra)
 

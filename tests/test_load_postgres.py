@@ -19,7 +19,7 @@ from stages.load.ddl import APP_SCHEMA_SQL
 from tests.loaddata import build_tables, table, write_test_snapshot
 from tests.test_load import AS_OF, SHIFT, TODAY, bad_snapshot, shifted
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def dump(dsn: str, schema: str = "public", teams: tuple[int, ...] = ()) -> dict[str, list]:

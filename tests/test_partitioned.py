@@ -19,6 +19,8 @@ from pipeline.base.schemas import spec
 from pipeline.cli import main
 from tests.test_generate_blend import gh_tables
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 BASE = ["snapshot", "--scenario", "review-bottleneck", "--teams", "5", "--seed", "42"]
 
 
@@ -288,7 +290,7 @@ def test_a_worker_that_dies_is_one_user_error() -> None:
 def test_a_slice_of_teams_is_those_teams_rows_of_the_whole_run(config: dict) -> None:
     from pipeline.paths import DEFAULT_ANCHOR
     from stages.generate import GenerateConfig, generate, generate_slice, resolve, run_info
-    from stages.generate.core import TeamSlice, count_slice_prs
+    from stages.generate.synthetic.tables import TeamSlice, count_slice_prs
 
     cfg = GenerateConfig(anchor=DEFAULT_ANCHOR, **config)
     whole = generate(cfg)

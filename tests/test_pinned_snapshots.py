@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -32,11 +34,30 @@ def _digest(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Per pinned run, the sha256 of every table file when the pins were last set: names the tables
+# whose bytes changed (regenerate with DEMOSEED_WRITE_PINNED_TABLES=1 when the pins change on purpose).
+PINNED_TABLES = Path(__file__).parent / "data" / "pinned_tables.json"
+
+
+def _changed(name: str, manifest: dict) -> str:
+    """Which tables' bytes differ from the per-table record (or why it cannot tell)."""
+    got = {table: t["sha256"] for table, t in sorted(manifest["tables"].items())}
+    record = json.loads(PINNED_TABLES.read_text()).get(name, {}) if PINNED_TABLES.is_file() else {}
+    if hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] != PINNED[name][1]:
+        return "the per-table record does not match the pins; tables unknown"
+    changed = sorted(t for t in {*record, *got} if record.get(t) != got.get(t))
+    return f"tables whose bytes changed: {', '.join(changed)}" if changed else "no table changed (params or inputs did)"
+
+
 def _pinned(name: str, snap_dir) -> None:
     manifest = json.loads((snap_dir / "manifest.json").read_text())
     got = (manifest["snapshot_id"], _digest(manifest))
     print(f"PIN {name}: {got}")
-    assert got == PINNED[name], f"{name}: snapshot bytes changed: {got}"
+    if os.environ.get("DEMOSEED_WRITE_PINNED_TABLES"):
+        record = json.loads(PINNED_TABLES.read_text()) if PINNED_TABLES.is_file() else {}
+        tables = {table: t["sha256"] for table, t in sorted(manifest["tables"].items())}
+        PINNED_TABLES.write_text(json.dumps({**record, name: tables}, indent=1, sort_keys=True) + "\n")
+    assert got == PINNED[name], f"{name}: snapshot bytes changed: {got}; {_changed(name, manifest)}"
 
 
 @pytest.mark.parametrize("scenario", ["ai-success", "review-bottleneck", "baseline", "detective-game"])

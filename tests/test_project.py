@@ -15,7 +15,7 @@ from pipeline.base.errors import UserError
 from pipeline.base.hashing import content_hash
 from pipeline.base.projects import Preset
 from pipeline.base.schemas import APP_LOAD_ORDER, GENERATED_TABLES, spec
-from stages.generate.project import build_project
+from stages.generate.real_project.build import build_project
 from stages.normalize import normalize
 from tests.test_normalize import commit, file, pr_node, raw_table, review, user
 
@@ -148,8 +148,8 @@ def test_members_are_real_people_ranked_and_capped(built):
         "13+carol@users.noreply.github.com",
     ]
     assert members[0]["created_at"] == t("2025-06-02T09:00:00Z")
-    assert built.info["members"] == 3
-    assert built.info["dropped"] == {
+    assert built.info.members == 3
+    assert built.info.dropped == {
         "PRs authored by bots dropped": 1,
         "PRs created outside the window dropped": 1,
         "people beyond max_members left out (their PRs/reviews kept unattributed)": 2,
@@ -238,7 +238,7 @@ def test_children_point_at_the_right_pr(built):
     for p in prov:
         real_fields, simulated = json.loads(p["real_fields"]), json.loads(p["simulated_fields"])
         assert sorted(real_fields + simulated, key=FIELDS.index) == list(FIELDS)  # each field once, in either
-    assert built.info["real_fields"] == json.loads(prov[1]["real_fields"])
+    assert list(built.info.real_fields) == json.loads(prov[1]["real_fields"])
 
 
 def test_simulated_children_follow_the_preset(built):
@@ -255,8 +255,8 @@ def test_simulated_children_follow_the_preset(built):
     for name in ("metrics_prcheckrun", "metrics_deployment", "metrics_aiusagedaily"):
         created = tables[name].column("created_at")
         assert len(created) == 0 or pc.max(created).as_py() < end, name
-    assert built.info["anchor"] == "2025-06-02"
-    assert built.info["week_starts"] == ["2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02"]
+    assert built.info.as_json()["anchor"] == "2025-06-02"
+    assert built.info.as_json()["week_starts"] == ["2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02"]
     assert set(built.tables) == {*GENERATED_TABLES, "demoseed_provenance"}
 
 
@@ -282,7 +282,7 @@ def test_long_file_paths_are_cut_to_the_apps_varchar_500():
     ]
     res = build_project(PRESET, normalize(raw_table(nodes)).tables, seed=1, anchor=None)
     assert res.tables["metrics_prfile"].column("filename").to_pylist() == [long_a[:500]]
-    assert res.info["dropped"] == {
+    assert res.info.dropped == {
         "file paths longer than 500 characters truncated": 2,
         "files whose truncated paths collide dropped": 1,
     }

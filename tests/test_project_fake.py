@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.base.projects import Preset
 from pipeline.base.schemas import GH_RAW_PULL_REQUESTS
-from stages.generate.project import build_project
+from stages.generate.real_project.build import build_project
 from stages.normalize import normalize
 from tests.fake_github.dataset import Dataset
 from tests.test_project import load_into_postgres
@@ -139,7 +139,7 @@ def test_project_equals_the_fakes_ground_truth_after_bot_filtering(fake, normali
         p = prs[c["pull_request_id"]]
         per_pr_commits[(p["github_repo"], p["github_pr_id"])] += 1
     assert per_pr_commits == +commit_truth
-    assert res.info["anchor"] == "2026-01-05"
+    assert res.info.anchor.isoformat() == "2026-01-05"
 
 
 def test_member_cap_keeps_the_most_active(fake, normalized):

@@ -18,6 +18,8 @@ from pipeline.cli import main
 from stages.fetch.cache import RepoCache
 from tests.fake_github.dataset import Dataset
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 SIZES = (40, 20, 30)
 
 

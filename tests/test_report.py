@@ -27,6 +27,8 @@ import vl_convert
 from pipeline.cli import main
 from stages.generate.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 SCENARIOS = ("ai-success", "review-bottleneck", "baseline", "detective-game")
 ALL = (*SCENARIOS, "blended", "project")
 DIRS = {**{s: f"{s}-seed42" for s in SCENARIOS}, "blended": "review-bottleneck-seed7", "project": "fastapi-seed42"}
@@ -358,3 +360,30 @@ def test_the_readme_shows_the_command_and_a_small_screenshot():
     assert "demoseed report" in readme and "![demoseed report: baseline next to ai-success](docs/report.png)" in readme
     shot = (repo / "docs" / "report.png").read_bytes()
     assert len(shot) < 200_000 and png_size(shot)[0] >= 800
+
+
+def test_the_generator_rules_are_rechecked_on_the_snapshot_drawn(snaps, tmp_path):
+    """A review moved onto its PR's author after the snapshot was written: the panel's rule check breaks."""
+    import pyarrow as pa
+
+    snap = snaps["review-bottleneck"]
+    copy = tmp_path / "edited" / snap.name
+    shutil.copytree(snap, copy)
+    reviews = pq.read_table(copy / "metrics_prreview.parquet")
+    prs = pq.read_table(copy / "metrics_pullrequest.parquet", columns=["id", "author_id"]).to_pylist()
+    author = {p["id"]: p["author_id"] for p in prs}
+    reviewer = reviews.column("reviewer_id").to_pylist()
+    reviewer[0] = author[reviews.column("pull_request_id")[0].as_py()]
+    index = reviews.schema.get_field_index("reviewer_id")
+    edited = reviews.set_column(
+        index, reviews.schema.field(index), pa.array(reviewer, reviews.schema.field(index).type)
+    )
+    pq.write_table(edited, copy / "metrics_prreview.parquet")
+    out = tmp_path / "edited.html"
+    assert main(["report", str(copy), "-o", str(out)]) == 0
+    page = out.read_text("utf-8")
+    assert "✗ generator&#x27;s coherence rules" in page
+    assert "reviewer is not the PR author" in page
+    project = (tmp_path / "project.html", snaps["project"])
+    assert main(["report", str(project[1]), "-o", str(project[0])]) == 0
+    assert "✓ generator" not in project[0].read_text("utf-8")

@@ -33,6 +33,8 @@ from pipeline.cli import main
 from tests.test_report import ALL, CHART_IDS, WEEKLY_SERIES, manifest, png_size, rows_of, specs_in, team_weekly
 from tests.test_report import snaps as snaps  # the fixture
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 TIMEOUT = 60.0
 WIDTH = 1400
 

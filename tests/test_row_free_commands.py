@@ -21,6 +21,8 @@ from pipeline.base.footer import footer_rows
 from pipeline.base.manifest import verify_snapshot
 from tests.loaddata import write_test_snapshot
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 ROW_LIBRARIES = ("pyarrow", "polars", "duckdb", "numpy")
 
 

@@ -16,6 +16,8 @@ from pipeline.base.parquet import write_table
 from pipeline.base.schemas import APP_LOAD_ORDER, GH_PULL_REQUESTS, SNAPSHOT_TABLES
 from pipeline.cli import main
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 pytest.importorskip("stages.generate")
 
 DEMOSEED = Path(sys.executable).with_name("demoseed")
@@ -155,3 +157,14 @@ def test_project_snapshot_fetches_only_the_presets_newest_prs(data_root, monkeyp
     assert manifest.params["mode"] == "project"
     prs = read_snapshot_tables(data_root / "snapshots" / "fastapi-seed42", ["metrics_pullrequest"])
     assert set(prs["metrics_pullrequest"].column("github_pr_id").to_pylist()) <= {r["number"] for r in newest}
+
+
+def test_legacy_flags_without_teams_make_one_team(data_root):
+    """--members/--prs without --teams: one team (GenerateConfig's default), as with --teams 1."""
+    assert main(["snapshot", "--members", "4", "--prs", "30", "--no-github"]) == 0
+    snap = data_root / "snapshots" / "legacy-t1m4p30-seed42-no-github"
+    manifest = verify_snapshot(snap)
+    assert manifest.mode == "legacy"
+    assert manifest.params["generate"]["teams"] == 1
+    assert manifest.params["generate"]["members"] == 4
+    assert read_snapshot_tables(snap, ["teams_team"])["teams_team"].num_rows == 1

@@ -8,11 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.base.manifest import verify_snapshot
 from pipeline.base.parquet import write_table
 from pipeline.base.schemas import GH_PULL_REQUESTS
 from pipeline.cli import main
 from tests.test_snapshot import _real_prs
+
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
 
 ARGS = ["snapshot", "--scenario", "baseline", "--seed", "4", "--no-github"]
 

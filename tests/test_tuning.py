@@ -23,6 +23,8 @@ from pipeline.base import tuning
 from pipeline.runners.load import run_load
 from tests.loaddata import write_test_snapshot
 
+pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
+
 AS_OF = dt.datetime(2026, 3, 4, 12, tzinfo=dt.UTC)
 
 

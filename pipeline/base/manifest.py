@@ -28,6 +28,7 @@ writes the JSON.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -43,6 +44,7 @@ from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
 from pipeline.base.footer import footer_rows
 from pipeline.base.parts import PartEntry, part_from_json, part_name, parted_entry
+from pipeline.base.runrecord import Mode, RunRecord, run_record_from_json
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -155,22 +157,31 @@ class Manifest:
             ) from None
 
     @property
-    def mode(self) -> str | None:
-        """ "scenario", "legacy" or "project" (None for a snapshot written without it)."""
-        mode = self.params.get("mode")
-        return mode if isinstance(mode, str) else None
+    def mode(self) -> Mode | None:
+        """The run's mode (None for a snapshot written without it)."""
+        return Mode.parse(self.params.get("mode"))
 
     @property
     def generate(self) -> dict[str, Any]:
-        """The generate stage's record (``params.generate``)."""
+        """The generate stage's record as JSON (``params.generate``); :attr:`run` is its typed view."""
         gen = self.params.get("generate")
         return gen if isinstance(gen, dict) else {}
+
+    @functools.cached_property
+    def run(self) -> RunRecord | None:
+        """The generate stage's typed record (None when the manifest holds none, or an incomplete one)."""
+        if not self.generate:
+            return None
+        try:
+            return run_record_from_json(self.generate)
+        except (KeyError, TypeError, ValueError):
+            return None
 
     @property
     def scenario(self) -> str | None:
         """The scenario's name (None for a real-project snapshot or when unknown)."""
         name = self.generate.get("scenario")
-        return name if self.mode != "project" and isinstance(name, str) and name else None
+        return name if self.mode is not Mode.PROJECT and isinstance(name, str) and name else None
 
     @property
     def seed(self) -> int | None:

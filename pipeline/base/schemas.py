@@ -8,7 +8,9 @@ written in and its natural keys. Columns are declared in a compact form::
 where ``type`` is one of ``i64 i32 f64 str bool ts date json dec(p,s)`` or a
 nested type built in Python, and a trailing ``?`` marks a nullable column.
 
-Type mapping for the app tables (see ``pipeline/base/sql/app-schema.sql``):
+The app tables are not declared here: their columns come from the app's DDL
+(``pipeline/base/sql/app-schema.sql``, parsed by :mod:`pipeline.base.appddl`),
+with this type mapping:
 bigint -> int64, integer -> int32, varchar/text -> string, boolean -> bool,
 timestamptz -> timestamp[us, UTC], date -> date32, numeric(p,s) ->
 decimal128(p,s), jsonb -> string holding JSON text (field metadata
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from pipeline.base.appddl import APP_SCHEMA_SQL, AppDDL, Column, app_ddl
 from pipeline.base.tablenames import APP_LOAD_ORDER as APP_LOAD_ORDER
 from pipeline.base.tablenames import SNAPSHOT_EXTRA
 from pipeline.base.tablenames import SNAPSHOT_TABLES as SNAPSHOT_TABLES
@@ -110,320 +113,89 @@ def _spec(
     return TableSpec(name, pa.schema(fields), order_by, stage, natural_keys, doc)
 
 
-# Every app table starts with these three columns.
-_BASE = """
-id i64
-created_at ts
-updated_at ts
-team_id i64
-"""
-
 # ---------------------------------------------------------------------------
-# App tables (exactly as pipeline/base/sql/app-schema.sql, column order included)
+# App tables: columns, types, nullability and load order from the app's DDL
+# (pipeline/base/sql/app-schema.sql, parsed by pipeline.base.appddl); here
+# only what SQL does not say: the stage that writes each table and the
+# natural keys demoseed keeps unique (beyond the DDL's UNIQUE constraints).
 # ---------------------------------------------------------------------------
 APP = "app"
 
-TEAMS_TEAM = _spec(
-    "teams_team",
-    """
-    id i64
-    created_at ts
-    updated_at ts
-    subscription_id i64?
-    customer_id i64?
-    billing_details_last_changed ts
-    last_synced_with_stripe ts?
-    name str 100
-    slug str 50
-    onboarding_complete bool
-    onboarding_pipeline_status str 50
-    onboarding_pipeline_error str?
-    onboarding_pipeline_started_at ts?
-    onboarding_pipeline_completed_at ts?
-    background_sync_progress i32
-    background_llm_progress i32
-    copilot_status str 30
-    copilot_last_sync_at ts?
-    copilot_consecutive_failures i32
-    copilot_price_tier str 20
-    """,
-    stage=APP,
-    natural_keys=(("slug",),),
-)
+_SQL_TYPES: dict[str, pa.DataType] = {
+    "bigint": pa.int64(),
+    "integer": pa.int32(),
+    "text": pa.string(),
+    "boolean": pa.bool_(),
+    "timestamp with time zone": TS,
+    "date": pa.date32(),
+    "jsonb": pa.string(),
+}
+_NUMERIC = re.compile(r"numeric\((\d+), (\d+)\)")
 
-METRICS_TEAMMEMBER = _spec(
-    "metrics_teammember",
-    _BASE
-    + """
-    email str 254
-    display_name str 255
-    github_username str 100
-    github_id str 50
-    jira_account_id str 100
-    slack_user_id str 50
-    copilot_last_activity_at ts?
-    copilot_last_editor str? 100
-    role str 20
-    is_active bool
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "github_id"), ("team_id", "email")),
-)
+_APP_RULES: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {  # table -> (stage, natural keys)
+    "teams_team": (APP, (("slug",),)),
+    "metrics_teammember": (APP, (("team_id", "github_id"), ("team_id", "email"))),
+    "metrics_aiusagedaily": (APP, (("team_id", "member_id", "date", "source"),)),
+    "metrics_weeklymetrics": ("aggregate", (("team_id", "member_id", "week_start"),)),
+    "metrics_pullrequest": (APP, (("team_id", "github_pr_id", "github_repo"),)),
+    "metrics_deployment": (APP, (("team_id", "github_deployment_id"),)),
+    "metrics_prreview": (APP, (("team_id", "github_review_id"),)),
+    "metrics_prcheckrun": (APP, (("team_id", "github_check_run_id"),)),
+    "metrics_prfile": (APP, (("team_id", "pull_request_id", "filename"),)),
+    "metrics_commit": (APP, (("team_id", "github_sha"),)),
+    "metrics_jiraissue": (APP, (("team_id", "jira_id"),)),
+    "metrics_prsurvey": (APP, (("pull_request_id",), ("token",))),
+    "metrics_prsurveyreview": (APP, (("survey_id", "reviewer_id"),)),
+}
 
-METRICS_AIUSAGEDAILY = _spec(
-    "metrics_aiusagedaily",
-    _BASE
-    + """
-    member_id i64
-    date date
-    source str 20
-    active_hours dec(5,2)?
-    suggestions_shown i32
-    suggestions_accepted i32
-    acceptance_rate dec(5,2)?
-    synced_at ts
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "member_id", "date", "source"),),
-)
 
-METRICS_WEEKLYMETRICS = _spec(
-    "metrics_weeklymetrics",
-    _BASE
-    + """
-    member_id i64
-    week_start date
-    prs_merged i32
-    avg_cycle_time_hours dec(10,2)?
-    avg_review_time_hours dec(10,2)?
-    commits_count i32
-    lines_added i32
-    lines_removed i32
-    revert_count i32
-    hotfix_count i32
-    story_points_completed dec(10,1)
-    issues_resolved i32
-    ai_assisted_prs i32
-    avg_quality_rating dec(3,2)?
-    surveys_completed i32
-    guess_accuracy dec(5,2)?
-    """,
-    stage="aggregate",
-    natural_keys=(("team_id", "member_id", "week_start"),),
-)
+def _app_field(col: Column) -> pa.Field:
+    """A DDL column as an Arrow field (the type mapping in the module docstring)."""
+    meta: dict[str, str] = {}
+    if m := _NUMERIC.fullmatch(col.sql_type):
+        dtype: pa.DataType = pa.decimal128(int(m.group(1)), int(m.group(2)))
+    elif col.max_length is not None:
+        dtype = pa.string()
+        meta["max_length"] = str(col.max_length)
+    else:
+        dtype = _SQL_TYPES[col.sql_type]
+        if col.sql_type == "jsonb":
+            meta["logical"] = "json"
+    return pa.field(col.name, dtype, nullable=col.nullable, metadata=meta or None)
 
-METRICS_PULLREQUEST = _spec(
-    "metrics_pullrequest",
-    _BASE
-    + """
-    github_pr_id i64
-    github_repo str 255
-    title str
-    body str
-    author_id i64?
-    state str 20
-    pr_created_at ts?
-    merged_at ts?
-    first_review_at ts?
-    cycle_time_hours dec(10,2)?
-    review_time_hours dec(10,2)?
-    review_rounds i32?
-    avg_fix_response_hours dec(10,2)?
-    commits_after_first_review i32?
-    total_comments i32?
-    additions i32
-    deletions i32
-    is_revert bool
-    is_hotfix bool
-    is_draft bool
-    labels json
-    milestone_title str 255
-    assignees json
-    linked_issues json
-    is_ai_assisted bool?
-    ai_tools_detected json
-    ai_detection_version str 10
-    llm_summary json?
-    llm_summary_version str 10
-    has_ai_commits bool
-    has_ai_review bool
-    has_ai_files bool
-    ai_confidence_score dec(4,3)?
-    ai_signals json
-    jira_key str 50
-    synced_at ts
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "github_pr_id", "github_repo"),),
-)
 
-METRICS_DEPLOYMENT = _spec(
-    "metrics_deployment",
-    _BASE
-    + """
-    github_deployment_id i64
-    github_repo str 255
-    environment str 100
-    status str 20
-    creator_id i64?
-    deployed_at ts
-    pull_request_id i64?
-    sha str 40
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "github_deployment_id"),),
-)
+def _app_spec(ddl: AppDDL, name: str) -> TableSpec:
+    stage, natural_keys = _APP_RULES[name]
+    return TableSpec(name, pa.schema([_app_field(c) for c in ddl.columns(name)]), ("id",), stage, natural_keys)
 
-METRICS_PRREVIEW = _spec(
-    "metrics_prreview",
-    _BASE
-    + """
-    github_review_id i64?
-    pull_request_id i64
-    reviewer_id i64?
-    state str 20
-    body str
-    submitted_at ts?
-    is_ai_review bool
-    ai_reviewer_type str 50
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "github_review_id"),),
-)
 
-METRICS_PRCHECKRUN = _spec(
-    "metrics_prcheckrun",
-    _BASE
-    + """
-    github_check_run_id i64
-    pull_request_id i64
-    name str 255
-    status str 20
-    conclusion str? 20
-    started_at ts?
-    completed_at ts?
-    duration_seconds i32?
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "github_check_run_id"),),
-)
+def _app_tables() -> tuple[TableSpec, ...]:
+    ddl = app_ddl()
+    if set(ddl.creates) != set(_APP_RULES):
+        raise ValueError(f"{APP_SCHEMA_SQL}: tables {sorted(ddl.creates)}, expected {sorted(_APP_RULES)}")
+    return tuple(_app_spec(ddl, name) for name in ddl.creates)
 
-METRICS_PRFILE = _spec(
-    "metrics_prfile",
-    _BASE
-    + """
-    pull_request_id i64
-    filename str 500
-    status str 20
-    additions i32
-    deletions i32
-    changes i32
-    file_category str 50
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "pull_request_id", "filename"),),
-)
-
-METRICS_COMMIT = _spec(
-    "metrics_commit",
-    _BASE
-    + """
-    github_sha str 40
-    github_repo str 255
-    author_id i64?
-    message str
-    committed_at ts?
-    additions i32
-    deletions i32
-    pull_request_id i64?
-    is_ai_assisted bool
-    ai_co_authors json
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "github_sha"),),
-)
-
-METRICS_JIRAISSUE = _spec(
-    "metrics_jiraissue",
-    _BASE
-    + """
-    jira_key str 50
-    jira_id str 50
-    summary str
-    issue_type str 50
-    status str 50
-    description str
-    labels json
-    priority str 50
-    parent_issue_key str 50
-    assignee_id i64?
-    story_points dec(5,1)?
-    sprint_id str 50
-    sprint_name str 255
-    issue_created_at ts?
-    resolved_at ts?
-    cycle_time_hours dec(10,2)?
-    synced_at ts
-    """,
-    stage=APP,
-    natural_keys=(("team_id", "jira_id"),),
-)
-
-METRICS_PRSURVEY = _spec(
-    "metrics_prsurvey",
-    _BASE
-    + """
-    pull_request_id i64
-    author_id i64?
-    token str? 64
-    token_expires_at ts?
-    github_comment_id i64?
-    author_ai_assisted bool?
-    author_responded_at ts?
-    author_response_source str? 10
-    ai_modification_effort str? 20
-    """,
-    stage=APP,
-    natural_keys=(("pull_request_id",), ("token",)),
-)
-
-METRICS_PRSURVEYREVIEW = _spec(
-    "metrics_prsurveyreview",
-    _BASE
-    + """
-    survey_id i64
-    reviewer_id i64?
-    quality_rating i32?
-    ai_guess bool?
-    guess_correct bool?
-    responded_at ts?
-    response_source str? 10
-    feedback_clarity i32?
-    review_burden i32?
-    """,
-    stage=APP,
-    natural_keys=(("survey_id", "reviewer_id"),),
-)
 
 # In the order the app's DDL declares them.
-APP_TABLES: tuple[TableSpec, ...] = (
-    TEAMS_TEAM,
-    METRICS_TEAMMEMBER,
-    METRICS_AIUSAGEDAILY,
-    METRICS_WEEKLYMETRICS,
-    METRICS_PULLREQUEST,
-    METRICS_DEPLOYMENT,
-    METRICS_PRREVIEW,
-    METRICS_PRCHECKRUN,
-    METRICS_PRFILE,
-    METRICS_COMMIT,
-    METRICS_JIRAISSUE,
-    METRICS_PRSURVEY,
-    METRICS_PRSURVEYREVIEW,
-)
+APP_TABLES: tuple[TableSpec, ...] = _app_tables()
+_APP = {t.name: t for t in APP_TABLES}
+TEAMS_TEAM = _APP["teams_team"]
+METRICS_TEAMMEMBER = _APP["metrics_teammember"]
+METRICS_AIUSAGEDAILY = _APP["metrics_aiusagedaily"]
+METRICS_WEEKLYMETRICS = _APP["metrics_weeklymetrics"]
+METRICS_PULLREQUEST = _APP["metrics_pullrequest"]
+METRICS_DEPLOYMENT = _APP["metrics_deployment"]
+METRICS_PRREVIEW = _APP["metrics_prreview"]
+METRICS_PRCHECKRUN = _APP["metrics_prcheckrun"]
+METRICS_PRFILE = _APP["metrics_prfile"]
+METRICS_COMMIT = _APP["metrics_commit"]
+METRICS_JIRAISSUE = _APP["metrics_jiraissue"]
+METRICS_PRSURVEY = _APP["metrics_prsurvey"]
+METRICS_PRSURVEYREVIEW = _APP["metrics_prsurveyreview"]
 
-# What the generate stage produces (all app tables but the weekly metrics).
-GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != "metrics_weeklymetrics")
+# The app table the aggregate stage writes; the generate stage produces all the others.
+WEEKLY = METRICS_WEEKLYMETRICS.name
+GENERATED_TABLES: tuple[str, ...] = tuple(t for t in APP_LOAD_ORDER if t != WEEKLY)
 
 # ---------------------------------------------------------------------------
 # demoseed's own snapshot tables (kept in the snapshot, not loaded by default)

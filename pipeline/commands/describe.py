@@ -127,6 +127,7 @@ def command(snapshot: Path | None, latest: bool, scenario_opt: str | None, wide:
     from rich.console import Console
 
     from pipeline.base.manifest import MANIFEST_NAME, read_manifest
+    from pipeline.base.runrecord import Mode
     from stages.aggregate.story import headline
 
     if scenario_opt is not None:
@@ -144,7 +145,7 @@ def command(snapshot: Path | None, latest: bool, scenario_opt: str | None, wide:
     df = pl.from_arrow(team_weekly)
     assert isinstance(df, pl.DataFrame)
     console = Console(width=None if Console().is_terminal else (260 if wide else 160))
-    label = scenario or ("real project" if manifest and manifest.mode == "project" else "")
+    label = scenario or ("real project" if manifest and manifest.mode is Mode.PROJECT else "")
     seed = manifest.seed if manifest else None
     console.print(
         f"[bold]{directory}[/bold]" + (f" — {label}" if label else "") + (f", seed {seed}" if seed is not None else "")

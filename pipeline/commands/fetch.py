@@ -11,6 +11,7 @@ import click
 
 from pipeline import options
 from pipeline.base.errors import UserError
+from pipeline.base.github import FETCH_MAX_WAIT
 
 if TYPE_CHECKING:
     from stages.fetch import FetchSummary
@@ -70,7 +71,7 @@ def _summary_lines(summary: FetchSummary) -> list[str]:
 @click.option(
     "--max-wait",
     type=click.FloatRange(0),
-    default=600,
+    default=FETCH_MAX_WAIT,
     show_default=True,
     help="Seconds of rate-limit waiting after which the run stops cleanly and says when to resume.",
 )

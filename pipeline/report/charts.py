@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.base.runrecord import Mode
 from pipeline.report.source import Story
 
 Spec = dict[str, Any]
@@ -37,13 +38,13 @@ class Chart:
 
 def origin(story: Story, needs: tuple[str, ...]) -> str:
     """Where a metric's numbers come from in a real project: real (GitHub) or simulated."""
-    real = set(story.generate.get("real_fields") or ())
+    real = set(story.run.real_fields if story.run else ())
     return "real (GitHub)" if all(n in real for n in needs) else "simulated"
 
 
 def header(story: Story, needs: tuple[str, ...]) -> str:
     """A panel's title: the snapshot, and for a real project whether these numbers are real."""
-    return f"{story.label} — {origin(story, needs)}" if story.mode == "project" else story.label
+    return f"{story.label} — {origin(story, needs)}" if story.mode is Mode.PROJECT else story.label
 
 
 def width(stories: list[Story]) -> int:

@@ -25,6 +25,7 @@ import vl_convert
 
 from pipeline import __version__, paths
 from pipeline.base.atomic import atomic_write_bytes
+from pipeline.base.runrecord import Mode, ProjectInfo
 from pipeline.report.charts import Chart
 from pipeline.report.checks import Check, all_checks
 from pipeline.report.source import Story
@@ -94,13 +95,13 @@ def _check(c: Check) -> str:
 
 
 def _params(story: Story) -> list[tuple[str, str]]:
-    m, gen = story.manifest, story.generate
+    m, run = story.manifest, story.run
     weeks = story.weeks.get_column("week_start").to_list()
     rows = [
         ("snapshot id", m.snapshot_id),
         ("mode", story.mode),
-        ("scenario", f"{story.scenario} — {gen.get('scenario_title', '')}".rstrip(" —") if story.scenario else "–"),
-        ("project", str(gen.get("project"))) if story.mode == "project" else None,
+        ("scenario", f"{story.scenario} — {run.scenario_title if run else ''}".rstrip(" —") if story.scenario else "–"),
+        ("project", str(run.project if run else None)) if story.mode is Mode.PROJECT else None,
         ("seed", str(m.seed)),
         ("weeks", f"{len(weeks)}: {weeks[0]} to {weeks[-1]}" if weeks else "0"),
         ("team", f"{story.team.name} ({story.team.slug})" + (f", 1 of {story.teams} teams" if story.teams > 1 else "")),
@@ -112,11 +113,11 @@ def _params(story: Story) -> list[tuple[str, str]]:
 
 
 def _real_share(story: Story) -> str:
-    gen = story.generate
-    realized = gen.get("real_share_realized", gen.get("real_share"))
-    text = "–" if realized is None else f"{float(realized) * 100:.0f} %"
-    reason = gen.get("real_share_reason")
-    return f"{text} ({reason})" if reason else text
+    run = story.run
+    if run is None:
+        return "–"
+    text = f"{run.real_share * 100:.0f} %"
+    return f"{text} ({run.real_share_reason})" if run.real_share_reason else text
 
 
 def _panel(story: Story) -> str:
@@ -126,9 +127,9 @@ def _panel(story: Story) -> str:
         for name, entry in sorted(story.manifest.tables.items())
     )
     fields = ""
-    if story.mode == "project":
-        real = ", ".join(story.generate.get("real_fields") or [])
-        simulated = ", ".join(story.generate.get("simulated_fields") or [])
+    if isinstance(story.run, ProjectInfo):
+        real = ", ".join(story.run.real_fields)
+        simulated = ", ".join(story.run.simulated_fields)
         fields = f"<p><b>real (GitHub):</b> {_e(real)}</p><p><b>simulated:</b> {_e(simulated)}</p>"
     notes = "".join(f"<li>{_e(n)}</li>" for n in story.manifest.notes)
     return (

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.manifest import Manifest, read_manifest, table_files
+from pipeline.base.runrecord import Mode, RunRecord
 from pipeline.base.schemas import DEMOSEED_TEAM_WEEKLY
 
 # The tables a report reads (their files are re-hashed by checks.integrity).
@@ -62,8 +63,13 @@ class Story:
     sources: pl.DataFrame  # source, real_repo, prs
 
     @property
-    def mode(self) -> str:
-        return self.manifest.mode or "scenario"
+    def mode(self) -> Mode:
+        return self.manifest.mode or Mode.SCENARIO
+
+    @property
+    def run(self) -> RunRecord | None:
+        """The generate stage's typed record (None for a snapshot whose manifest holds none)."""
+        return self.manifest.run
 
     @property
     def scenario(self) -> str | None:
@@ -73,10 +79,6 @@ class Story:
     @property
     def params(self) -> dict[str, Any]:
         return self.manifest.params
-
-    @property
-    def generate(self) -> dict[str, Any]:
-        return self.manifest.generate
 
 
 def _paths(directory: Path, manifest: Manifest, table: str) -> list[Path]:

@@ -28,8 +28,7 @@ CURVE_OF: dict[str, str] = {
 
 def scenario_parameters(manifest: Manifest) -> dict[str, Any] | None:
     """The resolved scenario a snapshot was generated from (None for real projects)."""
-    params = manifest.generate.get("scenario_parameters")
-    return params if isinstance(params, dict) else None
+    return manifest.run.scenario_parameters if manifest.run is not None else None
 
 
 def curve(manifest: Manifest, column: str, weeks: int) -> list[float] | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import paths
 from pipeline.base.errors import UserError
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
 from pipeline.base.repos import repo_ok
 
 if TYPE_CHECKING:
@@ -21,13 +22,13 @@ class FetchRequest:
 
     repos: tuple[str, ...]
     token: str | None
-    concurrency: int = 8
+    concurrency: int = FETCH_CONCURRENCY
     since: str | None = None
     until: str | None = None
     max_prs: int | None = None
     refresh: bool = False
     no_cache: bool = False
-    max_wait: float = 600
+    max_wait: float = FETCH_MAX_WAIT
     api_url: str | None = None
     raw_dir: Path | None = None
     progress: bool = False

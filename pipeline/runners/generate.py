@@ -24,6 +24,7 @@ import pyarrow as pa
 from pipeline import paths
 from pipeline.base.atomic import atomic_directory, atomic_write_bytes
 from pipeline.base.parquet import write_table
+from pipeline.base.runrecord import GenerateInfo, ProjectInfo, RunRecord
 from pipeline.base.schemas import spec
 from pipeline.outputs import GENERATE_OUTPUT, check_replace
 from pipeline.stagecache import cached_stage, stage_key, tables_fingerprint
@@ -31,7 +32,6 @@ from stages.generate.config import GenerateConfig
 
 if TYPE_CHECKING:
     from pipeline.base.projects import Preset
-    from stages.generate import GenerateInfo
     from stages.generate.scenario import Scenario
 
 INFO_NAME = "info.json"
@@ -39,15 +39,24 @@ INFO_NAME = "info.json"
 
 @dataclass(frozen=True)
 class Generated:
-    """A generate run as the snapshot uses it: tables, the JSON record for the manifest, the weeks."""
+    """A generate run as the snapshot uses it: tables and the run's record (the manifest's ``params.generate``)."""
 
     tables: dict[str, pa.Table]
-    record: dict[str, Any]  # GenerateInfo.as_json() or a real-project run's record
-    week_starts: tuple[dt.date, ...]
-    real_share: float
-    real_share_reason: str | None
+    run: RunRecord
     cached: bool
     seconds: float
+
+    @property
+    def week_starts(self) -> tuple[dt.date, ...]:
+        return self.run.week_starts
+
+    @property
+    def real_share(self) -> float:
+        return self.run.real_share
+
+    @property
+    def real_share_reason(self) -> str | None:
+        return self.run.real_share_reason
 
 
 def with_defaults(config: GenerateConfig) -> GenerateConfig:
@@ -58,19 +67,18 @@ def with_defaults(config: GenerateConfig) -> GenerateConfig:
 
 
 def scenario_inputs(scenario: Scenario) -> dict[str, str]:
-    """The hash that keys a scenario's text: a user's file by its bytes, a built-in by its text."""
+    """The hash that keys a scenario's text: a user's file by its bytes, a built-in by its text without
+    its promises (they say what to expect of a run, not how to make it)."""
+    from stages.generate.promises import without_promises
+
     if scenario.path is not None:
         return {"scenario_file_sha256": hashlib.sha256(scenario.path.read_bytes()).hexdigest()}
-    return {"scenario_sha256": hashlib.sha256(scenario.source_text.encode()).hexdigest()}
-
-
-def _dates(values: Any) -> tuple[dt.date, ...]:
-    return tuple(dt.date.fromisoformat(str(v)) for v in values)
+    return {"scenario_sha256": hashlib.sha256(without_promises(scenario.source_text).encode()).hexdigest()}
 
 
 def generate_cached(config: GenerateConfig, real: dict[str, pa.Table] | None, inputs: dict[str, Any]) -> Generated:
     """A scenario or legacy run, read back from ``data/work/generate/<key>/`` when the same was run before."""
-    from stages.generate import GenerateInfo, generate
+    from stages.generate import generate
 
     config = with_defaults(config)
     fingerprint = tables_fingerprint(real) if real else {}
@@ -82,29 +90,24 @@ def generate_cached(config: GenerateConfig, real: dict[str, pa.Table] | None, in
         return res.tables, res.info.as_json()
 
     tables, record, hit = cached_stage(paths.work_dir(), "generate", key, compute)
-    info = GenerateInfo.from_json(record)
-    return Generated(
-        tables, info.as_json(), info.week_starts, info.real_share, info.real_share_reason, hit, time.perf_counter() - t0
-    )
+    return Generated(tables, GenerateInfo.from_json(record), hit, time.perf_counter() - t0)
 
 
 def project_cached(
     preset: Preset, normalized: dict[str, pa.Table], *, seed: int, anchor: dt.date | None, inputs: dict[str, Any]
 ) -> Generated:
     """A real-project run (its own anchor default: the newest real event), cached like a scenario run."""
-    from stages.generate.project import build_project
+    from stages.generate.real_project.build import build_project
 
     key = stage_key("project", {"project": preset.key, "seed": seed, "anchor": str(anchor)}, inputs)
     t0 = time.perf_counter()
 
     def compute() -> tuple[dict[str, pa.Table], dict[str, Any]]:
         res = build_project(preset, normalized, seed=seed, anchor=anchor)
-        return res.tables, res.info
+        return res.tables, res.info.as_json()
 
     tables, record, hit = cached_stage(paths.work_dir(), "generate", key, compute)
-    return Generated(
-        tables, record, _dates(record["week_starts"]), float(record["real_share"]), None, hit, time.perf_counter() - t0
-    )
+    return Generated(tables, ProjectInfo.from_json(record), hit, time.perf_counter() - t0)
 
 
 @dataclass(frozen=True)

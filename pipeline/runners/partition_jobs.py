@@ -6,7 +6,7 @@ executor, or the inline one) runs them:
 
 1. :func:`count_job`: how many PRs a partition has (its successor's PR id offset).
 2. :func:`slice_job`: generate the partition's teams (the same rows as in a run of
-   all teams, :class:`stages.generate.core.TeamSlice`), validate, aggregate, and
+   all teams, :class:`stages.generate.synthetic.tables.TeamSlice`), validate, aggregate, and
    write every table's part ``<table>/part-NNNNN.parquet`` under the snapshot's
    directory, which every worker sees. The member-week part is provisional: its
    ids and stamps depend on the partitions before and on the last event of all.
@@ -28,15 +28,13 @@ import pyarrow as pa
 from pipeline.base.hashing import content_hash, file_sha256
 from pipeline.base.parquet import read_table, write_table
 from pipeline.base.parts import PartEntry, part_name
-from pipeline.base.schemas import spec
+from pipeline.base.schemas import WEEKLY, spec
 from stages.aggregate import Weeks, aggregate_with_weeks, restamp
 from stages.generate import generate_slice
-from stages.generate.core import count_slice_prs
+from stages.generate.synthetic.tables import count_slice_prs
 
 if TYPE_CHECKING:
-    from stages.generate.core import Params, RunFacts, TeamSlice
-
-WEEKLY = "metrics_weeklymetrics"
+    from stages.generate.synthetic.tables import Params, RunFacts, TeamSlice
 
 
 @dataclass(frozen=True)

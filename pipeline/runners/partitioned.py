@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from stages.generate import GenerateConfig, GenerateInfo
-    from stages.generate.core import Params
+    from stages.generate.synthetic.tables import Params
 
 # Default partition: about this many PRs (~ 0.5 GB of peak memory per worker; 10 partitions a million PRs).
 PARTITION_PRS = 100_000
@@ -48,7 +48,7 @@ PARTITION_PRS = 100_000
 
 def default_partition_teams(params: Params) -> int:
     """Teams per partition for about PARTITION_PRS PRs, from the first team's PR count (deterministic)."""
-    from stages.generate.core import count_slice_prs
+    from stages.generate.synthetic.tables import count_slice_prs
 
     per_team = max(1, count_slice_prs(params, range(1)))
     return max(1, PARTITION_PRS // per_team)
@@ -118,7 +118,7 @@ def _write_parts(
     root: Path, plan: PartitionPlan, real: dict[str, pa.Table] | None, executor: Executor
 ) -> tuple[dict[str, Any], GenerateInfo, int]:
     from stages.generate import run_info
-    from stages.generate.team import week_starts_for
+    from stages.generate.synthetic.team import week_starts_for
 
     params = plan.params
     ranges = team_ranges(params.teams, plan.partition_teams)
@@ -151,6 +151,6 @@ def _write_parts(
 
 
 def _slice(teams: range, pr_offset: int) -> Any:
-    from stages.generate.core import TeamSlice
+    from stages.generate.synthetic.tables import TeamSlice
 
     return TeamSlice(teams.start, len(teams), pr_offset)

@@ -11,6 +11,7 @@ imported only when a stage runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -21,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from pipeline import __version__, paths
 from pipeline.base.atomic import remove_stale_leftovers
 from pipeline.base.errors import IntegrityError, UserError
+from pipeline.base.github import FETCH_CONCURRENCY
 from pipeline.base.manifest import Manifest, verify_snapshot
+from pipeline.base.runrecord import GenerateInfo, Mode
 from pipeline.outputs import SNAPSHOT, check_output, check_replace
 from pipeline.runners import quickcheck
 from pipeline.stagecache import stage_key
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
     from pipeline.base.projects import Preset
     from pipeline.runners.generate import Generated
     from pipeline.runners.partitioned import PartitionPlan
-    from stages.generate import GenerateInfo
     from stages.generate.scenario import Scenario
 
 DEFAULT_SOURCE_REPOS = ("yanchuk/github-issues-rag", "tiangolo/fastapi", "pallets/flask")
@@ -50,10 +52,18 @@ class SnapshotRequest:
     repos: tuple[str, ...] = ()
     output: Path | None = None
     force: bool = False
-    concurrency: int = 8
+    concurrency: int = FETCH_CONCURRENCY
     partition_teams: int | None = None  # None: the default (partitioned.default_partition_teams)
     workers: int = 1
     dask: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.project != self.generate.project:  # the generate config knows it is a project run
+            object.__setattr__(self, "generate", dataclasses.replace(self.generate, project=self.project))
+
+    @property
+    def mode(self) -> Mode:
+        return self.generate.mode
 
     def check(self) -> None:
         """Every bound and combination, before any stage runs."""
@@ -61,10 +71,12 @@ class SnapshotRequest:
             raise UserError("give either --scenario or --project, not both")
         if self.project and (self.generate.members is not None or self.generate.prs is not None):
             raise UserError("--members/--prs are for legacy mode; they do not apply to --project")
-        if self.generate.legacy and not self.project:
-            missing = [f"--{k}" for k in ("teams", "members", "prs") if getattr(self.generate, k) is None]
+        if self.mode is Mode.LEGACY:
+            missing = [f"--{k}" for k in ("members", "prs") if getattr(self.generate, k) is None]
             if missing:
-                raise UserError(f"legacy mode needs --teams, --members and --prs; missing {', '.join(missing)}")
+                raise UserError(
+                    f"legacy mode needs --members and --prs (--teams defaults to 1); missing {', '.join(missing)}"
+                )
         self.generate.check_bounds()
         if self.real_data is not None and self.no_github:
             raise UserError("give either --real-data or --no-github, not both")
@@ -212,19 +224,7 @@ class SnapshotRun:
 
     def build(self, req: SnapshotRequest, token: str | None) -> SnapshotOutcome:
         """The full run: every stage (unchanged ones read back), then the snapshot written or kept."""
-        preset: Preset | None = None
-        scenario: Scenario | None = None
-        inputs: dict[str, Any] = {}
-        if req.project:
-            from pipeline.base import projects
-
-            preset = projects.get_preset(req.project)
-        elif req.generate.scenario is not None:
-            from pipeline.runners.generate import scenario_inputs
-            from stages.generate.scenario import load_scenario
-
-            scenario = load_scenario(req.generate.scenario)
-            inputs.update(scenario_inputs(scenario))
+        preset, scenario, inputs = _what_generates(req)
         name = snapshot_name(req, scenario.name if scenario is not None else None)
         out_dir = req.output or paths.snapshots_dir() / name
         explicit = req.output is not None
@@ -263,10 +263,10 @@ class SnapshotRun:
         tables.update(aggregated.tables)
 
         params = {
-            "mode": "project" if req.project else ("legacy" if req.generate.legacy else "scenario"),
+            "mode": str(req.mode),
             "request": req.as_params(),
             "source_repos": list(repos),
-            "generate": gen.record,
+            "generate": gen.run.as_json(),
         }
         inputs["request_key"] = request_key
         manifest = write_snapshot(out_dir, tables, name=name, params=params, inputs=inputs, notes=self.notes)
@@ -295,8 +295,7 @@ class SnapshotRun:
             self.say("generate", "synthetic only: no real GitHub data (real share 0)", note=True)
 
         def params(info: GenerateInfo) -> dict[str, Any]:
-            mode = "legacy" if req.generate.legacy else "scenario"
-            return {"mode": mode, "request": request, "source_repos": list(repos), "generate": info.as_json()}
+            return {"mode": str(req.mode), "request": request, "source_repos": list(repos), "generate": info.as_json()}
 
         with open_executor(req.workers, dask) as executor:
             manifest, run = write_partitioned_snapshot(
@@ -348,6 +347,24 @@ class SnapshotRun:
         else:
             self.say("generate", f"real share {gen.real_share:.1%}")
         return gen
+
+
+def _what_generates(req: SnapshotRequest) -> tuple[Preset | None, Scenario | None, dict[str, Any]]:
+    """The real project's preset or the scenario of the request (neither in legacy mode), and the
+    scenario's text hash for the snapshot's inputs."""
+    if req.mode is Mode.PROJECT:
+        from pipeline.base import projects
+
+        assert req.project is not None
+        return projects.get_preset(req.project), None, {}
+    if req.mode is Mode.SCENARIO:
+        from pipeline.runners.generate import scenario_inputs
+        from stages.generate.scenario import load_scenario
+
+        assert req.generate.scenario is not None
+        scenario = load_scenario(req.generate.scenario)
+        return None, scenario, dict(scenario_inputs(scenario))
+    return None, None, {}
 
 
 def source_repos(req: SnapshotRequest, scenario: Scenario | None, preset: Preset | None) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
 from stages.fetch.auth import resolve_token
 
 if TYPE_CHECKING:
@@ -89,12 +90,12 @@ def fetch_repos(
     raw_dir: Path,
     token: str | None,
     api_url: str,
-    concurrency: int = 8,
+    concurrency: int = FETCH_CONCURRENCY,
     since: str | dt.date | dt.datetime | None = None,
     until: str | dt.date | dt.datetime | None = None,
     refresh: bool = False,
     no_cache: bool = False,
-    max_wait: float = 600,
+    max_wait: float = FETCH_MAX_WAIT,
     progress: bool = False,
     max_prs: int | None = None,
     clock: Clock | None = None,

@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
 from pipeline.base.repos import repo_ok
 from stages.fetch import rest
 from stages.fetch.auth import mask
@@ -72,12 +73,12 @@ T = TypeVar("T")
 class Options:
     """How a run behaves (the CLI's flags, and a few knobs for tests and benches)."""
 
-    concurrency: int = 8
+    concurrency: int = FETCH_CONCURRENCY
     since: str | None = None  # ISO-8601, inclusive, on updatedAt
     until: str | None = None  # ISO-8601, exclusive, on updatedAt
     refresh: bool = False
     no_cache: bool = False
-    max_wait: float = 600.0
+    max_wait: float = FETCH_MAX_WAIT
     progress: bool = False
     margin: float = 300.0  # seconds the watermark stays behind the scan's start
     page_size: int = 25

@@ -42,6 +42,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from pipeline import __version__
+from pipeline.base.github import FETCH_CONCURRENCY, FETCH_MAX_WAIT
 from stages.fetch.auth import mask
 from stages.fetch.clock import Clock, iso
 from stages.fetch.errors import Forbidden, Paused, RateLimited, RepoError, TransientError, Unreachable
@@ -152,8 +153,8 @@ class Transport:
         api_url: str,
         token: str | None,
         clock: Clock,
-        concurrency: int = 8,
-        max_wait: float = 600.0,
+        concurrency: int = FETCH_CONCURRENCY,
+        max_wait: float = FETCH_MAX_WAIT,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,

@@ -25,16 +25,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from pipeline.base.runrecord import GenerateInfo, Mode, ProjectInfo
 from stages.generate.config import GenerateConfig
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from stages.generate.core import Params, RunFacts, TeamSlice
     from stages.generate.scenario import Scenario
+    from stages.generate.synthetic.tables import Params, RunFacts, TeamSlice
 
 log = logging.getLogger(__name__)
 
@@ -42,105 +43,14 @@ __all__ = [
     "GenerateConfig",
     "GenerateInfo",
     "GenerateResult",
+    "Mode",
+    "ProjectInfo",
     "ProjectResult",
     "generate",
     "generate_slice",
     "resolve",
     "run_info",
 ]
-
-
-def _dates(values: Any) -> tuple[dt.date, ...]:
-    return tuple(dt.date.fromisoformat(str(v)) for v in values)
-
-
-@dataclass(frozen=True)
-class GenerateInfo:
-    """What a scenario or legacy run resolved and produced (``info.json``, the manifest's ``params.generate``)."""
-
-    mode: str  # "scenario" or "legacy"
-    scenario: str
-    scenario_title: str
-    seed: int
-    anchor: dt.date
-    weeks: int
-    teams: int
-    members: int
-    prs_per_team: int | None
-    team_slug: str
-    scenario_parameters: dict[str, Any]
-    week_starts: tuple[dt.date, ...]
-    window_end: dt.date
-    warmup_weeks: int
-    warmup_start: dt.date
-    warmup_prs: int
-    team_slugs: tuple[str, ...]
-    real_share_requested: float
-    real_share: float  # realized: the share of PRs that took real metadata
-    real_source_prs: int
-    real_prs_used: int
-    real_share_reason: str | None = None  # why the real share is 0 (None when real data was blended)
-    row_counts: dict[str, int] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        """The JSON document (the keys every earlier version wrote, so manifests keep their bytes)."""
-        out: dict[str, Any] = {
-            "mode": self.mode,
-            "scenario": self.scenario,
-            "scenario_title": self.scenario_title,
-            "seed": self.seed,
-            "anchor": self.anchor.isoformat(),
-            "weeks": self.weeks,
-            "teams": self.teams,
-            "members": self.members,
-            "prs_per_team": self.prs_per_team,
-            "team_slug": self.team_slug,
-            "scenario_parameters": self.scenario_parameters,
-            "week_starts": [w.isoformat() for w in self.week_starts],
-            "window_end": self.window_end.isoformat(),
-            "warmup_weeks": self.warmup_weeks,
-            "warmup_start": self.warmup_start.isoformat(),
-            "warmup_prs": self.warmup_prs,
-            "team_slugs": list(self.team_slugs),
-            "real_share_requested": self.real_share_requested,
-            "real_share": self.real_share,
-            "real_share_realized": self.real_share,
-            "real_source_prs": self.real_source_prs,
-            "real_prs_used": self.real_prs_used,
-            "row_counts": dict(self.row_counts),
-        }
-        if self.real_share_reason is not None:
-            out["real_share_reason"] = self.real_share_reason
-        return out
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> GenerateInfo:
-        """The record back from :meth:`as_json` (KeyError/ValueError when a key is missing or malformed)."""
-        return cls(
-            mode=str(doc["mode"]),
-            scenario=str(doc["scenario"]),
-            scenario_title=str(doc["scenario_title"]),
-            seed=int(doc["seed"]),
-            anchor=dt.date.fromisoformat(doc["anchor"]),
-            weeks=int(doc["weeks"]),
-            teams=int(doc["teams"]),
-            members=int(doc["members"]),
-            prs_per_team=None if doc["prs_per_team"] is None else int(doc["prs_per_team"]),
-            team_slug=str(doc["team_slug"]),
-            scenario_parameters=dict(doc["scenario_parameters"]),
-            week_starts=_dates(doc["week_starts"]),
-            window_end=dt.date.fromisoformat(doc["window_end"]),
-            warmup_weeks=int(doc["warmup_weeks"]),
-            warmup_start=dt.date.fromisoformat(doc["warmup_start"]),
-            warmup_prs=int(doc["warmup_prs"]),
-            team_slugs=tuple(str(s) for s in doc["team_slugs"]),
-            real_share_requested=float(doc["real_share_requested"]),
-            real_share=float(doc["real_share"]),
-            real_source_prs=int(doc["real_source_prs"]),
-            real_prs_used=int(doc["real_prs_used"]),
-            real_share_reason=doc.get("real_share_reason"),
-            row_counts={str(k): int(v) for k, v in doc.get("row_counts", {}).items()},
-        )
 
 
 @dataclass
@@ -153,10 +63,10 @@ class GenerateResult:
 
 @dataclass
 class ProjectResult:
-    """A real-project run (:func:`stages.generate.project.build_project`): the tables and its JSON record."""
+    """A real-project run (:func:`stages.generate.real_project.build.build_project`): the tables and what it resolved."""
 
     tables: dict[str, pa.Table]
-    info: dict[str, Any]
+    info: ProjectInfo
 
 
 def legacy_scenario(members: int, prs: int) -> Scenario:
@@ -179,8 +89,8 @@ def legacy_scenario(members: int, prs: int) -> Scenario:
 
 def resolve(config: GenerateConfig) -> Params:
     """Check the config and resolve the scenario's defaults into the generator's parameters."""
-    from stages.generate.core import Params
     from stages.generate.scenario import load_scenario
+    from stages.generate.synthetic.tables import Params
 
     config.check()
     if config.anchor is None:
@@ -225,8 +135,8 @@ def generate_slice(
     whole run), in each spec's row order; and the facts :func:`run_info` sums over slices."""
     import pyarrow as pa
 
-    from stages.generate.core import generate_tables, warmup_of
-    from stages.generate.team import week_starts_for
+    from stages.generate.synthetic.tables import generate_tables, warmup_of
+    from stages.generate.synthetic.team import week_starts_for
     from stages.generate.validate import validate
 
     tables, facts = generate_tables(p, real, part)
@@ -242,13 +152,13 @@ def generate_slice(
 
 def run_info(config: GenerateConfig, p: Params, facts: RunFacts, row_counts: dict[str, int]) -> GenerateInfo:
     """The GenerateInfo of a run from its (summed) facts and row counts."""
-    from stages.generate.core import warmup_of
-    from stages.generate.team import team_slugs, week_starts_for
+    from stages.generate.synthetic.tables import warmup_of
+    from stages.generate.synthetic.team import team_slugs, week_starts_for
 
     week_starts = tuple(week_starts_for(p.anchor, p.weeks))
     warmup = warmup_of(p)
     info = GenerateInfo(
-        mode="legacy" if config.scenario is None else "scenario",
+        mode=config.mode,
         scenario=p.scenario.name,
         scenario_title=p.scenario.title,
         seed=p.seed,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pipeline.base.errors import UserError
+from pipeline.base.runrecord import Mode
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")  # a scenario name or team slug: lowercase, digits, dashes; max 40
 
@@ -36,6 +37,7 @@ class GenerateConfig:
     members: int | None = None
     prs: int | None = None
     team_slug: str | None = None
+    project: str | None = None  # a real project's preset (its own generator; not part of as_params)
 
     SEED: ClassVar[tuple[int, int]] = (0, 2**63 - 1)
     ANCHOR: ClassVar[tuple[dt.date, dt.date]] = (dt.date(1980, 1, 7), dt.date(2199, 12, 30))  # Mondays
@@ -48,8 +50,13 @@ class GenerateConfig:
     DEFAULT_SCENARIO: ClassVar[str] = "ai-success"
 
     @property
+    def mode(self) -> Mode:
+        """Resolved once from the config: a real project, legacy mode (no scenario) or a scenario."""
+        return Mode.of(project=self.project, scenario=self.scenario)
+
+    @property
     def legacy(self) -> bool:
-        return self.scenario is None
+        return self.mode is Mode.LEGACY
 
     def with_anchor(self, default: dt.date) -> GenerateConfig:
         """This config with ``anchor`` set (``default`` when none was given)."""

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pipeline.base.errors import UserError
 from pipeline.base.repos import repo_ok
 from stages.generate.config import SLUG
+from stages.generate.promises import Promise, promises_of
 from stages.generate.tomllines import line_of
 
 if TYPE_CHECKING:  # numpy loads when a curve is evaluated for generation, not to read or list scenarios
@@ -83,6 +84,7 @@ _TOP_KEYS = (
     "team",
     "curves",
     "archetypes",
+    "promises",
 )
 _TEAM_KEYS = ("name", "slug")
 
@@ -150,6 +152,7 @@ class Scenario:
     path: Path | None = None
     source_text: str = ""
     fixed_prs: int | None = None  # legacy mode: exactly this many PRs per team
+    promises: tuple[Promise, ...] = ()  # what its weekly numbers must show (not in as_dict: no snapshot changes)
     origin: str = ""  # where the text came from (a path, or "<name> (built-in)"), for messages
 
     def check_curves(self, weeks: int) -> None:
@@ -423,6 +426,7 @@ def parse_scenario(text: str, origin: str, path: Path | None = None) -> Scenario
         curves=curves,
         path=path,
         source_text=text,
+        promises=promises_of(c, data),
         origin=origin,
     )
 

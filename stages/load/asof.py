@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.base.schemas import spec
+from pipeline.base.schemas import WEEKLY, spec
 
 from .ddl import quote
 from .extensions import connect
@@ -57,7 +57,6 @@ WeekRecompute = Callable[[dict[str, pa.Table], dt.date], pa.Table]
 
 RECOMPUTED = "demoseed_recomputed_week"
 _WEEK_PRS = "demoseed_week_prs"  # the instant's week's PRs, as cut, while plan_cut recomputes that week
-WEEKLY = "metrics_weeklymetrics"
 # bookkeeping timestamps moved back to the instant when later (not events: rows are not dropped for them)
 _STAMPS = ("created_at", "updated_at", "synced_at")
 _TEAM_STAMPS = (

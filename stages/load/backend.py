@@ -281,6 +281,18 @@ class Cleared:
     foreign: dict[str, tuple[str, int]] = field(default_factory=dict)  # table[.column] -> (action, rows)
 
 
+def catalog_columns_sql(fields: str, schema: str, tables: Sequence[str], *, this_database: bool = False) -> str:
+    """The catalog query of both SQL backends' ``columns()``: ``fields`` of ``information_schema.columns``
+    for ``tables`` in ``schema`` (and in the connection's own database: DuckDB attaches several), by table
+    and position."""
+    names = ", ".join(sql_literal(t) for t in tables)
+    database = "table_catalog = current_database() AND " if this_database else ""
+    return (
+        f"SELECT {fields} FROM information_schema.columns WHERE {database}table_schema = {sql_literal(schema)} "
+        f"AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
+    )
+
+
 def disk_full(exc: BaseException) -> bool:
     """A write the disk had no room for: ENOSPC from Python, SQLite's SQLITE_FULL, DuckDB's I/O error text."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):

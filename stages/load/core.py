@@ -53,10 +53,10 @@ import pyarrow.parquet as pq
 
 from pipeline.base.errors import DiskFull, UserError
 from pipeline.base.manifest import Manifest, checked_files, verify_snapshot
-from pipeline.base.schemas import APP_LOAD_ORDER, spec
+from pipeline.base.schemas import APP_LOAD_ORDER, WEEKLY, spec
 from pipeline.base.tuning import release_memory
 
-from .asof import RECOMPUTED, WEEKLY, AsOf, CutPlan, WeekRecompute, plan_cut
+from .asof import RECOMPUTED, AsOf, CutPlan, WeekRecompute, plan_cut
 from .backend import (
     Backend,
     Cleared,

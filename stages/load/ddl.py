@@ -1,7 +1,7 @@
 """The app tables' DDL per target dialect, derived from the vendored app DDL.
 
 ``pipeline/base/sql/app-schema.sql`` is the app's own PostgreSQL DDL (tables,
-constraints, indexes). PostgreSQL gets it verbatim (schema-qualified); SQLite
+constraints, indexes), parsed by :mod:`pipeline.base.appddl`. PostgreSQL gets it verbatim (schema-qualified); SQLite
 and DuckDB get a translation of the same statements:
 
 - SQLite: ``id integer PRIMARY KEY AUTOINCREMENT`` (the rowid, so an insert
@@ -18,84 +18,24 @@ and DuckDB get a translation of the same statements:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
-import pipeline.base
+from pipeline.base.appddl import APP_SCHEMA_SQL, AppDDL, ForeignKey, Index, app_ddl
 from pipeline.base.schemas import APP_LOAD_ORDER
 
-APP_SCHEMA_SQL = Path(pipeline.base.__file__).resolve().parent / "sql" / "app-schema.sql"
+__all__ = [
+    "APP_SCHEMA_SQL",
+    "AppDDL",
+    "ForeignKey",
+    "Index",
+    "app_ddl",
+    "file_indexes",
+    "file_tables",
+    "postgres_post",
+    "postgres_tables",
+    "quote",
+]
 
-_CREATE = re.compile(r'^CREATE TABLE "(\w+)" \((.*)\)$', re.S)
-_FK = re.compile(
-    r'^ALTER TABLE "(\w+)" ADD CONSTRAINT "(\w+)" FOREIGN KEY \("(\w+)"\) REFERENCES "(\w+)" \("(\w+)"\)'
-    r"( DEFERRABLE INITIALLY DEFERRED)?$"
-)
-_INDEX = re.compile(r'^CREATE (UNIQUE )?INDEX "(\w+)" ON "(\w+)" (USING \w+ )?\((.*?)\)(?: WHERE (.*))?$')
 _QUALIFY = re.compile(r'\b(CREATE TABLE|ALTER TABLE|REFERENCES|ON) "(\w+)"')
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    table: str
-    name: str
-    column: str
-    ref_table: str
-    ref_column: str
-    statement: str
-
-
-@dataclass(frozen=True)
-class Index:
-    table: str
-    name: str
-    unique: bool
-    method: str | None  # e.g. "gin"; None = btree
-    columns: str  # the text between the parentheses
-    where: str | None
-    statement: str
-
-
-@dataclass(frozen=True)
-class AppDDL:
-    creates: dict[str, str]  # table -> CREATE TABLE statement
-    bodies: dict[str, str]  # table -> the text between CREATE TABLE's parentheses
-    foreign_keys: tuple[ForeignKey, ...]
-    indexes: tuple[Index, ...]
-
-    def references(self, table: str) -> dict[str, str]:
-        """FK column -> referenced table, for one table."""
-        return {fk.column: fk.ref_table for fk in self.foreign_keys if fk.table == table}
-
-
-def _statements(text: str) -> list[str]:
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-@cache
-def app_ddl(path: Path = APP_SCHEMA_SQL) -> AppDDL:
-    """The parsed vendored app DDL."""
-    creates: dict[str, str] = {}
-    bodies: dict[str, str] = {}
-    fks: list[ForeignKey] = []
-    indexes: list[Index] = []
-    for stmt in _statements(path.read_text(encoding="utf-8")):
-        if m := _CREATE.match(stmt):
-            creates[m.group(1)] = stmt
-            bodies[m.group(1)] = m.group(2)
-        elif m := _FK.match(stmt):
-            fks.append(ForeignKey(m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), stmt))
-        elif m := _INDEX.match(stmt):
-            method = m.group(4).split()[1] if m.group(4) else None
-            indexes.append(Index(m.group(3), m.group(2), bool(m.group(1)), method, m.group(5), m.group(6), stmt))
-        else:
-            raise ValueError(f"{path}: statement not understood: {stmt[:80]}")
-    missing = [t for t in APP_LOAD_ORDER if t not in creates]
-    if missing:
-        raise ValueError(f"{path}: no CREATE TABLE for {', '.join(missing)}")
-    return AppDDL(creates, bodies, tuple(fks), tuple(indexes))
 
 
 def quote(name: str) -> str:

@@ -24,7 +24,7 @@ import duckdb
 from pipeline.base.errors import UserError
 
 from . import ddl
-from .backend import Backend, ForeignKeyRef, disk_full, disk_full_error, duckdb_aggregate_expr
+from .backend import Backend, ForeignKeyRef, catalog_columns_sql, disk_full, disk_full_error, duckdb_aggregate_expr
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -75,12 +75,13 @@ class DuckDBBackend(Backend):
         self.duck.close()
 
     def columns(self, tables: Sequence[str]) -> dict[str, list[Column]]:
-        names = ", ".join(sql_literal(t) for t in tables)
         rows = self.query(
-            "SELECT table_name, column_name, data_type, is_nullable, column_default IS NOT NULL "
-            "FROM information_schema.columns WHERE table_catalog = current_database() "
-            f"AND table_schema = {sql_literal(self.schema)} AND table_name IN ({names}) "
-            "ORDER BY table_name, ordinal_position"
+            catalog_columns_sql(
+                "table_name, column_name, data_type, is_nullable, column_default IS NOT NULL",
+                self.schema,
+                tables,
+                this_database=True,
+            )
         )
         out: dict[str, list[Column]] = {}
         for table, name, data_type, nullable, has_default in rows:

@@ -49,7 +49,14 @@ from pipeline.base.errors import UserError
 from pipeline.base.tuning import release_memory
 
 from . import ddl
-from .backend import Backend, CheckConstraint, ConstraintViolation, ForeignKeyRef, StreamAggregates
+from .backend import (
+    Backend,
+    CheckConstraint,
+    ConstraintViolation,
+    ForeignKeyRef,
+    StreamAggregates,
+    catalog_columns_sql,
+)
 from .ddl import quote
 from .extensions import connect
 from .plan import sql_literal
@@ -238,13 +245,14 @@ class PostgresBackend(Backend):
         self.duck.close()
 
     def columns(self, tables: Sequence[str]) -> dict[str, list[Column]]:
-        names = ", ".join(sql_literal(t) for t in tables)
         rows = self.query(
-            "SELECT table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
-            "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS'), "
-            "is_generated = 'ALWAYS' "
-            f"FROM information_schema.columns WHERE table_schema = {sql_literal(self.schema)} "
-            f"AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
+            catalog_columns_sql(
+                "table_name, column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, "
+                "is_nullable, (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS'), "
+                "is_generated = 'ALWAYS'",
+                self.schema,
+                tables,
+            )
         )
         out: dict[str, list[Column]] = {}
         for table, name, data_type, length, precision, scale, nullable, has_default, generated in rows:

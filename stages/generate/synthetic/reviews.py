@@ -31,10 +31,10 @@ from stages.generate.draws import (
     systematic,
     ts_array,
 )
-from stages.generate.prs import PRFrame, PRState, week_code
 from stages.generate.scenario import Scenario
-from stages.generate.simbase import window_us
-from stages.generate.team import Roster
+from stages.generate.simulated.base import window_us
+from stages.generate.synthetic.pr_skeleton import PRFrame, PRState, week_code
+from stages.generate.synthetic.team import Roster
 
 
 class ReviewState(IntEnum):
@@ -73,35 +73,57 @@ def review_share(roster: Roster) -> np.ndarray:
 
 
 def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tuple[np.ndarray, np.ndarray]:
-    """(PR row index, reviewer local member index) per review slot, all teams at once."""
+    """(PR row index, reviewer local member index) per review slot, all teams at once.
+
+    Per team x creation week: review slots per PR (trimmed so that every member's share fits), a quota
+    per member (largest remainder of the shares), the quotas filled PR by PR, and a reviewer for a PR
+    left without one.
+    """
     m = roster.size
     rows = np.flatnonzero(frame.first_review >= 0)
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = frame.key[rows]
+    author = frame.member[rows]
+    uniq, ginv = np.unique(frame.team[rows] * 1024 + week_code(frame.week[rows]), return_inverse=True)
+    share = review_share(roster)
+    # eligible PRs per group and member (not authored by them)
+    authored = np.zeros((len(uniq), m), np.int64)
+    np.add.at(authored, (ginv, author), 1)
+    eligible = np.bincount(ginv, minlength=len(uniq))[:, None] - authored
+    slots = _review_slots(frame.state[rows], key, ginv, eligible, share, scenario, m, k)
+    total = np.bincount(ginv, weights=slots, minlength=len(uniq)).astype(np.int64)
+    quota = np.minimum(_largest_remainder(total, share, uniq, k), eligible)
+    pr_idx, who = _fill_quotas(quota, share, slots, author, ginv, key, k)
+    pr_idx, who = _no_pr_unreviewed(pr_idx, who, author, key, m, k)
+    return rows[pr_idx], who
+
+
+def _review_slots(
+    state: np.ndarray,
+    key: np.ndarray,
+    ginv: np.ndarray,
+    eligible: np.ndarray,
+    share: np.ndarray,
+    scenario: Scenario,
+    m: int,
+    k: Key,
+) -> np.ndarray:
+    """Reviewers per PR: the scenario's range, trimmed (PRs with more than the least first, keyed order)
+    until every member's share of a group's slots fits in the PRs they may review."""
     lo, hi = scenario.reviewers_per_pr
     hi = min(hi, m - 1)
     lo = min(lo, hi)
-    key = frame.key[rows]
-    author = frame.member[rows]
-    group = frame.team[rows] * 1024 + week_code(frame.week[rows])
+    n_groups = len(eligible)
     # a PR still open at the window end has every reviewer it asked for (at most one review each so far)
-    slots = np.where(frame.state[rows] == PRState.OPEN, hi, int_between(key, lo, hi, *k, "n-reviewers"))
-    uniq, ginv = np.unique(group, return_inverse=True)
-    n_groups = len(uniq)
-
-    share = review_share(roster)
-    # eligible PRs per group and member (not authored by them)
-    authored = np.zeros((n_groups, m), np.int64)
-    np.add.at(authored, (ginv, author), 1)
+    slots = np.where(state == PRState.OPEN, hi, int_between(key, lo, hi, *k, "n-reviewers"))
     n_prs = np.bincount(ginv, minlength=n_groups)
-    eligible = n_prs[:, None] - authored
     total = np.bincount(ginv, weights=slots, minlength=n_groups).astype(np.int64)
     with np.errstate(divide="ignore"):
         cap = np.where(share[None, :] > 0, np.floor(eligible / share[None, :] + 1e-9), np.inf).min(axis=1)
     cap = np.maximum(cap, n_prs).astype(np.int64)  # never below one reviewer per PR
     excess = np.maximum(total - cap, 0)
     if excess.any():
-        # trim extra slots (PRs with more than `lo` reviewers first), keyed order
         for _ in range(hi):
             can = slots > max(lo, 1)
             trim_rank, _ = rank_within(np.where(can, ginv, -1), keyed_u64(key, *k, "trim"))
@@ -110,9 +132,13 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
             excess = excess - np.bincount(ginv[cut], minlength=n_groups)
             if not excess.any():
                 break
-        total = np.bincount(ginv, weights=slots, minlength=n_groups).astype(np.int64)
+    return np.asarray(slots)
 
-    # quotas per group and member (largest remainder)
+
+def _largest_remainder(total: np.ndarray, share: np.ndarray, uniq: np.ndarray, k: Key) -> np.ndarray:
+    """Per group and member: the member's share of the group's slots, rounded by largest remainder
+    (ties broken by a keyed draw)."""
+    n_groups, m = len(total), len(share)
     exact = total[:, None] * share[None, :]
     quota = np.floor(exact + 1e-9).astype(np.int64)
     left = total - quota.sum(axis=1)
@@ -126,8 +152,21 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(m)[None, :].repeat(n_groups, 0), axis=1)
     bonus[ranks < left[:, None]] = 1
-    quota = np.minimum(quota + bonus, eligible)
+    return np.asarray(quota + bonus)
 
+
+def _fill_quotas(
+    quota: np.ndarray,
+    share: np.ndarray,
+    slots: np.ndarray,
+    author: np.ndarray,
+    ginv: np.ndarray,
+    key: np.ndarray,
+    k: Key,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(PR, member) review pairs: members in order of demand take their quota of the group's PRs they did
+    not author, the PRs with most open slots first (then keyed)."""
+    n_groups, m = quota.shape
     remaining = slots.copy()
     demand_order = np.argsort(-(quota + share[None, :] * 1e-6), axis=1, kind="stable")
     out_pr, out_member = [], []
@@ -136,7 +175,6 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
         member = demand_order[ginv, r]
         elig = (author != member) & (remaining > 0)
         q = quota[ginv, member]
-        # rank eligible PRs by open slots (most first), then keyed random
         sort = np.lexsort((rand, -remaining, ~elig, ginv))
         g_sorted = ginv[sort]
         starts = np.searchsorted(g_sorted, np.arange(n_groups))
@@ -146,10 +184,14 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
         out_pr.append(np.flatnonzero(chosen))
         out_member.append(member[chosen])
         remaining = remaining - chosen
-    pr_idx = np.concatenate(out_pr)
-    who = np.concatenate(out_member)
-    # a PR left without any reviewer gets one (not its author)
-    has = np.zeros(len(rows), bool)
+    return np.concatenate(out_pr), np.concatenate(out_member)
+
+
+def _no_pr_unreviewed(
+    pr_idx: np.ndarray, who: np.ndarray, author: np.ndarray, key: np.ndarray, m: int, k: Key
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs plus one keyed reviewer (not its author) for each PR left without any."""
+    has = np.zeros(len(author), bool)
     has[pr_idx] = True
     lonely = np.flatnonzero(~has)
     if len(lonely):
@@ -157,7 +199,7 @@ def allocate(frame: PRFrame, roster: Roster, scenario: Scenario, k: Key) -> tupl
         fallback = fallback + (fallback >= author[lonely])
         pr_idx = np.concatenate([pr_idx, lonely])
         who = np.concatenate([who, fallback])
-    return rows[pr_idx], who
+    return pr_idx, who
 
 
 def build_reviews(
@@ -181,28 +223,14 @@ def build_reviews(
     pr_row, reviewer_local, pr_id, pair_key, j, rid = (
         a[by_id] for a in (pr_row, reviewer_local, pr_id, pair_key, j, rid)
     )
-    first = frame.first_review[pr_row]
     is_open = frame.state[pr_row] == PRState.OPEN
-    # later reviews fall between the first review and the close; on a PR still open at the window end,
-    # within OPEN_SPAN of the first review, and only those that came before the window end exist
-    close = np.where(is_open, first + OPEN_SPAN, frame.closed[pr_row])
-    frac = 0.05 + 0.85 * keyed_uniform(pair_key, *k, "review-at")
-    at = np.where(j == 0, first, first + ((close - first) * frac).astype(np.int64))
-    at = np.minimum(at, close - 1_000_000)
-    at = np.maximum(at, frame.created[pr_row] + 1_000_000)
+    at = _review_times(frame, pr_row, j, pair_key, is_open, k)
     _, end = window_us(week_starts)
-    keep = at < end - 1_000_000
+    keep = at < end - 1_000_000  # only the reviews that came before the window end exist
     pr_row, reviewer_local, pr_id, pair_key, rid, at, is_open = (
         a[keep] for a in (pr_row, reviewer_local, pr_id, pair_key, rid, at, is_open)
     )
-    group = (frame.team[pr_row] * 1024 + week_code(frame.week[pr_row])) * 2 + is_open
-    w = np.maximum(frame.week[pr_row], 0)
-    probs = np.stack(
-        [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
-    )
-    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
-    waiting = _waiting(probs[w], frame.team[pr_row], reviewer_local, pair_key, at, is_open, roster, k)
-    state = np.where(is_open, waiting, state)
+    state = _review_states(frame, pr_row, reviewer_local, pair_key, at, is_open, scenario, roster, weeks, k)
     body_idx = np.where(
         state == ReviewState.CHANGES_REQUESTED, 3, int_between(pair_key, 0, len(BODIES) - 1, *k, "review-body")
     )
@@ -229,6 +257,43 @@ def build_reviews(
     changes = np.zeros(frame.n, bool)
     changes[pr_row[state == ReviewState.CHANGES_REQUESTED]] = True
     return table, changes
+
+
+def _review_states(
+    frame: PRFrame,
+    pr_row: np.ndarray,
+    reviewer_local: np.ndarray,
+    pair_key: np.ndarray,
+    at: np.ndarray,
+    is_open: np.ndarray,
+    scenario: Scenario,
+    roster: Roster,
+    weeks: int,
+    k: Key,
+) -> np.ndarray:
+    """Each review's state: a quota per team x week x open from the scenario's curves; on a PR still
+    open, as the reviews in flight stand (:func:`_waiting`)."""
+    group = (frame.team[pr_row] * 1024 + week_code(frame.week[pr_row])) * 2 + is_open
+    w = np.maximum(frame.week[pr_row], 0)
+    probs = np.stack(
+        [scenario.curve(c, weeks) for c in ("review_approved", "review_changes_requested", "review_commented")], axis=1
+    )
+    state = categorical(stratified_uniform(group, pair_key, *k, "review-state"), probs[w])
+    waiting = _waiting(probs[w], frame.team[pr_row], reviewer_local, pair_key, at, is_open, roster, k)
+    return np.asarray(np.where(is_open, waiting, state))
+
+
+def _review_times(
+    frame: PRFrame, pr_row: np.ndarray, j: np.ndarray, pair_key: np.ndarray, is_open: np.ndarray, k: Key
+) -> np.ndarray:
+    """When each review is submitted: the first at the PR's first review; later ones between it and the
+    close (on a PR still open at the window end, within OPEN_SPAN of the first review)."""
+    first = frame.first_review[pr_row]
+    close = np.where(is_open, first + OPEN_SPAN, frame.closed[pr_row])
+    frac = 0.05 + 0.85 * keyed_uniform(pair_key, *k, "review-at")
+    at = np.where(j == 0, first, first + ((close - first) * frac).astype(np.int64))
+    at = np.minimum(at, close - 1_000_000)
+    return np.asarray(np.maximum(at, frame.created[pr_row] + 1_000_000))
 
 
 def _waiting(

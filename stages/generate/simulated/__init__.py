@@ -1,6 +1,6 @@
 """Simulators of what GitHub cannot give, over app-shaped tables.
 
-Used by scenario generation and by real-project mode (``project.py``): the
+Used by scenario generation and by real-project mode (``real_project/build.py``): the
 inputs are app tables whose ids are already assigned (``metrics_pullrequest``,
 ``metrics_prreview``, ``metrics_teammember``) plus plain parameters; the
 outputs are app tables conforming to ``pipeline.base.schemas``. Stable signatures:
@@ -35,14 +35,15 @@ id = PR id), AI usage id = member id * 10000 + day in the window, so blending
 or adding rows elsewhere never shifts them.
 
 The check-run, deployment, Jira and AI-usage simulators live in
-``simulate_ops.py`` (shared helpers in ``simbase.py``) and are re-exported
-here, so ``stages.generate.simulate.<name>`` is the one import path.
+``operations.py`` (shared helpers in ``base.py``) and are re-exported
+here, so ``stages.generate.simulated.<name>`` is the one import path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -61,7 +62,7 @@ from stages.generate.draws import (
     systematic,
     ts_array,
 )
-from stages.generate.simbase import (
+from stages.generate.simulated.base import (
     EFFORTS,
     SOURCES,
     US_PER_MIN,
@@ -78,7 +79,7 @@ from stages.generate.simbase import (
     week_index,
     window_us,
 )
-from stages.generate.simulate_ops import (
+from stages.generate.simulated.operations import (
     assign_jira_keys,
     simulate_ai_usage,
     simulate_check_runs,
@@ -174,6 +175,19 @@ def team_keyed(ids: np.ndarray, team: np.ndarray, teams: pa.Table) -> np.ndarray
     return np.asarray(ids).astype(np.uint64) ^ salt[at]
 
 
+@dataclass(frozen=True)
+class _Surveyed:
+    """The surveyed PRs, one row each (the survey's id is the PR's)."""
+
+    ids: np.ndarray
+    team: np.ndarray
+    author: np.ndarray  # -1: no author member
+    merged_us: np.ndarray
+    created: np.ndarray  # the survey's creation (after the merge)
+    ai: np.ndarray  # the author's answer: AI-assisted
+    accuracy: np.ndarray  # the team's guess accuracy on the PR
+
+
 def simulate_surveys(
     prs: pa.Table,
     reviews: pa.Table,
@@ -193,22 +207,33 @@ def simulate_surveys(
         ai_all = pc.fill_null(prs.column("is_ai_assisted"), False).to_numpy(zero_copy_only=False)
     else:
         ai_all = np.asarray(ai_assisted, bool)
-    acc_all = per_row(guess_accuracy, prs.num_rows)
     rows = np.flatnonzero(surveyed)
     sp = prs.take(pa.array(rows))
     ids = int_column(sp, "id")
-    team = int_column(sp, "team_id")
-    author = int_column(sp, "author_id", -1)
     merged_us, _ = timestamps_us(sp, "merged_at")
-    ai = ai_all[rows]
-    n = len(rows)
+    s = _Surveyed(
+        ids=ids,
+        team=int_column(sp, "team_id"),
+        author=int_column(sp, "author_id", -1),
+        merged_us=merged_us,
+        created=clamp_after(merged_us, int_between(ids, 1, 10, *k, "survey-delay") * US_PER_MIN, end),
+        ai=ai_all[rows],
+        accuracy=per_row(guess_accuracy, prs.num_rows)[rows],
+    )
+    surveys = _author_surveys(s, k=k, teams=teams, end=end)
+    r_pr, r_who, rank = _answering_reviewers(prs, reviews, s, k)
+    survey_reviews = _reviewer_answers(s, r_pr, r_who, rank, k=k, week_starts=week_starts, quality=quality, end=end)
+    return surveys, survey_reviews
 
-    created = clamp_after(merged_us, int_between(ids, 1, 10, *k, "survey-delay") * US_PER_MIN, end)
+
+def _author_surveys(s: _Surveyed, *, k: Key, teams: pa.Table, end: int) -> pa.Table:
+    """metrics_prsurvey: one survey per surveyed PR, answered by its author."""
+    ids, team, author, created = s.ids, s.team, s.author, s.created
     responded = clamp_after(created, (keyed_uniform(ids, *k, "author-delay") * 23.5 + 0.2) * US_PER_HOUR, end)
     expires = np.minimum(created + 7 * US_PER_DAY, end - 1_000_000)
     src = categorical(keyed_uniform(ids, *k, "author-source"), np.array([0.5, 0.35, 0.15]))
     effort_idx = categorical(keyed_uniform(ids, *k, "effort"), np.array([0.2, 0.4, 0.3, 0.1]))
-    surveys = build_table(
+    return build_table(
         "metrics_prsurvey",
         {
             "id": ids,
@@ -220,19 +245,24 @@ def simulate_surveys(
             "token": hex_strings(team_keyed(ids, team, teams), 32, *k, "token"),
             "token_expires_at": ts_array(expires),
             "github_comment_id": 2_000_000_000 + ids,
-            "author_ai_assisted": pa.array(ai, type=pa.bool_()),
+            "author_ai_assisted": pa.array(s.ai, type=pa.bool_()),
             "author_responded_at": _ts1,
             "author_response_source": take_strings(SOURCES, src),
-            "ai_modification_effort": pick(("na", *EFFORTS), np.where(ai, 1 + effort_idx, 0)),
+            "ai_modification_effort": pick(("na", *EFFORTS), np.where(s.ai, 1 + effort_idx, 0)),
         },
     )
 
-    # reviewers of each surveyed PR (distinct, first review first)
+
+def _answering_reviewers(
+    prs: pa.Table, reviews: pa.Table, s: _Surveyed, k: Key
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(survey/PR id, reviewer, rank) of the reviewers who answer: distinct reviewers of each surveyed PR,
+    first review first, 1 to 3 of them in a keyed order; by answer id."""
     rv_pr = int_column(reviews, "pull_request_id")
     rv_who = int_column(reviews, "reviewer_id", -1)
     rv_at, _ = timestamps_us(reviews, "submitted_at")
     pos = np.full(int(prs.column("id").to_numpy().max(initial=0)) + 1 if prs.num_rows else 1, -1, np.int64)
-    pos[ids] = np.arange(n)
+    pos[s.ids] = np.arange(len(s.ids))
     keep = (rv_who >= 0) & (rv_pr < len(pos))
     keep[keep] = pos[rv_pr[keep]] >= 0
     r_pr, r_who, r_at = rv_pr[keep], rv_who[keep], rv_at[keep]
@@ -250,30 +280,46 @@ def simulate_surveys(
     take = rank < answers
     r_pr, r_who, rank = r_pr[take], r_who[take], rank[take]
     by_id = np.argsort(r_pr * 10 + rank, kind="stable")
-    r_pr, r_who, rank = r_pr[by_id], r_who[by_id], rank[by_id]
+    return r_pr[by_id], r_who[by_id], rank[by_id]
+
+
+def _reviewer_answers(
+    s: _Surveyed,
+    r_pr: np.ndarray,
+    r_who: np.ndarray,
+    rank: np.ndarray,
+    *,
+    k: Key,
+    week_starts: Sequence[dt.date],
+    quality: float | np.ndarray,
+    end: int,
+) -> pa.Table:
+    """metrics_prsurveyreview: each answering reviewer's quality rating and AI guess."""
+    pos = np.full(int(s.ids.max(initial=0)) + 1, -1, np.int64)
+    pos[s.ids] = np.arange(len(s.ids))
     srow = pos[r_pr]
+    team = s.team[srow]
     rid = r_pr * 10 + rank
-    week = week_index(merged_us[srow], week_starts)
+    week = week_index(s.merged_us[srow], week_starts)
     q = per_week(quality, len(week_starts))[week]
     d = q - 2.0
     p1 = np.where(d >= 0, 0.15 * (1 - d), -d + 0.15 * (1 + d))
     p3 = np.where(d >= 0, d + 0.15 * (1 - d), 0.15 * (1 + d))
     probs = np.clip(np.stack([p1, 1 - p1 - p3, p3], axis=1), 0, 1)
-    u = stratified_uniform(group_code(team[srow], week), rid, *k, "quality")
+    u = stratified_uniform(group_code(team, week), rid, *k, "quality")
     rating = categorical(u, probs) + 1
-    acc = acc_all[rows][srow]
-    resp = clamp_after(created[srow], (keyed_uniform(rid, *k, "review-delay") * 47.0 + 0.1) * US_PER_HOUR, end)
+    resp = clamp_after(s.created[srow], (keyed_uniform(rid, *k, "review-delay") * 47.0 + 0.1) * US_PER_HOUR, end)
     # a running quota per author in answer order: any stretch of weeks has each author's accuracy
-    correct = systematic(acc, author[srow] + 1, rid, *k, "guess", order=resp)
-    guess = np.where(correct, ai[srow], ~ai[srow])
+    correct = systematic(s.accuracy[srow], s.author[srow] + 1, rid, *k, "guess", order=resp)
+    guess = np.where(correct, s.ai[srow], ~s.ai[srow])
     rsrc = categorical(keyed_uniform(rid, *k, "review-source"), np.array([0.5, 0.35, 0.15]))
-    survey_reviews = build_table(
+    return build_table(
         "metrics_prsurveyreview",
         {
             "id": rid,
             "created_at": (_ts3 := ts_array(resp)),
             "updated_at": _ts3,
-            "team_id": team[srow],
+            "team_id": team,
             "survey_id": r_pr,
             "reviewer_id": r_who,
             "quality_rating": rating.astype(np.int32),
@@ -285,4 +331,3 @@ def simulate_surveys(
             "review_burden": int_between(rid, 1, 4, *k, "burden").astype(np.int32),
         },
     )
-    return surveys, survey_reviews

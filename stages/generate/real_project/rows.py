@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -20,7 +21,7 @@ import pyarrow as pa
 from pipeline.base.parquet import conform
 from pipeline.base.projects import Preset
 from pipeline.base.schemas import spec
-from stages.generate.project_real import to_json
+from stages.generate.real_project.observed import to_json
 
 UTC = pl.Datetime("us", "UTC")
 FILENAME_MAX = 500
@@ -107,21 +108,8 @@ def pull_request_frame(
     """metrics_pullrequest rows (+ _real_repo/_real_number/_ai_observed/_p_ai helpers)."""
     df = prs.join(metrics, on="pr_id", how="left").join(evidence, on="pr_id", how="left").sort("pr_id")
     df = _member_id(df, "author_login", member_of, "author_member_id").sort("pr_id")
-    signals = [
-        {"ai_tools": t, "ai_review_bots": r, "ai_files": f} if (t or r or f) else {}
-        for t, r, f in zip(df["ai_tools"].to_list(), df["ai_review_bots"].to_list(), df["ai_files"].to_list())
-    ]
-    n_signals = (
-        (df["ai_tools"].list.len() > 0).cast(pl.Int32)
-        + (df["ai_review_bots"].list.len() > 0).cast(pl.Int32)
-        + (df["ai_files"].list.len() > 0).cast(pl.Int32)
-    )
     title = pl.col("title").str.to_lowercase()
-    dec = pl.Decimal(10, 2)
-    return df.with_columns(
-        _signals=pl.Series(to_json(signals)),
-        _n_signals=n_signals,
-    ).select(
+    return df.with_columns(_signals=_signals_json(df), _n_signals=_n_signals(df)).select(
         id="pr_id",
         created_at="created_at",
         updated_at="updated_at",
@@ -133,14 +121,7 @@ def pull_request_frame(
         author_id="author_member_id",
         state="state",
         pr_created_at="created_at",
-        merged_at="merged_at",
-        first_review_at="first_review_at",
-        cycle_time_hours=pl.col("cycle_time_hours").cast(dec),
-        review_time_hours=pl.col("review_time_hours").cast(dec),
-        review_rounds="review_rounds",
-        avg_fix_response_hours=pl.col("avg_fix_response_hours").cast(dec),
-        commits_after_first_review="commits_after_first_review",
-        total_comments=pl.col("comment_count").cast(pl.Int32),
+        **_review_metrics(),
         additions=pl.col("additions").cast(pl.Int32),
         deletions=pl.col("deletions").cast(pl.Int32),
         is_revert=title.str.starts_with("revert"),
@@ -152,18 +133,7 @@ def pull_request_frame(
         milestone_title=pl.col("milestone_title").str.slice(0, 255),
         assignees=pl.Series(to_json(df["assignees"].to_list())),
         linked_issues=pl.Series(to_json(df["linked_issues"].to_list())),
-        is_ai_assisted=pl.lit(None, dtype=pl.Boolean),  # simulated later (project.simulate_children)
-        ai_tools_detected=pl.Series(to_json(df["ai_tools"].to_list())),
-        ai_detection_version=pl.lit(AI_DETECTION_VERSION),
-        llm_summary=pl.lit(None, dtype=pl.String),
-        llm_summary_version=pl.lit(""),
-        has_ai_commits=pl.col("ai_commits") > 0,
-        has_ai_review=pl.col("ai_review_bots").list.len() > 0,
-        has_ai_files=pl.col("ai_files").list.len() > 0,
-        ai_confidence_score=pl.when(pl.col("_n_signals") > 0)
-        .then(pl.col("_n_signals").replace_strict({1: 0.6, 2: 0.8, 3: 0.95}, default=0.95, return_dtype=pl.Float64))
-        .cast(pl.Decimal(4, 3)),
-        ai_signals="_signals",
+        **_ai_evidence(df),
         jira_key=pl.lit(""),  # simulated later
         synced_at=pl.lit(synced, dtype=UTC),
         # kept for provenance (not app columns)
@@ -171,6 +141,58 @@ def pull_request_frame(
         _real_number="number",
         _ai_observed=pl.col("ai_commits") > 0,
     )
+
+
+def _signals_json(df: pl.DataFrame) -> pl.Series:
+    """Per PR, the AI signals seen (tools, AI review bots, AI config files) as the app's JSON object."""
+    signals = [
+        {"ai_tools": t, "ai_review_bots": r, "ai_files": f} if (t or r or f) else {}
+        for t, r, f in zip(df["ai_tools"].to_list(), df["ai_review_bots"].to_list(), df["ai_files"].to_list())
+    ]
+    return pl.Series(to_json(signals))
+
+
+def _n_signals(df: pl.DataFrame) -> pl.Series:
+    """How many kinds of AI signal a PR shows (0 to 3)."""
+    return (
+        (df["ai_tools"].list.len() > 0).cast(pl.Int32)
+        + (df["ai_review_bots"].list.len() > 0).cast(pl.Int32)
+        + (df["ai_files"].list.len() > 0).cast(pl.Int32)
+    )
+
+
+def _review_metrics() -> dict[str, Any]:
+    """The merge and review columns (merged_at .. total_comments) from the real timestamps."""
+    dec = pl.Decimal(10, 2)
+    return {
+        "merged_at": "merged_at",
+        "first_review_at": "first_review_at",
+        "cycle_time_hours": pl.col("cycle_time_hours").cast(dec),
+        "review_time_hours": pl.col("review_time_hours").cast(dec),
+        "review_rounds": "review_rounds",
+        "avg_fix_response_hours": pl.col("avg_fix_response_hours").cast(dec),
+        "commits_after_first_review": "commits_after_first_review",
+        "total_comments": pl.col("comment_count").cast(pl.Int32),
+    }
+
+
+def _ai_evidence(df: pl.DataFrame) -> dict[str, Any]:
+    """The AI columns (is_ai_assisted .. ai_signals): observed tools and signals; is_ai_assisted is
+    simulated later (real_project.build.simulate_children)."""
+    return {
+        "is_ai_assisted": pl.lit(None, dtype=pl.Boolean),
+        "ai_tools_detected": pl.Series(to_json(df["ai_tools"].to_list())),
+        "ai_detection_version": pl.lit(AI_DETECTION_VERSION),
+        "llm_summary": pl.lit(None, dtype=pl.String),
+        "llm_summary_version": pl.lit(""),
+        "has_ai_commits": pl.col("ai_commits") > 0,
+        "has_ai_review": pl.col("ai_review_bots").list.len() > 0,
+        "has_ai_files": pl.col("ai_files").list.len() > 0,
+        "ai_confidence_score": pl.when(pl.col("_n_signals") > 0)
+        .then(pl.col("_n_signals").replace_strict({1: 0.6, 2: 0.8, 3: 0.95}, default=0.95, return_dtype=pl.Float64))
+        .cast(pl.Decimal(4, 3)),
+        "ai_signals": "_signals",
+    }
 
 
 def review_frame(reviews: pl.DataFrame, member_of: pl.DataFrame, team_id: int, report: Counter[str]) -> pl.DataFrame:

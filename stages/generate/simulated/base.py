@@ -1,4 +1,4 @@
-"""Shared helpers of the simulators (``simulate.py``, ``simulate_ops.py``) and the PR
+"""Shared helpers of the simulators (``simulated/__init__.py``, ``simulated/operations.py``) and the PR
 skeleton: the time window, week buckets, column access and table building."""
 
 from __future__ import annotations

@@ -4,12 +4,12 @@
 ``gh_*`` tables of a preset's repos (see ``pipeline.base.projects``) and returns
 the app tables plus ``demoseed_provenance``:
 
-* observed (``project_real``): the team's members (real authors and
+* observed (``observed``): the team's members (real authors and
   reviewers, bots and deleted users excluded, capped at the preset's
   ``max_members`` by activity, ids in order of first appearance), their PRs,
   reviews, commits and files, and the PR metrics computed from the real
   timestamps;
-* simulated (``project_sim`` + ``stages.generate.simulate``), deterministic
+* simulated (``stages.generate.simulated``), deterministic
   for the seed: AI assistance (the preset's AI base rate, higher for larger
   PRs; a PR with AI co-authored commits is AI-assisted by observation),
   author surveys and reviewer answers (the preset's survey response rate),
@@ -39,10 +39,11 @@ from pipeline.base.errors import UserError
 from pipeline.base.parquet import conform, sort_rows
 from pipeline.base.projects import Preset
 from pipeline.base.rng import Key
+from pipeline.base.runrecord import ProjectInfo
 from pipeline.base.schemas import spec
-from stages.generate import ProjectResult, provenance, simulate
-from stages.generate import project_real as real
-from stages.generate import project_rows as rows
+from stages.generate import ProjectResult, provenance, simulated
+from stages.generate.real_project import observed as real
+from stages.generate.real_project import rows
 
 log = logging.getLogger(__name__)
 TEAM_ID = 1
@@ -134,7 +135,7 @@ def simulate_children(
     seed: int,
     weeks: list[dt.date],
 ) -> dict[str, pa.Table]:
-    """What GitHub cannot give, via ``stages.generate.simulate`` (deterministic for the seed).
+    """What GitHub cannot give, via ``stages.generate.simulated`` (deterministic for the seed).
 
     Sets the PRs' ``is_ai_assisted`` (observed AI commits win) and ``jira_key``
     (one Jira issue per PR) and adds surveys (merged PRs of members, the
@@ -145,15 +146,15 @@ def simulate_children(
     prs = tables["metrics_pullrequest"]
     has_author = pc.is_valid(prs.column("author_id")).to_numpy(zero_copy_only=False)
     surveyed = (
-        simulate.choose_surveyed(prs, k=k, response_rate=preset.survey_response_rate, week_starts=weeks) & has_author
+        simulated.choose_surveyed(prs, k=k, response_rate=preset.survey_response_rate, week_starts=weeks) & has_author
     )
-    ai = simulate.assign_ai_assisted(prs, k=k, ai_probability=p_ai, week_starts=weeks, surveyed=surveyed) | observed_ai
-    jira = simulate.assign_jira_keys(prs, k=k, prefix=preset.jira_key, share=1.0)
+    ai = simulated.assign_ai_assisted(prs, k=k, ai_probability=p_ai, week_starts=weeks, surveyed=surveyed) | observed_ai
+    jira = simulated.assign_jira_keys(prs, k=k, prefix=preset.jira_key, share=1.0)
     schema = prs.schema
     prs = prs.set_column(schema.get_field_index("is_ai_assisted"), schema.field("is_ai_assisted"), pa.array(ai))
     prs = prs.set_column(schema.get_field_index("jira_key"), schema.field("jira_key"), jira)
     out = {"metrics_pullrequest": conform(prs, spec("metrics_pullrequest"))}
-    surveys, survey_reviews = simulate.simulate_surveys(
+    surveys, survey_reviews = simulated.simulate_surveys(
         prs,
         tables["metrics_prreview"],
         k=k,
@@ -164,12 +165,38 @@ def simulate_children(
     )
     out["metrics_prsurvey"] = surveys
     out["metrics_prsurveyreview"] = survey_reviews
-    out["metrics_aiusagedaily"] = simulate.simulate_ai_usage(tables["metrics_teammember"], prs, k=k, week_starts=weeks)
-    issues = simulate.simulate_jira_issues(prs, k=k, week_starts=weeks)
+    out["metrics_aiusagedaily"] = simulated.simulate_ai_usage(tables["metrics_teammember"], prs, k=k, week_starts=weeks)
+    issues = simulated.simulate_jira_issues(prs, k=k, week_starts=weeks)
     out["metrics_jiraissue"] = _story_points(issues, prs)
-    out["metrics_deployment"] = simulate.simulate_deployments(prs, k=k, week_starts=weeks)
-    out["metrics_prcheckrun"] = simulate.simulate_check_runs(prs, k=k, week_starts=weeks)
+    out["metrics_deployment"] = simulated.simulate_deployments(prs, k=k, week_starts=weeks)
+    out["metrics_prcheckrun"] = simulated.simulate_check_runs(prs, k=k, week_starts=weeks)
     return {name: sort_rows(t, spec(name)) for name, t in out.items()}
+
+
+def _window(
+    preset: Preset, f: dict[str, pl.DataFrame], anchor: dt.date | None
+) -> tuple[dt.date, dt.datetime, dt.datetime]:
+    """(anchor, start, end) of the run: the anchor given or the newest event of the preset's human PRs,
+    and the ``days_back`` days up to the end of the anchor's week."""
+    wanted = [r.lower() for r in preset.repos]
+    prs_all = f["gh_pull_requests"]
+    scoped = prs_all.filter(pl.col("repo").str.to_lowercase().is_in(wanted) & ~pl.col("author_is_bot"))
+    scoped_reviews = f["gh_reviews"].join(scoped.select("repo", "number"), on=["repo", "number"], how="semi")
+    anchor = resolve_anchor(anchor, real.newest_event(scoped, scoped_reviews))
+    end = dt.datetime.combine(anchor + dt.timedelta(days=7), dt.time(), tzinfo=dt.UTC)
+    return anchor, end - dt.timedelta(days=preset.days_back), end
+
+
+def _commits_once(commits: pl.DataFrame, prs: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
+    """The selected PRs' commits, a commit shared by several PRs kept once, on the earliest PR."""
+    commits = commits.join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
+    before = commits.height
+    commits = commits.sort(["pr_id", "committed_at", "sha"], nulls_last=True).unique(
+        subset=["sha"], keep="first", maintain_order=True
+    )
+    if before - commits.height:
+        report["commits shared by several PRs kept once, on the earliest PR"] += before - commits.height
+    return commits
 
 
 def build_project(
@@ -178,16 +205,9 @@ def build_project(
     """The preset's team from its real PRs; simulated only what GitHub cannot give."""
     report: Counter[str] = Counter()
     f = _frames(normalized)
-    prs_all = f["gh_pull_requests"]
-    wanted = [r.lower() for r in preset.repos]
-    scoped = prs_all.filter(pl.col("repo").str.to_lowercase().is_in(wanted) & ~pl.col("author_is_bot"))
-    scoped_reviews = f["gh_reviews"].join(scoped.select("repo", "number"), on=["repo", "number"], how="semi")
     anchor_given = anchor is not None
-    anchor = resolve_anchor(anchor, real.newest_event(scoped, scoped_reviews))
-    end = dt.datetime.combine(anchor + dt.timedelta(days=7), dt.time(), tzinfo=dt.UTC)
-    start = end - dt.timedelta(days=preset.days_back)
-
-    prs = real.select_prs(prs_all, preset.repos, start, end, preset.max_prs_per_repo, report)
+    anchor, start, end = _window(preset, f, anchor)
+    prs = real.select_prs(f["gh_pull_requests"], preset.repos, start, end, preset.max_prs_per_repo, report)
     if prs.height == 0:
         raise UserError(
             f"project {preset.key}: no human-authored PRs of {', '.join(preset.repos)} in the "
@@ -198,13 +218,7 @@ def build_project(
     people = real.members(prs, reviews, preset.max_members, report)
     member_of = people.select(login="login", member_id="member_id")
 
-    commits = f["gh_commits"].join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
-    before = commits.height
-    commits = commits.sort(["pr_id", "committed_at", "sha"], nulls_last=True).unique(
-        subset=["sha"], keep="first", maintain_order=True
-    )
-    if before - commits.height:
-        report["commits shared by several PRs kept once, on the earliest PR"] += before - commits.height
+    commits = _commits_once(f["gh_commits"], prs, report)
     files = f["gh_files"].join(prs.select("repo", "number", "pr_id", "created_at"), on=["repo", "number"])
 
     metrics = real.pr_metrics(prs, reviews, commits)
@@ -226,24 +240,22 @@ def build_project(
     tables.update(simulate_children(tables, p_ai, observed_ai, preset, seed=seed, weeks=weeks))
     tables["demoseed_provenance"] = _arrow(provenance_frame(pr_df), "demoseed_provenance")
 
-    info = {
-        "mode": "project",
-        "project": preset.key,
-        "team_slugs": [preset.team_slug],
-        "seed": seed,
-        "anchor": anchor.isoformat(),
-        "anchor_source": "given" if anchor_given else "newest real event",
-        "window": [start.isoformat(), end.isoformat()],
-        "week_starts": [w.isoformat() for w in weeks],
-        "repos": list(preset.repos),
-        "members": people.height,
-        "real_prs": prs.height,
-        "real_source_prs": prs.height,
-        "real_share": 1.0,
-        "real_share_realized": 1.0,
-        **dict(zip(("real_fields", "simulated_fields"), provenance.split(REAL_PR_FIELDS), strict=True)),
-        "simulated_tables": list(SIMULATED_TABLES),
-        "dropped": dict(sorted(report.items())),
-    }
-    log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info["dropped"])
+    real_fields, simulated_fields = provenance.split(REAL_PR_FIELDS)
+    info = ProjectInfo(
+        project=preset.key,
+        team_slugs=(preset.team_slug,),
+        seed=seed,
+        anchor=anchor,
+        anchor_source="given" if anchor_given else "newest real event",
+        window=(start, end),
+        week_starts=tuple(weeks),
+        repos=tuple(preset.repos),
+        members=people.height,
+        real_prs=prs.height,
+        real_fields=tuple(real_fields),
+        simulated_fields=tuple(simulated_fields),
+        simulated_tables=tuple(SIMULATED_TABLES),
+        dropped=dict(sorted(report.items())),
+    )
+    log.info("project %s: %d members, %d PRs; %s", preset.key, people.height, prs.height, info.dropped)
     return ProjectResult(tables=tables, info=info)

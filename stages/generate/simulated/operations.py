@@ -1,4 +1,4 @@
-"""Simulated CI check runs, deployments, Jira issues and AI usage (see :mod:`stages.generate.simulate`)."""
+"""Simulated CI check runs, deployments, Jira issues and AI usage (see :mod:`stages.generate.simulated`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from stages.generate.draws import (
     text,
     ts_array,
 )
-from stages.generate.simbase import (
+from stages.generate.simulated.base import (
     CHECK_NAMES,
     US_PER_MIN,
     build_table,

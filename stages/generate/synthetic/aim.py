@@ -2,7 +2,7 @@
 
 The app's review-time and cycle-time cards are the mean ``review_time_hours`` /
 ``cycle_time_hours`` of the PRs *merged* in a week. A PR's durations are drawn
-around the curve value of the week it merges in (``prs.py``), but a week's
+around the curve value of the week it merges in (``pr_skeleton.py``), but a week's
 merged PRs come from several creation weeks, a 5-person team merges only 10-20
 PRs a week, and the window end cuts the longest ones short; left alone, a
 week's mean misses its curve by 20-50 %. So, per team x merge week, the merged

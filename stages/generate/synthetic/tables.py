@@ -3,11 +3,11 @@
 Order of work in :func:`generate_tables` (every step whole-column
 numpy/pyarrow, all teams of the run, or of a :class:`TeamSlice` of it, at once): teams and members -> PR skeleton (volume,
 times, states, sizes, flags; plus the warm-up backlog created before week 1,
-``prs.py``) -> reviews by archetype quota (``reviews.py``) -> survey selection
+``pr_skeleton.py``) -> reviews by archetype quota (``reviews.py``) -> survey selection
 and AI truth (quota per week) -> the real-share plan (``blend.py``) -> the PR
-fields, synthetic then overlaid with real ones (``prtable.py``) -> commits and
-files (``children.py``) -> the PR table -> simulated tables (surveys, checks,
-deployments, Jira, AI usage, ``simulate.py``) -> provenance and run info.
+fields, synthetic then overlaid with real ones (``pr_table.py``) -> commits and
+files (``commits_files.py``) -> the PR table -> simulated tables (surveys, checks,
+deployments, Jira, AI usage, :mod:`stages.generate.simulated`) -> provenance and run info.
 
 Randomness: ``k = (seed, scenario)`` and every step gets its own extension
 (``(*k, "pr")``, ``(*k, "review")``, ...), see :mod:`pipeline.base.rng`.
@@ -25,12 +25,20 @@ import pyarrow.compute as pc
 from pipeline.base.parquet import conform
 from pipeline.base.rng import Key
 from pipeline.base.schemas import spec
-from stages.generate import blend, children, provenance, prtable, reviews, simulate
+from stages.generate import provenance, simulated
 from stages.generate.draws import US_PER_DAY, US_PER_HOUR, pick
-from stages.generate.prs import PRFrame, PRState, count_prs, skeleton, warmup_weeks
 from stages.generate.scenario import Scenario
-from stages.generate.simbase import window_us
-from stages.generate.team import build_members, build_teams, roster, team_slugs, week_starts_for, with_copilot_activity
+from stages.generate.simulated.base import window_us
+from stages.generate.synthetic import blend, commits_files, pr_table, reviews
+from stages.generate.synthetic.pr_skeleton import PRFrame, PRState, count_prs, skeleton, warmup_weeks
+from stages.generate.synthetic.team import (
+    build_members,
+    build_teams,
+    roster,
+    team_slugs,
+    week_starts_for,
+    with_copilot_activity,
+)
 
 
 @dataclass(frozen=True)
@@ -133,20 +141,22 @@ def generate_tables(
     pr_row, reviewer = reviews.allocate(frame, ros, sc, (*k, "review"))
     review_table, changes = reviews.build_reviews(frame, pr_row, reviewer, sc, ros, week_starts, (*k, "review"))
 
-    base = prtable.base_pr_table(frame)
+    base = pr_table.base_pr_table(frame)
     surveyed, ai = _ai_truth(p, frame, base, week_starts, (*k, "sim"))
     mix = blend.plan(real, p.real_share, frame.team, frame.key, (*k, "real"))
-    fields = prtable.overlay_real(prtable.synthetic_fields(frame, members, company, k), frame, mix)
+    fields = pr_table.overlay_real(pr_table.synthetic_fields(frame, members, company, k), frame, mix)
     commit_table, after = _commits(frame, fields, ai, end, (*k, "commit"))
     files = _files(frame, fields, mix, (*k, "file"))
 
     jira_base = base.append_column("is_hotfix", pa.array(frame.is_hotfix)).append_column("title", fields.title)
-    jira_keys = simulate.assign_jira_keys(jira_base, k=(*k, "sim"), prefix=sc.jira_prefix)
-    prs = prtable.pr_table(
+    jira_keys = simulated.assign_jira_keys(jira_base, k=(*k, "sim"), prefix=sc.jira_prefix)
+    prs = pr_table.pr_table(
         frame, fields, ai=ai, changes=changes, commits_after=after, jira_keys=jira_keys, k=(*k, "pr-extra")
     )
-    simulated = _simulated_tables(p, frame, prs, review_table, (teams, members), surveyed, ai, week_starts, (*k, "sim"))
-    members = with_copilot_activity(members, simulated["metrics_aiusagedaily"], (*k, "member"))
+    sim_tables = _simulated_tables(
+        p, frame, prs, review_table, (teams, members), surveyed, ai, week_starts, (*k, "sim")
+    )
+    members = with_copilot_activity(members, sim_tables["metrics_aiusagedaily"], (*k, "member"))
 
     tables = {
         "teams_team": teams,
@@ -155,11 +165,16 @@ def generate_tables(
         "metrics_prreview": review_table,
         "metrics_commit": commit_table,
         "metrics_prfile": files,
-        **simulated,
+        **sim_tables,
         "demoseed_provenance": _provenance(frame, mix),
     }
+    return tables, _run_facts(frame, mix)
+
+
+def _run_facts(frame: PRFrame, mix: blend.Blend) -> RunFacts:
+    """What run_info sums over slices: PRs, warm-up PRs and how the real share was met."""
     blended = mix.blended
-    facts = RunFacts(
+    return RunFacts(
         prs=frame.n,
         warmup_prs=int((frame.week < 0).sum()),
         blended=int(blended.sum()),
@@ -167,7 +182,6 @@ def generate_tables(
         pool_size=mix.pool.size if mix.pool is not None else None,
         reason=mix.reason,
     )
-    return tables, facts
 
 
 def _ai_truth(
@@ -175,8 +189,8 @@ def _ai_truth(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(surveyed, AI-assisted) per PR: quotas per team x merge week, separately for surveyed PRs."""
     sc = p.scenario
-    surveyed = simulate.choose_surveyed(base, k=k, response_rate=sc.survey_rate, week_starts=week_starts)
-    ai = simulate.assign_ai_assisted(
+    surveyed = simulated.choose_surveyed(base, k=k, response_rate=sc.survey_rate, week_starts=week_starts)
+    ai = simulated.assign_ai_assisted(
         base,
         k=k,
         ai_probability=frame.ai_probability,
@@ -187,11 +201,13 @@ def _ai_truth(
     return surveyed, ai
 
 
-def _commits(frame: PRFrame, fields: prtable.PRFields, ai: np.ndarray, end: int, k: Key) -> tuple[pa.Table, np.ndarray]:
+def _commits(
+    frame: PRFrame, fields: pr_table.PRFields, ai: np.ndarray, end: int, k: Key
+) -> tuple[pa.Table, np.ndarray]:
     """metrics_commit, and per PR the commits after its first review."""
     open_ = frame.state == PRState.OPEN
     last = np.where(open_, np.minimum(frame.created + 48 * US_PER_HOUR, end - 2_000_000), frame.closed)
-    return children.build_commits(
+    return commits_files.build_commits(
         pr_id=frame.id,
         team_id=frame.team + 1,
         author_id=frame.author_id,
@@ -208,14 +224,14 @@ def _commits(frame: PRFrame, fields: prtable.PRFields, ai: np.ndarray, end: int,
     )
 
 
-def _files(frame: PRFrame, fields: prtable.PRFields, mix: blend.Blend, k: Key) -> pa.Table:
+def _files(frame: PRFrame, fields: pr_table.PRFields, mix: blend.Blend, k: Key) -> pa.Table:
     """metrics_prfile: synthetic catalog paths, then the real paths of the blended PRs."""
-    cols = children.synthetic_files(frame.id, frame.key, fields.n_files, fields.additions, fields.deletions, k)
-    parts = [children.files_table(cols, frame.team + 1, frame.created)]
+    cols = commits_files.synthetic_files(frame.id, frame.key, fields.n_files, fields.additions, fields.deletions, k)
+    parts = [commits_files.files_table(cols, frame.team + 1, frame.created)]
     if mix.pool is not None and mix.blended.any():
         rows = np.flatnonzero(mix.blended)
         real_cols = blend.real_file_columns(mix.pool, mix.src[rows], rows, frame.id)
-        parts.append(children.files_table(real_cols, frame.team + 1, frame.created))
+        parts.append(commits_files.files_table(real_cols, frame.team + 1, frame.created))
     return pa.concat_tables(parts)
 
 
@@ -233,7 +249,7 @@ def _simulated_tables(
     """Surveys, check runs, deployments, Jira issues and AI usage, in the app tables' order."""
     sc = p.scenario
     teams, members = people
-    surveys, survey_reviews = simulate.simulate_surveys(
+    surveys, survey_reviews = simulated.simulate_surveys(
         prs,
         review_table,
         k=k,
@@ -245,14 +261,14 @@ def _simulated_tables(
         ai_assisted=ai,
     )
     return {
-        "metrics_prcheckrun": simulate.simulate_check_runs(
+        "metrics_prcheckrun": simulated.simulate_check_runs(
             prs, k=k, week_starts=week_starts, ci_pass_rate=sc.curve("ci_pass_rate", p.weeks)
         ),
         "metrics_prsurvey": surveys,
         "metrics_prsurveyreview": survey_reviews,
-        "metrics_aiusagedaily": simulate.simulate_ai_usage(members, prs, k=k, week_starts=week_starts),
-        "metrics_deployment": simulate.simulate_deployments(prs, k=k, week_starts=week_starts),
-        "metrics_jiraissue": simulate.simulate_jira_issues(prs, k=k, week_starts=week_starts),
+        "metrics_aiusagedaily": simulated.simulate_ai_usage(members, prs, k=k, week_starts=week_starts),
+        "metrics_deployment": simulated.simulate_deployments(prs, k=k, week_starts=week_starts),
+        "metrics_jiraissue": simulated.simulate_jira_issues(prs, k=k, week_starts=week_starts),
     }
 
 
@@ -266,9 +282,9 @@ def _provenance(frame: PRFrame, mix: blend.Blend) -> pa.Table:
         picked = mix.pool.repo.take(pa.array(np.maximum(mix.src, 0)))
         real_repo = pc.if_else(pa.array(blended), picked, pa.scalar(None, pa.string()))
         real_number = np.where(blended, mix.pool.number[np.maximum(mix.src, 0)], 0)
-    real, simulated = provenance.split(blend.REAL_FIELDS, untouched=blend.UNTOUCHED_FIELDS)
+    real, simulated_fields = provenance.split(blend.REAL_FIELDS, untouched=blend.UNTOUCHED_FIELDS)
     _, everything = provenance.split((), untouched=blend.UNTOUCHED_FIELDS)
-    real_json, sim_json, all_json = (provenance.fields_json(f) for f in (real, simulated, everything))
+    real_json, sim_json, all_json = (provenance.fields_json(f) for f in (real, simulated_fields, everything))
     return conform(
         pa.table(
             {

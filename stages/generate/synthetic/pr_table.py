@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -19,10 +20,10 @@ import pyarrow.compute as pc
 from pipeline.base.parquet import conform
 from pipeline.base.rng import Key, keyed_uniform
 from pipeline.base.schemas import spec
-from stages.generate import children
-from stages.generate.blend import Blend
 from stages.generate.draws import decimal_array, hours_decimal, int_between, int_str, pick, text, ts_array
-from stages.generate.prs import STATES, PRFrame, PRState, repo_and_number
+from stages.generate.synthetic import commits_files
+from stages.generate.synthetic.blend import Blend
+from stages.generate.synthetic.pr_skeleton import STATES, PRFrame, PRState, repo_and_number
 from stages.generate.words import take, words
 
 LABELS = np.array(
@@ -97,8 +98,8 @@ def synthetic_fields(frame: PRFrame, members: pa.Table, company: np.ndarray, k: 
         additions=frame.additions,
         deletions=frame.deletions,
         is_draft=frame.is_draft,
-        n_commits=children.commit_counts(frame.key, frame.additions, (*k, "commit")),
-        n_files=children.file_counts(frame.key, frame.additions, (*k, "file")),
+        n_commits=commits_files.commit_counts(frame.key, frame.additions, (*k, "commit")),
+        n_files=commits_files.file_counts(frame.key, frame.additions, (*k, "file")),
     )
 
 
@@ -176,26 +177,6 @@ def pr_table(
     k: Key,
 ) -> pa.Table:
     """metrics_pullrequest: the skeleton, the fields, review outcomes and the drawn extras."""
-    n = frame.n
-    merged = frame.state == PRState.MERGED
-    reviewed = frame.first_review >= 0  # every merged or closed PR, and the open ones reviewed before the window end
-    body_comp = take("components", int_between(frame.key, 0, 19, *k, "body-comp"))
-    body = pc.binary_join_element_wise(
-        text("Touches the "),
-        body_comp,
-        text(" module; tests pass locally."),
-        text(""),
-    )
-    body = pc.if_else(pa.array(keyed_uniform(frame.key, *k, "empty-body") < 0.15), text(""), body)
-    tool_idx = int_between(frame.author_id, 0, 2, *k, "tool")
-    has_ai_commits = ai & (keyed_uniform(frame.key, *k, "ai-commits") < 0.6)
-    conf = np.where(
-        ai, 0.6 + 0.39 * keyed_uniform(frame.key, *k, "conf"), 0.02 + 0.25 * keyed_uniform(frame.key, *k, "conf")
-    )
-    signals = pick(
-        ("{}", '{"survey": true}', '{"co_author_trailer": true}'), np.where(has_ai_commits, 2, ai.astype(int))
-    )
-    fix_hours = 0.5 + 11.5 * keyed_uniform(frame.key, *k, "fix")
     table = pa.table(
         {
             "id": frame.id,
@@ -205,18 +186,11 @@ def pr_table(
             "github_pr_id": fields.number,
             "github_repo": fields.repo,
             "title": fields.title,
-            "body": body,
+            "body": _bodies(frame, k),
             "author_id": frame.author_id,
             "state": pick(STATES, frame.state),
             "pr_created_at": _ts1,
-            "merged_at": ts_array(np.where(merged, frame.closed, 0), merged),
-            "first_review_at": ts_array(np.where(reviewed, frame.first_review, 0), reviewed),
-            "cycle_time_hours": hours_decimal(frame.closed - frame.created, merged),
-            "review_time_hours": hours_decimal(frame.first_review - frame.created, reviewed),
-            "review_rounds": pa.array((1 + changes).astype(np.int32), mask=~reviewed),
-            "avg_fix_response_hours": decimal_array(fix_hours, reviewed & changes),
-            "commits_after_first_review": pa.array(commits_after.astype(np.int32), mask=~reviewed),
-            "total_comments": int_between(frame.key, 0, 12, *k, "comments").astype(np.int32),
+            **_review_outcomes(frame, changes, commits_after, k),
             "additions": fields.additions.astype(np.int32),
             "deletions": fields.deletions.astype(np.int32),
             "is_revert": frame.is_revert,
@@ -226,18 +200,63 @@ def pr_table(
             "milestone_title": fields.milestone,
             "assignees": fields.assignees,
             "linked_issues": fields.linked,
-            "is_ai_assisted": pa.array(ai, type=pa.bool_()),
-            "ai_tools_detected": pick(("[]", *TOOLS), np.where(ai, 1 + tool_idx, 0)),
-            "ai_detection_version": pa.array(["v2"] * n, type=pa.string()),
-            "llm_summary": pa.nulls(n, pa.string()),
-            "llm_summary_version": pa.array([""] * n, type=pa.string()),
-            "has_ai_commits": has_ai_commits,
-            "has_ai_review": np.zeros(n, bool),
-            "has_ai_files": np.zeros(n, bool),
-            "ai_confidence_score": decimal_array(conf, None, 3, 4),
-            "ai_signals": signals,
+            **_ai_evidence(frame, ai, k),
             "jira_key": jira_keys,
             "synced_at": _ts2,
         }
     )
     return conform(table, spec("metrics_pullrequest"))
+
+
+def _bodies(frame: PRFrame, k: Key) -> pa.Array:
+    """A one-line description naming a component; empty on about 15 % of PRs."""
+    body_comp = take("components", int_between(frame.key, 0, 19, *k, "body-comp"))
+    body = pc.binary_join_element_wise(
+        text("Touches the "),
+        body_comp,
+        text(" module; tests pass locally."),
+        text(""),
+    )
+    return pc.if_else(pa.array(keyed_uniform(frame.key, *k, "empty-body") < 0.15), text(""), body)
+
+
+def _review_outcomes(frame: PRFrame, changes: np.ndarray, commits_after: np.ndarray, k: Key) -> dict[str, Any]:
+    """The merge and review columns (merged_at .. total_comments), as the app computes them."""
+    merged = frame.state == PRState.MERGED
+    reviewed = frame.first_review >= 0  # every merged or closed PR, and the open ones reviewed before the window end
+    fix_hours = 0.5 + 11.5 * keyed_uniform(frame.key, *k, "fix")
+    return {
+        "merged_at": ts_array(np.where(merged, frame.closed, 0), merged),
+        "first_review_at": ts_array(np.where(reviewed, frame.first_review, 0), reviewed),
+        "cycle_time_hours": hours_decimal(frame.closed - frame.created, merged),
+        "review_time_hours": hours_decimal(frame.first_review - frame.created, reviewed),
+        "review_rounds": pa.array((1 + changes).astype(np.int32), mask=~reviewed),
+        "avg_fix_response_hours": decimal_array(fix_hours, reviewed & changes),
+        "commits_after_first_review": pa.array(commits_after.astype(np.int32), mask=~reviewed),
+        "total_comments": int_between(frame.key, 0, 12, *k, "comments").astype(np.int32),
+    }
+
+
+def _ai_evidence(frame: PRFrame, ai: np.ndarray, k: Key) -> dict[str, Any]:
+    """The AI columns (is_ai_assisted .. ai_signals): tools, co-author commits, a confidence score."""
+    n = frame.n
+    tool_idx = int_between(frame.author_id, 0, 2, *k, "tool")
+    has_ai_commits = ai & (keyed_uniform(frame.key, *k, "ai-commits") < 0.6)
+    conf = np.where(
+        ai, 0.6 + 0.39 * keyed_uniform(frame.key, *k, "conf"), 0.02 + 0.25 * keyed_uniform(frame.key, *k, "conf")
+    )
+    signals = pick(
+        ("{}", '{"survey": true}', '{"co_author_trailer": true}'), np.where(has_ai_commits, 2, ai.astype(int))
+    )
+    return {
+        "is_ai_assisted": pa.array(ai, type=pa.bool_()),
+        "ai_tools_detected": pick(("[]", *TOOLS), np.where(ai, 1 + tool_idx, 0)),
+        "ai_detection_version": pa.array(["v2"] * n, type=pa.string()),
+        "llm_summary": pa.nulls(n, pa.string()),
+        "llm_summary_version": pa.array([""] * n, type=pa.string()),
+        "has_ai_commits": has_ai_commits,
+        "has_ai_review": np.zeros(n, bool),
+        "has_ai_files": np.zeros(n, bool),
+        "ai_confidence_score": decimal_array(conf, None, 3, 4),
+        "ai_signals": signals,
+    }

@@ -22,8 +22,8 @@ import pyarrow as pa
 
 from pipeline.base.rng import Key
 from pipeline.base.schemas import GH_FILES
-from stages.generate.children import MAX_CHILDREN
 from stages.generate.draws import int_between, rank_within, systematic
+from stages.generate.synthetic.commits_files import MAX_CHILDREN
 
 # Provenance (the app's names, see provenance.py): what a blended PR takes from its real PR. The number
 # of its commits follows the real PR too, but their content is simulated (metrics_commit is simulated).

@@ -22,7 +22,6 @@ from enum import IntEnum
 import numpy as np
 
 from pipeline.base.rng import Key, keyed_u64, keyed_uniform
-from stages.generate.aim import aim_durations
 from stages.generate.draws import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -34,8 +33,9 @@ from stages.generate.draws import (
     systematic,
 )
 from stages.generate.scenario import Scenario
-from stages.generate.simbase import window_us
-from stages.generate.team import Roster
+from stages.generate.simulated.base import window_us
+from stages.generate.synthetic.aim import aim_durations
+from stages.generate.synthetic.team import Roster
 
 
 class PRState(IntEnum):
@@ -170,21 +170,7 @@ def _draft(
     probs = np.stack([scenario.curve(c, weeks) for c in ("pr_merged", "pr_closed", "pr_open")], axis=1)
     state = categorical(stratified_uniform(group, key, *k, "state"), probs[cw])
 
-    # durations: stratified lognormal around the curve value of the week the PR merges in (the week the
-    # app reports it in): a first guess from the creation week, then the week that guess lands in
-    rt_f = lognormal_factor(stratified_uniform(group, key, *k, "review-time"), 0.5)
-    ct_f = lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
-    close_f = np.where(state == PRState.CLOSED, 0.5 + keyed_uniform(key, *k, "close-factor"), 1.0)
-    rt_curve = scenario.curve("review_time_hours", weeks)
-    ct_curve = scenario.curve("cycle_time_hours", weeks)
-    at_week = cw
-    for _ in range(2):
-        rt = np.maximum(rt_curve[at_week] * rt_f, 0.25)
-        ct = np.maximum(ct_curve[at_week] * ct_f, rt * 1.15 + 0.5)
-        ct = np.maximum(ct * close_f, rt * 1.15 + 0.5)
-        at_week = np.clip((created + (ct * US_PER_HOUR).astype(np.int64) - start) // (7 * US_PER_DAY), 0, weeks - 1)
-    first_review = created + (rt * US_PER_HOUR).astype(np.int64)
-    closed = created + (ct * US_PER_HOUR).astype(np.int64)
+    first_review, closed = _durations(scenario, key, group, state, created, cw, start, weeks, k)
     # PRs that would merge/close after the window are still open at its end; an open PR keeps its
     # first review if that came before the window end (drafts lose it in _flags_and_sizes)
     late = closed >= end - SURVEY_MARGIN
@@ -198,6 +184,34 @@ def _draft(
             a[keep] for a in (key, t, mem, w, created, state, first_review, closed)
         )
     return _Draft(key, t, mem, w, created, state, first_review, closed)
+
+
+def _durations(
+    scenario: Scenario,
+    key: np.ndarray,
+    group: np.ndarray,
+    state: np.ndarray,
+    created: np.ndarray,
+    cw: np.ndarray,
+    start: int,
+    weeks: int,
+    k: Key,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(first review, close) times: stratified lognormal around the curve value of the week the PR merges
+    in (the week the app reports it in): a first guess from the creation week, then the week that guess
+    lands in."""
+    rt_f = lognormal_factor(stratified_uniform(group, key, *k, "review-time"), 0.5)
+    ct_f = lognormal_factor(stratified_uniform(group, key, *k, "cycle-time"), 0.4)
+    close_f = np.where(state == PRState.CLOSED, 0.5 + keyed_uniform(key, *k, "close-factor"), 1.0)
+    rt_curve = scenario.curve("review_time_hours", weeks)
+    ct_curve = scenario.curve("cycle_time_hours", weeks)
+    at_week = cw
+    for _ in range(2):
+        rt = np.maximum(rt_curve[at_week] * rt_f, 0.25)
+        ct = np.maximum(ct_curve[at_week] * ct_f, rt * 1.15 + 0.5)
+        ct = np.maximum(ct * close_f, rt * 1.15 + 0.5)
+        at_week = np.clip((created + (ct * US_PER_HOUR).astype(np.int64) - start) // (7 * US_PER_DAY), 0, weeks - 1)
+    return created + (rt * US_PER_HOUR).astype(np.int64), created + (ct * US_PER_HOUR).astype(np.int64)
 
 
 def count_prs(
