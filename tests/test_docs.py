@@ -176,7 +176,6 @@ def test_relative_links_point_at_what_exists(doc: Path) -> None:
             continue  # https:, mailto:
         file, _, anchor = target.partition("#")
         path = (doc.parent / file).resolve() if file else doc
-        rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
         if not path.exists():
             broken.append(f"{target}: no such file")
         elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
