@@ -86,9 +86,26 @@ def run_check(
     rebase_dates: bool = True,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     follow: Follow | None = None,
+    allow_empty: bool = False,
+    plan_only: bool = False,
 ) -> CheckReport:
-    """What :func:`run_load` with the same arguments would do, with nothing written (``demoseed check``)."""
-    return _run(check_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, None)
+    """What :func:`run_load` with the same arguments would do, with nothing kept (``demoseed check``): the whole
+    load, rolled back, or with ``plan_only`` the plan alone."""
+    with load_memory():
+        return _run(
+            check_snapshot,
+            snapshot_dir,
+            db_url,
+            as_of,
+            schema,
+            clear,
+            rebase_dates,
+            include,
+            follow,
+            None,
+            allow_empty=allow_empty,
+            plan_only=plan_only,
+        )
 
 
 R = TypeVar("R", LoadReport, CheckReport)
