@@ -13,11 +13,13 @@ import pytest
 
 from pipeline.base.schemas import APP_LOAD_ORDER
 from pipeline.cli import main
-from pipeline.runners.load import run_load
+from pipeline.runners.load import Follow, run_check, run_load
 from stages.load import ddl as ddl_mod
+from stages.load.app import probe_app
 from stages.load.ddl import APP_SCHEMA_SQL
 from tests.loaddata import write_test_snapshot
 from tests.test_load import AS_OF
+from tests.test_load_migrations import APP, PY, migrate
 from tests.test_load_refusals import _state, changed, one_line_error
 
 WHEN = "2026-03-04T12:00"
@@ -145,3 +147,96 @@ def test_check_of_a_missing_file_runs_the_load_elsewhere_and_never_creates_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert main(["load", str(snapshot), "--db-url", url, "--no-rebase-dates", "--as-of", WHEN]) == 0
     assert db.exists()
+
+
+# -- what the snapshot was made for: the app's migrations (snapshot --app), newer or older targets ----------------
+
+METRICS_LATEST, TEAMS_LATEST = "0004_rename_jiraissue_sprint_name", "0002_timezone_and_demo_flag"
+LEGACY = ["snapshot", "--teams", "3", "--members", "4", "--prs", "30", "--seed", "42", "--no-github"]
+
+
+def test_snapshot_with_app_records_its_migrations_outside_the_id_and_describe_names_them(
+    data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from pipeline.base.manifest import verify_snapshot
+    from tests.test_pinned_snapshots import PINNED
+
+    assert main([*LEGACY, "--output", str(tmp_path / "with"), "--app", str(APP), "--app-python", PY]) == 0
+    assert main([*LEGACY, "--output", str(tmp_path / "without")]) == 0
+    made = verify_snapshot(tmp_path / "with")
+    plain = verify_snapshot(tmp_path / "without")
+    assert made.snapshot_id == plain.snapshot_id == PINNED["legacy"][0]
+    assert made.app_migrations == {"metrics": METRICS_LATEST, "teams": TEAMS_LATEST}
+    assert plain.app_migrations is None
+    assert not (APP / "app.sqlite3").exists()  # the probe never creates the app's (unset) SQLite database
+    capsys.readouterr()
+    assert main(["describe", str(tmp_path / "with")]) == 0
+    sha = made.app_schema_sha256
+    assert sha is not None
+    out = capsys.readouterr().out
+    assert (
+        f"built against app schema {sha[:12]}, for app migrations metrics.{METRICS_LATEST}, teams.{TEAMS_LATEST}"
+        in (" ".join(out.split()))
+    )
+    assert main(["describe", str(tmp_path / "without")]) == 0
+    assert "app migrations not recorded (made without --app)" in capsys.readouterr().out
+
+
+def made_for(where: Path, migrations: dict[str, str]) -> Path:
+    from pipeline.base.manifest import recording_app_migrations
+
+    with recording_app_migrations(migrations):
+        return write_test_snapshot(where)
+
+
+def sqlite_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *targets: str) -> str:
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    migrate(url, *targets)
+    monkeypatch.setenv("DJANGOAPP_DATABASE_URL", url)
+    return url
+
+
+def test_check_and_load_say_the_target_is_newer_in_which_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite_app(tmp_path, monkeypatch)
+    snap = made_for(tmp_path / "old", {"metrics": "0002_fields_with_defaults", "teams": TEAMS_LATEST})
+    want = (
+        "target is newer: metrics 0003_remove_teammember_slack_user_id .. 0004_rename_jiraissue_sprint_name (2) "
+        "applied after this snapshot was made"
+    )
+    follow = Follow(app=APP, app_python=PY)
+    assert want in run_check(snap, None, as_of=AS_OF, follow=follow).notes
+    assert want in run_check(snap, None, as_of=AS_OF, follow=follow, plan_only=True).notes
+    assert want in run_load(snap, None, as_of=AS_OF, follow=follow).notes
+
+
+def test_check_says_the_target_is_older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqlite_app(tmp_path, monkeypatch, "metrics", "0002")
+    recorded = probe_app(APP, PY, list(APP_LOAD_ORDER)).defined
+    assert recorded == {"metrics": METRICS_LATEST, "teams": TEAMS_LATEST}
+    snap = made_for(tmp_path / "new", recorded)
+    checked = run_check(snap, url, as_of=AS_OF)
+    assert not checked.ok  # the columns of teams 0002 / metrics 0002 have no value without --app or --fill
+    assert f"target is older: metrics is at 0002_fields_with_defaults, the snapshot at {METRICS_LATEST}" in " | ".join(
+        checked.notes
+    )
+
+
+def test_without_recorded_migrations_check_names_the_columns_the_target_differs_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    url = sqlite_app(tmp_path, monkeypatch)
+    snap = write_test_snapshot(tmp_path / "plain")
+    assert main(["check", str(snap), "--app", str(APP), "--app-python", PY, "--as-of", WHEN]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("target differs from the schema"))
+    assert line == (
+        "target differs from the schema this snapshot was built against in: teams_team.is_demo (added), "
+        "teams_team.timezone_name (added), metrics_teammember.slack_user_id (removed), metrics_teammember.joined_at "
+        "(added), metrics_pullrequest.extra_data (added), metrics_pullrequest.review_tags (added), "
+        "metrics_pullrequest.risk_level (added), metrics_jiraissue.sprint_name (renamed to sprint_title)"
+    )
+    assert url.startswith("sqlite:///")
+    loaded = run_load(snap, None, as_of=AS_OF, follow=Follow(app=APP, app_python=PY))
+    assert line in loaded.notes and any(line in s for s in loaded.summary_lines())

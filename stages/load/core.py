@@ -68,7 +68,7 @@ from .backend import (
     duckdb_aggregate_expr,
 )
 from .ddl import app_ddl, quote
-from .drift import AppModels, LoadPlan, TablePlan, plan_tables
+from .drift import AppModels, LoadPlan, TablePlan, plan_tables, schema_changes, versions_note
 from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, ReadBackMismatch, TableReport
@@ -403,6 +403,9 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
     found = backend.teams_by_slug(list(p.snapshot_teams)) if "teams_team" in tables and not created else {}
     team_map = {p.snapshot_teams[slug]: i for slug, i in found.items()}
     plan = _plan(backend, p, existing, team_map, drift)
+    if existing:
+        changes = schema_changes(plan, {t: spec(t) for t in tables})
+        notes.append(versions_note(p.manifest.app_migrations, _applied_migrations(backend), changes))
     if plan.refused:
         raise Refused(plan.refusal(), plan, created, notes)
     if found and not clear:
@@ -415,6 +418,17 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
         )
     backend.specs = {t: tp.target for t, tp in plan.tables.items()}
     return Decided(created, found, team_map, plan, notes)
+
+
+def _applied_migrations(backend: Backend) -> dict[str, list[str]] | None:
+    """The migrations the target's ``django_migrations`` holds, per app label (None: no such table)."""
+    table = "django_migrations"
+    if not backend.columns([table]):
+        return None
+    out: dict[str, list[str]] = {}
+    for app, name in backend.query(f"SELECT app, name FROM {backend.qname(table)}"):
+        out.setdefault(str(app), []).append(str(name))
+    return out
 
 
 def _plan(
