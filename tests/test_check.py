@@ -14,13 +14,12 @@ import pytest
 from pipeline.base.schemas import APP_LOAD_ORDER
 from pipeline.cli import main
 from pipeline.runners.load import Follow, run_check, run_load
-from stages.load import ddl as ddl_mod
 from stages.load.app import probe_app
 from stages.load.ddl import APP_SCHEMA_SQL
 from tests.loaddata import write_test_snapshot
 from tests.test_load import AS_OF
 from tests.test_load_migrations import APP, PY, migrate
-from tests.test_load_refusals import _state, changed, one_line_error
+from tests.test_load_refusals import _state, changed, one_line_error, sqlite_bumping_additions
 
 WHEN = "2026-03-04T12:00"
 
@@ -107,14 +106,7 @@ def sqlite_counts(db: Path) -> tuple[list[int], list[tuple]]:
 def test_check_finds_a_trigger_that_changes_the_rows(
     snapshot: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    db = tmp_path / "app.db"
-    with sqlite3.connect(db) as con:
-        for stmt in ddl_mod.file_tables(list(APP_LOAD_ORDER), "sqlite"):
-            con.execute(stmt)
-        con.execute(
-            "CREATE TRIGGER bump AFTER INSERT ON metrics_commit BEGIN "
-            "UPDATE metrics_commit SET additions = additions + 1 WHERE id = NEW.id; END"
-        )
+    db = sqlite_bumping_additions(tmp_path / "app.db")
     before = sqlite_counts(db)
     url = f"sqlite:///{db}"
     code, doc = check_json(capsys, str(snapshot), "--db-url", url)
