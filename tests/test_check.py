@@ -116,6 +116,7 @@ def test_check_finds_a_trigger_that_changes_the_rows(
     assert sqlite_counts(db) == before
     assert doc["refusal"] == load_refusal(capsys, str(snapshot), "--db-url", url)
     assert sqlite_counts(db) == before
+    assert [p.name for p in tmp_path.iterdir()] == [db.name]  # no journal left
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "sqlite"])
@@ -139,6 +140,20 @@ def test_check_of_a_missing_file_runs_the_load_elsewhere_and_never_creates_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert main(["load", str(snapshot), "--db-url", url, "--no-rebase-dates", "--as-of", WHEN]) == 0
     assert db.exists()
+    before = db_counts(kind, db)
+    capsys.readouterr()
+    code, doc = check_json(capsys, str(snapshot), "--db-url", url, "--no-rebase-dates", "--clear")
+    assert code == 0 and doc["clear"]["teams"] == ["alpha", "beta"] and doc["clear"]["deleted"]["metrics_commit"] == 8
+    assert db_counts(kind, db) == before and [p.name for p in tmp_path.iterdir()] == [db.name]
+
+
+def db_counts(kind: str, db: Path) -> list[int]:
+    if kind == "sqlite":
+        return sqlite_counts(db)[0]
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in APP_LOAD_ORDER]
 
 
 # -- what the snapshot was made for: the app's migrations (snapshot --app), newer or older targets ----------------
