@@ -66,6 +66,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 snapshot: $(STAMP)
 	@set -f; if [ -n "$$DS_PROJECT" ]; then set -- --project "$$DS_PROJECT"; else set -- --scenario "$$DS_SCENARIO"; fi; \
+	unset APP; if [ -n "$$DS_APP" ]; then export DEMOSEED_APP="$$DS_APP"; fi; unset DS_APP; \
 	echo "demoseed snapshot $$* --seed $$DS_SEED $$DS_ARGS"; \
 	exec "$$DS_DEMOSEED" snapshot "$$@" --seed "$$DS_SEED" $$DS_ARGS
 

@@ -119,8 +119,8 @@ def test_a_load_of_nothing_but_the_team_rows_is_refused_unless_allowed(
 # --------------------------------------------------------------------------- the read-back, before COMMIT
 
 
-def test_sqlite_read_back_that_differs_is_rolled_back(snapshot: Path, tmp_path: Path) -> None:
-    db = tmp_path / "app.db"
+def sqlite_bumping_additions(db: Path) -> Path:
+    """An SQLite file with the app tables and a trigger that adds 1 to every inserted commit's additions."""
     with sqlite3.connect(db) as con:
         for stmt in ddl_mod.file_tables(list(APP_LOAD_ORDER), "sqlite"):
             con.execute(stmt)
@@ -128,6 +128,11 @@ def test_sqlite_read_back_that_differs_is_rolled_back(snapshot: Path, tmp_path: 
             "CREATE TRIGGER bump AFTER INSERT ON metrics_commit BEGIN "
             "UPDATE metrics_commit SET additions = additions + 1 WHERE id = NEW.id; END"
         )
+    return db
+
+
+def test_sqlite_read_back_that_differs_is_rolled_back(snapshot: Path, tmp_path: Path) -> None:
+    db = sqlite_bumping_additions(tmp_path / "app.db")
     with pytest.raises(ReadBackMismatch) as info:
         run_load(snapshot, f"sqlite:///{db}", as_of=AS_OF)
     assert info.value.exit_code == 1

@@ -32,8 +32,10 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,6 +208,13 @@ class Manifest:
         return str(rec["sha256"]) if isinstance(rec, dict) and "sha256" in rec else None
 
     @property
+    def app_migrations(self) -> dict[str, str] | None:
+        """The app's latest migration per app label the snapshot was made for (``snapshot --app``; None: not given)."""
+        rec = self.document.get("app_schema")
+        found = rec.get("migrations") if isinstance(rec, dict) else None
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
+
+    @property
     def request_key(self) -> str | None:
         key = self.inputs.get("request_key")
         return key if isinstance(key, str) else None
@@ -214,9 +223,27 @@ class Manifest:
 APP_SCHEMA_SQL = Path(__file__).resolve().parent / "sql" / "app-schema.sql"
 
 
-def app_schema_record() -> dict[str, str]:
-    """The app schema a snapshot's tables are built against: the sha256 of the vendored app DDL."""
-    return {"sha256": file_sha256(APP_SCHEMA_SQL), "file": "pipeline/base/sql/app-schema.sql"}
+_APP_MIGRATIONS: ContextVar[dict[str, str] | None] = ContextVar("app_migrations", default=None)
+
+
+@contextmanager
+def recording_app_migrations(migrations: Mapping[str, str]) -> Iterator[None]:
+    """Snapshots written inside record ``migrations`` (app label -> latest migration; ``snapshot --app``)."""
+    token = _APP_MIGRATIONS.set(dict(migrations))
+    try:
+        yield
+    finally:
+        _APP_MIGRATIONS.reset(token)
+
+
+def app_schema_record() -> dict[str, Any]:
+    """The app schema a snapshot's tables are built against: the sha256 of the vendored app DDL, and the app's
+    latest migration per app label when the snapshot is made with ``--app`` (:func:`recording_app_migrations`)."""
+    record: dict[str, Any] = {"sha256": file_sha256(APP_SCHEMA_SQL), "file": "pipeline/base/sql/app-schema.sql"}
+    migrations = _APP_MIGRATIONS.get()
+    if migrations:
+        record["migrations"] = dict(sorted(migrations.items()))
+    return record
 
 
 def canonical_json(obj: Any) -> str:

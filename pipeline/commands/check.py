@@ -1,4 +1,4 @@
-"""`demoseed check`: what `demoseed load` with the same arguments would do, with nothing written."""
+"""`demoseed check`: what `demoseed load` with the same arguments would do: the load, rolled back."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ from pipeline.commands.load import AS_OF, follow, follow_options
 @click.option("--rebase-dates/--no-rebase-dates", default=True, show_default=True, help="As for load.")
 @click.option("--as-of", "as_of", type=AS_OF, metavar="WHEN", help="The load instant, as for load (default: now).")
 @follow_options
+@click.option("--allow-empty", is_flag=True, help="As for load.")
+@click.option(
+    "--plan-only",
+    is_flag=True,
+    help="Only compare schema and data fit (fast); write no rows, so the target's constraints, triggers and "
+    "the read-back are not tried.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout (for scripts).")
 def command(
     snapshot: Path | None,
@@ -34,11 +41,15 @@ def command(
     app_python: str | None,
     fills: tuple[str, ...],
     ignore_missing_columns: bool,
+    allow_empty: bool,
+    plan_only: bool,
     as_json: bool,
 ) -> None:
-    """Preview loading SNAPSHOT: every difference from the target's schema (filled and from where, fits by its
-    data, renamed, left out, refused and why), what --clear would remove in other tables, an empty or unmigrated
-    target. Exit 0 exactly when `load` with the same arguments would go ahead; nothing is written.
+    """Preview loading SNAPSHOT: run the whole load in one transaction and roll it back. Prints every difference
+    from the target's schema (filled and from where, fits by its data, renamed, left out, refused and why), what
+    --clear would remove in other tables, the rows load would write, an empty or unmigrated target, and load's
+    own refusal if it would fail. Exit 0 exactly when `load` with the same arguments would succeed; nothing is
+    kept, and a database file that does not exist yet is not created.
 
     \b
     Examples:
@@ -56,6 +67,8 @@ def command(
         rebase_dates=rebase_dates,
         as_of=as_of,
         follow=follow(app, app_python, fills, ignore_missing_columns, False),
+        allow_empty=allow_empty,
+        plan_only=plan_only,
     )
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))

@@ -111,6 +111,18 @@ def _render(weeks: pl.DataFrame, title: str, highlighted: tuple[str, ...], wide:
     return table
 
 
+def app_schema_line(manifest: Any) -> str:
+    """What the snapshot was built against: the app schema's hash and, when made with --app, the app's migrations."""
+    sha = manifest.app_schema_sha256
+    if sha is None:
+        return "app schema: not recorded (made before demoseed recorded it)"
+    migrations = manifest.app_migrations
+    if not migrations:
+        return f"built against app schema {sha[:12]}; app migrations not recorded (made without --app)"
+    made_for = ", ".join(f"{k}.{v}" for k, v in sorted(migrations.items()))
+    return f"built against app schema {sha[:12]}, for app migrations {made_for}"
+
+
 @click.command("describe")
 @click.argument("snapshot", required=False, type=snapshot_path(file_okay=False))
 @click.option("--latest", is_flag=True, help="Describe the most recently written snapshot in data/snapshots.")
@@ -150,6 +162,8 @@ def command(snapshot: Path | None, latest: bool, scenario_opt: str | None, wide:
     console.print(
         f"[bold]{directory}[/bold]" + (f" — {label}" if label else "") + (f", seed {seed}" if seed is not None else "")
     )
+    if manifest is not None:
+        console.print(app_schema_line(manifest), highlight=False)
     if note:
         console.print(f"[dim]({note})[/dim]")
     if df.height == 0:

@@ -20,6 +20,16 @@ from pipeline import options
 @options.force
 @options.concurrency
 @options.scale_options
+@click.option(
+    "--app",
+    "app",
+    envvar="DEMOSEED_APP",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="The app's checkout (holding manage.py; also $DEMOSEED_APP): the manifest records its latest migration "
+    "per app label (outside the snapshot id), so check and describe can tell a newer or older target.",
+)
+@click.option("--app-python", metavar="PATH", help="The app environment's interpreter (as for load).")
 def command(**opts: Any) -> None:
     """Run fetch -> normalize -> generate -> aggregate and write a snapshot.
 
@@ -44,4 +54,22 @@ def command(**opts: Any) -> None:
         workers=opts["workers"],
         dask=opts["dask"],
     )
-    run_snapshot(req, echo=click.echo)
+    if opts["app"] is None:
+        run_snapshot(req, echo=click.echo)
+        return
+    from pipeline.base.manifest import recording_app_migrations
+    from pipeline.base.schemas import APP_LOAD_ORDER
+    from stages.load.app import probe_app
+
+    migrations = probe_app(opts["app"], opts["app_python"], list(APP_LOAD_ORDER)).defined
+    with recording_app_migrations(migrations):
+        outcome = run_snapshot(req, echo=click.echo)
+    if outcome.skipped and outcome.manifest.app_migrations != migrations:
+        click.echo(
+            f"note: {outcome.directory} was left as it was, recorded for app migrations "
+            f"{_shown(outcome.manifest.app_migrations)}, not {_shown(migrations)}; --force rewrites it"
+        )
+
+
+def _shown(migrations: dict[str, str] | None) -> str:
+    return ", ".join(f"{k}.{v}" for k, v in sorted(migrations.items())) if migrations else "none"

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -56,24 +56,9 @@ def run_load(
     progress: Progress | None = None,
     follow: Follow | None = None,
 ) -> LoadReport:
-    """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now).
-
-    The load runs with the allocator's tuning (:func:`pipeline.base.tuning.load_memory`).
-    """
-    with load_memory():
-        return _run(
-            load_snapshot,
-            snapshot_dir,
-            db_url,
-            as_of,
-            schema,
-            clear,
-            rebase_dates,
-            include,
-            follow,
-            progress,
-            allow_empty=allow_empty,
-        )
+    """Load ``snapshot_dir`` into ``db_url`` (None: data/app.duckdb) as of ``as_of`` (None: now)."""
+    options = {"schema": schema, "clear": clear, "rebase_dates": rebase_dates, "allow_empty": allow_empty}
+    return _run(load_snapshot, snapshot_dir, db_url, as_of, include, follow, {**options, "progress": progress})
 
 
 def run_check(
@@ -86,9 +71,13 @@ def run_check(
     rebase_dates: bool = True,
     include: tuple[str, ...] = APP_LOAD_ORDER,
     follow: Follow | None = None,
+    allow_empty: bool = False,
+    plan_only: bool = False,
 ) -> CheckReport:
-    """What :func:`run_load` with the same arguments would do, with nothing written (``demoseed check``)."""
-    return _run(check_snapshot, snapshot_dir, db_url, as_of, schema, clear, rebase_dates, include, follow, None)
+    """What :func:`run_load` with the same arguments would do, with nothing kept (``demoseed check``): the whole
+    load, rolled back, or with ``plan_only`` the plan alone."""
+    options = {"schema": schema, "clear": clear, "rebase_dates": rebase_dates, "allow_empty": allow_empty}
+    return _run(check_snapshot, snapshot_dir, db_url, as_of, include, follow, {**options, "plan_only": plan_only})
 
 
 R = TypeVar("R", LoadReport, CheckReport)
@@ -99,32 +88,26 @@ def _run(
     snapshot_dir: Path,
     db_url: str | None,
     as_of: dt.datetime | None,
-    schema: str | None,
-    clear: bool,
-    rebase_dates: bool,
     include: tuple[str, ...],
     follow: Follow | None,
-    progress: Progress | None,
-    **extra: bool,
+    options: dict[str, Any],
 ) -> R:
-    """load_snapshot or check_snapshot with the same arguments (check never runs the app's migrate)."""
+    """load_snapshot or check_snapshot with the same arguments (check never runs the app's migrate), with the
+    allocator's tuning for a load (:func:`pipeline.base.tuning.load_memory`)."""
     checking = stage is check_snapshot
     db_url, drift, notes = (follow or Follow()).resolve(db_url, include, migrate_allowed=not checking)
-    report = stage(
-        snapshot_dir,
-        db_url,
-        drift=drift,
-        as_of=as_of or now(),
-        recompute_week=recompute_week,
-        recompute_columns=AGGREGATE_COLUMNS,
-        schema=schema,
-        clear=clear,
-        rebase_dates=rebase_dates,
-        default_db=paths.default_db_path(),
-        include=include,
-        progress=progress,
-        **extra,
-    )
+    with load_memory():
+        report = stage(
+            snapshot_dir,
+            db_url,
+            drift=drift,
+            as_of=as_of or now(),
+            recompute_week=recompute_week,
+            recompute_columns=AGGREGATE_COLUMNS,
+            default_db=paths.default_db_path(),
+            include=include,
+            **options,
+        )
     report.notes[:0] = notes
     return report
 

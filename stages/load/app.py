@@ -41,6 +41,7 @@ class AppInfo:
     models: AppModels
     applied: dict[str, str] = field(default_factory=dict)  # app label -> latest applied migration
     unapplied: list[str] = field(default_factory=list)
+    defined: dict[str, str] = field(default_factory=dict)  # app label -> latest migration in the app's code
     recorded: bool = False  # django_migrations exists: the app has migrated this database
     db_error: str | None = None
 
@@ -138,6 +139,7 @@ def _info(directory: Path, python: str, settings: str, doc: dict[str, Any]) -> A
         models=AppModels(tables, doc.get("renames") or {}),
         applied=dict(migrations.get("applied") or {}),
         unapplied=list(migrations.get("unapplied") or []),
+        defined=dict(migrations.get("defined") or {}),
         recorded=bool(migrations.get("recorded")),
         db_error=migrations.get("error"),
     )

@@ -6,7 +6,10 @@ as the caller found it in ``manage.py``), then, for each requested table,
 every concrete model field's column, nullability, default and ``db_default``;
 the renames the applied migrations made (``RenameField``); the migrations
 applied to ``DATABASES['default']`` (``django_migrations``, read with a
-SELECT) and those not applied yet; and that database's connection settings.
+SELECT; an SQLite file that does not exist is not opened, which would create
+it: nothing is migrated there) and those not applied yet; the latest
+migration the app's code defines per app label (read from its migration
+files, no database); and that database's connection settings.
 
 Defaults: a callable is called here (``list`` -> ``[]``, ``dict`` -> ``{}``),
 except ``timezone.now`` / ``datetime.now``, reported as ``"now"`` (the load
@@ -98,9 +101,11 @@ def main(tables):
             }
         out_tables[t] = fields
 
-    migrations = {"recorded": False, "applied": {}, "unapplied": []}
+    migrations = {"recorded": False, "applied": {}, "unapplied": [], "defined": _defined(set(label_of.values()))}
     renames = {}
     try:
+        if _no_sqlite_file(connection):  # connecting would create it: nothing is migrated there
+            raise _NotThere
         loader = MigrationLoader(connection)  # reads django_migrations (a SELECT) when the table exists
         migrations["recorded"] = MigrationRecorder(connection).has_table()
         applied = set(loader.applied_migrations or {})
@@ -132,6 +137,8 @@ def main(tables):
                         if v == old_col:
                             chain[k] = new.column
                     chain[old_col] = new.column
+    except _NotThere:
+        pass
     except Exception as exc:  # the database is unreachable: models still answer, migrations do not
         migrations["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     for t, chain in renames.items():
@@ -147,6 +154,26 @@ def main(tables):
         "renames": renames,
         "migrations": migrations,
     }
+
+
+class _NotThere(Exception):
+    pass
+
+
+def _no_sqlite_file(conn):
+    name = str(conn.settings_dict.get("NAME") or "")
+    return conn.vendor == "sqlite" and name != ":memory:" and "mode=memory" not in name and not os.path.exists(name)
+
+
+def _defined(labels):
+    """The latest migration of each app label in ``labels`` as the app's code defines it (no database)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    out = {}
+    for label, name in MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes():
+        if label in labels and (label not in out or name > out[label]):
+            out[label] = name
+    return out
 
 
 def _ordered(loader):

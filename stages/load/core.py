@@ -24,7 +24,8 @@ Order of work (any exception between BEGIN and COMMIT rolls everything back):
    in a thread as soon as the rows are in, while PostgreSQL builds the
    indexes. Any difference rolls back (:class:`ReadBackMismatch`, exit 1):
    the tool never commits rows it reports as wrong;
-8. COMMIT.
+8. COMMIT; or, for ``demoseed check`` (``commit=False``, :func:`write_target`),
+   ROLLBACK: the same steps as a trial that leaves the database as it was.
 
 A row the target refuses for a constraint is one line naming it with a value
 from the snapshot (:mod:`stages.load.violations`); a full disk is
@@ -67,7 +68,7 @@ from .backend import (
     duckdb_aggregate_expr,
 )
 from .ddl import app_ddl, quote
-from .drift import AppModels, LoadPlan, TablePlan, plan_tables
+from .drift import AppModels, LoadPlan, TablePlan, plan_tables, schema_changes, versions_note
 from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, ReadBackMismatch, TableReport
@@ -212,9 +213,17 @@ def _prepare(
     )
 
 
-def _load(p: Prepared, clear: bool, drift: Drift, allow_empty: bool) -> LoadReport:
-    """Open the target and write (:func:`_write_refusing`); a database file this load created goes if it fails."""
-    target, rebase, cut, say = p.target, p.rebase, p.cut, p.say
+def write_target(
+    p: Prepared, clear: bool, drift: Drift, allow_empty: bool, *, commit: bool = True, ids: _Ids | None = None
+) -> Written:
+    """Open the target and write (:func:`_write_refusing`); a database file this created goes if it fails.
+
+    ``commit=False`` is ``demoseed check``'s trial: every step of the load,
+    then ROLLBACK instead of COMMIT (and a database file it created goes too).
+    ``ids`` records what the load decided as it went (the plan, the ids), for
+    a caller that reports a failure.
+    """
+    target, cut, say = p.target, p.cut, p.say
     say(f"connecting to {target.display}")
     made = _new_files(target)
     try:
@@ -222,16 +231,28 @@ def _load(p: Prepared, clear: bool, drift: Drift, allow_empty: bool) -> LoadRepo
         try:
             backend.duck.register(RECOMPUTED, cut.recomputed)
             t1 = time.perf_counter()
-            w = _write_refusing(backend, p, clear, drift, allow_empty, new_file=bool(made))
-            load_seconds = time.perf_counter() - t1 - w.readback_seconds
+            w = _write_refusing(
+                backend, p, clear, drift, allow_empty, ids or _Ids(), new_file=bool(made), commit=commit
+            )
+            w.load_seconds = time.perf_counter() - t1 - w.readback_seconds
         finally:
             backend.close()
     except BaseException:
         for path in made:  # the database file this load created (and its journal): nothing of it is kept
             path.unlink(missing_ok=True)
         raise
+    if not commit:
+        for path in made:
+            path.unlink(missing_ok=True)
+    return w
+
+
+def _load(p: Prepared, clear: bool, drift: Drift, allow_empty: bool) -> LoadReport:
+    """Write (:func:`write_target`, committed) and report."""
+    rebase, cut = p.rebase, p.cut
+    w = write_target(p, clear, drift, allow_empty)
     return LoadReport(
-        target=target.display,
+        target=p.target.display,
         snapshot=p.snapshot_dir,
         snapshot_id=p.manifest.snapshot_id,
         team_slugs=p.slugs,
@@ -250,7 +271,7 @@ def _load(p: Prepared, clear: bool, drift: Drift, allow_empty: bool) -> LoadRepo
         ),
         recomputed_rows=cut.recomputed.num_rows,
         verify_seconds=p.verify_seconds,
-        load_seconds=load_seconds,
+        load_seconds=w.load_seconds,
         readback_seconds=w.readback_seconds,
         drift=w.plan.summary_lines(),
         notes=w.notes,
@@ -382,6 +403,9 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
     found = backend.teams_by_slug(list(p.snapshot_teams)) if "teams_team" in tables and not created else {}
     team_map = {p.snapshot_teams[slug]: i for slug, i in found.items()}
     plan = _plan(backend, p, existing, team_map, drift)
+    if existing:
+        changes = schema_changes(plan, {t: spec(t) for t in tables})
+        notes.append(versions_note(p.manifest.app_migrations, _applied_migrations(backend), changes))
     if plan.refused:
         raise Refused(plan.refusal(), plan, created, notes)
     if found and not clear:
@@ -394,6 +418,17 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
         )
     backend.specs = {t: tp.target for t, tp in plan.tables.items()}
     return Decided(created, found, team_map, plan, notes)
+
+
+def _applied_migrations(backend: Backend) -> dict[str, list[str]] | None:
+    """The migrations the target's ``django_migrations`` holds, per app label (None: no such table)."""
+    table = "django_migrations"
+    if not backend.columns([table]):
+        return None
+    out: dict[str, list[str]] = {}
+    for app, name in backend.query(f"SELECT app, name FROM {backend.qname(table)}"):
+        out.setdefault(str(app), []).append(str(name))
+    return out
 
 
 def _plan(
@@ -444,18 +479,28 @@ class _Ids:
 
     offsets: dict[str, int] = field(default_factory=dict)  # per table, added to the snapshot's ids
     team_map: dict[int, int] = field(default_factory=dict)  # snapshot team id -> kept team row id
+    decided: Decided | None = None  # the plan, once made (check reports it with a later refusal)
 
 
 def _write_refusing(
-    backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, *, new_file: bool
+    backend: Backend,
+    p: Prepared,
+    clear: bool,
+    drift: Drift,
+    allow_empty: bool,
+    ids: _Ids,
+    *,
+    new_file: bool,
+    commit: bool,
 ) -> Written:
     """:func:`_write`, its failures as one line each (the transaction is rolled back by then)."""
     target = backend.target
-    ids = _Ids()
     try:
-        return _write(backend, p, clear, drift, allow_empty, ids)
+        return _write(backend, p, clear, drift, allow_empty, ids, commit)
     except (ReadBackMismatch, DiskFull):  # already one line, exit 1
         raise
+    except Refused as exc:
+        raise Refused(f"{exc} (nothing was written)", exc.plan, exc.created, exc.notes) from None
     except UserError as exc:
         raise UserError(f"{exc} (nothing was written)") from None
     except ConstraintViolation as exc:
@@ -468,13 +513,16 @@ def _write_refusing(
         raise UserError(f"load into {target.display} failed and was rolled back: {_one_line(exc, target)}") from None
 
 
-def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, ids: _Ids) -> Written:
-    """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees."""
+def _write(
+    backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty: bool, ids: _Ids, commit: bool
+) -> Written:
+    """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees
+    (and ``commit``: otherwise ROLLBACK, the trial of ``demoseed check``)."""
     tables, cut, say = p.tables, p.cut, p.say
     ddl = app_ddl()
     expected: Expected | None = None
     try:
-        d = _decide(backend, p, clear, drift)
+        d = ids.decided = _decide(backend, p, clear, drift)
         created, found, team_map, plan = d.created, d.found, d.team_map, d.plan
         ids.team_map = team_map
         swept = Cleared()
@@ -516,8 +564,10 @@ def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty
             backend.restore_bulk(keys)  # first: the foreign keys need the keys they point at
             backend.create_post(created)
             backend.restore_bulk(restore)
-        nexts = backend.advance_sequences(tables)
+        # a trial moves no sequence: DuckDB's nextval is not undone by ROLLBACK
+        nexts = backend.advance_sequences(tables) if commit else {}
         w = Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, plan, d.notes)
+        w.cleared_slugs = sorted(found)
         w.team_ids = [team_map.get(i, i + offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
         say("reading back")
         t0 = time.perf_counter()
@@ -530,8 +580,12 @@ def _write(backend: Backend, p: Prepared, clear: bool, drift: Drift, allow_empty
                 "rolled back, nothing written; a trigger, rule or column default in the database changes "
                 "the rows as they go in (drop or disable it for the load)"
             )
-        say("committing")
-        backend.commit()
+        if commit:
+            say("committing")
+            backend.commit()
+        else:
+            say("rolling back (a trial: nothing is kept)")
+            backend.rollback()
     except BaseException:
         if expected is not None:
             expected.cancel()
@@ -571,7 +625,9 @@ class Written:
     plan: LoadPlan
     notes: list[str]
     team_ids: list[int] = field(default_factory=list)  # the snapshot's teams' ids in the target
+    cleared_slugs: list[str] = field(default_factory=list)  # the teams --clear replaces
     readback_seconds: float = 0.0
+    load_seconds: float = 0.0
 
 
 def _insert(backend: Backend, table: str, columns: Sequence[str], sql: str, kept: set[int]) -> int:

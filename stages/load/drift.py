@@ -469,3 +469,54 @@ def fill_expr(f: Fill, as_of: dt.datetime, dialect: str) -> str:
         elif kind == "date":
             expr = f"strftime({expr}, '%Y-%m-%d')"
     return expr
+
+
+def schema_changes(plan: LoadPlan, specs: Mapping[str, TableSpec]) -> list[str]:
+    """Where the target's tables differ from the snapshot's columns, from the plan's own differences:
+    ``table.column (added | removed | renamed to X | changed)``, one per column."""
+    out: dict[tuple[str, str], str] = {}
+    for d in plan.differences:
+        if (d.table, d.column) in out:
+            continue
+        if d.group == RENAMED:
+            what = f"renamed to {plan.tables[d.table].renames.get(d.column, '?')}"
+        elif d.column not in specs[d.table].column_names:
+            what = "added"
+        else:
+            what = "removed" if "not in the target" in d.text else "changed"
+        out[(d.table, d.column)] = f"{d.table}.{d.column} ({what})"
+    return list(out.values())
+
+
+def versions_note(
+    recorded: Mapping[str, str] | None, applied: Mapping[str, Sequence[str]] | None, changes: Sequence[str]
+) -> str:
+    """Whether the target is newer or older than what the snapshot was made for, and in what.
+
+    ``recorded``: the app's latest migration per app label when the snapshot
+    was made (``snapshot --app``); ``applied``: the migrations the target's
+    ``django_migrations`` holds per app label (None: no such table);
+    ``changes``: :func:`schema_changes`, the comparison used without both.
+    """
+    if recorded and applied is not None:
+        newer, older = [], []
+        for label, made in sorted(recorded.items()):
+            names = sorted(applied.get(label, ()))
+            after = [n for n in names if n > made]
+            if after:
+                span = f"{after[0]} .. {after[-1]} ({len(after)})" if len(after) > 1 else after[0]
+                newer.append(f"{label} {span}")
+            elif made not in names:
+                older.append(f"{label} is at {names[-1] if names else 'no migration'}, the snapshot at {made}")
+        parts = []
+        if newer:
+            parts.append(f"target is newer: {'; '.join(newer)} applied after this snapshot was made")
+        if older:
+            parts.append(f"target is older: {'; '.join(older)}")
+        made_for = ", ".join(f"{k}.{v}" for k, v in sorted(recorded.items()))
+        return "; ".join(parts) or f"target is at the app migrations this snapshot was made for ({made_for})"
+    lead = "the target records no Django migrations; " if recorded else ""
+    if not changes:
+        return f"{lead}target has the columns of the schema this snapshot was built against"
+    shown = ", ".join(changes) if len(changes) <= 12 else f"{', '.join(changes[:10])}, ... ({len(changes)} in all)"
+    return f"{lead}target differs from the schema this snapshot was built against in: {shown}"
