@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,17 +22,6 @@ class FetchIncomplete(UserError):
     def __init__(self, message: str, *, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def _when(value: str | None, flag: str) -> str | None:
-    if value is None:
-        return None
-    from stages.fetch import to_iso
-
-    try:
-        return to_iso(value)
-    except ValueError:
-        raise UserError(f"{flag} {value!r} is not a date; use YYYY-MM-DD or an ISO-8601 time") from None
 
 
 def _summary_lines(summary: FetchSummary) -> list[str]:
@@ -102,32 +90,22 @@ def command(
       demoseed fetch --repo pallets/flask --since 2025-07-01
       demoseed fetch --project antiwork
     """
-    from pipeline.runners.fetch import FetchRequest, asking_line, run_fetch, select_repos
-    from stages.fetch import resolve_token
-    from stages.fetch.auth import MaskingFilter
+    from pipeline.runners import fetch as runner
 
-    chosen = select_repos(repos, project)
+    chosen = runner.select_repos(repos, project)
     if not chosen:
         raise UserError("nothing to fetch; give --repo owner/name (repeatable) or --project NAME")
-    since_iso, until_iso = _when(since, "--since"), _when(until, "--until")
-    if project and max_prs is None:
-        from pipeline.base import projects
-
-        max_prs = projects.get_preset(project).max_prs_per_repo
-    if since_iso and until_iso and since_iso >= until_iso:
-        raise UserError(f"--since {since} is not before --until {until}")
-    token = resolve_token()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(MaskingFilter(token))
+    since_iso, until_iso = runner.fetch_window(since, until)
+    token = runner.masked_token()
     if token is None:
         click.echo("no GITHUB_TOKEN (and no `gh auth token`): using REST, 60 requests/hour", err=True)
-    request = FetchRequest(
+    request = runner.FetchRequest(
         tuple(chosen),
         token,
         concurrency=concurrency,
         since=since_iso,
         until=until_iso,
-        max_prs=max_prs,
+        max_prs=runner.preset_max_prs(project, max_prs),
         refresh=refresh,
         no_cache=no_cache,
         max_wait=max_wait,
@@ -135,8 +113,14 @@ def command(
         raw_dir=raw_dir,
         progress=sys.stderr.isatty(),
     )
-    click.echo(asking_line(request))  # at once: a GitHub that never answers is otherwise silence
-    summary = run_fetch(request)
+    click.echo(runner.asking_line(request))  # at once: a GitHub that never answers is otherwise silence
+    summary = runner.run_fetch(request)
+    _echo_summary(summary)
+    _raise_if_incomplete(summary)
+
+
+def _echo_summary(summary: FetchSummary) -> None:
+    """The per-repo table on stdout; each repo's warnings and errors on stderr."""
     for line in _summary_lines(summary):
         click.echo(line)
     for repo, s in summary.repos.items():
@@ -144,6 +128,10 @@ def command(
             click.echo(f"warning: {repo}: {w}", err=True)
         if s.error and s.status == "failed":
             click.echo(f"error: {repo}: {s.error}", err=True)
+
+
+def _raise_if_incomplete(summary: FetchSummary) -> None:
+    """Exit 3 when the rate limit paused the run (saying when to resume), 1 when a repo failed."""
     if summary.paused:
         from stages.fetch.clock import iso
 

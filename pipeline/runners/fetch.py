@@ -47,6 +47,47 @@ def select_repos(repos: Sequence[str], project: str | None) -> list[str]:
     return chosen
 
 
+def _iso(value: str | None, flag: str) -> str | None:
+    if value is None:
+        return None
+    from stages.fetch import to_iso
+
+    try:
+        return to_iso(value)
+    except ValueError:
+        raise UserError(f"{flag} {value!r} is not a date; use YYYY-MM-DD or an ISO-8601 time") from None
+
+
+def fetch_window(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """``--since``/``--until`` as ISO-8601 times, the first before the second."""
+    since_iso, until_iso = _iso(since, "--since"), _iso(until, "--until")
+    if since_iso and until_iso and since_iso >= until_iso:
+        raise UserError(f"--since {since} is not before --until {until}")
+    return since_iso, until_iso
+
+
+def preset_max_prs(project: str | None, max_prs: int | None) -> int | None:
+    """``--max-prs``, or else a preset's max_prs_per_repo."""
+    if project and max_prs is None:
+        from pipeline.base import projects
+
+        return projects.get_preset(project).max_prs_per_repo
+    return max_prs
+
+
+def masked_token() -> str | None:
+    """The GitHub token (GITHUB_TOKEN or ``gh auth token``), masked from then on in every log handler's output."""
+    import logging
+
+    from stages.fetch import resolve_token
+    from stages.fetch.auth import MaskingFilter
+
+    token = resolve_token()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter(token))
+    return token
+
+
 def asking_line(req: FetchRequest) -> str:
     """What a fetch is about to wait for, said before the first request (a GitHub that never answers
     is otherwise silence until the first request's deadline)."""

@@ -137,6 +137,23 @@ def withheld_paths(payload: Json) -> dict[int | None, set[str]]:
     return out
 
 
+def _wanted(
+    raw_nodes: list[Json | None],
+    held: Mapping[int | None, set[str]],
+    skip_older: str | None,
+    known: Mapping[int, str] | None,
+) -> list[tuple[Json, set[str]]]:
+    """The page's nodes to keep, each with the paths GitHub withheld from it: not null, not updated
+    before ``skip_older``, not held already at their ``updatedAt``."""
+    return [
+        (n, held.get(i, set()))
+        for i, n in enumerate(raw_nodes)
+        if n is not None
+        and not (skip_older and n["updatedAt"] < skip_older)
+        and not (known and known.get(n["number"]) == n["updatedAt"])
+    ]
+
+
 def check_graphql(resp: httpx.Response, rh: RateHeaders) -> Json:
     """Return the payload of a usable answer, or raise what its errors mean."""
     rid = resp.headers.get("x-github-request-id")
@@ -251,6 +268,34 @@ class GraphQLSource:
     ) -> Page:
         """A page of rows; nodes updated before ``skip_older``, or held already at their ``updatedAt``
         (``known``: number -> updatedAt), are left out, their nested lists not asked."""
+        payload, rh, warnings = await self._post_page(repo, cursor, stats, sizer)
+        asked = sizer.size
+        sizer.success()
+        repo_node = (payload.get("data") or {}).get("repository")
+        if repo_node is None:
+            raise RepoError(f"repository {repo} not found or not visible to this token")
+        conn = repo_node["pullRequests"]
+        raw_nodes = conn.get("nodes") or []
+        keep = _wanted(raw_nodes, withheld_paths(payload), skip_older, known)
+        rows = await self._rows(repo, keep, stats)
+        info = conn.get("pageInfo") or {}
+        return Page(
+            rows=rows,
+            end_cursor=info.get("endCursor"),
+            has_next=bool(info.get("hasNextPage")),
+            total_count=conn.get("totalCount"),
+            server_time=rh.date,
+            oldest=min((n["updatedAt"] for n in raw_nodes if n is not None), default=None),
+            null_nodes=sum(1 for n in raw_nodes if n is None),
+            warnings=warnings,
+            asked=asked,
+        )
+
+    async def _post_page(
+        self, repo: str, cursor: str | None, stats: RepoStats, sizer: PageSizer
+    ) -> tuple[Json, RateHeaders, list[str]]:
+        """The page's answer at the sizer's size (shrunk on a transient error that asks for it), its
+        headers, and a warning when GitHub still answered only in part after every retry."""
         owner, name = split_repo(repo)
 
         def variables() -> Json:
@@ -261,7 +306,6 @@ class GraphQLSource:
                 sizer.shrink()
                 log.info("%s: page size now %d", repo, sizer.size)
 
-        warnings: list[str] = []
         try:
             payload, rh = await self._post(
                 query("pull_requests.graphql"),
@@ -272,42 +316,16 @@ class GraphQLSource:
                 on_transient,
             )
         except PartialData as exc:  # still partial after every retry: keep what came back
-            payload, rh = exc.payload, RateHeaders()
-            warnings.append(exc.message)
-        asked = sizer.size
-        sizer.success()
-        repo_node = (payload.get("data") or {}).get("repository")
-        if repo_node is None:
-            raise RepoError(f"repository {repo} not found or not visible to this token")
-        conn = repo_node["pullRequests"]
-        raw_nodes = conn.get("nodes") or []
-        held = withheld_paths(payload)
-        keep: list[tuple[Json, set[str]]] = [
-            (n, held.get(i, set()))
-            for i, n in enumerate(raw_nodes)
-            if n is not None
-            and not (skip_older and n["updatedAt"] < skip_older)
-            and not (known and known.get(n["number"]) == n["updatedAt"])
-        ]
-        # a PR GitHub withheld part of is asked once more, alone; what is still withheld is recorded
+            return exc.payload, RateHeaders(), [exc.message]
+        return payload, rh, []
+
+    async def _rows(self, repo: str, keep: list[tuple[Json, set[str]]], stats: RepoStats) -> list[Row]:
+        """The kept nodes as rows: a PR GitHub withheld part of is asked once more, alone (what is still
+        withheld is recorded); nested lists that need more pages are fetched concurrently."""
         again = await gather_strict(*(self._refetch(repo, n, w, stats) for n, w in keep if w))
         redone = {n["number"]: (n, w) for n, w in again}
         keep = [redone.get(n["number"], (n, w)) for n, w in keep]
-        # nested lists that need more pages are fetched concurrently; the rest are mapped at once
-        rows = await gather_strict(*(self._row(repo, n, w, stats) for n, w in keep))
-        info = conn.get("pageInfo") or {}
-        nulls = sum(1 for n in raw_nodes if n is None)
-        return Page(
-            rows=rows,
-            end_cursor=info.get("endCursor"),
-            has_next=bool(info.get("hasNextPage")),
-            total_count=conn.get("totalCount"),
-            server_time=rh.date,
-            oldest=min((n["updatedAt"] for n in raw_nodes if n is not None), default=None),
-            null_nodes=nulls,
-            warnings=warnings,
-            asked=asked,
-        )
+        return await gather_strict(*(self._row(repo, n, w, stats) for n, w in keep))
 
     async def _refetch(self, repo: str, node: Json, withheld: set[str], stats: RepoStats) -> tuple[Json, set[str]]:
         """``node`` asked once more alone, with what GitHub still withholds (the old node if that fails)."""

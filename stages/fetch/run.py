@@ -362,19 +362,8 @@ async def fetch_async(
     opts = options or Options()
     clock = clock or SystemClock()
     repos = list(dict.fromkeys(repos))
-    transport = Transport(
-        api_url=api_url,
-        token=token,
-        clock=clock,
-        concurrency=opts.concurrency,
-        max_wait=opts.max_wait,
-        timeouts=opts.timeouts,
-        retry=opts.retry,
-        http_transport=http_transport,
-    )
-    # REST without a token has 60 requests an hour and a PR costs ~5: small pages keep checkpoints reachable
-    source: Source = GraphQLSource(transport) if token else RestSource(transport, per_page=min(10, opts.page_size))
-    version = query_version() if token else rest.QUERY_VERSION
+    transport = _transport(api_url, token, clock, opts, http_transport)
+    source, version = _source(transport, token, opts.page_size)
     stats = {r: RepoStats(r, transport=source.name) for r in repos}
     caches: dict[str, Cache] = {}
     progress = Progress(repos, transport.budget, enabled=opts.progress)
@@ -387,17 +376,10 @@ async def fetch_async(
             cache: Cache = MemoryCache(repo) if opts.no_cache else RepoCache(raw_dir, repo)
             caches[repo] = cache
             await _RepoRun(repo, source, cache, opts, st, clock, progress, version, io).run()
-        except Paused as exc:
-            st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
-        except (RepoError, Unreachable) as exc:
-            st.status, st.error = "failed", mask(exc.message, token)
-            if repo in caches:
+        except FetchError as exc:
+            _record_failure(st, exc, opts.retry.attempts, token)
+            if isinstance(exc, (RepoError, Unreachable)) and repo in caches:
                 caches[repo].drop_if_empty()
-        except TransientError as exc:
-            st.status = "failed"
-            st.error = mask(f"gave up after {opts.retry.attempts} attempts: {exc.message}", token)
-        except FetchError as exc:  # pragma: no cover - every subclass is handled above
-            st.status, st.error = "failed", mask(exc.message, token)
         finally:
             progress.done(repo, st)
         if st.error:
@@ -412,12 +394,56 @@ async def fetch_async(
         await transport.aclose()
     if transport.unreachable is not None:  # one line for the run, not one per repo
         raise transport.unreachable
+    return _summary(stats, source, transport, caches if opts.no_cache else None)
+
+
+def _transport(
+    api_url: str, token: str | None, clock: Clock, opts: Options, http_transport: httpx.AsyncBaseTransport | None
+) -> Transport:
+    """The HTTP side of the run, shared by every repo: concurrency, rate-limit waits, timeouts, retries."""
+    return Transport(
+        api_url=api_url,
+        token=token,
+        clock=clock,
+        concurrency=opts.concurrency,
+        max_wait=opts.max_wait,
+        timeouts=opts.timeouts,
+        retry=opts.retry,
+        http_transport=http_transport,
+    )
+
+
+def _source(transport: Transport, token: str | None, page_size: int) -> tuple[Source, str]:
+    """GraphQL with a token, REST without one; and the query version the cache is kept under."""
+    if token:
+        return GraphQLSource(transport), query_version()
+    # REST without a token has 60 requests an hour and a PR costs ~5: small pages keep checkpoints reachable
+    return RestSource(transport, per_page=min(10, page_size)), rest.QUERY_VERSION
+
+
+def _record_failure(st: RepoStats, exc: FetchError, attempts: int, token: str | None) -> None:
+    """The repo's status and error (the token masked) after ``exc``: paused by the rate limit, or failed."""
+    if isinstance(exc, Paused):
+        st.status, st.resume_at, st.error = "paused", exc.resume_at, mask(exc.message, token)
+    elif isinstance(exc, (RepoError, Unreachable)):
+        st.status, st.error = "failed", mask(exc.message, token)
+    elif isinstance(exc, TransientError):
+        st.status = "failed"
+        st.error = mask(f"gave up after {attempts} attempts: {exc.message}", token)
+    else:  # pragma: no cover - every subclass is handled above
+        st.status, st.error = "failed", mask(exc.message, token)
+
+
+def _summary(
+    stats: dict[str, RepoStats], source: Source, transport: Transport, caches: dict[str, Cache] | None
+) -> FetchSummary:
+    """The run's summary; with ``caches`` (a --no-cache run), the rows fetched as one table."""
     summary = FetchSummary(
         repos=stats,
         transport=source.name,
         budget_remaining=transport.budget.remaining,
         budget_limit=transport.budget.limit,
     )
-    if opts.no_cache:
+    if caches is not None:
         summary.raw = combine([c.table() for c in caches.values()])
     return summary

@@ -80,6 +80,13 @@ def dedupe(df: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
 
 def pull_requests(df: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
     """The deduped raw frame -> gh_pull_requests columns (review_count added later)."""
+    df = _with_state(df, report)
+    _count_repairs(df, report)
+    return _pull_request_columns(df)
+
+
+def _with_state(df: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
+    """Add _state (merged/open/closed; mergedAt wins over state) and drop rows whose state is unknown."""
     upper = pl.col("state").str.to_uppercase()
     df = df.with_columns(
         _state=pl.when(pl.col("_merged").is_not_null() | (upper == "MERGED"))
@@ -94,9 +101,25 @@ def pull_requests(df: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
     if unknown.height:
         report["pr: dropped, unknown state"] += unknown.height
         df = df.filter(pl.col("_state").is_not_null())
+    return df
+
+
+_REPAIR_LABELS = {
+    "relabelled": "pr: state set to merged because mergedAt is present",
+    "no_merged_at": "pr: MERGED without mergedAt, merged_at set from closedAt/updatedAt",
+    "no_closed_at": "pr: merged without closedAt, closed_at set to merged_at",
+    "open_closed": "pr: open with a closedAt (reopened), closed_at cleared",
+    "null_author": "pr: author null (deleted user), author_login null",
+    "ghost_author": "pr: author 'ghost' (deleted user), author_login null",
+    "ghost_assignees": "pr: deleted-user assignees dropped from assignees",
+}
+
+
+def _count_repairs(df: pl.DataFrame, report: Counter[str]) -> None:
+    """Count, per kind, the rows whose values _pull_request_columns repairs, into the report."""
     merged = pl.col("_state") == "merged"
     counts = df.select(
-        relabelled=(merged & (upper != "MERGED")).sum(),
+        relabelled=(merged & (pl.col("state").str.to_uppercase() != "MERGED")).sum(),
         no_merged_at=(merged & pl.col("_merged").is_null()).sum(),
         no_closed_at=(merged & pl.col("_closed").is_null()).sum(),
         open_closed=((pl.col("_state") == "open") & pl.col("_closed").is_not_null()).sum(),
@@ -107,19 +130,14 @@ def pull_requests(df: pl.DataFrame, report: Counter[str]) -> pl.DataFrame:
         .list.sum()
         .sum(),
     ).row(0, named=True)
-    labels = {
-        "relabelled": "pr: state set to merged because mergedAt is present",
-        "no_merged_at": "pr: MERGED without mergedAt, merged_at set from closedAt/updatedAt",
-        "no_closed_at": "pr: merged without closedAt, closed_at set to merged_at",
-        "open_closed": "pr: open with a closedAt (reopened), closed_at cleared",
-        "null_author": "pr: author null (deleted user), author_login null",
-        "ghost_author": "pr: author 'ghost' (deleted user), author_login null",
-        "ghost_assignees": "pr: deleted-user assignees dropped from assignees",
-    }
-    for key, text in labels.items():
+    for key, text in _REPAIR_LABELS.items():
         if counts[key]:
             report[text] += counts[key]
 
+
+def _pull_request_columns(df: pl.DataFrame) -> pl.DataFrame:
+    """Select the gh_pull_requests columns, with merged_at/closed_at/author repaired and nulls filled."""
+    merged = pl.col("_state") == "merged"
     merged_at = pl.when(merged).then(pl.coalesce("_merged", "_closed", "_updated"))
     author = clean_login(pl.col("author").struct.field("login"))
     return df.with_columns(merged_at=merged_at).select(
