@@ -91,6 +91,9 @@ def test_check_on_a_clean_target_exits_0_names_the_rows_and_load_then_succeeds(
     assert code == 0 and doc["ok"] is True and doc["refusal"] is None
     assert doc["rows"]["metrics_pullrequest"] == 8 and doc["rows"]["teams_team"] == 2
     assert _state(pg_database) == before
+    assert not any(doc["differences"].values())
+    built = next(n for n in doc["notes"] if n.startswith("built against app schema"))
+    assert built.endswith(", the one this demoseed knows")  # no "differences above" when there are none
     assert main(["load", str(snapshot), "--db-url", pg_database, "--as-of", WHEN]) == 0
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone() == (8,)

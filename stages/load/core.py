@@ -465,6 +465,7 @@ def _plan(
         fills=drift.fills,
         app=drift.app,
         ignore_missing=drift.ignore_missing,
+        native_json=backend.dialect != "sqlite",
     )
 
 
@@ -558,6 +559,7 @@ def _write(
                     swept.deleted.get(t, 0),
                     held_back=held,
                     seconds=time.perf_counter() - ts,
+                    ids_kept=len(team_map) if t == "teams_team" else 0,
                 )
             )
         _refuse_empty(reports, p, allow_empty)
