@@ -151,6 +151,7 @@ def test_app_defaults_called_per_row_are_told_apart_in_the_apps_process() -> Non
     assert _default(models.DateField(default=datetime.date.today))[1:3] == ("now", None)
     assert _default(models.DateField(default=timezone.localdate))[1:3] == ("now", None)
     assert _default(models.DateTimeField(default=timezone.now))[1:3] == ("now", None)
+    assert _default(models.DateTimeField(default=datetime.datetime.now))[1:3] == ("now", None)  # a builtin classmethod
     assert _default(models.CharField(default=secrets.token_hex))[1:] == (None, "varies", "secrets.token_hex")
     assert _default(models.JSONField(default=list))[1:3] == ([], None)
     assert _default(models.CharField(default="x"))[1:3] == ("x", None)
