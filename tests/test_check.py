@@ -91,6 +91,9 @@ def test_check_on_a_clean_target_exits_0_names_the_rows_and_load_then_succeeds(
     assert code == 0 and doc["ok"] is True and doc["refusal"] is None
     assert doc["rows"]["metrics_pullrequest"] == 8 and doc["rows"]["teams_team"] == 2
     assert _state(pg_database) == before
+    assert not any(doc["differences"].values())
+    built = next(n for n in doc["notes"] if n.startswith("built against app schema"))
+    assert built.endswith(", the one this demoseed knows")  # no "differences above" when there are none
     assert main(["load", str(snapshot), "--db-url", pg_database, "--as-of", WHEN]) == 0
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("SELECT count(*) FROM metrics_pullrequest").fetchone() == (8,)
@@ -158,7 +161,8 @@ def db_counts(kind: str, db: Path) -> list[int]:
 
 # -- what the snapshot was made for: the app's migrations (snapshot --app), newer or older targets ----------------
 
-METRICS_LATEST, TEAMS_LATEST = "0004_rename_jiraissue_sprint_name", "0002_timezone_and_demo_flag"
+# the migration graph's leaf: the un-numbered pullrequest_public_id before it sorts after it by name
+METRICS_LATEST, TEAMS_LATEST = "0005_teammember_first_seen_commit_trace_id", "0002_timezone_and_demo_flag"
 LEGACY = ["snapshot", "--teams", "3", "--members", "4", "--prs", "30", "--seed", "42", "--no-github"]
 
 
@@ -209,7 +213,7 @@ def test_check_and_load_say_the_target_is_newer_in_which_migrations(
     sqlite_app(tmp_path, monkeypatch)
     snap = made_for(tmp_path / "old", {"metrics": "0002_fields_with_defaults", "teams": TEAMS_LATEST})
     want = (
-        "target is newer: metrics 0003_remove_teammember_slack_user_id .. 0004_rename_jiraissue_sprint_name (2) "
+        f"target is newer: metrics 0003_remove_teammember_slack_user_id .. {METRICS_LATEST} (4) "
         "applied after this snapshot was made"
     )
     follow = Follow(app=APP, app_python=PY)
@@ -241,8 +245,10 @@ def test_without_recorded_migrations_check_names_the_columns_the_target_differs_
     assert line == (
         "target differs from the schema this snapshot was built against in: teams_team.is_demo (added), "
         "teams_team.timezone_name (added), metrics_teammember.slack_user_id (removed), metrics_teammember.joined_at "
-        "(added), metrics_pullrequest.extra_data (added), metrics_pullrequest.review_tags (added), "
-        "metrics_pullrequest.risk_level (added), metrics_jiraissue.sprint_name (renamed to sprint_title)"
+        "(added), metrics_teammember.first_seen (added), metrics_pullrequest.extra_data (added), "
+        "metrics_pullrequest.review_tags (added), metrics_pullrequest.risk_level (added), "
+        "metrics_pullrequest.public_id (added), metrics_commit.trace_id (added), "
+        "metrics_jiraissue.sprint_name (renamed to sprint_title)"
     )
     assert url.startswith("sqlite:///")
     loaded = run_load(snap, None, as_of=AS_OF, follow=Follow(app=APP, app_python=PY))

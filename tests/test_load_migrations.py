@@ -11,11 +11,14 @@ here, each refused or mis-worded before the load plan existed.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -90,9 +93,91 @@ def test_after_the_apps_migrations_load_with_app_uses_its_model_defaults(app_pg:
         "metrics_pullrequest.risk_level: by the database (db_default)",
         "metrics_jiraissue.sprint_name: written to sprint_title (the app's migrations renamed it)",
         "metrics_teammember.slack_user_id: not in the target, and the app's models confirm it is gone",
-        "latest migrations applied metrics.0004_rename_jiraissue_sprint_name, teams.0002_timezone_and_demo_flag",
+        # by the migration graph: the un-numbered pullrequest_public_id sorts after 0005 by name, not in the graph
+        f"latest migrations applied metrics.{METRICS_LEAF}, teams.0002_timezone_and_demo_flag",
     ):
         assert needle in text, needle
+
+
+METRICS_LEAF = "0005_teammember_first_seen_commit_trace_id"
+
+
+def row_uuid(snapshot: Path, table: str, column: str, row_id: int) -> uuid.UUID:
+    """The UUID a per-row default (uuid.uuid4) gets: from md5(snapshot id / table.column / the row's id), v4 layout."""
+    sid = json.loads((snapshot / "manifest.json").read_text())["snapshot_id"]
+    digest = hashlib.md5(f"{sid}/{table}.{column}/{row_id}".encode()).digest()
+    return uuid.UUID(bytes=digest, version=4)
+
+
+@pytest.mark.postgres
+def test_uuid4_default_is_a_uuid_per_row_derived_from_the_row_and_date_today_the_load_instants_date(
+    app_pg: str, snapshot: Path
+) -> None:
+    follow = Follow(app=APP, app_python=PY)
+    as_of = dt.datetime(2026, 3, 4, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))  # 2026-03-05 in UTC
+    checked = run_check(snapshot, None, as_of=as_of, follow=follow)
+    assert checked.ok, checked.refusal
+    report = run_load(snapshot, None, as_of=as_of, follow=follow)
+    assert report.ok
+    got = rows(app_pg, "SELECT id, public_id FROM metrics_pullrequest ORDER BY id")
+    assert len(got) == 8 and len({u for _, u in got}) == 8
+    assert got == [(i, row_uuid(snapshot, "metrics_pullrequest", "public_id", i)) for i, _ in got]
+    assert all(u.version == 4 and u.variant == uuid.RFC_4122 for _, u in got)
+    assert rows(app_pg, "SELECT DISTINCT first_seen FROM metrics_teammember") == [(dt.date(2026, 3, 5),)]
+    assert rows(app_pg, "SELECT count(*) FROM metrics_commit WHERE trace_id IS NULL") == rows(
+        app_pg, "SELECT count(*) FROM metrics_commit"
+    )
+    text = " | ".join(report.summary_lines())
+    assert (
+        "metrics_pullrequest.public_id: a UUID per row, derived from the row (the app's default uuid.uuid4) "
+        "(the app's model default)"
+    ) in text
+    assert (
+        "metrics_teammember.first_seen: the load instant's date (UTC, as Django with TIME_ZONE=UTC; "
+        "datetime.date.today) (the app's model default)"
+    ) in text
+
+
+def test_app_defaults_called_per_row_are_told_apart_in_the_apps_process() -> None:
+    import datetime
+    import secrets
+
+    from django.db import models
+    from django.utils import timezone
+
+    from stages.load.appprobe import _default
+
+    assert _default(models.UUIDField(default=uuid.uuid4))[2:] == ("uuid", "uuid.uuid4")
+    assert _default(models.DateField(default=datetime.date.today))[1:3] == ("now", None)
+    assert _default(models.DateField(default=timezone.localdate))[1:3] == ("now", None)
+    assert _default(models.DateTimeField(default=timezone.now))[1:3] == ("now", None)
+    assert _default(models.DateTimeField(default=datetime.datetime.now))[1:3] == ("now", None)  # a builtin classmethod
+    assert _default(models.CharField(default=secrets.token_hex))[1:] == (None, "varies", "secrets.token_hex")
+    assert _default(models.JSONField(default=list))[1:3] == ([], None)
+    assert _default(models.CharField(default="x"))[1:3] == ("x", None)
+
+
+def test_a_default_giving_every_row_a_new_value_is_refused_naming_the_column_and_fill() -> None:
+    from pipeline.base.schemas import spec
+    from stages.load.drift import AppModels, ModelField, plan_tables
+    from stages.load.schema_check import Column, show, spec_type
+
+    s = spec("teams_team")
+    columns = [Column(f.name, spec_type(f), show(spec_type(f)), True, False) for f in s.schema]
+    columns.append(Column("invite_code", ("str", 64), "character varying(64)", False, False))
+    model = ModelField("invite_code", False, True, None, per_row="varies", callable="secrets.token_hex")
+    app = AppModels(
+        {"teams_team": {**{c.name: ModelField(c.name, True, False) for c in columns}, "invite_code": model}}
+    )
+    plan = plan_tables({"teams_team": s}, {"teams_team": columns}, lambda t, e: {}, app=app)
+    assert plan.refusal() == (
+        "the app schema does not fit the snapshot: teams_team.invite_code: the app's default secrets.token_hex gives "
+        "every row a new value, which demoseed cannot reproduce; give --fill teams_team.invite_code=VALUE"
+    )
+    fixed = plan_tables(
+        {"teams_team": s}, {"teams_team": columns}, lambda t, e: {}, app=app, fills={("teams_team", "invite_code"): "x"}
+    )
+    assert not fixed.refused
 
 
 @pytest.mark.postgres
@@ -105,13 +190,17 @@ def test_without_app_every_unfillable_column_is_refused_in_one_line_nothing_writ
     assert "\n" not in msg
     assert (
         "no value for NOT NULL column(s) teams_team.is_demo, teams_team.timezone_name, metrics_teammember.joined_at, "
-        "metrics_pullrequest.extra_data, metrics_pullrequest.review_tags, metrics_jiraissue.sprint_title "
+        "metrics_teammember.first_seen, metrics_pullrequest.extra_data, metrics_pullrequest.review_tags, "
+        "metrics_pullrequest.public_id, metrics_jiraissue.sprint_title "
         "(not in the snapshot, no database default): give --app DIR to use the app's model defaults, "
         "or --fill TABLE.COLUMN=VALUE"
     ) in msg
     assert "metrics_teammember.slack_user_id: in the snapshot but not in the target" in msg
     assert "risk_level" not in msg  # db_default: the database fills it
     assert rows(app_pg, "SELECT count(*) FROM teams_team") == [(0,)]
+
+
+PUBLIC, TRACE = "6f1c1d9e-6a53-4f0e-9a1c-0d3f5b2a7c11", "0b7e44f2-1c4a-4e8e-8f0a-5d6c7b8a9e01"
 
 
 @pytest.mark.postgres
@@ -123,15 +212,33 @@ def test_fill_and_ignore_missing_columns_by_hand(app_pg: str, snapshot: Path) ->
         'metrics_pullrequest.review_tags=["demo"]',
         "metrics_pullrequest.extra_data={}",
         "metrics_jiraissue.sprint_title=Sprint",
+        "metrics_teammember.first_seen=now",
+        f"metrics_pullrequest.public_id={PUBLIC}",
+        f"metrics_commit.trace_id={TRACE}",  # a nullable uuid column
     )
+    checked = run_check(snapshot, app_pg, as_of=AS_OF, follow=Follow(fills=fills, ignore_missing=True))
+    assert checked.ok, checked.refusal
     report = run_load(snapshot, app_pg, as_of=AS_OF, follow=Follow(fills=fills, ignore_missing=True))
     assert report.ok
+    assert rows(app_pg, "SELECT DISTINCT public_id FROM metrics_pullrequest") == [(uuid.UUID(PUBLIC),)]
+    assert rows(app_pg, "SELECT DISTINCT trace_id FROM metrics_commit") == [(uuid.UUID(TRACE),)]
+    assert rows(app_pg, "SELECT DISTINCT first_seen FROM metrics_teammember") == [(AS_OF.date(),)]
     assert rows(app_pg, "SELECT DISTINCT is_demo, timezone_name FROM teams_team") == [(True, "Europe/Kyiv")]
     assert rows(app_pg, "SELECT DISTINCT review_tags FROM metrics_pullrequest") == [(["demo"],)]
     assert rows(app_pg, "SELECT DISTINCT sprint_title FROM metrics_jiraissue") == [("Sprint",)]
     text = " | ".join(report.summary_lines())
     assert "teams_team.timezone_name: 'Europe/Kyiv' (from --fill)" in text
+    assert "teams_team.is_demo: true (from --fill)" in text  # rendered as the app's fills are: false, not 'false'
+    assert 'metrics_pullrequest.review_tags: ["demo"] (from --fill)' in text
+    assert "metrics_teammember.joined_at: '2026-01-05T08:00:00+00:00' (from --fill)" in text
+    assert (
+        "metrics_teammember.first_seen: the load instant's date (UTC, as Django with TIME_ZONE=UTC) (from --fill)"
+        in text
+    )
+    assert f"metrics_pullrequest.public_id: '{PUBLIC}' (from --fill)" in text
     assert "metrics_teammember.slack_user_id: not in the target (--ignore-missing-columns)" in text
+    with pytest.raises(UserError, match=r"--fill metrics_commit.trace_id='nope': not a value for uuid"):
+        run_load(snapshot, app_pg, as_of=AS_OF, follow=Follow(fills=("metrics_commit.trace_id=nope",)))
     with pytest.raises(UserError, match=r"--fill teams_team.is_demo='maybe': not a value for boolean"):
         run_load(snapshot, app_pg, as_of=AS_OF, follow=Follow(fills=("teams_team.is_demo=maybe",)))
     with pytest.raises(UserError, match=r"--fill names teams_team.nope, which the target does not have"):
@@ -177,6 +284,7 @@ def test_narrower_types_and_not_null_load_when_the_rows_fit(pg_database: str, sn
         "ALTER TABLE metrics_pullrequest ALTER COLUMN github_pr_id TYPE integer",
         "ALTER TABLE metrics_commit ALTER COLUMN committed_at SET NOT NULL",
         "ALTER TABLE metrics_pullrequest ADD COLUMN size integer GENERATED ALWAYS AS (additions + deletions) STORED NOT NULL",
+        "ALTER TABLE metrics_pullrequest ALTER COLUMN labels TYPE text",
     )
     report = run_load(snapshot, pg_database, as_of=AS_OF)
     assert report.ok
@@ -185,6 +293,9 @@ def test_narrower_types_and_not_null_load_when_the_rows_fit(pg_database: str, sn
     assert "metrics_pullrequest.github_pr_id: integer (declared bigint); values" in text
     assert "metrics_commit.committed_at: NOT NULL in the target; no snapshot row is NULL there" in text
     assert "metrics_pullrequest.size: generated by the database" in text
+    assert "metrics_pullrequest.labels: text (declared jsonb); the JSON is written as its text" in text
+    labels = [json.loads(r[0]) for r in rows(pg_database, "SELECT labels FROM metrics_pullrequest ORDER BY id")]
+    assert labels == [json.loads(v) for v in build_tables()["metrics_pullrequest"].column("labels").to_pylist()]
     assert rows(pg_database, "SELECT count(*) FROM metrics_pullrequest WHERE size = additions + deletions") == [(8,)]
 
 
@@ -240,6 +351,31 @@ def test_check_counts_what_clear_removes_in_the_apps_own_tables(pg_database: str
 
 
 @pytest.mark.postgres
+def test_clear_counts_a_row_both_deleted_and_set_null_once_as_deleted(pg_database: str, snapshot: Path) -> None:
+    app_schema_db(pg_database)
+    run_load(snapshot, pg_database, as_of=AS_OF)
+    with psycopg.connect(pg_database) as conn:  # as the app's metrics_prcomment: CASCADE on the PR, SET_NULL author
+        conn.execute(
+            "CREATE TABLE app_comment (id bigint PRIMARY KEY, "
+            "pr_id bigint NOT NULL REFERENCES metrics_pullrequest(id), "
+            "author_id bigint REFERENCES metrics_teammember(id))"
+        )
+        conn.execute(
+            "INSERT INTO app_comment SELECT id, id, author_id FROM metrics_pullrequest "
+            "WHERE team_id = 1 AND author_id IS NOT NULL LIMIT 1"
+        )
+    want = {"app_comment": ("deleted", 1)}
+    assert run_check(snapshot, pg_database, as_of=AS_OF, clear=True).foreign == want
+    assert run_check(snapshot, pg_database, as_of=AS_OF, clear=True, plan_only=True).foreign == want
+    loaded = run_load(snapshot, pg_database, as_of=AS_OF, clear=True)
+    assert loaded.foreign == want
+    teams = next(r for r in loaded.tables if r.name == "teams_team")
+    assert teams.ids_kept == teams.inserted_rows == 2
+    table = loaded.rich_table()
+    assert list(table.columns[2].cells)[:1] == ["kept"]  # the team rows keep their ids: no offset applied
+
+
+@pytest.mark.postgres
 def test_empty_database_with_app_says_migrate_first_and_migrate_runs_the_apps_migrate(
     pg_database: str, snapshot: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,7 +391,7 @@ def test_empty_database_with_app_says_migrate_first_and_migrate_runs_the_apps_mi
         run_load(snapshot, None, as_of=AS_OF, follow=Follow(app=APP, app_python=PY))
     report = run_load(snapshot, None, as_of=AS_OF, follow=Follow(app=APP, app_python=PY, migrate=True))
     assert report.ok and any(n.startswith("ran the app's manage.py migrate") for n in report.notes)
-    assert rows(pg_database, "SELECT count(*) FROM django_migrations WHERE app = 'metrics'") == [(4,)]
+    assert rows(pg_database, "SELECT count(*) FROM django_migrations WHERE app = 'metrics'") == [(6,)]
 
 
 @pytest.mark.postgres
@@ -288,6 +424,10 @@ def test_sqlite_app_database_after_migrations(snapshot: Path, tmp_path: Path, mo
         assert conn.execute("SELECT DISTINCT joined_at FROM metrics_teammember").fetchall() == [
             (AS_OF.strftime("%Y-%m-%d %H:%M:%S.%f"),)
         ]
+        got = conn.execute("SELECT id, public_id FROM metrics_pullrequest ORDER BY id").fetchall()
+        # Django keeps a UUIDField on SQLite as char(32), 32 hex digits
+        assert got == [(i, row_uuid(snapshot, "metrics_pullrequest", "public_id", i).hex) for i, _ in got] and got
+        assert conn.execute("SELECT DISTINCT first_seen FROM metrics_teammember").fetchall() == [("2026-03-04",)]
 
 
 def test_app_errors_are_one_line(snapshot: Path, tmp_path: Path) -> None:

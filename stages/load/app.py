@@ -123,7 +123,16 @@ def probe_app(directory: Path, python: str | None, tables: list[str], timeout: f
 def _info(directory: Path, python: str, settings: str, doc: dict[str, Any]) -> AppInfo:
     tables = {
         t: {
-            col: ModelField(col, bool(f["null"]), bool(f["has_default"]), f.get("default"), bool(f.get("db_default")))
+            col: ModelField(
+                col,
+                bool(f["null"]),
+                bool(f["has_default"]),
+                f.get("default"),
+                bool(f.get("db_default")),
+                per_row=f.get("per_row"),
+                callable=f.get("callable"),
+                uuid=bool(f.get("uuid")),
+            )
             for col, f in cols.items()
         }
         for t, cols in doc.get("tables", {}).items()

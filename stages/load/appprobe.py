@@ -12,8 +12,13 @@ migration the app's code defines per app label (read from its migration
 files, no database); and that database's connection settings.
 
 Defaults: a callable is called here (``list`` -> ``[]``, ``dict`` -> ``{}``),
-except ``timezone.now`` / ``datetime.now``, reported as ``"now"`` (the load
-instant). Output: one JSON document on stdout; an error is one JSON
+except ``timezone.now`` / ``datetime.now`` and ``date.today`` /
+``timezone.localdate``, reported as ``"now"`` (the load instant, or its date),
+and ``uuid.uuid4`` / ``uuid.uuid1``, reported as ``per_row: "uuid"`` (demoseed
+derives a UUID from each row). Any other callable is called twice: when the
+two results differ it is ``per_row: "varies"`` (no value demoseed can
+reproduce). "Latest migration" is by the migration graph's order, never by
+name. Output: one JSON document on stdout; an error is one JSON
 ``{"error": ...}`` line and exit status 3. Imports only the standard library
 and Django; never part of demoseed's process.
 """
@@ -40,18 +45,37 @@ def _value(v):
     return v
 
 
+_NOW = {"django.utils.timezone.now", "datetime.datetime.now", "datetime.now"}
+_TODAY = {"django.utils.timezone.localdate", "datetime.date.today", "date.today"}
+_UUID = {"uuid.uuid4", "uuid.uuid1"}
+
+
+def _name(d):
+    """A callable's dotted name; a builtin classmethod (``date.today``) has no ``__module__``: its class's."""
+    module = getattr(d, "__module__", None) or getattr(getattr(d, "__self__", None), "__module__", "")
+    return f"{module}.{getattr(d, '__qualname__', '')}"
+
+
 def _default(field):
+    """(has a default, its JSON value, the per-row kind: None | "uuid" | "varies", the callable's name)."""
     from django.utils import timezone
 
     if not field.has_default():
-        return False, None
+        return False, None, None, None
     d = field.default
     if callable(d):
-        name = f"{getattr(d, '__module__', '')}.{getattr(d, '__qualname__', '')}"
-        if d is timezone.now or name in {"django.utils.timezone.now", "datetime.datetime.now", "datetime.now"}:
-            return True, "now"
-        d = d()
-    return True, _value(d)
+        name = _name(d)
+        if d == timezone.now or d == datetime.datetime.now or name in _NOW:  # == : a classmethod binds anew
+            return True, "now", None, name  # the load instant
+        if d == timezone.localdate or d == datetime.date.today or name in _TODAY:
+            return True, "now", None, name  # the load instant's date
+        if d is uuid.uuid4 or d is uuid.uuid1 or name in _UUID:
+            return True, None, "uuid", name  # a UUID per row, derived from the row
+        first, second = d(), d()
+        if first != second:  # a new value per row (a token, a random code): nothing demoseed can reproduce
+            return True, None, "varies", name
+        return True, _value(first), None, name
+    return True, _value(d), None, None
 
 
 def _database(conn):
@@ -91,12 +115,15 @@ def main(tables):
         label_of[t] = model._meta.app_label
         fields = {}
         for f in model._meta.concrete_fields:
-            has, value = _default(f)
+            has, value, per_row, name = _default(f)
             fields[f.column] = {
                 "field": f.name,
                 "null": bool(f.null),
                 "has_default": has,
                 "default": value,
+                "per_row": per_row,
+                "callable": name,
+                "uuid": f.get_internal_type() == "UUIDField",
                 "db_default": getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED,
             }
         out_tables[t] = fields
@@ -109,10 +136,12 @@ def main(tables):
         loader = MigrationLoader(connection)  # reads django_migrations (a SELECT) when the table exists
         migrations["recorded"] = MigrationRecorder(connection).has_table()
         applied = set(loader.applied_migrations or {})
-        for label, name in sorted(applied):
-            prev = migrations["applied"].get(label)
-            if prev is None or name > prev:
+        order = _ordered(loader)
+        for label, name in order:  # the graph's order, not the names': the last applied one per label
+            if (label, name) in applied:
                 migrations["applied"][label] = name
+        for label, name in sorted(applied - set(order)):  # applied, its file gone: only when nothing else is known
+            migrations["applied"].setdefault(label, name)
         labels = set(label_of.values())
         for node in loader.graph.leaf_nodes():
             if node[0] in labels:
@@ -166,23 +195,24 @@ def _no_sqlite_file(conn):
 
 
 def _defined(labels):
-    """The latest migration of each app label in ``labels`` as the app's code defines it (no database)."""
+    """The latest migration of each app label in ``labels`` as the app's code defines it (no database): the last
+    of the label's nodes in the migration graph's order (its leaf), never the highest name."""
     from django.db.migrations.loader import MigrationLoader
 
     out = {}
-    for label, name in MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes():
-        if label in labels and (label not in out or name > out[label]):
+    for label, name in _ordered(MigrationLoader(None, ignore_no_migrations=True)):  # the graph's order
+        if label in labels:
             out[label] = name
     return out
 
 
 def _ordered(loader):
-    seen = []
+    """Every migration node in an order the graph allows (each after its dependencies)."""
+    seen = {}
     for node in sorted(loader.graph.leaf_nodes()):
         for key in loader.graph.forwards_plan(node):
-            if key not in seen:
-                seen.append(key)
-    return seen
+            seen.setdefault(key, None)
+    return list(seen)
 
 
 if __name__ == "__main__":

@@ -151,10 +151,11 @@ class Backend(abc.ABC):
         refs = [fk for fk in self.foreign_keys() if fk.child not in ours]
         roots = [(self.key(t), f"{quote('team_id')} IN ({ids})") for t in tables if t != "teams_team"]
         foreign: dict[str, tuple[str, int]] = {}
+        doomed: dict[tuple[str, str], list[str]] = {}  # per table, the rows deleted so far (a row counts once)
         for parent, pred in roots:
-            self._cascade(parent, pred, refs, foreign, nullify=False, depth=0, dry=dry)
+            self._cascade(parent, pred, refs, foreign, doomed, nullify=False, depth=0, dry=dry)
         for parent, pred in roots:
-            self._cascade(parent, pred, refs, foreign, nullify=True, depth=0, dry=dry)
+            self._cascade(parent, pred, refs, foreign, doomed, nullify=True, depth=0, dry=dry)
         deleted: dict[str, int] = {}
         for t in reversed(APP_LOAD_ORDER):
             if t not in tables or t == "teams_team":
@@ -172,6 +173,7 @@ class Backend(abc.ABC):
         pred: str,
         refs: list[ForeignKeyRef],
         out: dict[str, tuple[str, int]],
+        doomed: dict[tuple[str, str], list[str]],
         *,
         nullify: bool,
         depth: int,
@@ -185,6 +187,8 @@ class Backend(abc.ABC):
                 continue
             child = self.sql_name(fk.child)
             where = f"{quote(fk.column)} IN (SELECT {quote(fk.ref_column)} FROM {parent_sql} WHERE {pred})"
+            if doomed.get(fk.child):  # rows already deleted: gone when it runs, still there when ``dry`` counts
+                where += f" AND NOT ({' OR '.join(doomed[fk.child])})"
             if fk.nullable and (nullify or depth > 0):
                 (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
                 if n and not dry:
@@ -192,10 +196,12 @@ class Backend(abc.ABC):
                 if n:
                     _count(out, f"{fk.child[1]}.{fk.column}", "set NULL", int(n))
             elif not fk.nullable and (not nullify or depth > 0):
-                self._cascade(fk.child, where, refs, out, nullify=nullify, depth=depth + 1, dry=dry)
+                self._cascade(fk.child, where, refs, out, doomed, nullify=nullify, depth=depth + 1, dry=dry)
                 (n,) = self.query(f"SELECT count(*) FROM {child} WHERE {where}")[0]
                 if n and not dry:
                     self.execute(f"DELETE FROM {child} WHERE {where}")
+                if dry:
+                    doomed.setdefault(fk.child, []).append(f"({where})")
                 if n:
                     _count(out, fk.child[1], "deleted", int(n))
 

@@ -136,6 +136,7 @@ def check_snapshot(
         prepare.get("progress"),
     )
     report = CheckReport(p.target.display, p.snapshot_dir, p.manifest.snapshot_id)
+    at = len(report.notes)
     report.notes.append(schema_line(p.manifest))
     missing = p.target.kind in {DUCKDB, SQLITE} and p.target.path is not None and not p.target.path.exists()
     if missing:
@@ -146,19 +147,27 @@ def check_snapshot(
         report.created = list(p.tables)
     else:
         _rehearse(p, clear, drift or Drift(), report)
+    report.notes[at] = schema_line(p.manifest, differs=bool(report.plan and report.plan.differences))
     return report
 
 
-def schema_line(manifest: Manifest) -> str:
-    """Which app schema the snapshot was built against, and whether this demoseed's differs."""
+def schema_line(manifest: Manifest, *, differs: bool = False) -> str:
+    """Which app schema the snapshot was built against, and whether this demoseed's differs (``differs``: the
+    target differs from the snapshot, and the lines above say where)."""
     built, ours = manifest.app_schema_sha256, app_schema_record()["sha256"]
     if built is None:
         return f"the snapshot does not record its app schema (made before it was); this demoseed's is {ours[:12]}"
     if built == ours:
-        return f"built against app schema {built[:12]}, the one this demoseed knows; the differences above are the target's"
+        return f"built against app schema {built[:12]}, the one this demoseed knows" + (
+            "; the differences above are the target's" if differs else ""
+        )
     return (
         f"built against app schema {built[:12]}, this demoseed knows {ours[:12]}: the snapshot is older or newer "
-        "than this tool's idea of the app; the differences above are against the target itself"
+        + (
+            "than this tool's idea of the app; the differences above are against the target itself"
+            if differs
+            else "than this tool's idea of the app"
+        )
     )
 
 

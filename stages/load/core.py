@@ -68,7 +68,7 @@ from .backend import (
     duckdb_aggregate_expr,
 )
 from .ddl import app_ddl, quote
-from .drift import AppModels, LoadPlan, TablePlan, plan_tables, schema_changes, versions_note
+from .drift import ROW_ID, AppModels, LoadPlan, TablePlan, plan_tables, schema_changes, versions_note
 from .extensions import connect
 from .plan import Rebase, describe_rebase, plan_rebase, select_sql
 from .report import LoadReport, ReadBackMismatch, TableReport
@@ -421,12 +421,14 @@ def _decide(backend: Backend, p: Prepared, clear: bool, drift: Drift, *, dry: bo
 
 
 def _applied_migrations(backend: Backend) -> dict[str, list[str]] | None:
-    """The migrations the target's ``django_migrations`` holds, per app label (None: no such table)."""
+    """The migrations the target's ``django_migrations`` holds, per app label, in the order they were applied
+    (None: no such table)."""
     table = "django_migrations"
     if not backend.columns([table]):
         return None
     out: dict[str, list[str]] = {}
-    for app, name in backend.query(f"SELECT app, name FROM {backend.qname(table)}"):
+    # in the order they were applied (id), which the migration graph dictates: names need not sort so
+    for app, name in backend.query(f"SELECT app, name FROM {backend.qname(table)} ORDER BY id"):
         out.setdefault(str(app), []).append(str(name))
     return out
 
@@ -463,14 +465,16 @@ def _plan(
         fills=drift.fills,
         app=drift.app,
         ignore_missing=drift.ignore_missing,
+        native_json=backend.dialect != "sqlite",
     )
 
 
 def _table_select(plan: LoadPlan, t: str, p: Prepared, **kw: Any) -> str:
     """The DuckDB SELECT of one table's rows as written: remapped, rebased, renamed and filled."""
     tp: TablePlan = plan.tables[t]
-    base = select_sql(tp.source, p.cut.sources[t], days=p.rebase.days, **kw)
-    return tp.select(base, as_of=p.as_of, dialect=kw["dialect"])
+    row_id = ROW_ID if tp.needs_row_id else None
+    base = select_sql(tp.source, p.cut.sources[t], days=p.rebase.days, row_id=row_id, **kw)
+    return tp.select(base, as_of=p.as_of, dialect=kw["dialect"], salt=p.manifest.snapshot_id)
 
 
 @dataclass
@@ -555,6 +559,7 @@ def _write(
                     swept.deleted.get(t, 0),
                     held_back=held,
                     seconds=time.perf_counter() - ts,
+                    ids_kept=len(team_map) if t == "teams_team" else 0,
                 )
             )
         _refuse_empty(reports, p, allow_empty)

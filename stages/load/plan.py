@@ -132,12 +132,16 @@ def select_sql(
     days: int,
     dialect: str,
     team_map: dict[int, int] | None = None,
+    row_id: str | None = None,
 ) -> str:
-    """``SELECT <target columns> FROM (<source>)`` for one table (``source``: a DuckDB SELECT of its rows)."""
+    """``SELECT <target columns> FROM (<source>)`` for one table (``source``: a DuckDB SELECT of its rows);
+    ``row_id``: also the row's id as in the snapshot (before any remapping), under that name."""
     cols = ", ".join(
         column_expr(f, offsets=offsets, refs=refs, table=spec.name, days=days, dialect=dialect, team_map=team_map)
         for f in spec.schema
     )
+    if row_id:
+        cols += f', "id" AS "{row_id}"'
     return f"SELECT {cols} FROM ({source})"
 
 

@@ -149,6 +149,7 @@ def _arrow_type(target: tuple[Any, ...], source: pa.DataType) -> pa.DataType:
         "date": pa.date32(),
         "json": pa.string(),
         "str": pa.string(),
+        "uuid": pa.binary(),  # the 16 bytes (drift.fill_expr): pgpq writes them as is, uuid's binary form
     }
     if kind in fixed:
         return fixed[kind]

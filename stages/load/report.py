@@ -22,13 +22,14 @@ class TableReport:
     name: str
     expected_rows: int  # rows in the snapshot file
     inserted_rows: int = 0
-    id_offset: int = 0
+    id_offset: int = 0  # added to the ids of the inserted rows
     deleted_rows: int = 0  # removed by --clear
     held_back: int = 0  # snapshot rows not loaded: dated after the load instant
     readback_rows: int | None = None
     content_ok: bool | None = None
     mismatched: list[str] = field(default_factory=list)  # columns whose read-back aggregate differs
     seconds: float = 0.0
+    ids_kept: int = 0  # rows that keep the target's id (--clear: the team rows, rewritten in place)
 
     @property
     def ok(self) -> bool:
@@ -107,7 +108,7 @@ class LoadReport:
             table.add_row(
                 t.name,
                 f"{t.inserted_rows:,}",
-                f"+{t.id_offset:,}",
+                _offset(t),
                 f"{t.deleted_rows:,}" if t.deleted_rows else "",
                 f"{t.held_back:,}" if t.held_back else "",
                 back,
@@ -166,6 +167,13 @@ class LoadReport:
         if self.recomputed_week is not None:
             text += f"; weekly metrics of the week of {self.recomputed_week} recomputed ({self.recomputed_rows:,} rows)"
         return text
+
+
+def _offset(t: TableReport) -> str:
+    """The id offset applied to the inserted rows: ``kept`` where the rows keep their ids (--clear's team rows)."""
+    if t.ids_kept and t.ids_kept >= t.inserted_rows:
+        return "kept"
+    return f"+{t.id_offset:,}" + (f" ({t.ids_kept:,} kept)" if t.ids_kept else "")
 
 
 def _ids(ids: list[int]) -> str:

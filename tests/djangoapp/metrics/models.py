@@ -1,5 +1,8 @@
 """The metrics app of the test Django project (written for the tests; the same tables as the app demoseed serves)."""
 
+import datetime
+import uuid
+
 from django.db import models
 from django.utils import timezone
 
@@ -18,6 +21,7 @@ class TeamMember(models.Model):
     role = models.CharField(max_length=20)
     is_active = models.BooleanField()
     joined_at = models.DateTimeField(default=timezone.now)  # metrics 0002
+    first_seen = models.DateField(default=datetime.date.today)  # metrics 0005
 
     class Meta:
         db_table = "metrics_teammember"
@@ -113,6 +117,7 @@ class PullRequest(models.Model):
     review_tags = models.JSONField(default=list)
     extra_data = models.JSONField(default=dict)
     risk_level = models.CharField(max_length=20, db_default="low")
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False)  # metrics pullrequest_public_id
 
     class Meta:
         db_table = "metrics_pullrequest"
@@ -203,6 +208,7 @@ class Commit(models.Model):
     pull_request = models.ForeignKey("PullRequest", on_delete=models.SET_NULL, related_name="+", null=True)
     is_ai_assisted = models.BooleanField()
     ai_co_authors = models.JSONField()
+    trace_id = models.UUIDField(null=True)  # metrics 0005
 
     class Meta:
         db_table = "metrics_commit"
