@@ -98,82 +98,11 @@ def main(tables):
     import django
 
     django.setup()
-    from django.apps import apps
     from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-    from django.db.migrations.operations import RenameField
-    from django.db.migrations.recorder import MigrationRecorder
-    from django.db.models import NOT_PROVIDED
 
-    wanted = set(tables)
-    out_tables = {}
-    label_of = {}
-    for model in apps.get_models(include_auto_created=True):
-        t = model._meta.db_table
-        if t not in wanted:
-            continue
-        label_of[t] = model._meta.app_label
-        fields = {}
-        for f in model._meta.concrete_fields:
-            has, value, per_row, name = _default(f)
-            fields[f.column] = {
-                "field": f.name,
-                "null": bool(f.null),
-                "has_default": has,
-                "default": value,
-                "per_row": per_row,
-                "callable": name,
-                "uuid": f.get_internal_type() == "UUIDField",
-                "db_default": getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED,
-            }
-        out_tables[t] = fields
-
-    migrations = {"recorded": False, "applied": {}, "unapplied": [], "defined": _defined(set(label_of.values()))}
-    renames = {}
-    try:
-        if _no_sqlite_file(connection):  # connecting would create it: nothing is migrated there
-            raise _NotThere
-        loader = MigrationLoader(connection)  # reads django_migrations (a SELECT) when the table exists
-        migrations["recorded"] = MigrationRecorder(connection).has_table()
-        applied = set(loader.applied_migrations or {})
-        order = _ordered(loader)
-        for label, name in order:  # the graph's order, not the names': the last applied one per label
-            if (label, name) in applied:
-                migrations["applied"][label] = name
-        for label, name in sorted(applied - set(order)):  # applied, its file gone: only when nothing else is known
-            migrations["applied"].setdefault(label, name)
-        labels = set(label_of.values())
-        for node in loader.graph.leaf_nodes():
-            if node[0] in labels:
-                for key in loader.graph.forwards_plan(node):
-                    if key not in applied and key[0] in labels:
-                        migrations["unapplied"].append(f"{key[0]}.{key[1]}")
-        migrations["unapplied"] = sorted(set(migrations["unapplied"]))
-        for key in _ordered(loader):
-            if key not in applied:
-                continue
-            for op in loader.graph.nodes[key].operations:
-                if isinstance(op, RenameField):
-                    try:
-                        model = apps.get_model(key[0], op.model_name)
-                        new = model._meta.get_field(op.new_name)
-                    except LookupError:
-                        continue
-                    t = model._meta.db_table
-                    old_col = op.old_name + ("_id" if new.is_relation and new.column.endswith("_id") else "")
-                    chain = renames.setdefault(t, {})
-                    for k, v in list(chain.items()):
-                        if v == old_col:
-                            chain[k] = new.column
-                    chain[old_col] = new.column
-    except _NotThere:
-        pass
-    except Exception as exc:  # the database is unreachable: models still answer, migrations do not
-        migrations["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    for t, chain in renames.items():
-        for old, new in list(chain.items()):
-            if old == new or new not in out_tables.get(t, {}):
-                chain.pop(old)
+    out_tables, label_of = _models(set(tables))
+    migrations, renames = _migrations(connection, set(label_of.values()))
+    _drop_unknown_renames(renames, out_tables)
     return {
         "django": django.get_version(),
         "settings": os.environ.get("DJANGO_SETTINGS_MODULE"),
@@ -183,6 +112,114 @@ def main(tables):
         "renames": renames,
         "migrations": migrations,
     }
+
+
+def _models(wanted):
+    """The wanted tables' model fields (table -> column -> field facts) and each table's app label."""
+    from django.apps import apps
+
+    out_tables = {}
+    label_of = {}
+    for model in apps.get_models(include_auto_created=True):
+        t = model._meta.db_table
+        if t in wanted:
+            label_of[t] = model._meta.app_label
+            out_tables[t] = {f.column: _field(f) for f in model._meta.concrete_fields}
+    return out_tables, label_of
+
+
+def _field(f):
+    """One concrete model field: its name, nullability, default and ``db_default``."""
+    from django.db.models import NOT_PROVIDED
+
+    has, value, per_row, name = _default(f)
+    return {
+        "field": f.name,
+        "null": bool(f.null),
+        "has_default": has,
+        "default": value,
+        "per_row": per_row,
+        "callable": name,
+        "uuid": f.get_internal_type() == "UUIDField",
+        "db_default": getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED,
+    }
+
+
+def _migrations(connection, labels):
+    """The migrations of ``labels`` (applied, unapplied, defined) and the renames the applied ones made; an
+    unreachable database leaves the applied ones unknown (``error``)."""
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.recorder import MigrationRecorder
+
+    migrations = {"recorded": False, "applied": {}, "unapplied": [], "defined": _defined(labels)}
+    renames = {}
+    try:
+        if _no_sqlite_file(connection):  # connecting would create it: nothing is migrated there
+            raise _NotThere
+        loader = MigrationLoader(connection)  # reads django_migrations (a SELECT) when the table exists
+        migrations["recorded"] = MigrationRecorder(connection).has_table()
+        applied = set(loader.applied_migrations or {})
+        _last_applied(loader, applied, migrations["applied"])
+        _unapplied(loader, applied, labels, migrations["unapplied"])
+        migrations["unapplied"] = sorted(set(migrations["unapplied"]))
+        _renames(loader, applied, renames)
+    except _NotThere:
+        pass
+    except Exception as exc:  # the database is unreachable: models still answer, migrations do not
+        migrations["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    return migrations, renames
+
+
+def _last_applied(loader, applied, last):
+    """Into ``last``: the last applied migration per app label, by the graph's order, not the names'."""
+    order = _ordered(loader)
+    for label, name in order:
+        if (label, name) in applied:
+            last[label] = name
+    for label, name in sorted(applied - set(order)):  # applied, its file gone: only when nothing else is known
+        last.setdefault(label, name)
+
+
+def _unapplied(loader, applied, labels, out):
+    """Onto ``out``: the migrations of ``labels`` the code defines and the database has not applied (``label.name``)."""
+    for node in loader.graph.leaf_nodes():
+        if node[0] in labels:
+            for key in loader.graph.forwards_plan(node):
+                if key not in applied and key[0] in labels:
+                    out.append(f"{key[0]}.{key[1]}")
+
+
+def _renames(loader, applied, renames):
+    """Into ``renames``: table -> old column -> new column, as the applied ``RenameField`` operations left them
+    (chains followed)."""
+    from django.apps import apps
+    from django.db.migrations.operations import RenameField
+
+    for key in _ordered(loader):
+        if key not in applied:
+            continue
+        for op in loader.graph.nodes[key].operations:
+            if not isinstance(op, RenameField):
+                continue
+            try:
+                model = apps.get_model(key[0], op.model_name)
+                new = model._meta.get_field(op.new_name)
+            except LookupError:
+                continue
+            old_col = op.old_name + ("_id" if new.is_relation and new.column.endswith("_id") else "")
+            chain = renames.setdefault(model._meta.db_table, {})
+            for k, v in list(chain.items()):
+                if v == old_col:
+                    chain[k] = new.column
+            chain[old_col] = new.column
+
+
+def _drop_unknown_renames(renames, out_tables):
+    """Keep only the renames whose new column the models still have (and that rename anything)."""
+    for t, chain in renames.items():
+        for old, new in list(chain.items()):
+            if old == new or new not in out_tables.get(t, {}):
+                chain.pop(old)
 
 
 class _NotThere(Exception):

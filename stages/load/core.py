@@ -522,7 +522,7 @@ def _write(
 ) -> Written:
     """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees
     (and ``commit``: otherwise ROLLBACK, the trial of ``demoseed check``)."""
-    tables, cut, say = p.tables, p.cut, p.say
+    tables, say = p.tables, p.say
     ddl = app_ddl()
     expected: Expected | None = None
     try:
@@ -537,31 +537,7 @@ def _write(
         keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
         refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
         offsets = ids.offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
-        reports: list[TableReport] = []
-        for t in tables:
-            sql = _table_select(
-                plan, t, p, offsets=offsets, refs=ddl.references(t), dialect=backend.dialect, team_map=team_map
-            )
-            in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in p.files[t])
-            say(f"inserting {t} ({in_file:,} rows in the snapshot)")
-            ts = time.perf_counter()
-            cols = plan.tables[t].columns
-            n = _insert(backend, t, cols, sql, set(team_map.values()) if t == "teams_team" else set())
-            release_memory()
-            # expected_rows is counted independently from the snapshot by the read-back (_read_back)
-            held = cut.weekly_held_back if t == WEEKLY else in_file - n
-            reports.append(
-                TableReport(
-                    t,
-                    n,
-                    n,
-                    offsets.get(t, 0),
-                    swept.deleted.get(t, 0),
-                    held_back=held,
-                    seconds=time.perf_counter() - ts,
-                    ids_kept=len(team_map) if t == "teams_team" else 0,
-                )
-            )
+        reports = [_insert_table(backend, p, t, plan, offsets, team_map, swept) for t in tables]
         _refuse_empty(reports, p, allow_empty)
         expected = _expect(backend, reports, p, plan, offsets, team_map)
         if created or restore or keys:
@@ -574,29 +550,72 @@ def _write(
         w = Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, plan, d.notes)
         w.cleared_slugs = sorted(found)
         w.team_ids = [team_map.get(i, i + offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
-        say("reading back")
-        t0 = time.perf_counter()
-        _read_back(backend, reports, expected, w.team_ids)
-        w.readback_seconds = time.perf_counter() - t0
-        problems = LoadReport.problems_of(reports)
-        if problems:
-            raise ReadBackMismatch(
-                f"read-back from {backend.target.display} differs from the snapshot ({'; '.join(problems)}): "
-                "rolled back, nothing written; a trigger, rule or column default in the database changes "
-                "the rows as they go in (drop or disable it for the load)"
-            )
-        if commit:
-            say("committing")
-            backend.commit()
-        else:
-            say("rolling back (a trial: nothing is kept)")
-            backend.rollback()
+        _read_back_all(backend, w, expected, say)
+        _finish(backend, commit, say)
     except BaseException:
         if expected is not None:
             expected.cancel()
         backend.rollback()
         raise
     return w
+
+
+def _insert_table(
+    backend: Backend,
+    p: Prepared,
+    t: str,
+    plan: LoadPlan,
+    offsets: dict[str, int],
+    team_map: dict[int, int],
+    swept: Cleared,
+) -> TableReport:
+    """Insert table ``t``'s rows (cut, remapped, rebased, planned); its report."""
+    sql = _table_select(
+        plan, t, p, offsets=offsets, refs=app_ddl().references(t), dialect=backend.dialect, team_map=team_map
+    )
+    in_file = sum(pq.ParquetFile(f).metadata.num_rows for f in p.files[t])
+    p.say(f"inserting {t} ({in_file:,} rows in the snapshot)")
+    ts = time.perf_counter()
+    cols = plan.tables[t].columns
+    n = _insert(backend, t, cols, sql, set(team_map.values()) if t == "teams_team" else set())
+    release_memory()
+    # expected_rows is counted independently from the snapshot by the read-back (_read_back)
+    held = p.cut.weekly_held_back if t == WEEKLY else in_file - n
+    return TableReport(
+        t,
+        n,
+        n,
+        offsets.get(t, 0),
+        swept.deleted.get(t, 0),
+        held_back=held,
+        seconds=time.perf_counter() - ts,
+        ids_kept=len(team_map) if t == "teams_team" else 0,
+    )
+
+
+def _read_back_all(backend: Backend, w: Written, expected: Expected, say: Progress) -> None:
+    """Read every written table back and refuse (ReadBackMismatch) when it differs from the snapshot."""
+    say("reading back")
+    t0 = time.perf_counter()
+    _read_back(backend, w.reports, expected, w.team_ids)
+    w.readback_seconds = time.perf_counter() - t0
+    problems = LoadReport.problems_of(w.reports)
+    if problems:
+        raise ReadBackMismatch(
+            f"read-back from {backend.target.display} differs from the snapshot ({'; '.join(problems)}): "
+            "rolled back, nothing written; a trigger, rule or column default in the database changes "
+            "the rows as they go in (drop or disable it for the load)"
+        )
+
+
+def _finish(backend: Backend, commit: bool, say: Progress) -> None:
+    """COMMIT the load, or ROLLBACK the trial of ``demoseed check``."""
+    if commit:
+        say("committing")
+        backend.commit()
+    else:
+        say("rolling back (a trial: nothing is kept)")
+        backend.rollback()
 
 
 _TEAM_TABLES = ("teams_team", "metrics_teammember")  # who the team is: no event, nothing to show on its own
