@@ -1,5 +1,9 @@
 """The scenarios' stories, read through the aggregate stage's output, for several seeds.
 
+The thresholds each scenario promises (AI share in its first and last week, the top reviewer's share,
+the guess accuracy, a flat baseline) are declared once, in the scenario's TOML, and held for these
+seeds by tests/test_promises.py; the tests here check the rest of each story (trends, headlines).
+
 Also checks the vectorized member rows against a plain-Python reference
 implementation (Decimal, ROUND_HALF_UP) on generated data.
 """
@@ -55,10 +59,7 @@ def col(df: pl.DataFrame, name: str) -> list[Any]:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_ai_success_adoption_rises_and_cycle_time_falls(seed: int) -> None:
     df = team("ai-success", seed)
-    share = col(df, "ai_assisted_share")
     cycle = col(df, "cycle_time_median_hours")
-    assert share[0] <= 0.20, (seed, share)
-    assert share[-1] >= 0.65, (seed, share)
     half = df.height // 2
     assert pooled(df.head(half), "ai_assisted_share", "surveys_completed") < pooled(
         df.tail(df.height - half), "ai_assisted_share", "surveys_completed"
@@ -70,10 +71,8 @@ def test_ai_success_adoption_rises_and_cycle_time_falls(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_review_bottleneck_top_reviewer_share_and_review_time_rising(seed: int) -> None:
+def test_review_bottleneck_review_time_rising(seed: int) -> None:
     df = team("review-bottleneck", seed)
-    top = pooled(df, "top_reviewer_share", "reviews")
-    assert 0.55 <= top <= 0.65, (seed, top, col(df, "top_reviewer_share"))
     review = col(df, "review_time_median_hours")
     assert review[-1] > 2 * review[0], (seed, review)
     assert relative_trend(df, "review_time_median_hours") > 0.5, (seed, review)
@@ -81,18 +80,14 @@ def test_review_bottleneck_top_reviewer_share_and_review_time_rising(seed: int) 
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_baseline_is_flat(seed: int) -> None:
+def test_baseline_headline(seed: int) -> None:
     df = team("baseline", seed)
-    for c in ("ai_assisted_share", "cycle_time_median_hours", "review_time_median_hours"):
-        assert is_flat(df, c), (seed, c, col(df, c))
     assert headline("baseline", df).summary.startswith("Flat over ")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_detective_game_accuracy_between_30_and_70_percent(seed: int) -> None:
+def test_detective_game_has_guesses_to_score(seed: int) -> None:
     df = team("detective-game", seed)
-    acc = pooled(df, "guess_accuracy", "guesses")
-    assert 0.30 <= acc <= 0.70, (seed, acc, col(df, "guess_accuracy"))
     assert int(df.get_column("guesses").sum()) >= 50
 
 

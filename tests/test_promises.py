@@ -39,6 +39,18 @@ def test_every_builtin_declares_its_promises():
     }
 
 
+def test_the_docs_quote_the_declared_promises():
+    """docs/scenarios.md lists each built-in's promises as its TOML declares them (one source: the TOML)."""
+    text = (REPO / "docs" / "scenarios.md").read_text("utf-8")
+    listed = text.split("<!-- promises -->", 1)[1].split("<!-- /promises -->", 1)[0].strip().splitlines()
+    declared = [
+        f"- {name}: " + "; ".join(f'"{p.rule}"' for p in load_scenario(name).promises)
+        for name in ("ai-success", "review-bottleneck", "baseline", "detective-game")
+    ]
+    assert sorted(listed) == sorted(declared)
+    assert {name for name in BUILTIN} == {"ai-success", "review-bottleneck", "baseline", "detective-game"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", (1, 42, 2024))
 @pytest.mark.parametrize("scenario", sorted(BUILTIN))
