@@ -4,6 +4,7 @@ Layout under the remote's prefix::
 
     objects/sha256/<hex>                each snapshot file once, named by its sha256
     snapshots/<name>/manifest.json      published last, with a conditional create
+    snapshots/<name>/summary.json       what ls shows, written after the manifest (an index, never trusted)
     snapshots/<name>/signatures/<manifest sha256>.sig   its signature (written before it)
 
 A push checks the manifest's snapshot id, finds the objects the remote lacks (a HEAD each, in
@@ -28,6 +29,7 @@ back to the manifest cached by the last pull when the remote cannot be reached.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -57,6 +59,8 @@ PART_SIZE = 8 << 20  # multipart chunk size of an upload
 PART_CONCURRENCY = 4  # chunks of one object uploaded at once
 CHUNK = 1 << 20
 _HEX = re.compile(r"^[0-9a-f]{64}$")
+SUMMARY_FORMAT = "demoseed-summary-1"
+LS_JOBS = 32  # summaries (or manifests) read at once by ls
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -67,6 +71,10 @@ def object_key(hexdigest: str) -> str:
 
 def manifest_key(name: str) -> str:
     return f"snapshots/{name}/{MANIFEST_NAME}"
+
+
+def summary_key(name: str) -> str:
+    return f"snapshots/{name}/summary.json"
 
 
 def sig_key(name: str, manifest: bytes) -> str:
@@ -242,6 +250,7 @@ def push(
         if existing is None:
             obstore.put(store, manifest_key(name), manifest, mode="create")
         else:
+            _drop_summary(store, name)  # a push killed after the replacement leaves no summary of the old one
             _replace(store, remote, name, manifest, existing[1])
             result.replaced = True
     except (oe.AlreadyExistsError, FileExistsError):
@@ -252,9 +261,49 @@ def push(
                 + (_taken(remote, name, now[0]) if now else "run again")
             ) from None
         result.unchanged = True
+        return result
     except store_errors() as exc:
         raise remote_error(exc, remote, f"publishing {manifest_key(name)}") from None
+    _write_summary(store, remote, name, manifest, sig)
     return result
+
+
+def summary_of(manifest: bytes, sig: bytes | None) -> bytes:
+    """The summary object of a manifest: the columns ``ls`` shows (as :func:`describe_manifest` reads
+    them), the manifest's sha256 and the signature file's text."""
+    fields = describe_manifest(manifest)
+    doc = {
+        "format": SUMMARY_FORMAT,
+        "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+        "signature": sig.decode("utf-8") if sig is not None else None,
+        **fields,
+    }
+    return json.dumps(doc, sort_keys=True).encode()
+
+
+def _write_summary(store: ObjectStore, remote: Remote, name: str, manifest: bytes, sig: bytes | None) -> None:
+    """Write the summary of a just-published manifest, then read the manifest back: if another push replaced
+    it meanwhile, the summary may be of the wrong one and is removed (``ls`` then reads the manifest). Best
+    effort: the snapshot is published either way, and a missing summary only makes ``ls`` slower."""
+    import obstore
+
+    failures: tuple[type[Exception], ...] = (UserError, *store_errors())
+    try:
+        obstore.put(store, summary_key(name), summary_of(manifest, sig))
+        now = _get(store, remote, manifest_key(name))
+        if now is None or now[0] != manifest:
+            _drop_summary(store, name)
+    except failures:
+        with contextlib.suppress(*store_errors()):
+            _drop_summary(store, name)
+
+
+def _drop_summary(store: ObjectStore, name: str) -> None:
+    import obstore
+    import obstore.exceptions as oe
+
+    with contextlib.suppress(oe.NotFoundError, FileNotFoundError):
+        obstore.delete(store, summary_key(name))
 
 
 def _unpushable(snapshot_dir: Path, entry: FileRef, problem: str) -> str:
@@ -474,11 +523,15 @@ def pull_for_reading(ref: str) -> Path:
 
 
 def list_remote(
-    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = 24
+    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = LS_JOBS
 ) -> list[dict[str, Any]]:
     """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id. The signer is
     the key the signature names (``trusted``: listed in the trust file); ``verify`` also checks each
-    signature against its manifest (``valid`` or ``INVALID``)."""
+    signature against its manifest (``valid`` or ``INVALID``).
+
+    Each name's columns come from its summary object (one small read), or from its manifest and
+    signature when it has none (a snapshot pushed before summaries were written, or a push killed
+    between the manifest and its summary) and always with ``verify``, which reads what a pull reads."""
     import obstore
 
     if remote.read_only:
@@ -493,41 +546,72 @@ def list_remote(
         raise remote_error(exc, remote, "listing snapshots") from None
     names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listing["common_prefixes"])
 
-    def fetch(name: str) -> tuple[bytes | None, bytes | None]:
-        got = _get(store, remote, manifest_key(name))  # None: a name whose push never published (killed)
-        sig = _get(store, remote, sig_key(name, got[0])) if got is not None else None
-        return (got[0] if got else None), (sig[0] if sig else None)
+    def fetch(name: str) -> dict[str, Any] | None:
+        if not verify:
+            got = _get(store, remote, summary_key(name))
+            summary = _read_summary(got[0]) if got is not None else None
+            if summary is not None:
+                fields, sig = summary
+                return _row(remote, name, fields, sig, trust, None)
+        manifest = _get(store, remote, manifest_key(name))  # None: a name whose push never published (killed)
+        if manifest is None:
+            return None
+        sig_got = _get(store, remote, sig_key(name, manifest[0]))
+        sig = sig_got[0] if sig_got else None
+        try:
+            fields = describe_manifest(manifest[0])
+        except ValueError:
+            fields = {"scenario": None, "seed": None, "bytes": None, "id": None, "problem": "unreadable manifest"}
+        return _row(remote, name, fields, sig, trust, manifest[0] if verify else None)
 
-    fetched = _parallel(fetch, names, jobs)
-    return [
-        _row(remote, name, m, sig, trust, verify)
-        for name, (m, sig) in zip(names, fetched, strict=True)
-        if m is not None
-    ]
+    return [row for row in _parallel(fetch, names, jobs) if row is not None]
 
 
-def _row(
-    remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: dict[str, str] | None, verify: bool
-) -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name, "ref": remote.ref(name)}
-    try:  # read for display only (a pull checks every name and hash)
+def describe_manifest(manifest: bytes) -> dict[str, Any]:
+    """The columns ``ls`` shows from a manifest: scenario, seed, bytes, id (ValueError: unreadable)."""
+    try:
         doc = json.loads(manifest)
         params = doc.get("params") or {}
         request, generate = params.get("request") or {}, params.get("generate") or {}
-        row |= {
+        return {
             "scenario": request.get("scenario") or generate.get("scenario") or request.get("project"),
             "seed": request.get("seed", params.get("seed")),
             "bytes": sum(int(f.get("bytes") or 0) for e in doc["tables"].values() for f in e.get("parts") or [e]),
             "id": doc.get("snapshot_id"),
         }
     except (ValueError, KeyError, TypeError, AttributeError):
-        row |= {"scenario": None, "seed": None, "bytes": None, "id": None, "problem": "unreadable manifest"}
+        raise ValueError("unreadable manifest") from None
+
+
+def _read_summary(raw: bytes) -> tuple[dict[str, Any], bytes | None] | None:
+    """A summary's columns and signature text, or None when it is not one this version reads."""
+    try:
+        doc = json.loads(raw)
+        if doc.get("format") != SUMMARY_FORMAT:
+            return None
+        fields = {k: doc[k] for k in ("scenario", "seed", "bytes", "id")}
+        sig = doc["signature"]
+        return fields, (sig.encode("utf-8") if isinstance(sig, str) else None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _row(
+    remote: Remote,
+    name: str,
+    fields: dict[str, Any],
+    sig: bytes | None,
+    trust: dict[str, str] | None,
+    manifest: bytes | None,
+) -> dict[str, Any]:
+    """One line of ``ls``; ``manifest``: check the signature against it (``--verify``)."""
+    row: dict[str, Any] = {"name": name, "ref": remote.ref(name)} | fields
     signer = read_signer(sig) if sig else None
     row["created_by"] = signer.comment if signer else None
     row["signer"] = signer.fingerprint if signer else None
     if signer is None:
         row["signature"] = "unsigned"
-    elif not verify:  # the key the signature names, not checked: pull checks it
+    elif manifest is None:  # the key the signature names, not checked: pull checks it
         row["signature"] = "signed" if trust is None else ("trusted" if signer.blob in trust else "untrusted")
     else:
         try:
