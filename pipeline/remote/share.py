@@ -37,13 +37,19 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES
-from pipeline.base.atomic import atomic_directory, atomic_target, atomic_write_bytes
+from pipeline.base.atomic import (
+    _fsync_dir,
+    atomic_directory,
+    atomic_target,
+    atomic_write_bytes,
+    remove_stale_leftovers,
+)
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
 from pipeline.base.manifest import MANIFEST_NAME, read_manifest, snapshot_id, verify_files
@@ -57,7 +63,7 @@ if TYPE_CHECKING:
 JOBS = 8  # objects moved at once
 PART_SIZE = 8 << 20  # multipart chunk size of an upload
 PART_CONCURRENCY = 4  # chunks of one object uploaded at once
-CHUNK = 1 << 20
+DOWNLOAD_CHUNK = 256 << 10  # bytes hashed and written at a time (they stay in the CPU cache between the two)
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 SUMMARY_FORMAT = "demoseed-summary-1"
 LS_JOBS = 32  # summaries (or manifests) read at once by ls
@@ -424,14 +430,14 @@ def _fill_cache(
     result: PullResult, remote: Remote, name: str, store: ObjectStore | None, files: list[FileRef], jobs: int
 ) -> None:
     """Every object the files need in the cache: cached ones re-hashed (a changed one is fetched again),
-    the rest downloaded."""
+    the rest downloaded (largest first, so the last downloads are short ones) and hashed as they arrive."""
     need = {f.sha256: f for f in files}
     cached = [h for h, f in need.items() if _cached_size_ok(h, f.size)]
     digests = dict(zip(cached, files_sha256([cache.object_path(h) for h in cached]), strict=True)) if cached else {}
     for h in cached:
         if digests[h] != h:  # a cached object changed on disk: dropped and fetched again
             cache.object_path(h).unlink(missing_ok=True)
-    todo = [h for h in need if digests.get(h) != h]
+    todo = sorted((h for h in need if digests.get(h) != h), key=lambda h: -(need[h].size or 0))
     result.cached = len(need) - len(todo)
     if todo and store is None:
         raise UserError(
@@ -440,7 +446,24 @@ def _fill_cache(
         )
     if todo:
         assert store is not None
-        sizes = _parallel(lambda h: _download(store, remote, h, need[h].size), todo, jobs)
+        objects = cache.object_path(todo[0]).parent
+        objects.mkdir(parents=True, exist_ok=True)
+        remove_stale_leftovers(objects)  # what killed pulls left (once, not a scan per object)
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="demoseed-fsync") as syncs:
+            finishing: list[Future[None]] = []
+
+            def fetch(h: str) -> int:
+                n, tmp = _download(store, remote, h, need[h].size)
+                finishing.append(syncs.submit(_into_cache, tmp, cache.object_path(h)))
+                return n
+
+            try:
+                sizes = _parallel(fetch, todo, jobs)
+            finally:
+                wait(finishing)  # no rename still running when the pull ends, however it ends
+            for future in finishing:  # every verified object on disk under its name (or the first error)
+                future.result()
+        _fsync_dir(objects)
         result.downloaded, result.downloaded_bytes = len(todo), sum(sizes)
 
 
@@ -452,37 +475,57 @@ def _cached_size_ok(hexdigest: str, size: int | None) -> bool:
     return size is None or st.st_size == size
 
 
-def _download(store: ObjectStore, remote: Remote, hexdigest: str, size: int | None) -> int:
-    """Fetch one object into the cache (hashed as it arrives; renamed into place only when it matches)."""
+def _download(store: ObjectStore, remote: Remote, hexdigest: str, size: int | None) -> tuple[int, Path]:
+    """Fetch one object into a temporary file beside its place in the cache, hashed as it arrives; returns
+    its size and the temporary file, which holds exactly the manifest's bytes (else it is removed and the
+    pull fails). :func:`_into_cache` then puts it in place, on another thread, while the next one arrives."""
     import obstore
     import obstore.exceptions as oe
 
     final = cache.object_path(hexdigest)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")  # the name remove_stale_leftovers knows
     digest = hashlib.sha256()
     n = 0
     try:
-        with atomic_target(final) as tmp, open(tmp, "wb") as out:
+        with open(tmp, "wb") as out:
             result = obstore.get(store, object_key(hexdigest))
-            for chunk in result.stream(min_chunk_size=CHUNK):
+            for chunk in result.stream(min_chunk_size=DOWNLOAD_CHUNK):
                 view = memoryview(chunk)
                 n += len(view)
                 if size is not None and n > size:
                     break
                 digest.update(view)
                 out.write(view)
-            if digest.hexdigest() != hexdigest or (size is not None and n != size):
-                raise IntegrityError(
-                    f"{remote.url}: object {hexdigest[:16]}... does not match its sha256 or size in the manifest "
-                    "(tampered or truncated); refusing it (nothing was written)"
-                )
-    except (oe.NotFoundError, FileNotFoundError):  # obstore raises the builtin one
-        raise IntegrityError(
-            f"{remote.url}: object {hexdigest[:16]}... the manifest lists is missing; push the snapshot again"
-        ) from None
-    except store_errors() as exc:
-        raise remote_error(exc, remote, f"downloading object {hexdigest[:16]}...") from None
-    return n
+        if digest.hexdigest() != hexdigest or (size is not None and n != size):
+            raise IntegrityError(
+                f"{remote.url}: object {hexdigest[:16]}... does not match its sha256 or size in the manifest "
+                "(tampered or truncated); refusing it (nothing was written)"
+            )
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, oe.NotFoundError | FileNotFoundError):  # obstore raises the builtin one
+            raise IntegrityError(
+                f"{remote.url}: object {hexdigest[:16]}... the manifest lists is missing; push the snapshot again"
+            ) from None
+        if isinstance(exc, store_errors()):
+            raise remote_error(exc, remote, f"downloading object {hexdigest[:16]}...") from None
+        raise
+    return n, tmp
+
+
+def _into_cache(tmp: Path, final: Path) -> None:
+    """fsync a verified object, then rename it to its name: the cache never holds a wrong or partly
+    written object under a hash, even after a crash."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _materialize(target: Path, manifest: bytes, files: list[FileRef], *, partial: bool) -> None:
