@@ -3,7 +3,7 @@ SeaweedFS S3 server started for the run (``make bench``; asserts nothing).
 
 Targets (issue 21): ``demoseed push`` <= 1.3x and ``demoseed pull`` (every byte verified) <= 1.3x
 obstore's raw ``put``/``get`` of the same files with the same concurrency (8 objects at once, 8 MiB
-parts), against the same server in the same run; ``demoseed ls`` of 1,000 pushed snapshots <= 2 s;
+parts, 256 KiB chunks read), against the same server in the same run; ``demoseed ls`` of 1,000 pushed snapshots <= 2 s;
 ``demoseed push`` of an unchanged snapshot <= 2 s. Every measurement is a fresh process; the methods
 alternate for ``--rounds`` rounds, each push to a new prefix and each pull into a new cache and
 directory (best and median printed). Without ``--snapshot`` a snapshot of ``--prs`` PRs is made first
@@ -50,7 +50,7 @@ def put(p):
 def get(key):
     out = root / key.replace("/", "_")
     with open(out, "wb") as fh:
-        for chunk in obstore.get(store, key).stream(min_chunk_size=1 << 20):
+        for chunk in obstore.get(store, key).stream(min_chunk_size=256 << 10):  # pull's chunk size
             fh.write(chunk)
 
 if mode == "ls":  # the listing, then every manifest and signature, 24 requests at once

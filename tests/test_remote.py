@@ -293,6 +293,9 @@ def test_ls_reads_the_summary_push_writes_and_old_pushes_still_list(remote: str,
         obstore.delete(store, summary_key(name))
     rc, out, _ = run(capsys, "ls", remote, "--json")
     assert rc == 0 and json.loads(out) == with_summaries
+    assert run(capsys, "push", str(first), remote)[0] == 0  # an unchanged re-push adds the missing summary
+    again = json.loads(bytes(obstore.get(store, summary_key(first.name)).bytes()))
+    assert again == summary
 
     # --force replaces the summary with the new manifest's; --verify reads the manifest, not a summary
     assert run(capsys, "push", str(other), remote, "--name", first.name, "--force")[0] == 0

@@ -204,6 +204,8 @@ def push(
         result.present = len({f.sha256 for f in files})
         sig_there = _get(store, remote, sig_key(name, manifest))
         result.signer = read_signer(sig_there[0]) if sig_there else None
+        if _get(store, remote, summary_key(name)) is None:  # pushed before summaries were written
+            _write_summary(store, remote, name, manifest, sig_there[0] if sig_there else None)
         return result
     if existing is not None and not force:
         raise UserError(_taken(remote, name, existing[0]))
