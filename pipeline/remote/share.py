@@ -14,10 +14,13 @@ the signature, and only then publishes the manifest with
 ``If-None-Match: *``: a reader never sees a manifest whose objects are missing, and of two pushes of
 one name one wins and the other is refused. ``--force`` replaces a different manifest with
 ``If-Match`` on the ETag read, so a replacement that raced another push fails instead of
-overwriting it.
+overwriting it. After the manifest, the push writes its summary (what ``ls`` shows, so that ``ls``
+reads one small object a name rather than every manifest; see :func:`_write_summary`).
 
 A pull reads the manifest (and checks its signature), fills the local cache with the objects it
-lacks (each hashed as it arrives and renamed into place only when it matches), then builds the
+lacks (each hashed as it arrives and, only when it matches, fsynced and renamed into place on
+another thread while the next ones arrive; an object downloaded by this pull is not hashed again),
+then builds the
 snapshot in a temporary directory beside the destination from the cache, verifies it (every listed
 file's size and sha256, no unlisted file, the snapshot id: :func:`~pipeline.base.manifest.verify_files`,
 with the hashes taken as the bytes arrived), and renames it into place: nothing appears under the
