@@ -3,13 +3,13 @@ SeaweedFS S3 server started for the run (``make bench``; asserts nothing).
 
 Targets (issue 21): ``demoseed push`` <= 1.3x and ``demoseed pull`` (every byte verified) <= 1.3x
 obstore's raw ``put``/``get`` of the same files with the same concurrency (8 objects at once, 8 MiB
-parts), against the same server in the same run; ``demoseed ls`` of 1,000 pushed snapshots <= 2 s;
+parts, 256 KiB chunks read), against the same server in the same run; ``demoseed ls`` of 1,000 pushed snapshots <= 2 s;
 ``demoseed push`` of an unchanged snapshot <= 2 s. Every measurement is a fresh process; the methods
 alternate for ``--rounds`` rounds, each push to a new prefix and each pull into a new cache and
 directory (best and median printed). Without ``--snapshot`` a snapshot of ``--prs`` PRs is made first
 (``--prs 1044000`` is the issue's 1 M-PR snapshot, ~600 MB in parts). The 1,000 snapshots for ``ls``
-are 1,000 names published over one snapshot's objects (each a manifest and its signature, as push
-writes them).
+are 1,000 names published over one snapshot's objects (each a manifest, its signature and its
+summary, as push writes them); the raw anchor lists them and reads every manifest and signature.
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def put(p):
 def get(key):
     out = root / key.replace("/", "_")
     with open(out, "wb") as fh:
-        for chunk in obstore.get(store, key).stream(min_chunk_size=1 << 20):
+        for chunk in obstore.get(store, key).stream(min_chunk_size=256 << 10):  # pull's chunk size
             fh.write(chunk)
 
-if mode == "ls":  # what ls reads: the listing, then every manifest and signature, 24 requests at once
+if mode == "ls":  # the listing, then every manifest and signature, 24 requests at once
     names = obstore.list_with_delimiter(store, "snapshots/")["common_prefixes"]
-    keys = [m["path"] for batch in obstore.list(store, "snapshots/") for m in batch]
+    keys = [m["path"] for batch in obstore.list(store, "snapshots/") for m in batch if "summary" not in m["path"]]
     with ThreadPoolExecutor(24) as pool:
         list(pool.map(lambda k: obstore.get(store, k).bytes(), keys))
 elif mode == "put":
@@ -80,12 +80,13 @@ def fmt(xs: list[float]) -> str:
 
 
 def publish_names(remote: str, snap: Path, n: int, env: dict[str, str]) -> None:
-    """``n`` names over one pushed snapshot's objects: each a manifest and a signature, as push writes them."""
+    """``n`` names over one pushed snapshot's objects: each a signature, a manifest and a summary, as push
+    writes them."""
     os.environ.update(env)
     import obstore
 
     from pipeline.base.manifest import MANIFEST_NAME
-    from pipeline.remote.share import manifest_key, sig_key
+    from pipeline.remote.share import manifest_key, sig_key, summary_key, summary_of
     from pipeline.remote.signing import default_key_path, sign
     from pipeline.remote.store import Remote
 
@@ -97,6 +98,7 @@ def publish_names(remote: str, snap: Path, n: int, env: dict[str, str]) -> None:
         name = f"bench-{i:04d}"
         obstore.put(store, sig_key(name, manifest), sig)
         obstore.put(store, manifest_key(name), manifest, mode="create")
+        obstore.put(store, summary_key(name), summary_of(manifest, sig))
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(one, range(n)))

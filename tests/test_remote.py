@@ -257,6 +257,57 @@ def test_signature_checked_against_the_trust_file(flat: Path, tmp_path: Path, ca
     assert rows["unsigned"]["bytes"] == sum(p.stat().st_size for p in flat.glob("*.parquet"))
 
 
+def test_ls_reads_the_summary_push_writes_and_old_pushes_still_list(remote: str, tmp_path: Path, capsys) -> None:
+    import hashlib
+
+    import obstore
+
+    from pipeline.remote.share import summary_key
+    from pipeline.remote.store import Remote
+
+    run(capsys, "keygen", "-C", "carol@team")
+    first = tmp_path / "first-seed3"
+    write_snapshot(
+        first, make_snapshot_tables(40), name="first-seed3", params={"seed": 3, "request": {"scenario": "x"}}
+    )
+    other = tmp_path / "other-seed5"
+    write_snapshot(other, make_snapshot_tables(41), name="other-seed5", params={"seed": 5})
+    assert run(capsys, "push", str(first), remote)[0] == 0
+    assert run(capsys, "push", str(first), remote, "--name", "unsigned", "--unsigned")[0] == 0
+    store = Remote.parse(remote).open()
+    summary = json.loads(bytes(obstore.get(store, summary_key(first.name)).bytes()))
+    manifest = (first / "manifest.json").read_bytes()
+    assert summary["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    assert (summary["scenario"], summary["seed"], summary["id"]) == ("x", 3, read_manifest(first).snapshot_id)
+    assert summary["bytes"] == sum(p.stat().st_size for p in first.glob("*.parquet"))
+    assert "carol@team" in summary["signature"]
+
+    rc, out, _ = run(capsys, "ls", remote, "--json")
+    with_summaries = json.loads(out)
+    assert [(r["name"], r["created_by"], r["signature"]) for r in with_summaries] == [
+        (first.name, "carol@team", "signed"),
+        ("unsigned", None, "unsigned"),
+    ]
+    # a snapshot pushed before summaries were written (no summary.json) lists the same, from its manifest
+    for name in (first.name, "unsigned"):
+        obstore.delete(store, summary_key(name))
+    rc, out, _ = run(capsys, "ls", remote, "--json")
+    assert rc == 0 and json.loads(out) == with_summaries
+    assert run(capsys, "push", str(first), remote)[0] == 0  # an unchanged re-push adds the missing summary
+    again = json.loads(bytes(obstore.get(store, summary_key(first.name)).bytes()))
+    assert again == summary
+
+    # --force replaces the summary with the new manifest's; --verify reads the manifest, not a summary
+    assert run(capsys, "push", str(other), remote, "--name", first.name, "--force")[0] == 0
+    rows = {r["name"]: r for r in json.loads(run(capsys, "ls", remote, "--json")[1])}
+    assert rows[first.name]["id"] == read_manifest(other).snapshot_id and rows[first.name]["seed"] == 5
+    lie = json.loads(bytes(obstore.get(store, summary_key(first.name)).bytes())) | {"seed": 99, "id": "forged"}
+    obstore.put(store, summary_key(first.name), json.dumps(lie).encode())
+    rows = {r["name"]: r for r in json.loads(run(capsys, "ls", remote, "--json", "--verify")[1])}
+    assert rows[first.name]["seed"] == 5 and rows[first.name]["id"] == read_manifest(other).snapshot_id
+    assert rows[first.name]["signature"] == "valid"
+
+
 def test_commands_read_a_remote_snapshot_through_the_cache(flat: Path, tmp_path: Path, capsys) -> None:
     remote = f"file://{tmp_path / 'remote'}"
     assert run(capsys, "push", str(flat), remote)[0] == 0

@@ -224,7 +224,10 @@ def test_credentials_and_endpoint_from_the_aws_shared_files(env, remote: str, tm
     assert refused.returncode == 2 and "access denied" in refused.stderr
     pushed = demoseed(files_only | {"AWS_PROFILE": "team"}, "push", str(snap), remote)
     assert pushed.returncode == 0, pushed.stderr
-    assert keys(env, remote, "snapshots/") == ["snapshots/shared-files/manifest.json"]
+    assert keys(env, remote, "snapshots/") == [
+        "snapshots/shared-files/manifest.json",
+        "snapshots/shared-files/summary.json",
+    ]
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ Layout under the remote's prefix::
 
     objects/sha256/<hex>                each snapshot file once, named by its sha256
     snapshots/<name>/manifest.json      published last, with a conditional create
+    snapshots/<name>/summary.json       what ls shows, written after the manifest (an index, never trusted)
     snapshots/<name>/signatures/<manifest sha256>.sig   its signature (written before it)
 
 A push checks the manifest's snapshot id, finds the objects the remote lacks (a HEAD each, in
@@ -13,10 +14,13 @@ the signature, and only then publishes the manifest with
 ``If-None-Match: *``: a reader never sees a manifest whose objects are missing, and of two pushes of
 one name one wins and the other is refused. ``--force`` replaces a different manifest with
 ``If-Match`` on the ETag read, so a replacement that raced another push fails instead of
-overwriting it.
+overwriting it. After the manifest, the push writes its summary (what ``ls`` shows, so that ``ls``
+reads one small object a name rather than every manifest; see :func:`_write_summary`).
 
 A pull reads the manifest (and checks its signature), fills the local cache with the objects it
-lacks (each hashed as it arrives and renamed into place only when it matches), then builds the
+lacks (each hashed as it arrives and, only when it matches, fsynced and renamed into place on
+another thread while the next ones arrive; an object downloaded by this pull is not hashed again),
+then builds the
 snapshot in a temporary directory beside the destination from the cache, verifies it (every listed
 file's size and sha256, no unlisted file, the snapshot id: :func:`~pipeline.base.manifest.verify_files`,
 with the hashes taken as the bytes arrived), and renames it into place: nothing appears under the
@@ -28,6 +32,7 @@ back to the manifest cached by the last pull when the remote cannot be reached.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,13 +40,19 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES
-from pipeline.base.atomic import atomic_directory, atomic_target, atomic_write_bytes
+from pipeline.base.atomic import (
+    _fsync_dir,
+    atomic_directory,
+    atomic_target,
+    atomic_write_bytes,
+    remove_stale_leftovers,
+)
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
 from pipeline.base.manifest import MANIFEST_NAME, read_manifest, snapshot_id, verify_files
@@ -55,8 +66,10 @@ if TYPE_CHECKING:
 JOBS = 8  # objects moved at once
 PART_SIZE = 8 << 20  # multipart chunk size of an upload
 PART_CONCURRENCY = 4  # chunks of one object uploaded at once
-CHUNK = 1 << 20
+DOWNLOAD_CHUNK = 256 << 10  # bytes hashed and written at a time (they stay in the CPU cache between the two)
 _HEX = re.compile(r"^[0-9a-f]{64}$")
+SUMMARY_FORMAT = "demoseed-summary-1"
+LS_JOBS = 32  # summaries (or manifests) read at once by ls
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -67,6 +80,10 @@ def object_key(hexdigest: str) -> str:
 
 def manifest_key(name: str) -> str:
     return f"snapshots/{name}/{MANIFEST_NAME}"
+
+
+def summary_key(name: str) -> str:
+    return f"snapshots/{name}/summary.json"
 
 
 def sig_key(name: str, manifest: bytes) -> str:
@@ -190,6 +207,8 @@ def push(
         result.present = len({f.sha256 for f in files})
         sig_there = _get(store, remote, sig_key(name, manifest))
         result.signer = read_signer(sig_there[0]) if sig_there else None
+        if _get(store, remote, summary_key(name)) is None:  # pushed before summaries were written
+            _write_summary(store, remote, name, manifest, sig_there[0] if sig_there else None)
         return result
     if existing is not None and not force:
         raise UserError(_taken(remote, name, existing[0]))
@@ -242,6 +261,7 @@ def push(
         if existing is None:
             obstore.put(store, manifest_key(name), manifest, mode="create")
         else:
+            _drop_summary(store, name)  # a push killed after the replacement leaves no summary of the old one
             _replace(store, remote, name, manifest, existing[1])
             result.replaced = True
     except (oe.AlreadyExistsError, FileExistsError):
@@ -252,9 +272,49 @@ def push(
                 + (_taken(remote, name, now[0]) if now else "run again")
             ) from None
         result.unchanged = True
+        return result
     except store_errors() as exc:
         raise remote_error(exc, remote, f"publishing {manifest_key(name)}") from None
+    _write_summary(store, remote, name, manifest, sig)
     return result
+
+
+def summary_of(manifest: bytes, sig: bytes | None) -> bytes:
+    """The summary object of a manifest: the columns ``ls`` shows (as :func:`describe_manifest` reads
+    them), the manifest's sha256 and the signature file's text."""
+    fields = describe_manifest(manifest)
+    doc = {
+        "format": SUMMARY_FORMAT,
+        "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+        "signature": sig.decode("utf-8") if sig is not None else None,
+        **fields,
+    }
+    return json.dumps(doc, sort_keys=True).encode()
+
+
+def _write_summary(store: ObjectStore, remote: Remote, name: str, manifest: bytes, sig: bytes | None) -> None:
+    """Write the summary of a just-published manifest, then read the manifest back: if another push replaced
+    it meanwhile, the summary may be of the wrong one and is removed (``ls`` then reads the manifest). Best
+    effort: the snapshot is published either way, and a missing summary only makes ``ls`` slower."""
+    import obstore
+
+    failures: tuple[type[Exception], ...] = (UserError, *store_errors())
+    try:
+        obstore.put(store, summary_key(name), summary_of(manifest, sig))
+        now = _get(store, remote, manifest_key(name))
+        if now is None or now[0] != manifest:
+            _drop_summary(store, name)
+    except failures:
+        with contextlib.suppress(*store_errors()):
+            _drop_summary(store, name)
+
+
+def _drop_summary(store: ObjectStore, name: str) -> None:
+    import obstore
+    import obstore.exceptions as oe
+
+    with contextlib.suppress(oe.NotFoundError, FileNotFoundError):
+        obstore.delete(store, summary_key(name))
 
 
 def _unpushable(snapshot_dir: Path, entry: FileRef, problem: str) -> str:
@@ -375,14 +435,14 @@ def _fill_cache(
     result: PullResult, remote: Remote, name: str, store: ObjectStore | None, files: list[FileRef], jobs: int
 ) -> None:
     """Every object the files need in the cache: cached ones re-hashed (a changed one is fetched again),
-    the rest downloaded."""
+    the rest downloaded (largest first, so the last downloads are short ones) and hashed as they arrive."""
     need = {f.sha256: f for f in files}
     cached = [h for h, f in need.items() if _cached_size_ok(h, f.size)]
     digests = dict(zip(cached, files_sha256([cache.object_path(h) for h in cached]), strict=True)) if cached else {}
     for h in cached:
         if digests[h] != h:  # a cached object changed on disk: dropped and fetched again
             cache.object_path(h).unlink(missing_ok=True)
-    todo = [h for h in need if digests.get(h) != h]
+    todo = sorted((h for h in need if digests.get(h) != h), key=lambda h: -(need[h].size or 0))
     result.cached = len(need) - len(todo)
     if todo and store is None:
         raise UserError(
@@ -391,7 +451,24 @@ def _fill_cache(
         )
     if todo:
         assert store is not None
-        sizes = _parallel(lambda h: _download(store, remote, h, need[h].size), todo, jobs)
+        objects = cache.object_path(todo[0]).parent
+        objects.mkdir(parents=True, exist_ok=True)
+        remove_stale_leftovers(objects)  # what killed pulls left (once, not a scan per object)
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="demoseed-fsync") as syncs:
+            finishing: list[Future[None]] = []
+
+            def fetch(h: str) -> int:
+                n, tmp = _download(store, remote, h, need[h].size)
+                finishing.append(syncs.submit(_into_cache, tmp, cache.object_path(h)))
+                return n
+
+            try:
+                sizes = _parallel(fetch, todo, jobs)
+            finally:
+                wait(finishing)  # no rename still running when the pull ends, however it ends
+            for future in finishing:  # every verified object on disk under its name (or the first error)
+                future.result()
+        _fsync_dir(objects)
         result.downloaded, result.downloaded_bytes = len(todo), sum(sizes)
 
 
@@ -403,37 +480,57 @@ def _cached_size_ok(hexdigest: str, size: int | None) -> bool:
     return size is None or st.st_size == size
 
 
-def _download(store: ObjectStore, remote: Remote, hexdigest: str, size: int | None) -> int:
-    """Fetch one object into the cache (hashed as it arrives; renamed into place only when it matches)."""
+def _download(store: ObjectStore, remote: Remote, hexdigest: str, size: int | None) -> tuple[int, Path]:
+    """Fetch one object into a temporary file beside its place in the cache, hashed as it arrives; returns
+    its size and the temporary file, which holds exactly the manifest's bytes (else it is removed and the
+    pull fails). :func:`_into_cache` then puts it in place, on another thread, while the next one arrives."""
     import obstore
     import obstore.exceptions as oe
 
     final = cache.object_path(hexdigest)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")  # the name remove_stale_leftovers knows
     digest = hashlib.sha256()
     n = 0
     try:
-        with atomic_target(final) as tmp, open(tmp, "wb") as out:
+        with open(tmp, "wb") as out:
             result = obstore.get(store, object_key(hexdigest))
-            for chunk in result.stream(min_chunk_size=CHUNK):
+            for chunk in result.stream(min_chunk_size=DOWNLOAD_CHUNK):
                 view = memoryview(chunk)
                 n += len(view)
                 if size is not None and n > size:
                     break
                 digest.update(view)
                 out.write(view)
-            if digest.hexdigest() != hexdigest or (size is not None and n != size):
-                raise IntegrityError(
-                    f"{remote.url}: object {hexdigest[:16]}... does not match its sha256 or size in the manifest "
-                    "(tampered or truncated); refusing it (nothing was written)"
-                )
-    except (oe.NotFoundError, FileNotFoundError):  # obstore raises the builtin one
-        raise IntegrityError(
-            f"{remote.url}: object {hexdigest[:16]}... the manifest lists is missing; push the snapshot again"
-        ) from None
-    except store_errors() as exc:
-        raise remote_error(exc, remote, f"downloading object {hexdigest[:16]}...") from None
-    return n
+        if digest.hexdigest() != hexdigest or (size is not None and n != size):
+            raise IntegrityError(
+                f"{remote.url}: object {hexdigest[:16]}... does not match its sha256 or size in the manifest "
+                "(tampered or truncated); refusing it (nothing was written)"
+            )
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, oe.NotFoundError | FileNotFoundError):  # obstore raises the builtin one
+            raise IntegrityError(
+                f"{remote.url}: object {hexdigest[:16]}... the manifest lists is missing; push the snapshot again"
+            ) from None
+        if isinstance(exc, store_errors()):
+            raise remote_error(exc, remote, f"downloading object {hexdigest[:16]}...") from None
+        raise
+    return n, tmp
+
+
+def _into_cache(tmp: Path, final: Path) -> None:
+    """fsync a verified object, then rename it to its name: the cache never holds a wrong or partly
+    written object under a hash, even after a crash."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _materialize(target: Path, manifest: bytes, files: list[FileRef], *, partial: bool) -> None:
@@ -474,11 +571,15 @@ def pull_for_reading(ref: str) -> Path:
 
 
 def list_remote(
-    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = 24
+    remote: Remote, trust_file: Path | None = None, *, verify: bool = False, jobs: int = LS_JOBS
 ) -> list[dict[str, Any]]:
     """Every snapshot in ``remote``: name, scenario, seed, size, created-by, signer, id. The signer is
     the key the signature names (``trusted``: listed in the trust file); ``verify`` also checks each
-    signature against its manifest (``valid`` or ``INVALID``)."""
+    signature against its manifest (``valid`` or ``INVALID``).
+
+    Each name's columns come from its summary object (one small read), or from its manifest and
+    signature when it has none (a snapshot pushed before summaries were written, or a push killed
+    between the manifest and its summary) and always with ``verify``, which reads what a pull reads."""
     import obstore
 
     if remote.read_only:
@@ -493,41 +594,72 @@ def list_remote(
         raise remote_error(exc, remote, "listing snapshots") from None
     names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listing["common_prefixes"])
 
-    def fetch(name: str) -> tuple[bytes | None, bytes | None]:
-        got = _get(store, remote, manifest_key(name))  # None: a name whose push never published (killed)
-        sig = _get(store, remote, sig_key(name, got[0])) if got is not None else None
-        return (got[0] if got else None), (sig[0] if sig else None)
+    def fetch(name: str) -> dict[str, Any] | None:
+        if not verify:
+            got = _get(store, remote, summary_key(name))
+            summary = _read_summary(got[0]) if got is not None else None
+            if summary is not None:
+                fields, sig = summary
+                return _row(remote, name, fields, sig, trust, None)
+        manifest = _get(store, remote, manifest_key(name))  # None: a name whose push never published (killed)
+        if manifest is None:
+            return None
+        sig_got = _get(store, remote, sig_key(name, manifest[0]))
+        sig = sig_got[0] if sig_got else None
+        try:
+            fields = describe_manifest(manifest[0])
+        except ValueError:
+            fields = {"scenario": None, "seed": None, "bytes": None, "id": None, "problem": "unreadable manifest"}
+        return _row(remote, name, fields, sig, trust, manifest[0] if verify else None)
 
-    fetched = _parallel(fetch, names, jobs)
-    return [
-        _row(remote, name, m, sig, trust, verify)
-        for name, (m, sig) in zip(names, fetched, strict=True)
-        if m is not None
-    ]
+    return [row for row in _parallel(fetch, names, jobs) if row is not None]
 
 
-def _row(
-    remote: Remote, name: str, manifest: bytes, sig: bytes | None, trust: dict[str, str] | None, verify: bool
-) -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name, "ref": remote.ref(name)}
-    try:  # read for display only (a pull checks every name and hash)
+def describe_manifest(manifest: bytes) -> dict[str, Any]:
+    """The columns ``ls`` shows from a manifest: scenario, seed, bytes, id (ValueError: unreadable)."""
+    try:
         doc = json.loads(manifest)
         params = doc.get("params") or {}
         request, generate = params.get("request") or {}, params.get("generate") or {}
-        row |= {
+        return {
             "scenario": request.get("scenario") or generate.get("scenario") or request.get("project"),
             "seed": request.get("seed", params.get("seed")),
             "bytes": sum(int(f.get("bytes") or 0) for e in doc["tables"].values() for f in e.get("parts") or [e]),
             "id": doc.get("snapshot_id"),
         }
     except (ValueError, KeyError, TypeError, AttributeError):
-        row |= {"scenario": None, "seed": None, "bytes": None, "id": None, "problem": "unreadable manifest"}
+        raise ValueError("unreadable manifest") from None
+
+
+def _read_summary(raw: bytes) -> tuple[dict[str, Any], bytes | None] | None:
+    """A summary's columns and signature text, or None when it is not one this version reads."""
+    try:
+        doc = json.loads(raw)
+        if doc.get("format") != SUMMARY_FORMAT:
+            return None
+        fields = {k: doc[k] for k in ("scenario", "seed", "bytes", "id")}
+        sig = doc["signature"]
+        return fields, (sig.encode("utf-8") if isinstance(sig, str) else None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _row(
+    remote: Remote,
+    name: str,
+    fields: dict[str, Any],
+    sig: bytes | None,
+    trust: dict[str, str] | None,
+    manifest: bytes | None,
+) -> dict[str, Any]:
+    """One line of ``ls``; ``manifest``: check the signature against it (``--verify``)."""
+    row: dict[str, Any] = {"name": name, "ref": remote.ref(name)} | fields
     signer = read_signer(sig) if sig else None
     row["created_by"] = signer.comment if signer else None
     row["signer"] = signer.fingerprint if signer else None
     if signer is None:
         row["signature"] = "unsigned"
-    elif not verify:  # the key the signature names, not checked: pull checks it
+    elif manifest is None:  # the key the signature names, not checked: pull checks it
         row["signature"] = "signed" if trust is None else ("trusted" if signer.blob in trust else "untrusted")
     else:
         try:
