@@ -70,7 +70,7 @@ def remove_stale_leftovers(parent: Path | str, name: str | None = None) -> list[
     return removed
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -172,7 +172,7 @@ def atomic_target(path: Path | str) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 @contextlib.contextmanager
@@ -197,7 +197,7 @@ def atomic_directory(directory: Path | str) -> Iterator[Path]:
         with _FILLING_LOCK:
             del _FILLING[tmp]
         filling.wait()  # every file written with atomic_target is on disk
-        _fsync_dir(tmp)  # and so are their names
+        fsync_dir(tmp)  # and so are their names
         if directory.exists():
             os.replace(directory, old)
         try:
@@ -206,7 +206,7 @@ def atomic_directory(directory: Path | str) -> Iterator[Path]:
             if old.exists():
                 os.replace(old, directory)
             raise
-        _fsync_dir(directory.parent)
+        fsync_dir(directory.parent)
     finally:
         with _FILLING_LOCK:
             _FILLING.pop(tmp, None)

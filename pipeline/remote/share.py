@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.archive import _LISTABLE, MAX_MANIFEST_BYTES
 from pipeline.base.atomic import (
-    _fsync_dir,
     atomic_directory,
     atomic_target,
     atomic_write_bytes,
+    fsync_dir,
     remove_stale_leftovers,
 )
 from pipeline.base.errors import IntegrityError, UserError
@@ -468,7 +468,7 @@ def _fill_cache(
                 wait(finishing)  # no rename still running when the pull ends, however it ends
             for future in finishing:  # every verified object on disk under its name (or the first error)
                 future.result()
-        _fsync_dir(objects)
+        fsync_dir(objects)
         result.downloaded, result.downloaded_bytes = len(todo), sum(sizes)
 
 
