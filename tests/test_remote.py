@@ -113,6 +113,21 @@ def test_round_trip_is_byte_identical(which: str, request, remote: str, tmp_path
     assert same_tree(snap, tmp_path / "again" / snap.name)
 
 
+def test_push_takes_latest_like_the_reading_commands(flat: Path, isolated: Path, capsys) -> None:
+    """`push --latest REMOTE` pushes the newest snapshot under data/snapshots, as `push REMOTE` does;
+    a SNAPSHOT together with --latest is refused as load/describe/verify/check refuse it."""
+    shutil.copytree(flat, isolated / "data" / "snapshots" / flat.name)
+    remote = f"file://{isolated / 'remote'}"
+    rc, out, err = run(capsys, "push", "--latest", remote)
+    assert rc == 0, err
+    assert out.strip() == f"{remote}/{flat.name}"
+    rc, out, err = run(capsys, "push", remote, "--name", "again")  # no SNAPSHOT: the newest, still
+    assert (rc, out.strip()) == (0, f"{remote}/again")
+    rc, out, err = run(capsys, "push", str(flat), remote, "--latest")
+    assert rc == 2 and out == ""
+    assert "give either a snapshot path or --latest, not both" in err
+
+
 def test_repush_uploads_nothing_and_shared_tables_upload_once(flat: Path, tmp_path: Path, capsys) -> None:
     root = tmp_path / "remote"
     remote = f"file://{root}"

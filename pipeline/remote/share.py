@@ -186,41 +186,70 @@ def push(
     jobs: int = JOBS,
 ) -> PushResult:
     """Push a snapshot directory to ``remote`` as ``name`` (default: the directory's name)."""
-    import obstore
-    import obstore.exceptions as oe
-
     if remote.read_only:
         raise UserError(
             f"{remote.url} is read only (an https remote serves pushed snapshots); push to s3://, gs://, az:// or file://"
         )
     name = check_name(name or snapshot_dir.resolve().name)
-    read_manifest(snapshot_dir)  # a clear error for a path that is no snapshot, before any request
-    manifest = (snapshot_dir / MANIFEST_NAME).read_bytes()
-    doc, files = manifest_files(manifest, str(snapshot_dir))
+    manifest, doc, files = _local_manifest(snapshot_dir)
     key_path = None if unsigned else find_signing_key(key)
     store = remote.open(create=True)
     result = PushResult(remote.ref(name))
 
     existing = _get(store, remote, manifest_key(name))
     if existing is not None and existing[0] == manifest:  # published already, with every object: nothing to send
-        result.unchanged = True
-        result.present = len({f.sha256 for f in files})
-        sig_there = _get(store, remote, sig_key(name, manifest))
-        result.signer = read_signer(sig_there[0]) if sig_there else None
-        if _get(store, remote, summary_key(name)) is None:  # pushed before summaries were written
-            _write_summary(store, remote, name, manifest, sig_there[0] if sig_there else None)
-        return result
+        return _already_pushed(store, remote, name, manifest, files, result)
     if existing is not None and not force:
         raise UserError(_taken(remote, name, existing[0]))
+    _check_snapshot_id(snapshot_dir, doc)
+    sig = sign(manifest, key_path) if key_path is not None else None
+    result.signer = read_signer(sig) if sig else None
+
+    unique: dict[str, FileRef] = {f.sha256: f for f in files}
+    todo = _missing_objects(store, remote, unique, jobs)
+    result.present = len(unique) - len(todo)
+    sizes = _parallel(lambda h: _upload(store, remote, snapshot_dir, unique[h]), todo, jobs)
+    result.uploaded, result.uploaded_bytes = len(todo), sum(sizes)
+    if _publish(store, remote, name, manifest, sig, existing, result):
+        _write_summary(store, remote, name, manifest, sig)
+    return result
+
+
+def _local_manifest(snapshot_dir: Path) -> tuple[bytes, dict[str, Any], list[FileRef]]:
+    """The snapshot's manifest bytes, parsed, and the files it lists; a clear error for a path that is
+    no snapshot, before any request."""
+    read_manifest(snapshot_dir)
+    manifest = (snapshot_dir / MANIFEST_NAME).read_bytes()
+    doc, files = manifest_files(manifest, str(snapshot_dir))
+    return manifest, doc, files
+
+
+def _already_pushed(
+    store: ObjectStore, remote: Remote, name: str, manifest: bytes, files: list[FileRef], result: PushResult
+) -> PushResult:
+    """The result of a push whose exact manifest the remote holds: its signer read back, the summary
+    written for a name pushed before summaries were."""
+    result.unchanged = True
+    result.present = len({f.sha256 for f in files})
+    sig_there = _get(store, remote, sig_key(name, manifest))
+    result.signer = read_signer(sig_there[0]) if sig_there else None
+    if _get(store, remote, summary_key(name)) is None:
+        _write_summary(store, remote, name, manifest, sig_there[0] if sig_there else None)
+    return result
+
+
+def _check_snapshot_id(snapshot_dir: Path, doc: dict[str, Any]) -> None:
     if doc.get("snapshot_id") != snapshot_id(doc):
         raise IntegrityError(
             f"snapshot {snapshot_dir} failed verification: manifest: snapshot_id does not match its contents "
             "(the manifest was edited); nothing was pushed"
         )
-    sig = sign(manifest, key_path) if key_path is not None else None
-    result.signer = read_signer(sig) if sig else None
 
-    unique: dict[str, FileRef] = {f.sha256: f for f in files}
+
+def _missing_objects(store: ObjectStore, remote: Remote, unique: dict[str, FileRef], jobs: int) -> list[str]:
+    """The hashes among ``unique`` the remote lacks (or holds at another size): a HEAD each, ``jobs`` at once."""
+    import obstore
+    import obstore.exceptions as oe
 
     def present(hexdigest: str) -> bool:
         try:
@@ -232,29 +261,43 @@ def push(
         return unique[hexdigest].size is None or int(meta["size"]) == unique[hexdigest].size
 
     there = dict(zip(unique, _parallel(present, unique, jobs), strict=True))
-    todo = [h for h, ok in there.items() if not ok]
-    result.present = len(unique) - len(todo)
+    return [h for h, ok in there.items() if not ok]
 
-    def upload(hexdigest: str) -> int:
-        """Hash the file (the bytes must be those the manifest lists), then upload it under its hash."""
-        entry = unique[hexdigest]
-        path = snapshot_dir / entry.path
-        try:
-            size, digest = path.stat().st_size, file_sha256(path)
-        except FileNotFoundError:
-            raise IntegrityError(_unpushable(snapshot_dir, entry, "file is missing")) from None
-        if digest != hexdigest or (entry.size is not None and size != entry.size):
-            raise IntegrityError(
-                _unpushable(snapshot_dir, entry, "sha256 of the file differs from the manifest (the file was changed)")
-            )
-        try:
-            obstore.put(store, object_key(hexdigest), path, chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY)
-        except store_errors() as exc:
-            raise remote_error(exc, remote, f"uploading {entry.path}") from None
-        return size
 
-    sizes = _parallel(upload, todo, jobs)
-    result.uploaded, result.uploaded_bytes = len(todo), sum(sizes)
+def _upload(store: ObjectStore, remote: Remote, snapshot_dir: Path, entry: FileRef) -> int:
+    """Hash the file (the bytes must be those the manifest lists), then upload it under its hash."""
+    import obstore
+
+    path = snapshot_dir / entry.path
+    try:
+        size, digest = path.stat().st_size, file_sha256(path)
+    except FileNotFoundError:
+        raise IntegrityError(_unpushable(snapshot_dir, entry, "file is missing")) from None
+    if digest != entry.sha256 or (entry.size is not None and size != entry.size):
+        raise IntegrityError(
+            _unpushable(snapshot_dir, entry, "sha256 of the file differs from the manifest (the file was changed)")
+        )
+    try:
+        obstore.put(store, object_key(entry.sha256), path, chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY)
+    except store_errors() as exc:
+        raise remote_error(exc, remote, f"uploading {entry.path}") from None
+    return size
+
+
+def _publish(
+    store: ObjectStore,
+    remote: Remote,
+    name: str,
+    manifest: bytes,
+    sig: bytes | None,
+    existing: tuple[bytes, str | None] | None,
+    result: PushResult,
+) -> bool:
+    """Write the signature, then the manifest: created only if absent, or replacing ``existing`` only if
+    unchanged since it was read. False when another push published this same manifest first."""
+    import obstore
+    import obstore.exceptions as oe
+
     try:
         if sig is not None:
             obstore.put(store, sig_key(name, manifest), sig)
@@ -272,11 +315,10 @@ def push(
                 + (_taken(remote, name, now[0]) if now else "run again")
             ) from None
         result.unchanged = True
-        return result
+        return False
     except store_errors() as exc:
         raise remote_error(exc, remote, f"publishing {manifest_key(name)}") from None
-    _write_summary(store, remote, name, manifest, sig)
-    return result
+    return True
 
 
 def summary_of(manifest: bytes, sig: bytes | None) -> bytes:
