@@ -21,6 +21,8 @@ from tests.test_load import AS_OF
 from tests.test_load_migrations import APP, PY, migrate
 from tests.test_load_refusals import _state, changed, one_line_error, sqlite_bumping_additions
 
+pytestmark = pytest.mark.slow  # whole loads rolled back in PostgreSQL and SQLite, the Django project's migrations
+
 WHEN = "2026-03-04T12:00"
 
 

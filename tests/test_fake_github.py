@@ -12,6 +12,8 @@ from stages.fetch.graphql import query
 from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import DEFAULT_START
 
+pytestmark = pytest.mark.slow  # the fake GitHub server's own behaviour
+
 AUTH = {"Authorization": "Bearer test-token"}
 
 

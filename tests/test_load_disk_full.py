@@ -27,7 +27,10 @@ def _unshare_ok() -> bool:
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not _unshare_ok(), reason="needs unshare with user and mount namespaces")
+pytestmark = [
+    pytest.mark.slow,  # loads into a real full filesystem, in namespaces
+    pytest.mark.skipif(not _unshare_ok(), reason="needs unshare with user and mount namespaces"),
+]
 
 
 def on_small_disk(disk: Path, size: str, script: str) -> subprocess.CompletedProcess[str]:

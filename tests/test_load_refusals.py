@@ -23,6 +23,8 @@ from tests.loaddata import build_tables, write_test_snapshot
 from tests.test_load import AS_OF
 from tests.test_load_postgres import dump, schema_signature
 
+pytestmark = pytest.mark.slow  # loads into PostgreSQL and SQLite
+
 DONE = "rolled back, nothing written"
 Refuse = Callable[[Path | None, str, Path], str]
 

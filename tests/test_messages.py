@@ -27,6 +27,8 @@ from pipeline.base.manifest import write_snapshot
 from pipeline.cli import main
 from tests.tablefactory import make_snapshot_tables
 
+pytestmark = pytest.mark.slow  # the CLI in processes, a Dask scheduler that never answers
+
 DEMOSEED = Path(sys.executable).with_name("demoseed")
 
 

@@ -19,6 +19,8 @@ from tests.s3server import BUCKET
 from tests.tablefactory import make_snapshot_tables, make_table
 from tests.test_makefile import fake_venv, make  # noqa: F401  (fake_venv: a fixture)
 
+pytestmark = pytest.mark.slow  # pushes and pulls, some against a real S3 server
+
 _names = itertools.count()
 PARTED = ["snapshot", "--scenario", "review-bottleneck", "--teams", "4", "--seed", "7", "--no-github"]
 
@@ -93,7 +95,6 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"s3://{BUCKET}/t{os.getpid()}-{next(_names)}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("which", ["flat", "parted"])
 def test_round_trip_is_byte_identical(which: str, request, remote: str, tmp_path: Path, capsys) -> None:
     snap: Path = request.getfixturevalue(which)

@@ -20,6 +20,8 @@ from tests.s3server import BUCKET
 from tests.tablefactory import make_snapshot_tables
 from tests.test_remote import same_tree
 
+pytestmark = pytest.mark.slow  # a real S3 server and the CLI in processes
+
 _names = itertools.count()
 parted = test_remote.parted  # the snapshot-in-parts fixture
 DEMOSEED = [sys.executable, "-m", "pipeline"]
@@ -78,7 +80,6 @@ def kill_when(process: subprocess.Popen[str], ready, deadline: float = 60) -> No
     process.wait()
 
 
-@pytest.mark.slow
 def test_push_killed_mid_way_sends_only_what_is_missing(env, remote: str, parted: Path) -> None:
     total = len({e.sha256 for t in read_manifest(parted).tables.values() for e in (t.parts or [t])})
     push = subprocess.Popen(
@@ -101,7 +102,6 @@ def test_push_killed_mid_way_sends_only_what_is_missing(env, remote: str, parted
     assert same_tree(parted, Path(env["DEMOSEED_DATA"]) / "got" / parted.name)
 
 
-@pytest.mark.slow
 def test_pull_killed_mid_way_fetches_only_what_is_missing(env, remote: str, parted: Path, tmp_path: Path) -> None:
     assert demoseed(env, "push", str(parted), remote).returncode == 0
     total = len({e.sha256 for t in read_manifest(parted).tables.values() for e in (t.parts or [t])})
@@ -230,7 +230,6 @@ def test_credentials_and_endpoint_from_the_aws_shared_files(env, remote: str, tm
     ]
 
 
-@pytest.mark.slow
 def test_load_of_a_remote_snapshot_equals_the_load_of_the_directory(
     env,
     remote: str,
