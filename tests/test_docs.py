@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_layering
+from tests import test_layering, without_outer_make
 
 pytestmark = pytest.mark.slow  # the quick edit-test loop: pytest -m 'not slow'
 
@@ -120,12 +120,7 @@ def _sandbox(tmp_path: Path) -> dict[str, str]:
     )
     wrapper.chmod(0o755)
     (tmp_path / ".gh").mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "DEMOSEED_DB_URL", "DB_URL", "DEMOSEED_DASK", "MAKEFLAGS"}
-    }
+    env = without_outer_make(os.environ, "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "DEMOSEED_DASK")
     env.update(
         PATH=f"{bin_dir}:{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         DEMOSEED_DATA=str(tmp_path / "data"),

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import without_outer_make
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"), pytest.mark.slow]
 
@@ -46,21 +48,7 @@ def make(
 ) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
     record = tmp_path / "record.jsonl"
     record.unlink(missing_ok=True)
-    # Not what an outer make (e.g. `make test ARGS=...`) hands its recipes: its command-line variables and DS_*.
-    outer = {
-        "DB_URL",
-        "DEMOSEED_DB_URL",
-        "APP",
-        "DEMOSEED_APP",
-        "MAKEFLAGS",
-        "MFLAGS",
-        "MAKELEVEL",
-        "ARGS",
-        "SCENARIO",
-        "SEED",
-        "PROJECT",
-    }
-    env = {k: v for k, v in os.environ.items() if k not in outer | {"SNAPSHOT"} and not k.startswith("DS_")}
+    env = without_outer_make(os.environ)
     env["RECORD"] = str(record)
     out = subprocess.run(
         ["make", "--no-print-directory", "-C", str(ROOT), target, f"VENV={fake_venv}", *assignments],
