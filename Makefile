@@ -40,6 +40,9 @@ unexport DB_URL
 export DS_APP = $(value APP)
 unexport APP
 
+# APP reaches demoseed as DEMOSEED_APP in its environment (snapshot, check, load), as DB_URL does.
+APP_TO_ENV = unset APP; if [ -n "$$DS_APP" ]; then export DEMOSEED_APP="$$DS_APP"; fi; unset DS_APP;
+
 .PHONY: help venv snapshot load check verify describe report push pull browser test test-fast lint typecheck format bench clean
 
 help:
@@ -66,13 +69,13 @@ $(STAMP): pyproject.toml requirements.lock
 
 snapshot: $(STAMP)
 	@set -f; if [ -n "$$DS_PROJECT" ]; then set -- --project "$$DS_PROJECT"; else set -- --scenario "$$DS_SCENARIO"; fi; \
-	unset APP; if [ -n "$$DS_APP" ]; then export DEMOSEED_APP="$$DS_APP"; fi; unset DS_APP; \
+	$(APP_TO_ENV) \
 	echo "demoseed snapshot $$* --seed $$DS_SEED $$DS_ARGS"; \
 	exec "$$DS_DEMOSEED" snapshot "$$@" --seed "$$DS_SEED" $$DS_ARGS
 
 check load: $(STAMP)
-	@set -f; unset DB_URL APP; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
-	if [ -n "$$DS_APP" ]; then export DEMOSEED_APP="$$DS_APP"; fi; unset DS_APP; \
+	@set -f; unset DB_URL; if [ -n "$$DS_DB_URL" ]; then export DEMOSEED_DB_URL="$$DS_DB_URL"; fi; unset DS_DB_URL; \
+	$(APP_TO_ENV) \
 	if [ -n "$$DS_SNAPSHOT" ]; then set -- "$$DS_SNAPSHOT"; else set -- --latest; fi; \
 	exec "$$DS_DEMOSEED" $@ "$$@" $$DS_ARGS
 
