@@ -7,7 +7,6 @@ load's writes fail with ENOSPC as they would on a full disk; the test skips wher
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,21 +14,18 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from tests import own_mounts_allowed, with_own_mounts
 from tests.loaddata import write_test_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _unshare_ok() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
-
-
 pytestmark = [
     pytest.mark.slow,  # loads into a real full filesystem, in namespaces
-    pytest.mark.skipif(not _unshare_ok(), reason="needs unshare with user and mount namespaces"),
+    pytest.mark.skipif(
+        not own_mounts_allowed("mount -t tmpfs -o size=64k tmpfs /mnt"),
+        reason="needs unshare with user and mount namespaces",
+    ),
 ]
 
 
@@ -39,15 +35,7 @@ def on_small_disk(disk: Path, size: str, script: str) -> subprocess.CompletedPro
     env = {**os.environ, "PYTHONPATH": str(REPO), "PY": sys.executable, "CLI": f"{sys.executable} -m pipeline.cli"}
     env.pop("DEMOSEED_DB_URL", None)
     return subprocess.run(
-        [
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--mount",
-            "sh",
-            "-c",
-            f"mount -t tmpfs -o size={size} tmpfs {disk}\n{script}",
-        ],
+        [*with_own_mounts(f"mount -t tmpfs -o size={size} tmpfs {disk}"), "sh", "-c", script],
         capture_output=True,
         text=True,
         env=env,

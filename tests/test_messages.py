@@ -11,7 +11,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 
 from pipeline.base.manifest import write_snapshot
 from pipeline.cli import main
+from tests import own_mounts_allowed, with_own_mounts
 from tests.tablefactory import make_snapshot_tables
 
 pytestmark = pytest.mark.slow  # the CLI in processes, a Dask scheduler that never answers
@@ -33,11 +33,15 @@ pytestmark = pytest.mark.slow  # the CLI in processes, a Dask scheduler that nev
 DEMOSEED = Path(sys.executable).with_name("demoseed")
 
 
-def run(args: list[str], data_root: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], data_root: Path | None = None, *, prefix: list[str] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """demoseed ``args`` (after the command ``prefix``, if any) without a token, in ``data_root``."""
     full = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "DEMOSEED_DASK")} | env
     if data_root is not None:
         full["DEMOSEED_DATA"] = str(data_root)
-    return subprocess.run([str(DEMOSEED), *args], capture_output=True, text=True, env=full, timeout=120)
+    command = [*(prefix or []), str(DEMOSEED), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=full, timeout=120)
 
 
 def one_line_error(out: subprocess.CompletedProcess[str], *fragments: str, code: int = 2) -> str:
@@ -146,35 +150,16 @@ def test_an_output_that_cannot_be_created_is_refused_before_any_stage(
     assert list(data_root.iterdir()) == []
 
 
-def _read_only_bind(folder: Path) -> list[str] | None:
-    """A command prefix under which ``folder`` is a read-only mount (a user and mount namespace of its own):
-    root writes into a folder without write bits, not into a read-only filesystem. None where not allowed."""
-    if shutil.which("unshare") is None:
-        return None
-    mount = f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && exec "$@"'
-    prefix = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, "sh"]
-    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-    return prefix if probe.returncode == 0 else None
-
-
 def test_a_read_only_output_folder_is_refused_before_any_stage(tmp_path: Path, data_root: Path) -> None:
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o555)
+    prefix: list[str] = []
     if os.geteuid() == 0:  # root ignores the mode bits: a read-only mount of the folder instead
-        prefix = _read_only_bind(folder)
-        if prefix is None:
+        read_only = f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}"'
+        if not own_mounts_allowed(read_only):
             pytest.skip("root writes into a read-only folder, and unshare (for a read-only mount) is not allowed")
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "DEMOSEED_DASK")}
-        env["DEMOSEED_DATA"] = str(data_root)
-        out = subprocess.run(
-            [*prefix, str(DEMOSEED), *SNAP, "-o", str(folder / "x")],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-    else:
-        out = run([*SNAP, "-o", str(folder / "x")], data_root)
+        prefix = with_own_mounts(read_only)
+    out = run([*SNAP, "-o", str(folder / "x")], data_root, prefix=prefix)
     one_line_error(out, f"cannot write in {folder}")
     assert out.stdout == ""
     assert list(folder.iterdir()) == [] and list(data_root.iterdir()) == []
