@@ -445,7 +445,23 @@ def pull(
 ) -> PullResult:
     """Pull REMOTE/NAME into ``dest/NAME`` (or ``target``); ``tables``: only those tables' files."""
     remote, name = parse_ref(ref)
-    manifest, sig, signer, offline, store = read_remote_manifest(remote, name, trust_file)
+    got = read_remote_manifest(remote, name, trust_file)
+    return _pull_manifest(remote, name, got, dest, tables=tables, force=force, jobs=jobs, target=target)
+
+
+def _pull_manifest(
+    remote: Remote,
+    name: str,
+    got: tuple[bytes, bytes | None, Signer | None, bool, ObjectStore | None],
+    dest: Path,
+    *,
+    tables: list[str] | None,
+    force: bool,
+    jobs: int,
+    target: Path | None,
+) -> PullResult:
+    """:func:`pull` of a manifest already read by :func:`read_remote_manifest`."""
+    manifest, sig, signer, offline, store = got
     doc, files = manifest_files(manifest, remote.ref(name))
     if tables:
         unknown = sorted(set(tables) - set(doc["tables"]))
@@ -598,9 +614,9 @@ def _materialize(target: Path, manifest: bytes, files: list[FileRef], *, partial
 def pull_for_reading(ref: str) -> Path:
     """REMOTE/NAME as a local snapshot directory in the cache, for load/describe/report/verify."""
     remote, name = parse_ref(ref)
-    manifest, _, _, _, _ = read_remote_manifest(remote, name, None)
-    parent = cache.snapshot_parent(manifest)
-    result = pull(ref, parent)
+    got = read_remote_manifest(remote, name, None)  # read once: it names the directory and is what is pulled
+    parent = cache.snapshot_parent(got[0])
+    result = _pull_manifest(remote, name, got, parent, tables=None, force=False, jobs=JOBS, target=None)
     if result.downloaded:
         print(
             f"pulled {ref}: {result.downloaded} files ({result.downloaded_bytes / 1e6:,.1f} MB) into {result.target}",

@@ -24,7 +24,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.base.atomic import atomic_write_bytes
+from pipeline.base.atomic import atomic_target, atomic_write_bytes
 from pipeline.base.errors import IntegrityError, UserError
 
 SIG_FORMAT = "demoseed-signature-1"
@@ -94,8 +94,11 @@ def keygen(path: Path, comment: str | None = None) -> Signer:
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     signer = Signer(public.decode().split()[1], comment if comment is not None else _default_comment())
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, private)
-    os.chmod(path, 0o600)
+    with atomic_target(path) as tmp:  # 0600 from its creation: the key is never readable by others, not for a moment
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "wb") as out:
+            os.fchmod(fd, 0o600)  # exactly 0600, whatever the umask
+            out.write(private)
     atomic_write_bytes(pub, (signer.line + "\n").encode())
     return signer
 
