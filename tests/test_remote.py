@@ -473,3 +473,21 @@ def test_a_changed_local_file_stops_the_push_before_the_manifest(flat: Path, tmp
     (snap / "manifest.json").write_text(canonical_json(doc))
     rc, _, err = run(capsys, "push", str(snap), remote)
     assert rc == 2 and "snapshot_id does not match its contents" in err
+
+
+def test_a_pull_destination_that_cannot_be_written_is_refused_before_any_download(
+    flat: Path, tmp_path: Path, capsys
+) -> None:
+    remote = f"file://{tmp_path / 'remote'}"
+    assert run(capsys, "push", str(flat), remote, "--unsigned")[0] == 0
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for dest, says in ((Path("/proc/x"), "cannot write in /proc"), (a_file / "sub", f"{a_file} is a file")):
+        rc, out, err = run(capsys, "pull", f"{remote}/flat-seed3", "-d", str(dest))
+        assert rc == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: cannot pull into"), err
+        assert says in lines[0] and "give a folder you can write to" in lines[0], err
+        assert out == ""
+        assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("objects/*/*"))
+    assert a_file.read_text() == "mine"

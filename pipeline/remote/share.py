@@ -56,6 +56,7 @@ from pipeline.base.atomic import (
 from pipeline.base.errors import IntegrityError, UserError
 from pipeline.base.filehash import file_sha256, files_sha256
 from pipeline.base.manifest import MANIFEST_NAME, read_manifest, snapshot_id, verify_files
+from pipeline.paths import write_problem
 from pipeline.remote import cache
 from pipeline.remote.signing import Signer, check_signature, find_signing_key, load_trust, read_signer, sign
 from pipeline.remote.store import Remote, check_name, is_unreachable, parse_ref, remote_error, store_errors
@@ -483,6 +484,8 @@ def _pull_manifest(
                 f"{target} already exists and holds another snapshot; remove it or pass --force to replace it"
             )
 
+    if problem := write_problem(target):  # before any download, as unpack does
+        raise UserError(f"cannot pull into {target.parent}: {problem}; give a folder you can write to (-d)")
     _fill_cache(result, remote, name, store, files, jobs)
     _materialize(target, manifest, files, partial=bool(tables))
     cache.save_ref(remote.url, name, manifest, sig)
