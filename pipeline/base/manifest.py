@@ -236,6 +236,11 @@ def recording_app_migrations(migrations: Mapping[str, str]) -> Iterator[None]:
         _APP_MIGRATIONS.reset(token)
 
 
+def migrations_text(migrations: Mapping[str, str] | None) -> str:
+    """App label -> migration as shown to the user: ``label.migration, ...`` sorted by label ("none" when empty)."""
+    return ", ".join(f"{k}.{v}" for k, v in sorted((migrations or {}).items())) or "none"
+
+
 def app_schema_record() -> dict[str, Any]:
     """The app schema a snapshot's tables are built against: the sha256 of the vendored app DDL, and the app's
     latest migration per app label when the snapshot is made with ``--app`` (:func:`recording_app_migrations`)."""

@@ -119,8 +119,9 @@ def app_schema_line(manifest: Any) -> str:
     migrations = manifest.app_migrations
     if not migrations:
         return f"built against app schema {sha[:12]}; app migrations not recorded (made without --app)"
-    made_for = ", ".join(f"{k}.{v}" for k, v in sorted(migrations.items()))
-    return f"built against app schema {sha[:12]}, for app migrations {made_for}"
+    from pipeline.base.manifest import migrations_text
+
+    return f"built against app schema {sha[:12]}, for app migrations {migrations_text(migrations)}"
 
 
 @click.command("describe")

@@ -57,7 +57,7 @@ def command(**opts: Any) -> None:
     if opts["app"] is None:
         run_snapshot(req, echo=click.echo)
         return
-    from pipeline.base.manifest import recording_app_migrations
+    from pipeline.base.manifest import migrations_text, recording_app_migrations
     from pipeline.base.schemas import APP_LOAD_ORDER
     from stages.load.app import probe_app
 
@@ -67,9 +67,5 @@ def command(**opts: Any) -> None:
     if outcome.skipped and outcome.manifest.app_migrations != migrations:
         click.echo(
             f"note: {outcome.directory} was left as it was, recorded for app migrations "
-            f"{_shown(outcome.manifest.app_migrations)}, not {_shown(migrations)}; --force rewrites it"
+            f"{migrations_text(outcome.manifest.app_migrations)}, not {migrations_text(migrations)}; --force rewrites it"
         )
-
-
-def _shown(migrations: dict[str, str] | None) -> str:
-    return ", ".join(f"{k}.{v}" for k, v in sorted(migrations.items())) if migrations else "none"

@@ -249,19 +249,13 @@ def ts_array(us: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 def hours_decimal(us: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """A duration in microseconds -> hours as decimal(10, 2), rounded as the app does (null where not valid)."""
-    mask = None if valid is None else ~np.asarray(valid, bool)
-    return _units_to_decimal(hours_units(us), mask, 2, 10)
+    return decimal_from_units(hours_units(us), valid, 10, 2)
 
 
 def decimal_array(x: np.ndarray, valid: np.ndarray | None = None, scale: int = 2, precision: int = 10) -> pa.Array:
     """Floats rounded half-even to ``scale`` digits -> decimal128(precision, scale)."""
     units = np.round(np.nan_to_num(np.asarray(x, np.float64)) * 10**scale).astype(np.int64)
-    mask = None if valid is None else ~np.asarray(valid, bool)
-    return _units_to_decimal(units, mask, scale, precision)
-
-
-def _units_to_decimal(units: np.ndarray, mask: np.ndarray | None, scale: int, precision: int) -> pa.Array:
-    return decimal_from_units(units, None if mask is None else ~mask, precision, scale)
+    return decimal_from_units(units, valid, precision, scale)
 
 
 def pick(values: Sequence[str] | np.ndarray, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.base.errors import UserError
+from pipeline.base.manifest import migrations_text
 
 from .drift import AppModels, ModelField
 
@@ -46,7 +47,7 @@ class AppInfo:
     db_error: str | None = None
 
     def migrations_line(self) -> str:
-        applied = ", ".join(f"{k}.{v}" for k, v in sorted(self.applied.items())) or "none"
+        applied = migrations_text(self.applied)
         return f"app {self.directory} (Django settings {self.settings}): latest migrations applied {applied}"
 
 

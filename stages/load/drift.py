@@ -40,6 +40,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.base.errors import UserError
+from pipeline.base.manifest import migrations_text
 from pipeline.base.schemas import TableSpec
 
 from .ddl import quote
@@ -644,7 +645,7 @@ def versions_note(
             parts.append(f"target is newer: {'; '.join(newer)} applied after this snapshot was made")
         if older:
             parts.append(f"target is older: {'; '.join(older)}")
-        made_for = ", ".join(f"{k}.{v}" for k, v in sorted(recorded.items()))
+        made_for = migrations_text(recorded)
         return "; ".join(parts) or f"target is at the app migrations this snapshot was made for ({made_for})"
     lead = "the target records no Django migrations; " if recorded else ""
     if not changes:
