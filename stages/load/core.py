@@ -547,7 +547,7 @@ def _write(
             backend.restore_bulk(restore)
         # a trial moves no sequence: DuckDB's nextval is not undone by ROLLBACK
         nexts = backend.advance_sequences(tables) if commit else {}
-        w = Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, plan, d.notes)
+        w = Written(reports, created, sorted(found.values()), nexts, swept.foreign, plan, d.notes)
         w.cleared_slugs = sorted(found)
         w.team_ids = [team_map.get(i, i + offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
         _read_back_all(backend, w, expected, say)
@@ -642,9 +642,7 @@ class Written:
     reports: list[TableReport]
     created: list[str]
     cleared: list[int]  # ids of the team rows --clear kept (their other rows replaced)
-    offsets: dict[str, int]
     nexts: dict[str, int]
-    team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
     plan: LoadPlan
     notes: list[str]
@@ -699,7 +697,7 @@ def _expect(
     It runs in a thread (DuckDB releases the GIL) on a DuckDB database of its
     own, never the one the target is attached to (whose connection to the
     target must see one statement at a time), reading only the Parquet files
-    and the recomputed week, while the target builds its indexes and commits;
+    and the recomputed week, while the target builds its keys and indexes;
     :func:`_read_back` waits for it. A table whose rows the target streamed
     through Python (PostgreSQL's COPY) already has them
     (:attr:`Backend.streamed`, added up batch by batch as they were sent), and
