@@ -440,8 +440,7 @@ def _plan(
     ddl = app_ddl()
     offsets: dict[str, int] = {}
     if existing:
-        refs_tables = sorted({*p.tables, *(r for t in p.tables for r in ddl.references(t).values())})
-        offsets = backend.max_ids(refs_tables)
+        offsets = backend.max_ids(_with_referenced(p.tables))
 
     def stats(table: str, exprs: Mapping[str, str]) -> dict[str, Any]:
         sql = select_sql(
@@ -467,6 +466,12 @@ def _plan(
         ignore_missing=drift.ignore_missing,
         native_json=backend.dialect != "sqlite",
     )
+
+
+def _with_referenced(tables: Sequence[str]) -> list[str]:
+    """``tables`` and the tables their foreign keys point at, sorted: the tables whose id offsets a load needs."""
+    ddl = app_ddl()
+    return sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
 
 
 def _table_select(plan: LoadPlan, t: str, p: Prepared, **kw: Any) -> str:
@@ -523,7 +528,6 @@ def _write(
     """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees
     (and ``commit``: otherwise ROLLBACK, the trial of ``demoseed check``)."""
     tables, say = p.tables, p.say
-    ddl = app_ddl()
     expected: Expected | None = None
     try:
         d = ids.decided = _decide(backend, p, clear, drift)
@@ -535,7 +539,7 @@ def _write(
             swept = backend.clear_teams(sorted(found.values()), tables)
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
-        refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
+        refs_tables = _with_referenced(tables)
         offsets = ids.offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
         reports = [_insert_table(backend, p, t, plan, offsets, team_map, swept) for t in tables]
         _refuse_empty(reports, p, allow_empty)
