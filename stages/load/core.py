@@ -440,8 +440,7 @@ def _plan(
     ddl = app_ddl()
     offsets: dict[str, int] = {}
     if existing:
-        refs_tables = sorted({*p.tables, *(r for t in p.tables for r in ddl.references(t).values())})
-        offsets = backend.max_ids(refs_tables)
+        offsets = backend.max_ids(_with_referenced(p.tables))
 
     def stats(table: str, exprs: Mapping[str, str]) -> dict[str, Any]:
         sql = select_sql(
@@ -467,6 +466,12 @@ def _plan(
         ignore_missing=drift.ignore_missing,
         native_json=backend.dialect != "sqlite",
     )
+
+
+def _with_referenced(tables: Sequence[str]) -> list[str]:
+    """``tables`` and the tables their foreign keys point at, sorted: the tables whose id offsets a load needs."""
+    ddl = app_ddl()
+    return sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
 
 
 def _table_select(plan: LoadPlan, t: str, p: Prepared, **kw: Any) -> str:
@@ -523,7 +528,6 @@ def _write(
     """In one transaction: schema, clear, rows, keys, sequences, the read-back; COMMIT only when it all agrees
     (and ``commit``: otherwise ROLLBACK, the trial of ``demoseed check``)."""
     tables, say = p.tables, p.say
-    ddl = app_ddl()
     expected: Expected | None = None
     try:
         d = ids.decided = _decide(backend, p, clear, drift)
@@ -535,7 +539,7 @@ def _write(
             swept = backend.clear_teams(sorted(found.values()), tables)
         restore = backend.prepare_bulk([t for t in tables if t not in created])
         keys = backend.drop_keys()  # after prepare_bulk: the foreign keys that pointed at them are gone
-        refs_tables = sorted({*tables, *(r for t in tables for r in ddl.references(t).values())})
+        refs_tables = _with_referenced(tables)
         offsets = ids.offsets = backend.max_ids(refs_tables) if not created else dict.fromkeys(refs_tables, 0)
         reports = [_insert_table(backend, p, t, plan, offsets, team_map, swept) for t in tables]
         _refuse_empty(reports, p, allow_empty)
@@ -547,7 +551,7 @@ def _write(
             backend.restore_bulk(restore)
         # a trial moves no sequence: DuckDB's nextval is not undone by ROLLBACK
         nexts = backend.advance_sequences(tables) if commit else {}
-        w = Written(reports, created, sorted(found.values()), offsets, nexts, team_map, swept.foreign, plan, d.notes)
+        w = Written(reports, created, sorted(found.values()), nexts, swept.foreign, plan, d.notes)
         w.cleared_slugs = sorted(found)
         w.team_ids = [team_map.get(i, i + offsets.get("teams_team", 0)) for i in p.snapshot_team_ids]
         _read_back_all(backend, w, expected, say)
@@ -642,9 +646,7 @@ class Written:
     reports: list[TableReport]
     created: list[str]
     cleared: list[int]  # ids of the team rows --clear kept (their other rows replaced)
-    offsets: dict[str, int]
     nexts: dict[str, int]
-    team_map: dict[int, int]  # snapshot team id -> kept team row id
     foreign: dict[str, tuple[str, int]]
     plan: LoadPlan
     notes: list[str]
@@ -699,7 +701,7 @@ def _expect(
     It runs in a thread (DuckDB releases the GIL) on a DuckDB database of its
     own, never the one the target is attached to (whose connection to the
     target must see one statement at a time), reading only the Parquet files
-    and the recomputed week, while the target builds its indexes and commits;
+    and the recomputed week, while the target builds its keys and indexes;
     :func:`_read_back` waits for it. A table whose rows the target streamed
     through Python (PostgreSQL's COPY) already has them
     (:attr:`Backend.streamed`, added up batch by batch as they were sent), and
